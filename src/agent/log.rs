@@ -1,0 +1,208 @@
+//! The action log: the seed's text lines (`HH:MM:SS INFO    SVC.RID  message`, the command
+//! before it runs, its output after) or JSON lines for the console's feed. Every line also goes
+//! to the service's action log file in its state directory.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::Path;
+use std::sync::Mutex;
+
+use chrono::{Local, Utc};
+use serde::Serialize;
+
+/// Output format of an action's log and of `print status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum Format {
+    /// The seed's human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Severity of a log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Level {
+    /// Progress and facts.
+    Info,
+    /// Something the operator should look at; the action goes on.
+    Warning,
+    /// The action failed.
+    Error,
+}
+
+impl Level {
+    fn word(self) -> &'static str {
+        match self {
+            Level::Info => "INFO",
+            Level::Warning => "WARNING",
+            Level::Error => "ERROR",
+        }
+    }
+}
+
+/// What a log line is, so the console can style and filter it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A command about to run.
+    Cmd,
+    /// Output of a command.
+    Output,
+    /// A message.
+    Info,
+    /// Transfer progress.
+    Progress,
+}
+
+#[derive(Serialize)]
+struct JsonLine<'a> {
+    ts: String,
+    level: Level,
+    svc: &'a str,
+    rid: &'a str,
+    kind: Kind,
+    msg: &'a str,
+}
+
+/// Writes an action's log lines to stdout and to the service's log file.
+pub struct ActionLog {
+    svc: String,
+    format: Format,
+    file: Mutex<Option<File>>,
+    quiet: bool,
+}
+
+impl ActionLog {
+    /// A log for `svc`, printed in `format`; `file` receives text lines when it can be opened.
+    pub fn new(svc: &str, format: Format, file: Option<&Path>) -> Self {
+        let file = file.and_then(|p| {
+            if let Some(dir) = p.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            OpenOptions::new().create(true).append(true).open(p).ok()
+        });
+        Self {
+            svc: svc.to_string(),
+            format,
+            file: Mutex::new(file),
+            quiet: false,
+        }
+    }
+
+    /// A log that prints nothing (status probes that must not chatter).
+    pub fn silent(svc: &str) -> Self {
+        Self {
+            svc: svc.to_string(),
+            format: Format::Text,
+            file: Mutex::new(None),
+            quiet: true,
+        }
+    }
+
+    /// Logs a message at INFO.
+    pub fn info(&self, rid: &str, msg: &str) {
+        self.line(Level::Info, rid, Kind::Info, msg);
+    }
+
+    /// Logs a warning.
+    pub fn warn(&self, rid: &str, msg: &str) {
+        self.line(Level::Warning, rid, Kind::Info, msg);
+    }
+
+    /// Logs an error.
+    pub fn error(&self, rid: &str, msg: &str) {
+        self.line(Level::Error, rid, Kind::Info, msg);
+    }
+
+    /// Logs a command line before it runs.
+    pub fn cmd(&self, rid: &str, argv: &[String]) {
+        self.line(Level::Info, rid, Kind::Cmd, &shell_words::join(argv));
+    }
+
+    /// Logs transfer progress.
+    pub fn progress(&self, rid: &str, msg: &str) {
+        self.line(Level::Info, rid, Kind::Progress, msg);
+    }
+
+    /// Logs a command's output after it ran: an `output:` line then the raw text (text), or one
+    /// record per line (JSON).
+    pub fn output(&self, rid: &str, text: &str) {
+        if text.trim().is_empty() {
+            return;
+        }
+        match self.format {
+            Format::Text => {
+                let mut block = String::from("output:\n");
+                block.push_str(text.trim_end_matches('\n'));
+                self.line(Level::Info, rid, Kind::Output, &block);
+            }
+            Format::Json => {
+                for l in text.lines() {
+                    self.line(Level::Info, rid, Kind::Output, l);
+                }
+            }
+        }
+    }
+
+    fn line(&self, level: Level, rid: &str, kind: Kind, msg: &str) {
+        if self.quiet {
+            return;
+        }
+        let text = self.text_line(level, rid, msg);
+        let printed = match self.format {
+            Format::Text => text.clone(),
+            Format::Json => serde_json::to_string(&JsonLine {
+                ts: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                level,
+                svc: &self.svc,
+                rid,
+                kind,
+                msg,
+            })
+            .unwrap_or_default(),
+        };
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{printed}");
+        let _ = out.flush();
+        if let Ok(mut guard) = self.file.lock() {
+            if let Some(f) = guard.as_mut() {
+                let _ = writeln!(f, "{text}");
+            }
+        }
+    }
+
+    fn text_line(&self, level: Level, rid: &str, msg: &str) -> String {
+        let who = if rid.is_empty() {
+            self.svc.to_uppercase()
+        } else {
+            format!("{}.{}", self.svc, rid).to_uppercase()
+        };
+        format!(
+            "{} {:<7} {:<27} {}",
+            Local::now().format("%H:%M:%S"),
+            level.word(),
+            who,
+            msg
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_line_has_the_seed_columns() {
+        let log = ActionLog::new("busybox.opensvc.com", Format::Text, None);
+        let line = log.text_line(Level::Info, "container#1", "docker start x");
+        // "17:07:20 INFO    BUSYBOX.OPENSVC.COM.CONTAINER#1 docker start x"
+        assert_eq!(&line[8..17], " INFO    ");
+        assert_eq!(&line[17..], "BUSYBOX.OPENSVC.COM.CONTAINER#1 docker start x");
+        let line = log.text_line(Level::Info, "fs#2", "umount /x");
+        assert_eq!(&line[17..], "BUSYBOX.OPENSVC.COM.FS#2    umount /x");
+        let line = log.text_line(Level::Info, "", "exec");
+        assert_eq!(&line[17..], "BUSYBOX.OPENSVC.COM         exec");
+    }
+}

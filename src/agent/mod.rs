@@ -1,0 +1,15 @@
+//! The node agent: loads a service, probes its resources into a status tree, and runs the seed's
+//! verbs (start, stop, the syncs) in the seed's order under the per-service lock.
+
+pub mod action;
+pub mod lock;
+pub mod log;
+pub mod peer;
+pub mod probe;
+pub mod runner;
+pub mod selector;
+mod service;
+
+pub use action::Action;
+pub use runner::{run, Options};
+pub use service::Service;

@@ -1,0 +1,138 @@
+//! The receiving side of node-to-node operations, run by a peer through its transport as
+//! `drpilot peer ...`: list a replicated directory, receive a directory sync, receive a config;
+//! and `postsync`, run on a DRP node after `syncdrp`.
+
+use std::io::{BufRead, Read, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use color_eyre::eyre::{bail, eyre, Result, WrapErr};
+use rustix::fs::{renameat_with, RenameFlags, CWD};
+
+use super::{probe, Service};
+use crate::drivers::sync_archive::{apply_stream, walk};
+use crate::drivers::sync_state::{read_state, write_state, SyncState};
+use crate::drivers::{sync_config, Ctx};
+use crate::paths::NodeEnv;
+use crate::transport::NodeMap;
+
+/// Prints the manifest of the replicated directory `dst` as JSON.
+pub fn dir_manifest(env: &NodeEnv, dst: &str, out: &mut impl Write) -> Result<()> {
+    let entries = walk(&env.path(dst))?;
+    serde_json::to_writer(&mut *out, &entries)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Refuses to overwrite the data of a service that runs on this node.
+fn refuse_if_running(env: &NodeEnv, svc: &str) -> Result<()> {
+    if !env.config_path(svc).exists() {
+        return Ok(());
+    }
+    let service = Service::load(env, svc)?;
+    let peers = NodeMap::load(&env.nodes_map_path()).unwrap_or_default();
+    let st = probe::probe(env, &service, &peers);
+    if st.avail.is_up_like() {
+        bail!("{svc} is {} on {}: refusing to overwrite its live data", st.avail, env.nodename);
+    }
+    Ok(())
+}
+
+fn staging_path(dst: &Path) -> Result<PathBuf> {
+    let parent = dst.parent().ok_or_else(|| eyre!("{} has no parent directory", dst.display()))?;
+    let name = dst
+        .file_name()
+        .ok_or_else(|| eyre!("{} has no name", dst.display()))?
+        .to_string_lossy();
+    Ok(parent.join(format!(".{name}.drpilot-incoming")))
+}
+
+/// Puts `staging` in place of `dst` in one step; the old copy ends up at `staging` and is removed.
+fn swap_in(staging: &Path, dst: &Path) -> Result<()> {
+    if std::fs::symlink_metadata(dst).is_ok() {
+        renameat_with(CWD, staging, CWD, dst, RenameFlags::EXCHANGE)
+            .wrap_err_with(|| format!("swapping {} into place", dst.display()))?;
+        std::fs::remove_dir_all(staging)
+            .wrap_err_with(|| format!("removing the previous copy at {}", staging.display()))?;
+    } else {
+        std::fs::rename(staging, dst).wrap_err_with(|| format!("moving the copy to {}", dst.display()))?;
+    }
+    if let Some(parent) = dst.parent() {
+        std::fs::File::open(parent)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// What `dir-receive` needs to know about the transfer.
+pub struct Incoming<'a> {
+    /// Service name.
+    pub svc: &'a str,
+    /// The sync resource.
+    pub rid: &'a str,
+    /// The replicated directory on this node, as the config writes it.
+    pub dst: &'a str,
+    /// The sending node.
+    pub from: &'a str,
+    /// The sync id, recorded on both nodes.
+    pub id: &'a str,
+    /// When the sender took its image (RFC 3339).
+    pub when: &'a str,
+}
+
+/// Receives a directory sync: rebuilds the tree beside the current copy, then swaps it in. A cut
+/// stream leaves the current copy and state file untouched.
+pub fn dir_receive(env: &NodeEnv, inc: &Incoming, input: &mut impl BufRead, out: &mut impl Write) -> Result<()> {
+    refuse_if_running(env, inc.svc)?;
+    let when: DateTime<Utc> = DateTime::parse_from_rfc3339(inc.when)
+        .map_err(|e| eyre!("bad --when '{}': {e}", inc.when))?
+        .with_timezone(&Utc);
+    let dst = env.path(inc.dst);
+    let parent = dst.parent().ok_or_else(|| eyre!("{} has no parent", inc.dst))?;
+    std::fs::create_dir_all(parent).wrap_err_with(|| format!("creating {}", parent.display()))?;
+    let staging = staging_path(&dst)?;
+    if staging.exists() {
+        // Left by a sync that was cut: it never replaced the copy, so it is only debris.
+        std::fs::remove_dir_all(&staging).wrap_err_with(|| format!("removing {}", staging.display()))?;
+    }
+    let summary = match apply_stream(input, &dst, &staging) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(e.wrap_err(format!(
+                "{}: receiving from {} failed; the previous copy of {} is intact",
+                inc.rid, inc.from, inc.dst
+            )));
+        }
+    };
+    swap_in(&staging, &dst)?;
+    write_state(env, inc.svc, inc.rid, &SyncState { when, id: inc.id.to_string() })?;
+    serde_json::to_writer(&mut *out, &summary)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Receives a config pushed by a peer.
+pub fn config_receive(env: &NodeEnv, svc: &str, from: &str, hash: &str, input: &mut impl Read) -> Result<()> {
+    let mut bytes = Vec::new();
+    input.read_to_end(&mut bytes)?;
+    sync_config::receive(env, svc, from, hash, &bytes)
+}
+
+/// `postsync` on a DRP node: checks what the syncs left here and says it.
+pub fn postsync(ctx: &Ctx, svc: &Service) -> Result<()> {
+    ctx.log.info("", &format!("config {} is valid on {}", ctx.cfg.raw.path.display(), ctx.env.nodename));
+    for r in &svc.resources {
+        if r.driver.as_sync().is_none() {
+            continue;
+        }
+        let rid = r.driver.rid();
+        match read_state(ctx.env, ctx.svc, rid)? {
+            Some(s) => ctx.log.info(
+                rid,
+                &format!("holds sync {} of {}", s.id, s.when.format("%Y-%m-%d %H:%M:%S UTC")),
+            ),
+            None => ctx.log.warn(rid, "no replica received yet"),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,79 @@
+//! Probing a service: every driver looks at the system, standby and disable are applied, the
+//! config sync is judged with the service's availability, and the tree is aggregated.
+
+use chrono::Utc;
+
+use super::log::ActionLog;
+use super::Service;
+use crate::drivers::{sync_config, Ctx};
+use crate::paths::NodeEnv;
+use crate::status::{aggregate, group_of, Flags, ResourceStatus, ServiceStatus, Status, SyncInfo};
+use crate::transport::NodeMap;
+
+/// A resource status that is not up without a reason would leave the operator guessing.
+fn with_reason(mut comments: Vec<String>, status: Status) -> Vec<String> {
+    if comments.is_empty() && !matches!(status, Status::Up | Status::StdbyUp) {
+        comments.push("no reason given by the driver".to_string());
+    }
+    comments
+}
+
+/// The status of `svc` on this node.
+pub fn probe(env: &NodeEnv, svc: &Service, peers: &NodeMap) -> ServiceStatus {
+    let log = ActionLog::silent(&svc.name);
+    let ctx = Ctx {
+        env,
+        cfg: &svc.cfg,
+        svc: &svc.name,
+        log: &log,
+        force: false,
+        peers,
+    };
+    let mut rows = Vec::new();
+    let mut syncs = Vec::new();
+    for r in &svc.resources {
+        let p = r.driver.probe(&ctx);
+        let (status, comments) = r.common.effective(p.status, p.comments);
+        rows.push(ResourceStatus {
+            rid: r.driver.rid().to_string(),
+            type_name: r.driver.type_name(),
+            label: p.label.unwrap_or_else(|| r.driver.label(&ctx)),
+            status,
+            flags: r.common.flags(),
+            standby: r.common.standby,
+            comments: with_reason(comments, status),
+        });
+        if let Some(s) = r.driver.as_sync() {
+            syncs.push(SyncInfo {
+                rid: r.driver.rid().to_string(),
+                last_sync: s.last_sync(&ctx).map(|st| {
+                    st.when.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                }),
+                max_delay_s: s.max_delay(&ctx).as_secs(),
+            });
+        }
+    }
+    let avail = rows
+        .iter()
+        .filter(|r| !matches!(group_of(&r.rid), "sync" | "hb"))
+        .fold(Status::Undef, |acc, r| acc.merge(r.status));
+    if !sync_config::targets(&svc.cfg, &env.nodename).is_empty() {
+        let p = sync_config::probe(&ctx, avail.is_up_like());
+        rows.push(ResourceStatus {
+            rid: sync_config::RID.to_string(),
+            type_name: "sync.config".to_string(),
+            label: sync_config::LABEL.to_string(),
+            status: p.status,
+            flags: Flags::default(),
+            standby: false,
+            comments: with_reason(p.comments, p.status),
+        });
+    }
+    aggregate(
+        &svc.name,
+        &env.nodename,
+        Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        rows,
+        syncs,
+    )
+}

@@ -1,0 +1,354 @@
+//! Runs a verb on the selected services: the seed's start and stop orders, the split-brain guard,
+//! standby resources, the syncs with their period, the lock, and a clear failure that stops the
+//! action where it happened.
+
+use std::time::Duration;
+
+use color_eyre::eyre::{bail, eyre, Result, WrapErr};
+
+use super::action::{start_rank, Action, Group};
+use super::log::{ActionLog, Format};
+use super::{lock, peer, probe, selector, Service};
+use crate::drivers::{sync_config, sync_state, Ctx, Loaded, SyncMode};
+use crate::paths::NodeEnv;
+use crate::status::{group_of, render_json, render_text, Status};
+use crate::transport::{connect, NodeMap, Transport};
+
+/// How long the split-brain guard waits for a peer's status.
+const PEER_STATUS_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Flags of `drpilot svc`.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `--force`: outside the sync period, past the split-brain guard, standby resources too.
+    pub force: bool,
+    /// `--waitlock SECS`.
+    pub waitlock: Duration,
+    /// `--rid`: act on these resources only.
+    pub rids: Vec<String>,
+    /// `--format`.
+    pub format: Format,
+    /// Colours for `print status` (decided by the CLI: tty and NO_COLOR).
+    pub paint: fn(Status, &str) -> String,
+}
+
+/// Runs `action` on every service of `selector`. Returns whether all succeeded; failures have
+/// been reported on stderr.
+pub fn run(env: &NodeEnv, selector_text: &str, action: &Action, opts: &Options) -> Result<bool> {
+    let peers = NodeMap::load(&env.nodes_map_path())?;
+    let names = selector::expand(env, selector_text)?;
+    let multi = selector::is_multi(selector_text);
+    let mut ok = true;
+    for name in names {
+        let svc = match Service::load(env, &name) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ok = false;
+                continue;
+            }
+        };
+        if selector_text == "allupservices" {
+            let st = probe::probe(env, &svc, &peers);
+            if !matches!(st.avail, Status::Up | Status::StdbyUpWithUp | Status::Warn) {
+                continue;
+            }
+        }
+        if !matches!(action, Action::PrintStatus) || !multi {
+            svc.print_warnings();
+        }
+        if let Err(e) = run_one(env, &svc, &peers, action, opts) {
+            eprintln!("error: {e:#}");
+            ok = false;
+        }
+    }
+    Ok(ok)
+}
+
+fn run_one(env: &NodeEnv, svc: &Service, peers: &NodeMap, action: &Action, opts: &Options) -> Result<()> {
+    match action {
+        Action::PrintStatus => {
+            let st = probe::probe(env, svc, peers);
+            match opts.format {
+                Format::Text => print!("{}", render_text(&st, &opts.paint)),
+                Format::Json => println!("{}", render_json(&st)),
+            }
+            return Ok(());
+        }
+        Action::PrintConfig { node } => {
+            print!("{}", svc.cfg.print_config(node.as_deref().unwrap_or(&env.nodename)));
+            return Ok(());
+        }
+        Action::Validate => {
+            println!("{}: config ok ({} resources)", svc.name, svc.resources.len());
+            return Ok(());
+        }
+        Action::Docker(args) => return docker_passthrough(env, svc, args),
+        _ => {}
+    }
+    check_rids(svc, &opts.rids)?;
+    let log = ActionLog::new(
+        &svc.name,
+        opts.format,
+        Some(&env.state_dir(&svc.name).join("actions.log")),
+    );
+    let ctx = Ctx { env, cfg: &svc.cfg, svc: &svc.name, log: &log, force: opts.force, peers };
+    // Syncs fail fast when another action holds the lock; the others wait up to --waitlock.
+    let is_sync = matches!(action, Action::SyncFull | Action::SyncUpdate | Action::SyncDrp | Action::SyncNodes);
+    let wait = if is_sync { Duration::ZERO } else { opts.waitlock };
+    let _lock = lock::acquire(env, &svc.name, &action.verb(), wait)?;
+    let result = match action {
+        Action::Start(group) => start(&ctx, svc, *group, opts),
+        Action::Stop(group) => stop(&ctx, svc, *group, opts),
+        Action::SyncFull => data_syncs(&ctx, svc, SyncMode::Full, None, opts),
+        Action::SyncUpdate => data_syncs(&ctx, svc, SyncMode::Update, None, opts),
+        Action::SyncNodes => push_config(&ctx, &sync_config::targets(&svc.cfg, &env.nodename)),
+        Action::SyncDrp => sync_drp(&ctx, svc, opts),
+        Action::PostSync => peer::postsync(&ctx, svc),
+        _ => Ok(()),
+    };
+    if let Err(e) = &result {
+        log.error("", &format!("{} failed: {e:#}", action.verb()));
+    }
+    result
+}
+
+fn check_rids(svc: &Service, rids: &[String]) -> Result<()> {
+    for rid in rids {
+        let known = svc.resources.iter().any(|r| r.driver.rid() == rid) || rid == sync_config::RID;
+        if !known {
+            bail!("{}: no resource {rid} (see `print status`)", svc.name);
+        }
+    }
+    Ok(())
+}
+
+fn selected<'a>(svc: &'a Service, group: Option<Group>, rids: &[String]) -> Vec<&'a Loaded> {
+    let mut v: Vec<&Loaded> = svc
+        .resources
+        .iter()
+        .filter(|r| !matches!(group_of(r.driver.rid()), "sync" | "hb"))
+        .filter(|r| group.is_none_or(|g| g.contains(r.driver.rid())))
+        .filter(|r| rids.is_empty() || rids.iter().any(|x| x == r.driver.rid()))
+        .collect();
+    v.sort_by(|a, b| {
+        let (ra, rb) = (a.driver.rid(), b.driver.rid());
+        start_rank(ra).cmp(&start_rank(rb)).then_with(|| natural_key(ra).cmp(&natural_key(rb)))
+    });
+    v
+}
+
+fn natural_key(rid: &str) -> (String, u64, String) {
+    let (kind, id) = rid.split_once('#').unwrap_or((rid, ""));
+    match id.parse::<u64>() {
+        Ok(n) => (kind.to_string(), n, String::new()),
+        Err(_) => (kind.to_string(), u64::MAX, id.to_string()),
+    }
+}
+
+/// The split-brain guard: refuses to start when a reachable peer runs the service.
+fn guard_peers(ctx: &Ctx, svc: &Service) -> Result<()> {
+    for node in sync_config::targets(&svc.cfg, &ctx.env.nodename) {
+        let transport = match connect(ctx.peers, &node) {
+            Ok(t) => t,
+            Err(e) => {
+                ctx.log.warn("", &format!("cannot check {node} before starting: {e:#}"));
+                continue;
+            }
+        };
+        let args = vec!["svc".to_string(), svc.name.clone(), "print".into(), "status".into(), "--format".into(), "json".into()];
+        let out = match transport.call(&args, None, Some(PEER_STATUS_TIMEOUT)) {
+            Ok(o) => o,
+            Err(e) => {
+                ctx.log.warn("", &format!("cannot check {node} before starting: {e:#}"));
+                continue;
+            }
+        };
+        if !out.success {
+            ctx.log.info("", &format!("{node} does not run {}: {}", svc.name, out.failure_reason()));
+            continue;
+        }
+        let st: crate::status::ServiceStatus = serde_json::from_slice(&out.stdout)
+            .wrap_err_with(|| format!("reading the status of {} on {node}", svc.name))?;
+        if matches!(st.avail, Status::Up | Status::StdbyUpWithUp | Status::Warn) {
+            bail!(
+                "{} is {} on {node}: refusing to start it here too (split brain); \
+                 stop it on {node} first, or use --force if {node} is really dead",
+                svc.name,
+                st.avail
+            );
+        }
+        ctx.log.info("", &format!("{} is {} on {node}", svc.name, st.avail));
+    }
+    Ok(())
+}
+
+fn start(ctx: &Ctx, svc: &Service, group: Option<Group>, opts: &Options) -> Result<()> {
+    if ctx.force {
+        ctx.log.warn("", "--force: the split-brain guard is skipped");
+    } else {
+        guard_peers(ctx, svc)?;
+    }
+    let mut started: Vec<&Loaded> = Vec::new();
+    for r in selected(svc, group, &opts.rids) {
+        let rid = r.driver.rid();
+        if r.common.disabled {
+            continue;
+        }
+        let p = r.driver.probe(ctx);
+        if p.status == Status::Up {
+            ctx.log.info(rid, &format!("{} is already up", r.driver.label(ctx)));
+            continue;
+        }
+        match r.driver.start(ctx) {
+            Ok(()) => started.push(r),
+            Err(e) if r.common.optional => ctx.log.warn(rid, &format!("optional resource failed: {e:#}")),
+            Err(e) => {
+                ctx.log.error(rid, &format!("{e:#}"));
+                rollback(ctx, &started);
+                return Err(e.wrap_err(format!("start of {} stopped at {rid}", svc.name)));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn rollback(ctx: &Ctx, started: &[&Loaded]) {
+    for r in started.iter().rev() {
+        let rid = r.driver.rid();
+        ctx.log.warn(rid, "rollback: stopping what this start brought up");
+        if let Err(e) = r.driver.stop(ctx) {
+            ctx.log.error(rid, &format!("rollback failed: {e:#}"));
+        }
+    }
+}
+
+fn stop(ctx: &Ctx, svc: &Service, group: Option<Group>, opts: &Options) -> Result<()> {
+    let mut order = selected(svc, group, &opts.rids);
+    order.reverse();
+    for r in order {
+        let rid = r.driver.rid();
+        if r.common.disabled {
+            continue;
+        }
+        if r.common.standby && !ctx.force {
+            ctx.log.info(rid, "standby resource: left up (use --force to stop it)");
+            continue;
+        }
+        if let Err(e) = r.driver.stop(ctx) {
+            if r.common.optional {
+                ctx.log.warn(rid, &format!("optional resource failed: {e:#}"));
+                continue;
+            }
+            ctx.log.error(rid, &format!("{e:#}"));
+            return Err(e.wrap_err(format!("stop of {} stopped at {rid}", svc.name)));
+        }
+    }
+    Ok(())
+}
+
+/// Expands `target` words to node names other than this one.
+fn target_nodes(ctx: &Ctx, words: &[String]) -> Vec<String> {
+    ctx.cfg
+        .all_nodes()
+        .into_iter()
+        .filter(|n| n != &ctx.env.nodename && ctx.cfg.list_includes(words, n))
+        .collect()
+}
+
+fn require_up_here(ctx: &Ctx, svc: &Service) -> Result<()> {
+    let st = probe::probe(ctx.env, svc, ctx.peers);
+    if !st.avail.is_up_like() {
+        bail!(
+            "{} is {} on {}: syncs run from the node where the service is up",
+            svc.name,
+            st.avail,
+            ctx.env.nodename
+        );
+    }
+    Ok(())
+}
+
+fn data_syncs(ctx: &Ctx, svc: &Service, mode: SyncMode, only: Option<&[String]>, opts: &Options) -> Result<()> {
+    require_up_here(ctx, svc)?;
+    let mut any = false;
+    for r in &svc.resources {
+        let Some(sync) = r.driver.as_sync() else { continue };
+        let rid = r.driver.rid();
+        if r.common.disabled || (!opts.rids.is_empty() && !opts.rids.iter().any(|x| x == rid)) {
+            continue;
+        }
+        any = true;
+        let (inside, period) = sync_state::in_period(ctx, rid)?;
+        if !inside && !ctx.force {
+            ctx.log.info(rid, &format!("skip: outside sync_period {period} (use --force)"));
+            continue;
+        }
+        let mut nodes = target_nodes(ctx, &sync.target_words(ctx));
+        if let Some(only) = only {
+            nodes.retain(|n| only.contains(n));
+        }
+        if nodes.is_empty() {
+            ctx.log.info(rid, "no destination nodes");
+        }
+        for node in nodes {
+            let t = connect(ctx.peers, &node)?;
+            sync.sync_to(ctx, mode, t.as_ref())?;
+        }
+    }
+    if !any {
+        ctx.log.info("", "no data sync resource to run");
+    }
+    Ok(())
+}
+
+fn push_config(ctx: &Ctx, nodes: &[String]) -> Result<()> {
+    for node in nodes {
+        let t = connect(ctx.peers, node)?;
+        sync_config::push(ctx, t.as_ref())?;
+    }
+    Ok(())
+}
+
+fn sync_drp(ctx: &Ctx, svc: &Service, opts: &Options) -> Result<()> {
+    require_up_here(ctx, svc)?;
+    let drp = svc.cfg.drpnodes.clone();
+    if drp.is_empty() {
+        bail!("{}: no drpnodes configured", svc.name);
+    }
+    push_config(ctx, &drp)?;
+    data_syncs(ctx, svc, SyncMode::Update, Some(&drp), opts)?;
+    for node in &drp {
+        let t = connect(ctx.peers, node)?;
+        remote_postsync(ctx, svc, t.as_ref())?;
+    }
+    Ok(())
+}
+
+fn remote_postsync(ctx: &Ctx, svc: &Service, t: &dyn Transport) -> Result<()> {
+    let args: Vec<String> = ["svc", &svc.name, "postsync", "--waitlock", "3600"].iter().map(|s| s.to_string()).collect();
+    ctx.log.info("", &format!("exec 'drpilot {}' on node {}", shell_words::join(&args), t.node()));
+    let out = t.call(&args, None, Some(Duration::from_secs(3700)))?;
+    ctx.log.output("", &out.stdout_text());
+    if !out.success {
+        bail!("postsync on {} failed: {}", t.node(), out.failure_reason());
+    }
+    Ok(())
+}
+
+fn docker_passthrough(env: &NodeEnv, svc: &Service, args: &[String]) -> Result<()> {
+    let sock = env.state_dir(&svc.name).join("docker.sock");
+    if !sock.exists() {
+        bail!("the docker daemon of {} is not running on {} (no {})", svc.name, env.nodename, sock.display());
+    }
+    let status = std::process::Command::new("docker")
+        .arg("-H")
+        .arg(format!("unix://{}", sock.display()))
+        .args(args)
+        .status()
+        .map_err(|e| eyre!("cannot run docker: {e}"))?;
+    if !status.success() {
+        bail!("docker exited with {status}");
+    }
+    Ok(())
+}

@@ -1,0 +1,73 @@
+//! `drpilot lab`: create, reset or destroy the embedded lab, and (until the console lands) show
+//! both nodes' trees and the seed's procedure to run by hand.
+
+use color_eyre::eyre::{Result, WrapErr};
+
+use super::{LabAction, LabArgs};
+use crate::lab::{Lab, DRP, PROD, SERVICE};
+use crate::transport::{LocalTransport, Transport};
+
+/// Runs `drpilot lab`.
+pub fn run(args: LabArgs) -> Result<bool> {
+    match args.action {
+        Some(LabAction::Init { dir }) => {
+            let lab = Lab::new(&dir)?;
+            lab.init()?;
+            println!("lab created in {}", lab.dir().display());
+            Ok(true)
+        }
+        Some(LabAction::Reset { dir }) => {
+            let lab = Lab::new(&dir)?;
+            lab.destroy()?;
+            lab.init()?;
+            println!("lab reset in {}", lab.dir().display());
+            Ok(true)
+        }
+        Some(LabAction::Destroy { dir }) => {
+            let lab = Lab::new(&dir)?;
+            lab.destroy()?;
+            println!("lab {} removed", lab.dir().display());
+            Ok(true)
+        }
+        None => overview(&Lab::new(&args.dir)?),
+    }
+}
+
+fn overview(lab: &Lab) -> Result<bool> {
+    if !lab.exists() {
+        lab.init()?;
+        println!("lab created in {}\n", lab.dir().display());
+    }
+    let args: Vec<String> = ["svc", SERVICE, "print", "status"].iter().map(|s| s.to_string()).collect();
+    for node in [PROD, DRP] {
+        let t = LocalTransport::new(node, lab.node_root(node))?;
+        let out = t.call(&args, None, Some(std::time::Duration::from_secs(30)))?;
+        let role = if node == PROD { "production" } else { "DRP" };
+        println!("== {node} ({role})");
+        print!("{}", out.stdout_text());
+        eprint!("{}", out.stderr);
+        println!();
+    }
+    let exe = std::env::current_exe().wrap_err("locating drpilot")?;
+    let on = |node: &str| {
+        format!(
+            "DRPILOT_ROOT={} DRPILOT_NODENAME={node} {}",
+            lab.node_root(node).display(),
+            exe.display()
+        )
+    };
+    println!("Each node is this binary with DRPILOT_ROOT and DRPILOT_NODENAME set. The seed's DRP test, by hand:");
+    for (node, verb) in [
+        (PROD, "start"),
+        (PROD, "syncfullsync --force"),
+        (PROD, "syncdrp --force"),
+        (PROD, "syncupdate --force   # after cutting user access"),
+        (PROD, "stop"),
+        (DRP, "start"),
+        (DRP, "print status"),
+    ] {
+        println!("  {} svc {SERVICE} {verb}", on(node));
+    }
+    println!("The app appends to srv/busybox/data/date.log under the node where it runs.");
+    Ok(true)
+}

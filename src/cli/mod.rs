@@ -1,0 +1,112 @@
+//! The command line: clap definitions and dispatch to the agent, the lab and the config checker.
+
+mod check_config;
+mod lab;
+mod paint;
+mod peer;
+mod svc;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use color_eyre::eyre::Result;
+
+use crate::agent::log::Format;
+
+/// drpilot: run a service replicated between a production node and a DRP node, and fail it over.
+#[derive(Debug, Parser)]
+#[command(name = "drpilot", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The embedded two-node lab (deb1 = production, deb2 = DRP), no root needed.
+    Lab(LabArgs),
+    /// The node agent: act on services of this node with the seed's verbs.
+    Svc(SvcArgs),
+    /// Checks a service config file: errors and warnings with file:line.
+    CheckConfig {
+        /// The `.env` file.
+        file: PathBuf,
+    },
+    /// Node-to-node operations, run by peers through their transport.
+    #[command(hide = true)]
+    Peer(peer::PeerArgs),
+}
+
+#[derive(Debug, Args)]
+struct LabArgs {
+    #[command(subcommand)]
+    action: Option<LabAction>,
+    /// The lab directory.
+    #[arg(long, default_value = "drpilot-lab")]
+    dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum LabAction {
+    /// Creates the lab: nodes deb1 and deb2, service busybox, nodes.toml.
+    Init {
+        /// The lab directory.
+        #[arg(default_value = "drpilot-lab")]
+        dir: PathBuf,
+    },
+    /// Stops the lab's service and creates the lab afresh.
+    Reset {
+        /// The lab directory.
+        #[arg(default_value = "drpilot-lab")]
+        dir: PathBuf,
+    },
+    /// Stops the lab's service and removes the lab.
+    Destroy {
+        /// The lab directory.
+        #[arg(default_value = "drpilot-lab")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+struct SvcArgs {
+    /// A service name, a comma list, `allservices` or `allupservices`.
+    selector: String,
+    #[command(subcommand)]
+    verb: svc::Verb,
+    /// Outside the sync period, past the split-brain guard, standby resources included.
+    #[arg(long, global = true)]
+    force: bool,
+    /// Seconds to wait for the service lock held by another action.
+    #[arg(long, global = true, default_value_t = 60, value_name = "SECS")]
+    waitlock: u64,
+    /// Act on these resources only (comma list).
+    #[arg(long, global = true, value_delimiter = ',', value_name = "RID")]
+    rid: Vec<String>,
+    /// Output format of logs and status.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+/// Parses the command line and runs it; the exit code says whether it succeeded.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<bool> {
+    match cli.command {
+        Command::Lab(args) => lab::run(args),
+        Command::Svc(args) => svc::run(args),
+        Command::CheckConfig { file } => Ok(check_config::run(&file)),
+        Command::Peer(args) => peer::run(args),
+    }
+}

@@ -1,0 +1,82 @@
+//! `drpilot peer ...`: the receiving end of node-to-node operations, run through a transport.
+
+use std::io::{stdin, stdout, BufReader};
+
+use clap::{Args, Subcommand};
+use color_eyre::eyre::Result;
+
+use crate::agent::peer::{config_receive, dir_manifest, dir_receive, Incoming};
+use crate::paths::NodeEnv;
+
+/// Arguments of `drpilot peer`.
+#[derive(Debug, Args)]
+pub struct PeerArgs {
+    #[command(subcommand)]
+    op: PeerOp,
+}
+
+#[derive(Debug, Subcommand)]
+enum PeerOp {
+    /// Prints the manifest of a replicated directory.
+    DirManifest {
+        #[arg(long)]
+        svc: String,
+        #[arg(long)]
+        rid: String,
+        #[arg(long)]
+        dst: String,
+    },
+    /// Receives a directory sync on stdin.
+    DirReceive {
+        #[arg(long)]
+        svc: String,
+        #[arg(long)]
+        rid: String,
+        #[arg(long)]
+        dst: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        when: String,
+    },
+    /// Receives a service config on stdin.
+    ConfigReceive {
+        #[arg(long)]
+        svc: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        hash: String,
+    },
+}
+
+/// Runs one peer operation on this node.
+pub fn run(args: PeerArgs) -> Result<bool> {
+    let env = NodeEnv::from_env();
+    let svc_ok = |svc: &str| {
+        if crate::config::is_valid_service_name(svc) {
+            Ok(())
+        } else {
+            Err(color_eyre::eyre::eyre!("invalid service name '{svc}'"))
+        }
+    };
+    match args.op {
+        PeerOp::DirManifest { svc, dst, .. } => {
+            svc_ok(&svc)?;
+            dir_manifest(&env, &dst, &mut stdout().lock())?;
+        }
+        PeerOp::DirReceive { svc, rid, dst, from, id, when } => {
+            svc_ok(&svc)?;
+            let inc = Incoming { svc: &svc, rid: &rid, dst: &dst, from: &from, id: &id, when: &when };
+            let mut input = BufReader::with_capacity(1 << 20, stdin().lock());
+            dir_receive(&env, &inc, &mut input, &mut stdout().lock())?;
+        }
+        PeerOp::ConfigReceive { svc, from, hash } => {
+            svc_ok(&svc)?;
+            config_receive(&env, &svc, &from, &hash, &mut stdin().lock())?;
+        }
+    }
+    Ok(true)
+}

@@ -1,0 +1,115 @@
+//! `drpilot svc SELECTOR VERB`: the seed's verbs on this node.
+
+use std::time::Duration;
+
+use clap::Subcommand;
+use color_eyre::eyre::Result;
+
+use super::{paint, SvcArgs};
+use crate::agent::action::{Action, Group};
+use crate::agent::Options;
+use crate::paths::NodeEnv;
+
+/// The verbs, named as in the seed.
+#[derive(Debug, Subcommand)]
+pub enum Verb {
+    /// Prints the status tree or the resolved config.
+    Print {
+        #[command(subcommand)]
+        what: PrintWhat,
+    },
+    /// Starts the service: ip, vg, fs, container, app.
+    Start,
+    /// Stops the service: app, container, fs, vg, ip (standby resources stay up).
+    Stop,
+    /// Starts the ip resources.
+    Startip,
+    /// Stops the ip resources.
+    Stopip,
+    /// Starts the volume groups.
+    Startvg,
+    /// Stops the volume groups.
+    Stopvg,
+    /// Starts the filesystems.
+    Startfs,
+    /// Stops the filesystems.
+    Stopfs,
+    /// Starts the containers.
+    Startcontainer,
+    /// Stops the containers.
+    Stopcontainer,
+    /// Starts the apps.
+    Startapp,
+    /// Stops the apps.
+    Stopapp,
+    /// Full copy of every data sync to its targets.
+    Syncfullsync,
+    /// Incremental copy of every data sync to its targets.
+    Syncupdate,
+    /// Config push, incremental data syncs and postsync, to the DRP nodes.
+    Syncdrp,
+    /// Pushes the service config to the other nodes.
+    Syncnodes,
+    /// Run on a DRP node after a sync: checks what it received.
+    Postsync,
+    /// Checks the service config.
+    Validate,
+    /// Runs docker against the service's private daemon.
+    Docker {
+        /// Arguments passed to docker.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+/// What `print` prints.
+#[derive(Debug, Subcommand)]
+pub enum PrintWhat {
+    /// The status tree.
+    Status,
+    /// Every keyword resolved for a node, with the scope that won.
+    Config {
+        /// The node to resolve for (default: this node).
+        #[arg(long)]
+        node: Option<String>,
+    },
+}
+
+fn action_of(verb: Verb) -> Action {
+    match verb {
+        Verb::Print { what: PrintWhat::Status } => Action::PrintStatus,
+        Verb::Print { what: PrintWhat::Config { node } } => Action::PrintConfig { node },
+        Verb::Start => Action::Start(None),
+        Verb::Stop => Action::Stop(None),
+        Verb::Startip => Action::Start(Some(Group::Ip)),
+        Verb::Stopip => Action::Stop(Some(Group::Ip)),
+        Verb::Startvg => Action::Start(Some(Group::Disk)),
+        Verb::Stopvg => Action::Stop(Some(Group::Disk)),
+        Verb::Startfs => Action::Start(Some(Group::Fs)),
+        Verb::Stopfs => Action::Stop(Some(Group::Fs)),
+        Verb::Startcontainer => Action::Start(Some(Group::Container)),
+        Verb::Stopcontainer => Action::Stop(Some(Group::Container)),
+        Verb::Startapp => Action::Start(Some(Group::App)),
+        Verb::Stopapp => Action::Stop(Some(Group::App)),
+        Verb::Syncfullsync => Action::SyncFull,
+        Verb::Syncupdate => Action::SyncUpdate,
+        Verb::Syncdrp => Action::SyncDrp,
+        Verb::Syncnodes => Action::SyncNodes,
+        Verb::Postsync => Action::PostSync,
+        Verb::Validate => Action::Validate,
+        Verb::Docker { args } => Action::Docker(args),
+    }
+}
+
+/// Runs `drpilot svc`.
+pub fn run(args: SvcArgs) -> Result<bool> {
+    let env = NodeEnv::from_env();
+    let opts = Options {
+        force: args.force,
+        waitlock: Duration::from_secs(args.waitlock),
+        rids: args.rid,
+        format: args.format,
+        paint: paint::for_stdout(),
+    };
+    crate::agent::run(&env, &args.selector, &action_of(args.verb), &opts)
+}

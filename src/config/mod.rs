@@ -1,0 +1,37 @@
+//! The seed's service configuration: a strict INI reader that names file, line, section and
+//! key in every diagnostic, the keyword catalogue, and per-node scoping (design section 3).
+//!
+//! CONTRACT (used by agent, drivers, lab, cli — keep these signatures):
+//! - `ServiceConfig::load(path)` / `ServiceConfig::parse(name, path, text)` -> `Result<Loaded, ConfigError>`
+//! - `cfg.get(section, key, node) -> Option<Resolved>`; `cfg.get_list(section, key, node) -> Vec<String>`
+//! - `cfg.list_includes(&words, node)`, `cfg.role(node)`, `cfg.all_nodes()`, `cfg.resource_sections()`
+//! - `Diagnostic` displays as `file:line: [section] key: message`.
+
+mod diagnostic;
+mod ini;
+mod keywords;
+mod print;
+mod required;
+mod scope;
+mod service;
+mod suggest;
+mod validate;
+
+pub use diagnostic::{ConfigError, Diagnostic, Severity};
+pub use ini::{RawConfig, RawEntry, RawSection};
+pub use keywords::{keyword_catalogue, KeywordSpec};
+pub use scope::{Resolved, Scope};
+pub use service::{Loaded, Role, ServiceConfig};
+
+/// Checks a service name against `[A-Za-z0-9._-]+`: names become file and directory names.
+pub fn is_valid_service_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,203 @@
+//! Resource drivers, one file per type behind one [`Resource`] trait (plus [`DataSync`] for
+//! replication). Statuses always come from the system: a driver only looks when probed.
+
+mod app;
+mod common;
+mod container_docker;
+mod exec;
+mod fs;
+mod fs_directory;
+mod ip;
+pub mod sync_archive;
+pub mod sync_config;
+mod sync_dds;
+pub mod sync_dir;
+pub mod sync_state;
+mod vg;
+
+use std::time::Duration;
+
+use color_eyre::eyre::{bail, Result};
+
+use crate::agent::log::ActionLog;
+use crate::config::ServiceConfig;
+use crate::paths::NodeEnv;
+use crate::status::Status;
+use crate::transport::{NodeMap, Transport};
+
+pub use common::Common;
+pub use exec::run_logged;
+
+/// Everything a driver may use while probing or acting on this node.
+pub struct Ctx<'a> {
+    /// This node: its name and root.
+    pub env: &'a NodeEnv,
+    /// The service's config.
+    pub cfg: &'a ServiceConfig,
+    /// The service name.
+    pub svc: &'a str,
+    /// Where the action's lines go.
+    pub log: &'a ActionLog,
+    /// `--force` was given.
+    pub force: bool,
+    /// How to reach peer nodes.
+    pub peers: &'a NodeMap,
+}
+
+impl Ctx<'_> {
+    /// Resolves `key` of `section` for this node.
+    pub fn get(&self, section: &str, key: &str) -> Option<String> {
+        self.cfg
+            .get(section, key, &self.env.nodename)
+            .map(|r| r.value.to_string())
+    }
+
+    /// Resolves a required keyword; config validation guarantees it, so a miss is reported.
+    pub fn require(&self, section: &str, key: &str) -> Result<String> {
+        match self.get(section, key) {
+            Some(v) => Ok(v),
+            None => bail!(
+                "{}: [{section}] {key} has no value for node {}",
+                self.cfg.raw.path.display(),
+                self.env.nodename
+            ),
+        }
+    }
+
+    /// The service's state directory on this node.
+    pub fn state_dir(&self) -> std::path::PathBuf {
+        self.env.state_dir(self.svc)
+    }
+}
+
+/// What a probe found: the status and, for anything not up, why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    /// The resource's own status, before standby and disable are applied.
+    pub status: Status,
+    /// Reasons, shown under the resource in the tree.
+    pub comments: Vec<String>,
+    /// A label learnt while probing (a container's `id@image`), replacing the configured one.
+    pub label: Option<String>,
+}
+
+impl Probe {
+    /// Up, nothing to say.
+    pub fn up() -> Self {
+        Self {
+            status: Status::Up,
+            comments: Vec::new(),
+            label: None,
+        }
+    }
+
+    /// A status with its reason.
+    pub fn with(status: Status, reason: impl Into<String>) -> Self {
+        Self {
+            status,
+            comments: vec![reason.into()],
+            label: None,
+        }
+    }
+
+    /// Down, with the reason.
+    pub fn down(reason: impl Into<String>) -> Self {
+        Self::with(Status::Down, reason)
+    }
+
+    /// Warn, with the reason.
+    pub fn warn(reason: impl Into<String>) -> Self {
+        Self::with(Status::Warn, reason)
+    }
+}
+
+/// How much a data sync sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncMode {
+    /// Everything (`syncfullsync`).
+    Full,
+    /// Only what changed since the last sync (`syncupdate`, `syncdrp`).
+    Update,
+}
+
+/// One resource of a service, as its driver sees it.
+pub trait Resource {
+    /// The resource id, `fs#1`.
+    fn rid(&self) -> &str;
+    /// Driver type for the JSON status: `fs.directory`, `sync.dir`, `ip`.
+    fn type_name(&self) -> String;
+    /// The label of the status tree (`dev@mnt`, `ipname@ipdev`).
+    fn label(&self, ctx: &Ctx) -> String;
+    /// Looks at the system and says how the resource is.
+    fn probe(&self, ctx: &Ctx) -> Probe;
+    /// Brings the resource up.
+    fn start(&self, ctx: &Ctx) -> Result<()>;
+    /// Brings the resource down.
+    fn stop(&self, ctx: &Ctx) -> Result<()>;
+    /// The replication side of a sync resource.
+    fn as_sync(&self) -> Option<&dyn DataSync> {
+        None
+    }
+}
+
+/// A data replication resource.
+pub trait DataSync {
+    /// Words of its `target` keyword (`drpnodes`, node names).
+    fn target_words(&self, ctx: &Ctx) -> Vec<String>;
+    /// Replicates to one target node through its transport.
+    fn sync_to(&self, ctx: &Ctx, mode: SyncMode, target: &dyn Transport) -> Result<()>;
+    /// When this node last completed (or received) a sync.
+    fn last_sync(&self, ctx: &Ctx) -> Option<sync_state::SyncState>;
+    /// The delay past which the last sync is too old.
+    fn max_delay(&self, ctx: &Ctx) -> Duration {
+        sync_state::max_delay(ctx, self.rid_for_state())
+    }
+    /// The rid whose keywords and state file this sync uses.
+    fn rid_for_state(&self) -> &str;
+}
+
+/// A configured resource: its driver and the attributes every type shares.
+pub struct Loaded {
+    /// Attributes resolved for this node (standby, disabled, optional, monitored).
+    pub common: Common,
+    /// The driver.
+    pub driver: Box<dyn Resource>,
+}
+
+/// Builds the drivers of every resource section of the config, for this node.
+pub fn build(cfg: &ServiceConfig, env: &NodeEnv) -> Result<Vec<Loaded>> {
+    let mut out = Vec::new();
+    for section in cfg.resource_sections() {
+        let rid = section.name.as_str();
+        let kind = rid.split('#').next().unwrap_or_default();
+        let ty = cfg.section_type(rid, &env.nodename).unwrap_or_default();
+        let driver: Box<dyn Resource> = match (kind, ty.as_str()) {
+            ("ip", _) => Box::new(ip::Ip::new(rid)),
+            ("vg", _) => Box::new(vg::Vg::new(rid)),
+            ("fs", "directory") => Box::new(fs_directory::FsDirectory::new(rid)),
+            ("fs", _) => Box::new(fs::FsMount::new(rid, &ty)),
+            ("container", "docker") => Box::new(container_docker::Docker::new(rid)),
+            ("app", _) => Box::new(app::App::new(rid)),
+            ("sync", "dir") => Box::new(sync_dir::SyncDir::new(rid)),
+            ("sync", "dds") => Box::new(sync_dds::NotYet::new(rid, "dds")),
+            ("sync", "btrfs") => Box::new(sync_dds::NotYet::new(rid, "btrfs")),
+            (k, t) => bail!(
+                "{}: [{rid}] type: no driver for {k} type '{t}'",
+                cfg.raw.path.display()
+            ),
+        };
+        out.push(Loaded {
+            common: Common::resolve(cfg, rid, &env.nodename),
+            driver,
+        });
+    }
+    Ok(out)
+}
+
+/// The error every not-yet-implemented action returns, naming where it will come from.
+pub(crate) fn not_yet(rid: &str, what: &str, issue: &str) -> color_eyre::eyre::Report {
+    color_eyre::eyre::eyre!(
+        "{rid}: {what} is not implemented in this version of drpilot (it comes with {issue}); \
+         status checks work, actions do not"
+    )
+}

@@ -1,0 +1,162 @@
+//! `sync` type=dir: drpilot's own incremental directory replication (the lab's). The sender asks
+//! the target for its manifest, streams only the changed files, and the target rebuilds the tree
+//! beside its copy and swaps it in atomically: a cut sync leaves the previous copy intact.
+//! `src` is resolved for the sending node, `dst` for the target node.
+
+use std::time::Duration;
+
+use color_eyre::eyre::{bail, eyre, Result, WrapErr};
+
+use super::sync_archive::{write_stream, Entry, Summary};
+use super::sync_state::{probe_state, read_state, target_repr, write_state, SyncState};
+use super::{Ctx, DataSync, Probe, Resource, SyncMode};
+use crate::transport::Transport;
+
+/// How long a target may take to list its copy.
+const MANIFEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The directory replication driver.
+pub struct SyncDir {
+    rid: String,
+}
+
+impl SyncDir {
+    /// A driver for section `rid`.
+    pub fn new(rid: &str) -> Self {
+        Self { rid: rid.to_string() }
+    }
+}
+
+impl Resource for SyncDir {
+    fn rid(&self) -> &str {
+        &self.rid
+    }
+
+    fn type_name(&self) -> String {
+        "sync.dir".to_string()
+    }
+
+    fn label(&self, ctx: &Ctx) -> String {
+        format!(
+            "dir of {} to {}",
+            ctx.get(&self.rid, "src").unwrap_or_default(),
+            target_repr(&self.target_words(ctx))
+        )
+    }
+
+    fn probe(&self, ctx: &Ctx) -> Probe {
+        probe_state(ctx, &self.rid, "dir")
+    }
+
+    fn start(&self, _ctx: &Ctx) -> Result<()> {
+        Ok(())
+    }
+
+    fn stop(&self, _ctx: &Ctx) -> Result<()> {
+        Ok(())
+    }
+
+    fn as_sync(&self) -> Option<&dyn DataSync> {
+        Some(self)
+    }
+}
+
+impl DataSync for SyncDir {
+    fn target_words(&self, ctx: &Ctx) -> Vec<String> {
+        ctx.cfg.get_list(&self.rid, "target", &ctx.env.nodename)
+    }
+
+    fn sync_to(&self, ctx: &Ctx, mode: SyncMode, target: &dyn Transport) -> Result<()> {
+        let rid = &self.rid;
+        let src = ctx.require(rid, "src")?;
+        let dst = ctx
+            .cfg
+            .get(rid, "dst", target.node())
+            .map(|r| r.value.to_string())
+            .ok_or_else(|| eyre!("{rid}: dst has no value for node {}", target.node()))?;
+        let src_path = ctx.env.path(&src);
+        if !src_path.is_dir() {
+            bail!("{rid}: source directory {src} not found on {}", ctx.env.nodename);
+        }
+        let manifest: Vec<Entry> = match mode {
+            SyncMode::Full => Vec::new(),
+            SyncMode::Update => {
+                let out = target.call(
+                    &peer_args("dir-manifest", ctx.svc, rid, &dst, &[]),
+                    None,
+                    Some(MANIFEST_TIMEOUT),
+                )?;
+                if !out.success {
+                    bail!("{rid}: {} could not list {dst}: {}", target.node(), out.failure_reason());
+                }
+                serde_json::from_slice(&out.stdout)
+                    .wrap_err_with(|| format!("{rid}: bad manifest from {}", target.node()))?
+            }
+        };
+        let state = SyncState::now();
+        let what = if mode == SyncMode::Full { "full" } else { "incremental" };
+        ctx.log.info(
+            rid,
+            &format!("{what} copy of {src} to {}:{dst} (sync id {})", target.node(), state.id),
+        );
+        let when = state.when.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let extra = ["--from", &ctx.env.nodename, "--id", &state.id, "--when", &when];
+        let args = peer_args("dir-receive", ctx.svc, rid, &dst, &extra);
+        let (mut reader, writer) = std::io::pipe().wrap_err("creating a pipe")?;
+        let (sent, out) = std::thread::scope(|s| {
+            // The writer moves into the thread so that the target sees end-of-stream when done.
+            let sender = s.spawn(move || {
+                let mut w = std::io::BufWriter::with_capacity(1 << 20, writer);
+                write_stream(&src_path, &manifest, &mut w)
+            });
+            let out = target.call(&args, Some(&mut reader), None);
+            drop(reader);
+            let sent = match sender.join() {
+                Ok(r) => r,
+                Err(_) => Err(eyre!("the sending thread failed")),
+            };
+            (sent, out)
+        });
+        let out = out?;
+        if !out.success {
+            let why = out.failure_reason();
+            return Err(match sent {
+                Err(e) => e.wrap_err(format!("{rid}: sending to {} failed ({why})", target.node())),
+                Ok(_) => eyre!("{rid}: {} refused or failed the transfer: {why}", target.node()),
+            });
+        }
+        let sent = sent.wrap_err_with(|| format!("{rid}: sending to {}", target.node()))?;
+        let received: Summary = serde_json::from_slice(&out.stdout)
+            .wrap_err_with(|| format!("{rid}: bad transfer report from {}", target.node()))?;
+        if received != sent {
+            bail!("{rid}: {} received {received:?} but {sent:?} was sent", target.node());
+        }
+        ctx.log.info(
+            rid,
+            &format!(
+                "sent {} changed files ({} bytes), {} unchanged kept on {}",
+                sent.files_sent, sent.bytes_sent, sent.files_kept, target.node()
+            ),
+        );
+        write_state(ctx.env, ctx.svc, rid, &state)?;
+        ctx.log.info(rid, &format!("update state file with sync id {}", state.id));
+        Ok(())
+    }
+
+    fn last_sync(&self, ctx: &Ctx) -> Option<SyncState> {
+        read_state(ctx.env, ctx.svc, &self.rid).ok().flatten()
+    }
+
+    fn rid_for_state(&self) -> &str {
+        &self.rid
+    }
+}
+
+fn peer_args(verb: &str, svc: &str, rid: &str, dst: &str, extra: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = ["peer", verb, "--svc", svc, "--rid", rid, "--dst", dst]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    v.extend(extra.iter().map(|s| s.to_string()));
+    v
+}

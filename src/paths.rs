@@ -1,0 +1,124 @@
+//! Where things live on a node. `DRPILOT_ROOT` prefixes every path drpilot touches, including
+//! the paths a service config names, so the lab and the tests run unprivileged with the same
+//! configs as production; `DRPILOT_NODENAME` overrides the hostname.
+
+use std::path::{Path, PathBuf};
+
+/// The node this process acts as: its name and the root every path is taken under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeEnv {
+    /// Prefix of every path (empty for `/`).
+    pub root: PathBuf,
+    /// The node's name, as it appears in `nodes`, `drpnodes` and scopes.
+    pub nodename: String,
+}
+
+impl NodeEnv {
+    /// Reads `DRPILOT_ROOT` and `DRPILOT_NODENAME`, falling back to `/` and the hostname.
+    pub fn from_env() -> Self {
+        let root = std::env::var_os("DRPILOT_ROOT")
+            .map(PathBuf::from)
+            .unwrap_or_default();
+        let nodename = std::env::var("DRPILOT_NODENAME")
+            .ok()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| {
+                rustix::system::uname()
+                    .nodename()
+                    .to_string_lossy()
+                    .into_owned()
+            });
+        Self { root, nodename }
+    }
+
+    /// A node environment with an explicit root and name (tests, the lab).
+    pub fn new(root: impl Into<PathBuf>, nodename: impl Into<String>) -> Self {
+        Self {
+            root: root.into(),
+            nodename: nodename.into(),
+        }
+    }
+
+    /// Maps an absolute path as written in a config to the path on this node.
+    pub fn path(&self, abs: impl AsRef<Path>) -> PathBuf {
+        let abs = abs.as_ref();
+        if self.root.as_os_str().is_empty() {
+            return abs.to_path_buf();
+        }
+        let rel = abs.strip_prefix("/").unwrap_or(abs);
+        self.root.join(rel)
+    }
+
+    /// Directory of the service configs, `/etc/drpilot`.
+    pub fn etc_dir(&self) -> PathBuf {
+        self.path("/etc/drpilot")
+    }
+
+    /// The config file of a service, `/etc/drpilot/<svc>.env`.
+    pub fn config_path(&self, svc: &str) -> PathBuf {
+        self.etc_dir().join(format!("{svc}.env"))
+    }
+
+    /// The node address map used by agents to reach their peers.
+    pub fn nodes_map_path(&self) -> PathBuf {
+        self.etc_dir().join("nodes.toml")
+    }
+
+    /// State of a service: sync state files, pid files, the lock, action logs.
+    pub fn state_dir(&self, svc: &str) -> PathBuf {
+        self.path("/var/lib/drpilot").join(svc)
+    }
+}
+
+/// Writes a file atomically: a temporary file in the same directory, fsync, rename, fsync of
+/// the directory. A reader sees the old content or the new one, never a torn file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        std::fs::File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn root_prefixes_absolute_config_paths() {
+        let env = NodeEnv::new("/lab/deb1", "deb1");
+        assert_eq!(env.path("/opt/busybox"), PathBuf::from("/lab/deb1/opt/busybox"));
+        assert_eq!(env.config_path("busybox"), PathBuf::from("/lab/deb1/etc/drpilot/busybox.env"));
+    }
+
+    #[test]
+    fn atomic_write_replaces_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub/state");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        assert_eq!(std::fs::read_dir(dir.path().join("sub")).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn empty_root_keeps_paths() {
+        let env = NodeEnv::new("", "deb1");
+        assert_eq!(env.path("/opt/busybox"), PathBuf::from("/opt/busybox"));
+        assert_eq!(env.state_dir("svc"), PathBuf::from("/var/lib/drpilot/svc"));
+    }
+}

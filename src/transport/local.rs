@@ -1,0 +1,57 @@
+//! The `local:` transport: a node living under a directory of this machine, reached by running
+//! this same binary with `DRPILOT_ROOT` and `DRPILOT_NODENAME` set (the lab).
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use color_eyre::eyre::{Result, WrapErr};
+
+use super::{run_child, CallOutput, Transport};
+
+/// Runs drpilot as a child process acting as another node.
+pub struct LocalTransport {
+    node: String,
+    root: PathBuf,
+    exe: PathBuf,
+}
+
+impl LocalTransport {
+    /// A transport to `node`, whose files live under `root`.
+    pub fn new(node: &str, root: PathBuf) -> Result<Self> {
+        let exe = std::env::current_exe().wrap_err("locating the drpilot binary")?;
+        Ok(Self {
+            node: node.to_string(),
+            root,
+            exe,
+        })
+    }
+}
+
+impl Transport for LocalTransport {
+    fn node(&self) -> &str {
+        &self.node
+    }
+
+    fn call(
+        &self,
+        args: &[String],
+        input: Option<&mut (dyn Read + Send)>,
+        timeout: Option<Duration>,
+    ) -> Result<CallOutput> {
+        if !self.root.is_dir() {
+            color_eyre::eyre::bail!(
+                "node {} is unreachable: its root {} does not exist",
+                self.node,
+                self.root.display()
+            );
+        }
+        let mut cmd = Command::new(&self.exe);
+        cmd.args(args)
+            .env("DRPILOT_ROOT", &self.root)
+            .env("DRPILOT_NODENAME", &self.node)
+            .env_remove("NO_COLOR");
+        run_child(cmd, input, timeout).wrap_err_with(|| format!("reaching node {}", self.node))
+    }
+}

@@ -1,0 +1,47 @@
+//! How one node reaches another: the console to the nodes, and an agent to its peers (sync,
+//! config push, remote postsync). Every remote operation is "run drpilot with these arguments
+//! on that node", so a transport only needs to start the node's drpilot, feed its stdin and
+//! collect its output (design section 7).
+
+mod address;
+mod local;
+mod node_map;
+mod process;
+
+use std::io::Read;
+use std::time::Duration;
+
+use color_eyre::eyre::{bail, Result};
+
+pub use address::NodeAddress;
+pub use local::LocalTransport;
+pub use node_map::NodeMap;
+pub use process::{run_child, CallOutput};
+
+/// Runs drpilot on a node. Implemented by the `local:` transport here and by SSH next.
+pub trait Transport {
+    /// The node this transport reaches.
+    fn node(&self) -> &str;
+
+    /// Runs `drpilot ARGS` on the node, streaming `input` to its stdin, and waits for it at most
+    /// `timeout` (killing it past that). A non-zero exit is not an error here: callers read
+    /// [`CallOutput::success`] and relay the node's own message.
+    fn call(
+        &self,
+        args: &[String],
+        input: Option<&mut (dyn Read + Send)>,
+        timeout: Option<Duration>,
+    ) -> Result<CallOutput>;
+}
+
+/// Opens the transport to `node` as the map says (a node absent from the map is the ssh host
+/// of the same name).
+pub fn connect(map: &NodeMap, node: &str) -> Result<Box<dyn Transport>> {
+    match map.address_of(node) {
+        NodeAddress::Local { root } => Ok(Box::new(LocalTransport::new(node, root)?)),
+        NodeAddress::Ssh { .. } => bail!(
+            "node {node}: the ssh transport is not available in this build yet; \
+             map the node to a local: address in nodes.toml"
+        ),
+    }
+}

@@ -1,0 +1,172 @@
+//! Running a child process with a stdin stream, captured output and a deadline. Shared by the
+//! transports and by drivers that run external commands.
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use color_eyre::eyre::{Result, WrapErr};
+
+/// What a finished child left: its exit and everything it printed.
+#[derive(Debug, Clone, Default)]
+pub struct CallOutput {
+    /// Exited with status 0.
+    pub success: bool,
+    /// Exit code, `None` when killed by a signal (or by the deadline).
+    pub code: Option<i32>,
+    /// Standard output, raw.
+    pub stdout: Vec<u8>,
+    /// Standard error, lossily decoded.
+    pub stderr: String,
+    /// The deadline expired and the child was killed.
+    pub timed_out: bool,
+}
+
+impl CallOutput {
+    /// Standard output, lossily decoded.
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// The most useful one-line reason for a failure: the last non-empty stderr line, else the
+    /// exit status.
+    pub fn failure_reason(&self) -> String {
+        if self.timed_out {
+            return "timed out".to_string();
+        }
+        let last = self
+            .stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .map(|l| l.trim().to_string());
+        match (last, self.code) {
+            (Some(l), _) => l,
+            (None, Some(c)) => format!("exit status {c}"),
+            (None, None) => "killed by a signal".to_string(),
+        }
+    }
+}
+
+/// Spawns `cmd`, streams `input` into its stdin, collects stdout and stderr, and kills it when
+/// `timeout` expires.
+pub fn run_child(
+    mut cmd: Command,
+    input: Option<&mut (dyn Read + Send)>,
+    timeout: Option<Duration>,
+) -> Result<CallOutput> {
+    let program = format!("{:?}", cmd.get_program());
+    cmd.stdin(if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .wrap_err_with(|| format!("cannot run {program}"))?;
+    let pid = child.id();
+    let stdin = child.stdin.take();
+    let mut stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
+
+    std::thread::scope(|scope| -> Result<CallOutput> {
+        let feeder = scope.spawn(move || -> std::io::Result<()> {
+            if let (Some(mut sink), Some(src)) = (stdin, input) {
+                // A child that exits early closes the pipe: that is its answer, not our error.
+                match std::io::copy(src, &mut sink) {
+                    Ok(_) => sink.flush(),
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                    Err(e) => Err(e),
+                }
+            } else {
+                Ok(())
+            }
+        });
+        let out_reader = scope.spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(s) = stdout.as_mut() {
+                let _ = s.read_to_end(&mut buf);
+            }
+            buf
+        });
+        let err_reader = scope.spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(s) = stderr.as_mut() {
+                let _ = s.read_to_end(&mut buf);
+            }
+            String::from_utf8_lossy(&buf).into_owned()
+        });
+        let (tx, rx) = mpsc::channel();
+        let waiter = scope.spawn(move || {
+            let status = child.wait();
+            let _ = tx.send(());
+            status
+        });
+        let mut timed_out = false;
+        if let Some(limit) = timeout {
+            if rx.recv_timeout(limit).is_err() {
+                timed_out = true;
+                if let Some(p) = rustix::process::Pid::from_raw(pid as i32) {
+                    let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+                }
+            }
+        }
+        let status = waiter
+            .join()
+            .map_err(|_| color_eyre::eyre::eyre!("waiting for {program} failed"))?
+            .wrap_err_with(|| format!("waiting for {program}"))?;
+        let fed = feeder
+            .join()
+            .map_err(|_| color_eyre::eyre::eyre!("feeding {program} failed"))?;
+        let stdout = out_reader.join().unwrap_or_default();
+        let stderr = err_reader.join().unwrap_or_default();
+        let out = CallOutput {
+            success: status.success() && !timed_out,
+            code: status.code(),
+            stdout,
+            stderr,
+            timed_out,
+        };
+        if let Err(e) = fed {
+            if out.success {
+                return Err(e).wrap_err_with(|| format!("streaming input to {program}"));
+            }
+        }
+        Ok(out)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn captures_output_and_feeds_input() {
+        let mut input: &[u8] = b"hello\n";
+        let out = run_child(Command::new("cat"), Some(&mut input), None).unwrap();
+        assert!(out.success);
+        assert_eq!(out.stdout, b"hello\n");
+    }
+
+    #[test]
+    fn deadline_kills_the_child() {
+        let mut cmd = Command::new("sleep");
+        cmd.arg("30");
+        let out = run_child(cmd, None, Some(Duration::from_millis(100))).unwrap();
+        assert!(out.timed_out);
+        assert!(!out.success);
+        assert_eq!(out.failure_reason(), "timed out");
+    }
+
+    #[test]
+    fn failure_reason_is_last_stderr_line() {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "echo first >&2; echo 'the reason' >&2; exit 3"]);
+        let out = run_child(cmd, None, None).unwrap();
+        assert_eq!(out.code, Some(3));
+        assert_eq!(out.failure_reason(), "the reason");
+    }
+}
