@@ -258,7 +258,10 @@ fn target_nodes(ctx: &Ctx, words: &[String]) -> Vec<String> {
 
 fn require_up_here(ctx: &Ctx, svc: &Service) -> Result<()> {
     let st = probe::probe(ctx.env, svc, ctx.peers);
-    if !st.avail.is_up_like() {
+    if st.avail == Status::Warn {
+        // Partly up (its app stopped to cut user access, say): the data is here, so it syncs.
+        ctx.log.warn("", &format!("{} is warn on {}: syncing the data it has", svc.name, ctx.env.nodename));
+    } else if !st.avail.is_up_like() {
         bail!(
             "{} is {} on {}: syncs run from the node where the service is up",
             svc.name,

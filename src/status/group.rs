@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 
 /// Display order of the avail groups. The seed shows container, disk (vg), fs, ip; the lead chose
 /// alphabetical order, which agrees with the seed for every group it shows.
-const AVAIL_GROUP_ORDER: [&str; 6] = ["app", "container", "disk", "fs", "ip", "share"];
+const AVAIL_GROUP_ORDER: [&str; 6] = ["container", "disk", "fs", "ip", "share", "app"];
 
 /// The status group of a resource id (`fs#1` -> `fs`, `vg#1` -> `disk`); it decides which of
 /// avail / sync / hb the resource counts in. Unknown prefixes count as `app`.
@@ -148,7 +148,6 @@ mod tests {
         assert_eq!(
             rids,
             vec![
-                "app#1",
                 "container#1",
                 "vg#1",
                 "fs#1",
@@ -156,6 +155,7 @@ mod tests {
                 "fs#10",
                 "ip#1",
                 "share#1",
+                "app#1",
                 "sync#2",
                 "sync#10",
                 "sync#i0",

@@ -133,7 +133,7 @@ mod tests {
             res("hb#2", Status::Up, "b", &[]),
             res("hb#1", Status::Down, "a", &["no peer"]),
             res("fs#1", Status::Down, "x", &["not mounted"]),
-            res("app#1", Status::Up, "", &[]),
+            res("vg#1", Status::Up, "", &[]),
         ];
         let s = aggregate("svc", "n", String::new(), rs, Vec::new());
         let text = render_text(&s, &plain);
@@ -141,7 +141,7 @@ mod tests {
 svc
 overall                   warn
 |- avail                  warn
-|  |- app#1          .... up
+|  |- vg#1           .... up
 |  '- fs#1           .... down     x
 |                                  # not mounted
 |- sync                   n/a

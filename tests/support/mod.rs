@@ -1,0 +1,152 @@
+//! Test support: a lab in a temporary directory driven through the real binary, and waiting on
+//! conditions with deadlines (never sleep-and-hope).
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// The drpilot binary under test.
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_drpilot"));
+    c.env_remove("DRPILOT_ROOT").env_remove("DRPILOT_NODENAME").env("NO_COLOR", "1");
+    c
+}
+
+/// Waits until `cond` holds, failing the test with `what` past `limit`.
+pub fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out after {limit:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A lab created by `drpilot lab init` in a temporary directory, destroyed on drop (which also
+/// kills the app processes it started).
+pub struct TestLab {
+    pub dir: PathBuf,
+    _tmp: tempfile::TempDir,
+}
+
+/// What a command printed and how it exited.
+pub struct Run {
+    pub ok: bool,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Self {
+            ok: o.status.success(),
+            code: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    /// Asserts success, showing the output otherwise.
+    pub fn expect_ok(self, what: &str) -> Self {
+        assert!(self.ok, "{what} failed ({:?}):\nstdout:\n{}\nstderr:\n{}", self.code, self.stdout, self.stderr);
+        assert!(!self.stderr.contains("panicked"), "{what} panicked:\n{}", self.stderr);
+        self
+    }
+
+    /// Asserts failure without a panic.
+    pub fn expect_err(self, what: &str) -> Self {
+        assert!(!self.ok, "{what} should have failed:\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_ne!(self.code, Some(101), "{what} panicked:\n{}", self.stderr);
+        assert!(!self.stderr.contains("panicked"), "{what} panicked:\n{}", self.stderr);
+        self
+    }
+}
+
+impl TestLab {
+    /// Creates a fresh lab.
+    pub fn new() -> Self {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("lab");
+        Run::from(bin().args(["lab", "init"]).arg(&dir).output().expect("run drpilot")).expect_ok("lab init");
+        Self { dir, _tmp: tmp }
+    }
+
+    /// The root of a node.
+    pub fn root(&self, node: &str) -> PathBuf {
+        self.dir.join(node)
+    }
+
+    /// A command acting as `node`.
+    pub fn node_cmd(&self, node: &str) -> Command {
+        let mut c = bin();
+        c.env("DRPILOT_ROOT", self.root(node)).env("DRPILOT_NODENAME", node);
+        c
+    }
+
+    /// Runs `drpilot svc busybox ARGS` as `node`.
+    pub fn svc(&self, node: &str, args: &[&str]) -> Run {
+        self.node_cmd(node).args(["svc", "busybox"]).args(args).output().expect("run drpilot").into()
+    }
+
+    /// The status tree of busybox on `node`, as text.
+    pub fn tree(&self, node: &str) -> String {
+        self.svc(node, &["print", "status"]).expect_ok("print status").stdout
+    }
+
+    /// The status of busybox on `node`, as JSON.
+    pub fn status(&self, node: &str) -> serde_json::Value {
+        let out = self.svc(node, &["print", "status", "--format", "json"]).expect_ok("print status --format json");
+        serde_json::from_str(&out.stdout).expect("status JSON")
+    }
+
+    /// The app's data file on `node`.
+    pub fn data_file(&self, node: &str) -> PathBuf {
+        self.root(node).join("srv/busybox/data/date.log")
+    }
+
+    /// The lines of the data file on `node` (empty when missing).
+    pub fn lines(&self, node: &str) -> Vec<String> {
+        read_lines(&self.data_file(node))
+    }
+
+    /// The config file of busybox on `node`.
+    pub fn config(&self, node: &str) -> PathBuf {
+        self.root(node).join("etc/drpilot/busybox.env")
+    }
+}
+
+/// The lines of a file, empty when it does not exist.
+pub fn read_lines(p: &Path) -> Vec<String> {
+    std::fs::read_to_string(p).map(|t| t.lines().map(str::to_string).collect()).unwrap_or_default()
+}
+
+impl Drop for TestLab {
+    fn drop(&mut self) {
+        let _ = bin().args(["lab", "destroy"]).arg(&self.dir).output();
+    }
+}
+
+/// The resource row of `rid` in a JSON status.
+pub fn resource<'a>(st: &'a serde_json::Value, rid: &str) -> &'a serde_json::Value {
+    st["resources"]
+        .as_array()
+        .and_then(|a| a.iter().find(|r| r["rid"] == rid))
+        .unwrap_or_else(|| panic!("no {rid} in {st}"))
+}
+
+/// Asserts a text tree has the seed's shape: header, overall, avail, sync, hb.
+pub fn assert_seed_shape(tree: &str, svc: &str) {
+    let lines: Vec<&str> = tree.lines().collect();
+    assert_eq!(lines.first().copied(), Some(svc), "tree:\n{tree}");
+    assert!(lines[1].starts_with("overall                   "), "tree:\n{tree}");
+    assert!(lines[2].starts_with("|- avail                  "), "tree:\n{tree}");
+    assert!(lines.iter().any(|l| l.starts_with("|- sync                   ")), "tree:\n{tree}");
+    assert!(lines.last().is_some_and(|l| l.starts_with("'- hb                     ")), "tree:\n{tree}");
+    for l in &lines[3..] {
+        assert!(l.starts_with("|  ") || l.starts_with("|- ") || l.starts_with("'- ") || l.starts_with("   "), "odd line {l:?} in:\n{tree}");
+    }
+}
