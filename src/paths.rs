@@ -101,8 +101,14 @@ mod tests {
     #[test]
     fn root_prefixes_absolute_config_paths() {
         let env = NodeEnv::new("/lab/deb1", "deb1");
-        assert_eq!(env.path("/opt/busybox"), PathBuf::from("/lab/deb1/opt/busybox"));
-        assert_eq!(env.config_path("busybox"), PathBuf::from("/lab/deb1/etc/drpilot/busybox.env"));
+        assert_eq!(
+            env.path("/opt/busybox"),
+            PathBuf::from("/lab/deb1/opt/busybox")
+        );
+        assert_eq!(
+            env.config_path("busybox"),
+            PathBuf::from("/lab/deb1/etc/drpilot/busybox.env")
+        );
     }
 
     #[test]
@@ -112,7 +118,10 @@ mod tests {
         write_atomic(&p, b"one").unwrap();
         write_atomic(&p, b"two").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
-        assert_eq!(std::fs::read_dir(dir.path().join("sub")).unwrap().count(), 1);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("sub")).unwrap().count(),
+            1
+        );
     }
 
     #[test]

@@ -15,48 +15,74 @@ const T: Duration = Duration::from_secs(20);
 fn start_on_drp_is_refused_while_production_runs() {
     let lab = TestLab::new();
     lab.svc("deb1", &["start"]).expect_ok("start on deb1");
-    lab.svc("deb1", &["syncfullsync", "--force"]).expect_ok("syncfullsync");
-    let out = lab.svc("deb2", &["start"]).expect_err("start on deb2 while deb1 runs");
+    lab.svc("deb1", &["syncfullsync", "--force"])
+        .expect_ok("syncfullsync");
+    let out = lab
+        .svc("deb2", &["start"])
+        .expect_err("start on deb2 while deb1 runs");
     assert!(out.stderr.contains("up on deb1"), "{}", out.stderr);
     assert!(out.stderr.contains("split brain"), "{}", out.stderr);
-    assert_eq!(lab.status("deb2")["avail"], "down", "nothing may start on deb2");
+    assert_eq!(
+        lab.status("deb2")["avail"],
+        "down",
+        "nothing may start on deb2"
+    );
 }
 
 #[test]
 fn a_failing_resource_stops_the_start_and_nothing_after_it_runs() {
     let lab = TestLab::new();
     // deb2 never received the data: fs#1 cannot come up, so app#1 must not start.
-    let out = lab.svc("deb2", &["start"]).expect_err("start on deb2 without data");
+    let out = lab
+        .svc("deb2", &["start"])
+        .expect_err("start on deb2 without data");
     assert!(out.stderr.contains("fs#1"), "{}", out.stderr);
     assert!(out.stderr.contains("not found"), "{}", out.stderr);
     let st = lab.status("deb2");
     assert_eq!(resource(&st, "app#1")["status"], "down");
-    assert!(!out.stdout.contains("APP#1"), "the app was touched:\n{}", out.stdout);
+    assert!(
+        !out.stdout.contains("APP#1"),
+        "the app was touched:\n{}",
+        out.stdout
+    );
 }
 
 #[test]
 fn a_failed_start_rolls_back_what_it_started() {
     let lab = TestLab::new();
     let cfg = std::fs::read_to_string(lab.config("deb1")).unwrap();
-    std::fs::write(lab.config("deb1"), cfg.replace("/bin/sh -c", "/nonexistent/sh -c")).unwrap();
-    let out = lab.svc("deb1", &["start"]).expect_err("start with a broken app");
+    std::fs::write(
+        lab.config("deb1"),
+        cfg.replace("/bin/sh -c", "/nonexistent/sh -c"),
+    )
+    .unwrap();
+    let out = lab
+        .svc("deb1", &["start"])
+        .expect_err("start with a broken app");
     assert!(out.stderr.contains("app#1"), "{}", out.stderr);
     assert!(out.stdout.contains("rollback"), "{}", out.stdout);
     let st = lab.status("deb1");
-    assert_eq!(resource(&st, "fs#1")["status"], "down", "fs#1 must be rolled back: {st}");
+    assert_eq!(
+        resource(&st, "fs#1")["status"],
+        "down",
+        "fs#1 must be rolled back: {st}"
+    );
 }
 
 #[test]
 fn stop_by_rid_and_per_type_verbs_touch_only_their_resources() {
     let lab = TestLab::new();
     lab.svc("deb1", &["start"]).expect_ok("start");
-    lab.svc("deb1", &["stop", "--rid", "app#1"]).expect_ok("stop --rid app#1");
+    lab.svc("deb1", &["stop", "--rid", "app#1"])
+        .expect_ok("stop --rid app#1");
     let st = lab.status("deb1");
     assert_eq!(resource(&st, "app#1")["status"], "down");
     assert_eq!(resource(&st, "fs#1")["status"], "up");
     lab.svc("deb1", &["startapp"]).expect_ok("startapp");
     assert_eq!(lab.status("deb1")["avail"], "up");
-    let out = lab.svc("deb1", &["stop", "--rid", "ip#9"]).expect_err("unknown rid");
+    let out = lab
+        .svc("deb1", &["stop", "--rid", "ip#9"])
+        .expect_err("unknown rid");
     assert!(out.stderr.contains("no resource ip#9"), "{}", out.stderr);
     lab.svc("deb1", &["stop"]).expect_ok("stop");
 }
@@ -67,26 +93,42 @@ fn syncs_outside_the_period_are_skipped_unless_forced() {
     // A one-minute window twelve hours away from now.
     let h = (chrono_hour() + 12) % 24;
     let cfg = std::fs::read_to_string(lab.config("deb1")).unwrap();
-    let cfg = cfg.replace("sync_max_delay = 60", &format!("sync_max_delay = 60\nsync_period = {h:02}:00-{h:02}:01"));
+    let cfg = cfg.replace(
+        "sync_max_delay = 60",
+        &format!("sync_max_delay = 60\nsync_period = {h:02}:00-{h:02}:01"),
+    );
     std::fs::write(lab.config("deb1"), cfg).unwrap();
     lab.svc("deb1", &["start"]).expect_ok("start");
-    let out = lab.svc("deb1", &["syncupdate"]).expect_ok("syncupdate in the wrong period");
+    let out = lab
+        .svc("deb1", &["syncupdate"])
+        .expect_ok("syncupdate in the wrong period");
     assert!(out.stdout.contains("outside sync_period"), "{}", out.stdout);
     assert_eq!(resource(&lab.status("deb1"), "sync#1")["status"], "warn");
-    lab.svc("deb1", &["syncupdate", "--force"]).expect_ok("syncupdate --force");
+    lab.svc("deb1", &["syncupdate", "--force"])
+        .expect_ok("syncupdate --force");
     assert_eq!(resource(&lab.status("deb1"), "sync#1")["status"], "up");
 }
 
 fn chrono_hour() -> u32 {
-    let out = std::process::Command::new("date").arg("+%H").output().unwrap();
+    let out = std::process::Command::new("date")
+        .arg("+%H")
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
 #[test]
 fn syncs_refuse_to_run_from_a_node_where_the_service_is_down() {
     let lab = TestLab::new();
-    let out = lab.svc("deb1", &["syncupdate", "--force"]).expect_err("sync while down");
-    assert!(out.stderr.contains("syncs run from the node where the service is up"), "{}", out.stderr);
+    let out = lab
+        .svc("deb1", &["syncupdate", "--force"])
+        .expect_err("sync while down");
+    assert!(
+        out.stderr
+            .contains("syncs run from the node where the service is up"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -94,23 +136,43 @@ fn a_held_lock_refuses_syncs_at_once_and_other_actions_after_waitlock() {
     let lab = TestLab::new();
     let env = drpilot::paths::NodeEnv::new(lab.root("deb1"), "deb1");
     let _held = drpilot::agent::lock::acquire(&env, "busybox", "test", Duration::ZERO).unwrap();
-    let out = lab.svc("deb1", &["syncupdate", "--force"]).expect_err("sync under lock");
+    let out = lab
+        .svc("deb1", &["syncupdate", "--force"])
+        .expect_err("sync under lock");
     assert!(out.stderr.contains("already running"), "{}", out.stderr);
-    let out = lab.svc("deb1", &["start", "--waitlock", "1"]).expect_err("start under lock");
-    assert!(out.stderr.contains("waiting 1s for the lock"), "{}", out.stderr);
-    assert_eq!(lab.status("deb1")["avail"], "down", "print status needs no lock");
+    let out = lab
+        .svc("deb1", &["start", "--waitlock", "1"])
+        .expect_err("start under lock");
+    assert!(
+        out.stderr.contains("waiting 1s for the lock"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        lab.status("deb1")["avail"],
+        "down",
+        "print status needs no lock"
+    );
 }
 
 #[test]
 fn json_logs_carry_commands_and_messages() {
     let lab = TestLab::new();
-    let out = lab.svc("deb1", &["start", "--format", "json"]).expect_ok("start --format json");
+    let out = lab
+        .svc("deb1", &["start", "--format", "json"])
+        .expect_ok("start --format json");
     let lines: Vec<serde_json::Value> = out
         .stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
         .collect();
-    assert!(lines.iter().any(|l| l["kind"] == "cmd" && l["rid"] == "app#1"), "{}", out.stdout);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["kind"] == "cmd" && l["rid"] == "app#1"),
+        "{}",
+        out.stdout
+    );
     for l in &lines {
         for k in ["ts", "level", "svc", "rid", "kind", "msg"] {
             assert!(l.get(k).is_some(), "{k} missing in {l}");
@@ -125,16 +187,39 @@ fn selectors_expand_to_configured_and_running_services() {
     let lab = TestLab::new();
     let cfg = std::fs::read_to_string(lab.config("deb1")).unwrap();
     let other = lab.root("deb1").join("etc/drpilot/other.env");
-    std::fs::write(&other, cfg.replace("/srv/busybox", "/srv/other").replace("/opt/busybox", "/opt/other")).unwrap();
+    std::fs::write(
+        &other,
+        cfg.replace("/srv/busybox", "/srv/other")
+            .replace("/opt/busybox", "/opt/other"),
+    )
+    .unwrap();
     std::fs::create_dir_all(lab.root("deb1").join("srv/other/data")).unwrap();
     lab.svc("deb1", &["start"]).expect_ok("start busybox");
-    let all = lab.node_cmd("deb1").args(["svc", "allservices", "print", "status"]).output().unwrap();
+    let all = lab
+        .node_cmd("deb1")
+        .args(["svc", "allservices", "print", "status"])
+        .output()
+        .unwrap();
     let all = String::from_utf8_lossy(&all.stdout).into_owned();
-    assert!(all.lines().any(|l| l == "busybox") && all.lines().any(|l| l == "other"), "{all}");
-    let up = lab.node_cmd("deb1").args(["svc", "allupservices", "print", "status"]).output().unwrap();
+    assert!(
+        all.lines().any(|l| l == "busybox") && all.lines().any(|l| l == "other"),
+        "{all}"
+    );
+    let up = lab
+        .node_cmd("deb1")
+        .args(["svc", "allupservices", "print", "status"])
+        .output()
+        .unwrap();
     let up = String::from_utf8_lossy(&up.stdout).into_owned();
-    assert!(up.lines().any(|l| l == "busybox") && !up.lines().any(|l| l == "other"), "{up}");
-    let stop = lab.node_cmd("deb1").args(["svc", "allupservices", "stop"]).output().unwrap();
+    assert!(
+        up.lines().any(|l| l == "busybox") && !up.lines().any(|l| l == "other"),
+        "{up}"
+    );
+    let stop = lab
+        .node_cmd("deb1")
+        .args(["svc", "allupservices", "stop"])
+        .output()
+        .unwrap();
     assert!(stop.status.success());
     assert_eq!(lab.status("deb1")["avail"], "down");
 }
@@ -144,9 +229,14 @@ fn a_cut_sync_leaves_the_previous_replica_intact() {
     let lab = TestLab::new();
     lab.svc("deb1", &["start"]).expect_ok("start");
     wait_until(T, "data on deb1", || lab.lines("deb1").len() >= 2);
-    lab.svc("deb1", &["syncfullsync", "--force"]).expect_ok("syncfullsync");
+    lab.svc("deb1", &["syncfullsync", "--force"])
+        .expect_ok("syncfullsync");
     let replica = lab.lines("deb2");
-    let state = std::fs::read_to_string(lab.root("deb2").join("var/lib/drpilot/busybox/sync#1.state")).unwrap();
+    let state = std::fs::read_to_string(
+        lab.root("deb2")
+            .join("var/lib/drpilot/busybox/sync#1.state"),
+    )
+    .unwrap();
     assert!(!replica.is_empty());
 
     // A stream cut in the middle of a file, as a dropped link would leave it.
@@ -160,8 +250,24 @@ fn a_cut_sync_leaves_the_previous_replica_intact() {
     stream.extend_from_slice(b"partial content");
     let mut child = lab
         .node_cmd("deb2")
-        .args(["peer", "dir-receive", "--svc", "busybox", "--rid", "sync#1", "--dst", "/srv/busybox/data"])
-        .args(["--from", "deb1", "--id", "cut", "--when", "2026-01-01T00:00:00Z"])
+        .args([
+            "peer",
+            "dir-receive",
+            "--svc",
+            "busybox",
+            "--rid",
+            "sync#1",
+            "--dst",
+            "/srv/busybox/data",
+        ])
+        .args([
+            "--from",
+            "deb1",
+            "--id",
+            "cut",
+            "--when",
+            "2026-01-01T00:00:00Z",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -172,12 +278,19 @@ fn a_cut_sync_leaves_the_previous_replica_intact() {
     let out = out.expect_err("a cut stream");
     assert!(out.stderr.contains("previous copy"), "{}", out.stderr);
     assert_eq!(lab.lines("deb2"), replica, "the replica changed");
-    let after = std::fs::read_to_string(lab.root("deb2").join("var/lib/drpilot/busybox/sync#1.state")).unwrap();
+    let after = std::fs::read_to_string(
+        lab.root("deb2")
+            .join("var/lib/drpilot/busybox/sync#1.state"),
+    )
+    .unwrap();
     assert_eq!(after, state, "the state file changed");
 
     // The next sync succeeds and brings the new lines.
-    wait_until(T, "new lines on deb1", || lab.lines("deb1").len() > replica.len());
-    lab.svc("deb1", &["syncupdate", "--force"]).expect_ok("syncupdate after the cut");
+    wait_until(T, "new lines on deb1", || {
+        lab.lines("deb1").len() > replica.len()
+    });
+    lab.svc("deb1", &["syncupdate", "--force"])
+        .expect_ok("syncupdate after the cut");
     assert!(lab.lines("deb2").len() > replica.len());
     assert_eq!(resource(&lab.status("deb2"), "sync#1")["status"], "up");
 }
@@ -186,12 +299,20 @@ fn a_cut_sync_leaves_the_previous_replica_intact() {
 fn a_receiving_node_refuses_to_overwrite_a_running_service() {
     let lab = TestLab::new();
     lab.svc("deb1", &["start"]).expect_ok("start on deb1");
-    lab.svc("deb1", &["syncfullsync", "--force"]).expect_ok("syncfullsync");
+    lab.svc("deb1", &["syncfullsync", "--force"])
+        .expect_ok("syncfullsync");
     lab.svc("deb1", &["stop"]).expect_ok("stop on deb1");
     lab.svc("deb2", &["start"]).expect_ok("start on deb2");
     // deb1 comes back with the service started by mistake (forced): it must not push over deb2.
-    lab.svc("deb1", &["start", "--force"]).expect_ok("forced start on deb1");
-    let out = lab.svc("deb1", &["syncupdate", "--force"]).expect_err("sync into a running node");
-    assert!(out.stderr.contains("refusing to overwrite its live data"), "{}", out.stderr);
+    lab.svc("deb1", &["start", "--force"])
+        .expect_ok("forced start on deb1");
+    let out = lab
+        .svc("deb1", &["syncupdate", "--force"])
+        .expect_err("sync into a running node");
+    assert!(
+        out.stderr.contains("refusing to overwrite its live data"),
+        "{}",
+        out.stderr
+    );
     lab.svc("deb1", &["stop"]).expect_ok("stop deb1");
 }

@@ -86,7 +86,10 @@ impl Action {
 
     /// Whether the verb changes the node (takes the lock, logs to the action log).
     pub fn is_mutating(&self) -> bool {
-        !matches!(self, Action::PrintStatus | Action::PrintConfig { .. } | Action::Validate | Action::Docker(_))
+        !matches!(
+            self,
+            Action::PrintStatus | Action::PrintConfig { .. } | Action::Validate | Action::Docker(_)
+        )
     }
 }
 

@@ -39,11 +39,18 @@ pub fn acquire(env: &NodeEnv, svc: &str, what: &str, wait: Duration) -> Result<S
                 let mut holder = String::new();
                 let _ = file.read_to_string(&mut holder);
                 let holder = holder.trim();
-                let holder = if holder.is_empty() { "another action" } else { holder };
+                let holder = if holder.is_empty() {
+                    "another action"
+                } else {
+                    holder
+                };
                 if wait.is_zero() {
                     bail!("{svc}: {what} refused: already running ({holder})");
                 }
-                bail!("{svc}: {what} gave up after waiting {}s for the lock held by {holder}", wait.as_secs());
+                bail!(
+                    "{svc}: {what} gave up after waiting {}s for the lock held by {holder}",
+                    wait.as_secs()
+                );
             }
             Err(e) => return Err(e).wrap_err_with(|| format!("locking {}", path.display())),
         }
@@ -69,7 +76,9 @@ mod tests {
         let env = NodeEnv::new(d.path(), "n1");
         let _held = acquire(&env, "svc", "start", Duration::ZERO).unwrap();
         // flock locks belong to the open file description: a second open conflicts.
-        let err = acquire(&env, "svc", "syncupdate", Duration::ZERO).err().unwrap();
+        let err = acquire(&env, "svc", "syncupdate", Duration::ZERO)
+            .err()
+            .unwrap();
         let msg = format!("{err:#}");
         assert!(msg.contains("already running"), "{msg}");
         assert!(msg.contains("(start)"), "{msg}");

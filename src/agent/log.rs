@@ -199,7 +199,10 @@ mod tests {
         let line = log.text_line(Level::Info, "container#1", "docker start x");
         // "17:07:20 INFO    BUSYBOX.OPENSVC.COM.CONTAINER#1 docker start x"
         assert_eq!(&line[8..17], " INFO    ");
-        assert_eq!(&line[17..], "BUSYBOX.OPENSVC.COM.CONTAINER#1 docker start x");
+        assert_eq!(
+            &line[17..],
+            "BUSYBOX.OPENSVC.COM.CONTAINER#1 docker start x"
+        );
         let line = log.text_line(Level::Info, "fs#2", "umount /x");
         assert_eq!(&line[17..], "BUSYBOX.OPENSVC.COM.FS#2    umount /x");
         let line = log.text_line(Level::Info, "", "exec");

@@ -33,13 +33,19 @@ fn refuse_if_running(env: &NodeEnv, svc: &str) -> Result<()> {
     let peers = NodeMap::load(&env.nodes_map_path()).unwrap_or_default();
     let st = probe::probe(env, &service, &peers);
     if st.avail.is_up_like() {
-        bail!("{svc} is {} on {}: refusing to overwrite its live data", st.avail, env.nodename);
+        bail!(
+            "{svc} is {} on {}: refusing to overwrite its live data",
+            st.avail,
+            env.nodename
+        );
     }
     Ok(())
 }
 
 fn staging_path(dst: &Path) -> Result<PathBuf> {
-    let parent = dst.parent().ok_or_else(|| eyre!("{} has no parent directory", dst.display()))?;
+    let parent = dst
+        .parent()
+        .ok_or_else(|| eyre!("{} has no parent directory", dst.display()))?;
     let name = dst
         .file_name()
         .ok_or_else(|| eyre!("{} has no name", dst.display()))?
@@ -55,7 +61,8 @@ fn swap_in(staging: &Path, dst: &Path) -> Result<()> {
         std::fs::remove_dir_all(staging)
             .wrap_err_with(|| format!("removing the previous copy at {}", staging.display()))?;
     } else {
-        std::fs::rename(staging, dst).wrap_err_with(|| format!("moving the copy to {}", dst.display()))?;
+        std::fs::rename(staging, dst)
+            .wrap_err_with(|| format!("moving the copy to {}", dst.display()))?;
     }
     if let Some(parent) = dst.parent() {
         std::fs::File::open(parent)?.sync_all()?;
@@ -81,18 +88,26 @@ pub struct Incoming<'a> {
 
 /// Receives a directory sync: rebuilds the tree beside the current copy, then swaps it in. A cut
 /// stream leaves the current copy and state file untouched.
-pub fn dir_receive(env: &NodeEnv, inc: &Incoming, input: &mut impl BufRead, out: &mut impl Write) -> Result<()> {
+pub fn dir_receive(
+    env: &NodeEnv,
+    inc: &Incoming,
+    input: &mut impl BufRead,
+    out: &mut impl Write,
+) -> Result<()> {
     refuse_if_running(env, inc.svc)?;
     let when: DateTime<Utc> = DateTime::parse_from_rfc3339(inc.when)
         .map_err(|e| eyre!("bad --when '{}': {e}", inc.when))?
         .with_timezone(&Utc);
     let dst = env.path(inc.dst);
-    let parent = dst.parent().ok_or_else(|| eyre!("{} has no parent", inc.dst))?;
+    let parent = dst
+        .parent()
+        .ok_or_else(|| eyre!("{} has no parent", inc.dst))?;
     std::fs::create_dir_all(parent).wrap_err_with(|| format!("creating {}", parent.display()))?;
     let staging = staging_path(&dst)?;
     if staging.exists() {
         // Left by a sync that was cut: it never replaced the copy, so it is only debris.
-        std::fs::remove_dir_all(&staging).wrap_err_with(|| format!("removing {}", staging.display()))?;
+        std::fs::remove_dir_all(&staging)
+            .wrap_err_with(|| format!("removing {}", staging.display()))?;
     }
     let summary = match apply_stream(input, &dst, &staging) {
         Ok(s) => s,
@@ -105,14 +120,28 @@ pub fn dir_receive(env: &NodeEnv, inc: &Incoming, input: &mut impl BufRead, out:
         }
     };
     swap_in(&staging, &dst)?;
-    write_state(env, inc.svc, inc.rid, &SyncState { when, id: inc.id.to_string() })?;
+    write_state(
+        env,
+        inc.svc,
+        inc.rid,
+        &SyncState {
+            when,
+            id: inc.id.to_string(),
+        },
+    )?;
     serde_json::to_writer(&mut *out, &summary)?;
     writeln!(out)?;
     Ok(())
 }
 
 /// Receives a config pushed by a peer.
-pub fn config_receive(env: &NodeEnv, svc: &str, from: &str, hash: &str, input: &mut impl Read) -> Result<()> {
+pub fn config_receive(
+    env: &NodeEnv,
+    svc: &str,
+    from: &str,
+    hash: &str,
+    input: &mut impl Read,
+) -> Result<()> {
     let mut bytes = Vec::new();
     input.read_to_end(&mut bytes)?;
     sync_config::receive(env, svc, from, hash, &bytes)
@@ -120,7 +149,14 @@ pub fn config_receive(env: &NodeEnv, svc: &str, from: &str, hash: &str, input: &
 
 /// `postsync` on a DRP node: checks what the syncs left here and says it.
 pub fn postsync(ctx: &Ctx, svc: &Service) -> Result<()> {
-    ctx.log.info("", &format!("config {} is valid on {}", ctx.cfg.raw.path.display(), ctx.env.nodename));
+    ctx.log.info(
+        "",
+        &format!(
+            "config {} is valid on {}",
+            ctx.cfg.raw.path.display(),
+            ctx.env.nodename
+        ),
+    );
     for r in &svc.resources {
         if r.driver.as_sync().is_none() {
             continue;
@@ -129,7 +165,11 @@ pub fn postsync(ctx: &Ctx, svc: &Service) -> Result<()> {
         match read_state(ctx.env, ctx.svc, rid)? {
             Some(s) => ctx.log.info(
                 rid,
-                &format!("holds sync {} of {}", s.id, s.when.format("%Y-%m-%d %H:%M:%S UTC")),
+                &format!(
+                    "holds sync {} of {}",
+                    s.id,
+                    s.when.format("%Y-%m-%d %H:%M:%S UTC")
+                ),
             ),
             None => ctx.log.warn(rid, "no replica received yet"),
         }

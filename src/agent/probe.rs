@@ -46,9 +46,9 @@ pub fn probe(env: &NodeEnv, svc: &Service, peers: &NodeMap) -> ServiceStatus {
         if let Some(s) = r.driver.as_sync() {
             syncs.push(SyncInfo {
                 rid: r.driver.rid().to_string(),
-                last_sync: s.last_sync(&ctx).map(|st| {
-                    st.when.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                }),
+                last_sync: s
+                    .last_sync(&ctx)
+                    .map(|st| st.when.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
                 max_delay_s: s.max_delay(&ctx).as_secs(),
             });
         }

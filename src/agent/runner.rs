@@ -65,7 +65,13 @@ pub fn run(env: &NodeEnv, selector_text: &str, action: &Action, opts: &Options) 
     Ok(ok)
 }
 
-fn run_one(env: &NodeEnv, svc: &Service, peers: &NodeMap, action: &Action, opts: &Options) -> Result<()> {
+fn run_one(
+    env: &NodeEnv,
+    svc: &Service,
+    peers: &NodeMap,
+    action: &Action,
+    opts: &Options,
+) -> Result<()> {
     match action {
         Action::PrintStatus => {
             let st = probe::probe(env, svc, peers);
@@ -76,11 +82,19 @@ fn run_one(env: &NodeEnv, svc: &Service, peers: &NodeMap, action: &Action, opts:
             return Ok(());
         }
         Action::PrintConfig { node } => {
-            print!("{}", svc.cfg.print_config(node.as_deref().unwrap_or(&env.nodename)));
+            print!(
+                "{}",
+                svc.cfg
+                    .print_config(node.as_deref().unwrap_or(&env.nodename))
+            );
             return Ok(());
         }
         Action::Validate => {
-            println!("{}: config ok ({} resources)", svc.name, svc.resources.len());
+            println!(
+                "{}: config ok ({} resources)",
+                svc.name,
+                svc.resources.len()
+            );
             return Ok(());
         }
         Action::Docker(args) => return docker_passthrough(env, svc, args),
@@ -92,10 +106,24 @@ fn run_one(env: &NodeEnv, svc: &Service, peers: &NodeMap, action: &Action, opts:
         opts.format,
         Some(&env.state_dir(&svc.name).join("actions.log")),
     );
-    let ctx = Ctx { env, cfg: &svc.cfg, svc: &svc.name, log: &log, force: opts.force, peers };
+    let ctx = Ctx {
+        env,
+        cfg: &svc.cfg,
+        svc: &svc.name,
+        log: &log,
+        force: opts.force,
+        peers,
+    };
     // Syncs fail fast when another action holds the lock; the others wait up to --waitlock.
-    let is_sync = matches!(action, Action::SyncFull | Action::SyncUpdate | Action::SyncDrp | Action::SyncNodes);
-    let wait = if is_sync { Duration::ZERO } else { opts.waitlock };
+    let is_sync = matches!(
+        action,
+        Action::SyncFull | Action::SyncUpdate | Action::SyncDrp | Action::SyncNodes
+    );
+    let wait = if is_sync {
+        Duration::ZERO
+    } else {
+        opts.waitlock
+    };
     let _lock = lock::acquire(env, &svc.name, &action.verb(), wait)?;
     let result = match action {
         Action::Start(group) => start(&ctx, svc, *group, opts),
@@ -133,7 +161,9 @@ fn selected<'a>(svc: &'a Service, group: Option<Group>, rids: &[String]) -> Vec<
         .collect();
     v.sort_by(|a, b| {
         let (ra, rb) = (a.driver.rid(), b.driver.rid());
-        start_rank(ra).cmp(&start_rank(rb)).then_with(|| natural_key(ra).cmp(&natural_key(rb)))
+        start_rank(ra)
+            .cmp(&start_rank(rb))
+            .then_with(|| natural_key(ra).cmp(&natural_key(rb)))
     });
     v
 }
@@ -152,20 +182,32 @@ fn guard_peers(ctx: &Ctx, svc: &Service) -> Result<()> {
         let transport = match connect(ctx.peers, &node) {
             Ok(t) => t,
             Err(e) => {
-                ctx.log.warn("", &format!("cannot check {node} before starting: {e:#}"));
+                ctx.log
+                    .warn("", &format!("cannot check {node} before starting: {e:#}"));
                 continue;
             }
         };
-        let args = vec!["svc".to_string(), svc.name.clone(), "print".into(), "status".into(), "--format".into(), "json".into()];
+        let args = vec![
+            "svc".to_string(),
+            svc.name.clone(),
+            "print".into(),
+            "status".into(),
+            "--format".into(),
+            "json".into(),
+        ];
         let out = match transport.call(&args, None, Some(PEER_STATUS_TIMEOUT)) {
             Ok(o) => o,
             Err(e) => {
-                ctx.log.warn("", &format!("cannot check {node} before starting: {e:#}"));
+                ctx.log
+                    .warn("", &format!("cannot check {node} before starting: {e:#}"));
                 continue;
             }
         };
         if !out.success {
-            ctx.log.info("", &format!("{node} does not run {}: {}", svc.name, out.failure_reason()));
+            ctx.log.info(
+                "",
+                &format!("{node} does not run {}: {}", svc.name, out.failure_reason()),
+            );
             continue;
         }
         let st: crate::status::ServiceStatus = serde_json::from_slice(&out.stdout)
@@ -178,14 +220,16 @@ fn guard_peers(ctx: &Ctx, svc: &Service) -> Result<()> {
                 st.avail
             );
         }
-        ctx.log.info("", &format!("{} is {} on {node}", svc.name, st.avail));
+        ctx.log
+            .info("", &format!("{} is {} on {node}", svc.name, st.avail));
     }
     Ok(())
 }
 
 fn start(ctx: &Ctx, svc: &Service, group: Option<Group>, opts: &Options) -> Result<()> {
     if ctx.force {
-        ctx.log.warn("", "--force: the split-brain guard is skipped");
+        ctx.log
+            .warn("", "--force: the split-brain guard is skipped");
     } else {
         guard_peers(ctx, svc)?;
     }
@@ -197,12 +241,15 @@ fn start(ctx: &Ctx, svc: &Service, group: Option<Group>, opts: &Options) -> Resu
         }
         let p = r.driver.probe(ctx);
         if p.status == Status::Up {
-            ctx.log.info(rid, &format!("{} is already up", r.driver.label(ctx)));
+            ctx.log
+                .info(rid, &format!("{} is already up", r.driver.label(ctx)));
             continue;
         }
         match r.driver.start(ctx) {
             Ok(()) => started.push(r),
-            Err(e) if r.common.optional => ctx.log.warn(rid, &format!("optional resource failed: {e:#}")),
+            Err(e) if r.common.optional => ctx
+                .log
+                .warn(rid, &format!("optional resource failed: {e:#}")),
             Err(e) => {
                 ctx.log.error(rid, &format!("{e:#}"));
                 rollback(ctx, &started);
@@ -216,7 +263,8 @@ fn start(ctx: &Ctx, svc: &Service, group: Option<Group>, opts: &Options) -> Resu
 fn rollback(ctx: &Ctx, started: &[&Loaded]) {
     for r in started.iter().rev() {
         let rid = r.driver.rid();
-        ctx.log.warn(rid, "rollback: stopping what this start brought up");
+        ctx.log
+            .warn(rid, "rollback: stopping what this start brought up");
         if let Err(e) = r.driver.stop(ctx) {
             ctx.log.error(rid, &format!("rollback failed: {e:#}"));
         }
@@ -232,12 +280,14 @@ fn stop(ctx: &Ctx, svc: &Service, group: Option<Group>, opts: &Options) -> Resul
             continue;
         }
         if r.common.standby && !ctx.force {
-            ctx.log.info(rid, "standby resource: left up (use --force to stop it)");
+            ctx.log
+                .info(rid, "standby resource: left up (use --force to stop it)");
             continue;
         }
         if let Err(e) = r.driver.stop(ctx) {
             if r.common.optional {
-                ctx.log.warn(rid, &format!("optional resource failed: {e:#}"));
+                ctx.log
+                    .warn(rid, &format!("optional resource failed: {e:#}"));
                 continue;
             }
             ctx.log.error(rid, &format!("{e:#}"));
@@ -260,7 +310,13 @@ fn require_up_here(ctx: &Ctx, svc: &Service) -> Result<()> {
     let st = probe::probe(ctx.env, svc, ctx.peers);
     if st.avail == Status::Warn {
         // Partly up (its app stopped to cut user access, say): the data is here, so it syncs.
-        ctx.log.warn("", &format!("{} is warn on {}: syncing the data it has", svc.name, ctx.env.nodename));
+        ctx.log.warn(
+            "",
+            &format!(
+                "{} is warn on {}: syncing the data it has",
+                svc.name, ctx.env.nodename
+            ),
+        );
     } else if !st.avail.is_up_like() {
         bail!(
             "{} is {} on {}: syncs run from the node where the service is up",
@@ -272,11 +328,19 @@ fn require_up_here(ctx: &Ctx, svc: &Service) -> Result<()> {
     Ok(())
 }
 
-fn data_syncs(ctx: &Ctx, svc: &Service, mode: SyncMode, only: Option<&[String]>, opts: &Options) -> Result<()> {
+fn data_syncs(
+    ctx: &Ctx,
+    svc: &Service,
+    mode: SyncMode,
+    only: Option<&[String]>,
+    opts: &Options,
+) -> Result<()> {
     require_up_here(ctx, svc)?;
     let mut any = false;
     for r in &svc.resources {
-        let Some(sync) = r.driver.as_sync() else { continue };
+        let Some(sync) = r.driver.as_sync() else {
+            continue;
+        };
         let rid = r.driver.rid();
         if r.common.disabled || (!opts.rids.is_empty() && !opts.rids.iter().any(|x| x == rid)) {
             continue;
@@ -284,7 +348,10 @@ fn data_syncs(ctx: &Ctx, svc: &Service, mode: SyncMode, only: Option<&[String]>,
         any = true;
         let (inside, period) = sync_state::in_period(ctx, rid)?;
         if !inside && !ctx.force {
-            ctx.log.info(rid, &format!("skip: outside sync_period {period} (use --force)"));
+            ctx.log.info(
+                rid,
+                &format!("skip: outside sync_period {period} (use --force)"),
+            );
             continue;
         }
         let mut nodes = target_nodes(ctx, &sync.target_words(ctx));
@@ -329,8 +396,18 @@ fn sync_drp(ctx: &Ctx, svc: &Service, opts: &Options) -> Result<()> {
 }
 
 fn remote_postsync(ctx: &Ctx, svc: &Service, t: &dyn Transport) -> Result<()> {
-    let args: Vec<String> = ["svc", &svc.name, "postsync", "--waitlock", "3600"].iter().map(|s| s.to_string()).collect();
-    ctx.log.info("", &format!("exec 'drpilot {}' on node {}", shell_words::join(&args), t.node()));
+    let args: Vec<String> = ["svc", &svc.name, "postsync", "--waitlock", "3600"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    ctx.log.info(
+        "",
+        &format!(
+            "exec 'drpilot {}' on node {}",
+            shell_words::join(&args),
+            t.node()
+        ),
+    );
     let out = t.call(&args, None, Some(Duration::from_secs(3700)))?;
     ctx.log.output("", &out.stdout_text());
     if !out.success {
@@ -342,7 +419,12 @@ fn remote_postsync(ctx: &Ctx, svc: &Service, t: &dyn Transport) -> Result<()> {
 fn docker_passthrough(env: &NodeEnv, svc: &Service, args: &[String]) -> Result<()> {
     let sock = env.state_dir(&svc.name).join("docker.sock");
     if !sock.exists() {
-        bail!("the docker daemon of {} is not running on {} (no {})", svc.name, env.nodename, sock.display());
+        bail!(
+            "the docker daemon of {} is not running on {} (no {})",
+            svc.name,
+            env.nodename,
+            sock.display()
+        );
     }
     let status = std::process::Command::new("docker")
         .arg("-H")

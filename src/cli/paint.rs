@@ -33,7 +33,9 @@ fn sgr(colour: &str) -> Option<String> {
         })
     };
     if let Some(hex) = colour.strip_prefix('#') {
-        let v = u32::from_str_radix(hex, 16).ok().filter(|_| hex.len() == 6)?;
+        let v = u32::from_str_radix(hex, 16)
+            .ok()
+            .filter(|_| hex.len() == 6)?;
         return Some(format!("38;2;{};{};{}", v >> 16, (v >> 8) & 0xff, v & 0xff));
     }
     if let Some(name) = colour.strip_prefix("bright_") {
@@ -83,8 +85,19 @@ mod tests {
 
     #[test]
     fn the_default_theme_colours_every_status_word() {
-        for s in [Status::Up, Status::Down, Status::Warn, Status::NotApplicable, Status::StdbyUp, Status::StdbyDown] {
-            assert!(palette().contains_key(s.word()), "{} has no colour", s.word());
+        for s in [
+            Status::Up,
+            Status::Down,
+            Status::Warn,
+            Status::NotApplicable,
+            Status::StdbyUp,
+            Status::StdbyDown,
+        ] {
+            assert!(
+                palette().contains_key(s.word()),
+                "{} has no colour",
+                s.word()
+            );
         }
         assert_eq!(coloured(Status::Up, "up"), "\x1b[32mup\x1b[0m");
         assert_eq!(sgr("#ff0000").as_deref(), Some("38;2;255;0;0"));

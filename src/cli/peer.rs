@@ -67,9 +67,23 @@ pub fn run(args: PeerArgs) -> Result<bool> {
             svc_ok(&svc)?;
             dir_manifest(&env, &dst, &mut stdout().lock())?;
         }
-        PeerOp::DirReceive { svc, rid, dst, from, id, when } => {
+        PeerOp::DirReceive {
+            svc,
+            rid,
+            dst,
+            from,
+            id,
+            when,
+        } => {
             svc_ok(&svc)?;
-            let inc = Incoming { svc: &svc, rid: &rid, dst: &dst, from: &from, id: &id, when: &when };
+            let inc = Incoming {
+                svc: &svc,
+                rid: &rid,
+                dst: &dst,
+                from: &from,
+                id: &id,
+                when: &when,
+            };
             let mut input = BufReader::with_capacity(1 << 20, stdin().lock());
             dir_receive(&env, &inc, &mut input, &mut stdout().lock())?;
         }

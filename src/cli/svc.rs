@@ -77,8 +77,12 @@ pub enum PrintWhat {
 
 fn action_of(verb: Verb) -> Action {
     match verb {
-        Verb::Print { what: PrintWhat::Status } => Action::PrintStatus,
-        Verb::Print { what: PrintWhat::Config { node } } => Action::PrintConfig { node },
+        Verb::Print {
+            what: PrintWhat::Status,
+        } => Action::PrintStatus,
+        Verb::Print {
+            what: PrintWhat::Config { node },
+        } => Action::PrintConfig { node },
         Verb::Start => Action::Start(None),
         Verb::Stop => Action::Stop(None),
         Verb::Startip => Action::Start(Some(Group::Ip)),

@@ -51,7 +51,9 @@ impl Tracked {
 impl App {
     /// A driver for section `rid`.
     pub fn new(rid: &str) -> Self {
-        Self { rid: rid.to_string() }
+        Self {
+            rid: rid.to_string(),
+        }
     }
 
     fn pid_file(&self, ctx: &Ctx) -> PathBuf {
@@ -83,7 +85,11 @@ impl App {
             return Ok(None);
         };
         let argv = shell_words::split(&line).map_err(|e| {
-            eyre!("{}: [{}] {key}: cannot split '{line}': {e}", ctx.cfg.raw.path.display(), self.rid)
+            eyre!(
+                "{}: [{}] {key}: cannot split '{line}': {e}",
+                ctx.cfg.raw.path.display(),
+                self.rid
+            )
         })?;
         if argv.is_empty() {
             return Ok(None);
@@ -97,7 +103,11 @@ impl App {
         };
         let path = ctx.env.path(&cwd);
         if !path.is_dir() {
-            bail!("{}: cwd {cwd} does not exist on {} (is the fs up?)", self.rid, ctx.env.nodename);
+            bail!(
+                "{}: cwd {cwd} does not exist on {} (is the fs up?)",
+                self.rid,
+                ctx.env.nodename
+            );
         }
         Ok(Some(path))
     }
@@ -144,7 +154,8 @@ impl Resource for App {
 
     fn start(&self, ctx: &Ctx) -> Result<()> {
         if let Some(t) = self.tracked(ctx).filter(Tracked::alive) {
-            ctx.log.info(&self.rid, &format!("already running (pid {})", t.pid));
+            ctx.log
+                .info(&self.rid, &format!("already running (pid {})", t.pid));
             return Ok(());
         }
         let argv = self
@@ -178,8 +189,14 @@ impl Resource for App {
         let pid = child.id() as i32;
         let start_time = proc_start_time(pid)
             .ok_or_else(|| eyre!("{}: {} exited at once", self.rid, argv[0]))?;
-        write_atomic(&self.pid_file(ctx), format!("{pid} {start_time}\n").as_bytes())?;
-        ctx.log.info(&self.rid, &format!("started, pid {pid}, output in {}", out_path.display()));
+        write_atomic(
+            &self.pid_file(ctx),
+            format!("{pid} {start_time}\n").as_bytes(),
+        )?;
+        ctx.log.info(
+            &self.rid,
+            &format!("started, pid {pid}, output in {}", out_path.display()),
+        );
         // A start that dies immediately (bad path, syntax error) must fail the action.
         let settle = Instant::now() + Duration::from_millis(300);
         while Instant::now() < settle {
@@ -232,7 +249,14 @@ impl Resource for App {
             !t.alive()
         };
         if !gone(self.timeout(ctx)) {
-            ctx.log.warn(&self.rid, &format!("still running after {:?}: kill -KILL -{}", self.timeout(ctx), t.pid));
+            ctx.log.warn(
+                &self.rid,
+                &format!(
+                    "still running after {:?}: kill -KILL -{}",
+                    self.timeout(ctx),
+                    t.pid
+                ),
+            );
             let _ = kill_process_group(pgid, Signal::KILL);
             if !gone(Duration::from_secs(5)) {
                 bail!("{}: process {} survived SIGKILL", self.rid, t.pid);

@@ -18,7 +18,9 @@ pub struct Docker {
 impl Docker {
     /// A driver for section `rid`.
     pub fn new(rid: &str) -> Self {
-        Self { rid: rid.to_string() }
+        Self {
+            rid: rid.to_string(),
+        }
     }
 
     /// The container name, `<svc>.container.<n>` as in the seed.
@@ -60,7 +62,10 @@ impl Resource for Docker {
             .args(["--format", "{{.ID}} {{.State}} {{.Image}}"]);
         let out = match run_child(cmd, None, Some(Duration::from_secs(10))) {
             Ok(o) if o.success => o,
-            Ok(o) if o.stderr.contains("Cannot connect") || o.stderr.contains("connection refused") => {
+            Ok(o)
+                if o.stderr.contains("Cannot connect")
+                    || o.stderr.contains("connection refused") =>
+            {
                 return Probe::down("docker daemon is not running")
             }
             Ok(o) => return Probe::down(format!("docker ps failed: {}", o.failure_reason())),
@@ -84,11 +89,19 @@ impl Resource for Docker {
     }
 
     fn start(&self, _ctx: &Ctx) -> Result<()> {
-        Err(not_yet(&self.rid, "starting a docker container", "the testbed issue (#5)"))
+        Err(not_yet(
+            &self.rid,
+            "starting a docker container",
+            "the testbed issue (#5)",
+        ))
     }
 
     fn stop(&self, _ctx: &Ctx) -> Result<()> {
-        Err(not_yet(&self.rid, "stopping a docker container", "the testbed issue (#5)"))
+        Err(not_yet(
+            &self.rid,
+            "stopping a docker container",
+            "the testbed issue (#5)",
+        ))
     }
 }
 

@@ -103,18 +103,29 @@ impl Resource for FsMount {
         let entries = parse_mountinfo(&table);
         match entries.iter().rev().find(|e| e.mount_point == mnt_path) {
             Some(e) if same_device(&e.source, &dev_path) => Probe::up(),
-            Some(e) => Probe::warn(format!("{mnt} is mounted from {}, expected {dev}", e.source)),
+            Some(e) => Probe::warn(format!(
+                "{mnt} is mounted from {}, expected {dev}",
+                e.source
+            )),
             None if !dev_path.exists() => Probe::down(format!("device {dev} not found")),
             None => Probe::down(format!("{dev} is not mounted on {mnt}")),
         }
     }
 
     fn start(&self, _ctx: &Ctx) -> Result<()> {
-        Err(not_yet(&self.rid, "mounting a block device", "the testbed issue (#5)"))
+        Err(not_yet(
+            &self.rid,
+            "mounting a block device",
+            "the testbed issue (#5)",
+        ))
     }
 
     fn stop(&self, _ctx: &Ctx) -> Result<()> {
-        Err(not_yet(&self.rid, "unmounting a block device", "the testbed issue (#5)"))
+        Err(not_yet(
+            &self.rid,
+            "unmounting a block device",
+            "the testbed issue (#5)",
+        ))
     }
 }
 

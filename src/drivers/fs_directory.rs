@@ -16,7 +16,9 @@ pub struct FsDirectory {
 impl FsDirectory {
     /// A driver for section `rid`.
     pub fn new(rid: &str) -> Self {
-        Self { rid: rid.to_string() }
+        Self {
+            rid: rid.to_string(),
+        }
     }
 }
 
@@ -76,7 +78,8 @@ impl Resource for FsDirectory {
         let (dev_path, mnt_path) = (ctx.env.path(&dev), ctx.env.path(&mnt));
         match link_state(&mnt_path, &dev_path) {
             Link::Ours => {
-                ctx.log.info(&self.rid, &format!("{dev}@{mnt} is already up"));
+                ctx.log
+                    .info(&self.rid, &format!("{dev}@{mnt} is already up"));
                 return Ok(());
             }
             Link::Foreign(what) => bail!("{}: {mnt} is {what}: refusing to replace it", self.rid),
@@ -103,7 +106,8 @@ impl Resource for FsDirectory {
         let mnt = ctx.require(&self.rid, "mnt")?;
         match link_state(&ctx.env.path(&mnt), &ctx.env.path(&dev)) {
             Link::Absent => {
-                ctx.log.info(&self.rid, &format!("{dev}@{mnt} is already down"));
+                ctx.log
+                    .info(&self.rid, &format!("{dev}@{mnt} is already down"));
                 Ok(())
             }
             Link::Foreign(what) => bail!("{}: {mnt} is {what}: not ours to remove", self.rid),

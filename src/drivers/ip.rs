@@ -18,7 +18,9 @@ pub struct Ip {
 impl Ip {
     /// A driver for section `rid`.
     pub fn new(rid: &str) -> Self {
-        Self { rid: rid.to_string() }
+        Self {
+            rid: rid.to_string(),
+        }
     }
 }
 
@@ -78,10 +80,18 @@ impl Resource for Ip {
     }
 
     fn start(&self, _ctx: &Ctx) -> Result<()> {
-        Err(not_yet(&self.rid, "starting an ip address", "the testbed issue (#5)"))
+        Err(not_yet(
+            &self.rid,
+            "starting an ip address",
+            "the testbed issue (#5)",
+        ))
     }
 
     fn stop(&self, _ctx: &Ctx) -> Result<()> {
-        Err(not_yet(&self.rid, "stopping an ip address", "the testbed issue (#5)"))
+        Err(not_yet(
+            &self.rid,
+            "stopping an ip address",
+            "the testbed issue (#5)",
+        ))
     }
 }

@@ -35,7 +35,11 @@ impl Entry {
     pub fn same_as(&self, other: &Entry) -> bool {
         self.kind == other.kind
             && match self.kind {
-                'f' => self.size == other.size && self.mtime_ns == other.mtime_ns && self.mode == other.mode,
+                'f' => {
+                    self.size == other.size
+                        && self.mtime_ns == other.mtime_ns
+                        && self.mode == other.mode
+                }
                 'l' => self.link == other.link,
                 _ => true,
             }
@@ -66,18 +70,43 @@ fn walk_into(dir: &Path, prefix: &str, out: &mut Vec<Entry>) -> Result<()> {
             .file_name()
             .into_string()
             .map_err(|n| eyre!("{}: file name {n:?} is not UTF-8", dir.display()))?;
-        let rel = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
+        let rel = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}/{name}")
+        };
         let m = std::fs::symlink_metadata(e.path())?;
         let ft = m.file_type();
         let mode = m.permissions().mode() & 0o7777;
         if ft.is_symlink() {
             let t = std::fs::read_link(e.path())?;
-            out.push(Entry { path: rel, kind: 'l', size: 0, mtime_ns: 0, mode, link: Some(t.to_string_lossy().into_owned()) });
+            out.push(Entry {
+                path: rel,
+                kind: 'l',
+                size: 0,
+                mtime_ns: 0,
+                mode,
+                link: Some(t.to_string_lossy().into_owned()),
+            });
         } else if ft.is_dir() {
-            out.push(Entry { path: rel.clone(), kind: 'd', size: 0, mtime_ns: 0, mode, link: None });
+            out.push(Entry {
+                path: rel.clone(),
+                kind: 'd',
+                size: 0,
+                mtime_ns: 0,
+                mode,
+                link: None,
+            });
             walk_into(&e.path(), &rel, out)?;
         } else if ft.is_file() {
-            out.push(Entry { path: rel, kind: 'f', size: m.len(), mtime_ns: mtime_ns(&m), mode, link: None });
+            out.push(Entry {
+                path: rel,
+                kind: 'f',
+                size: m.len(),
+                mtime_ns: mtime_ns(&m),
+                mode,
+                link: None,
+            });
         }
         // Sockets, fifos and devices are not data: skipped.
     }
@@ -127,7 +156,8 @@ pub fn write_stream(root: &Path, target: &[Entry], w: &mut impl Write) -> Result
             }
             _ => {
                 let full = root.join(&e.path);
-                let f = std::fs::File::open(&full).wrap_err_with(|| format!("opening {}", full.display()))?;
+                let f = std::fs::File::open(&full)
+                    .wrap_err_with(|| format!("opening {}", full.display()))?;
                 let m = f.metadata()?;
                 let size = m.len();
                 let ns = mtime_ns(&m);
@@ -138,7 +168,10 @@ pub fn write_stream(root: &Path, target: &[Entry], w: &mut impl Write) -> Result
                 w.write_all(&size.to_le_bytes())?;
                 let copied = io::copy(&mut f.take(size), w)?;
                 if copied != size {
-                    bail!("{} shrank while it was being sent; run the sync again", full.display());
+                    bail!(
+                        "{} shrank while it was being sent; run the sync again",
+                        full.display()
+                    );
                 }
                 sum.files_sent += 1;
                 sum.bytes_sent += size;
@@ -169,14 +202,17 @@ fn get_str(r: &mut impl Read) -> Result<String> {
         bail!("corrupt stream: a {len}-byte name");
     }
     let mut b = vec![0u8; len];
-    r.read_exact(&mut b).map_err(|_| eyre!("the stream ended early (the sync was cut)"))?;
+    r.read_exact(&mut b)
+        .map_err(|_| eyre!("the stream ended early (the sync was cut)"))?;
     String::from_utf8(b).map_err(|_| eyre!("corrupt stream: a name is not UTF-8"))
 }
 
 fn safe_rel(path: &str) -> Result<&str> {
     let bad = path.is_empty()
         || path.starts_with('/')
-        || path.split('/').any(|c| c.is_empty() || c == "." || c == "..");
+        || path
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == "..");
     if bad {
         bail!("corrupt stream: unsafe path '{path}'");
     }
@@ -197,7 +233,10 @@ pub fn apply_stream(r: &mut impl BufRead, current: &Path, staging: &Path) -> Res
         if tag == b'E' {
             let count = u64::from_le_bytes(get_exact::<8>(r)?);
             if count != sum.records {
-                bail!("corrupt stream: {count} records announced, {} received", sum.records);
+                bail!(
+                    "corrupt stream: {count} records announced, {} received",
+                    sum.records
+                );
             }
             break;
         }
@@ -256,7 +295,11 @@ mod tests {
     #[test]
     fn full_then_incremental_sends_only_changes() {
         let d = tempfile::tempdir().unwrap();
-        let (src, cur, stage) = (d.path().join("src"), d.path().join("cur"), d.path().join("stage"));
+        let (src, cur, stage) = (
+            d.path().join("src"),
+            d.path().join("cur"),
+            d.path().join("stage"),
+        );
         tree(&src);
         let mut buf = Vec::new();
         let sent = write_stream(&src, &[], &mut buf).unwrap();
@@ -269,7 +312,10 @@ mod tests {
         std::fs::remove_file(src.join("link")).unwrap();
         let mut buf = Vec::new();
         let sent = write_stream(&src, &walk(&cur).unwrap(), &mut buf).unwrap();
-        assert_eq!((sent.files_sent, sent.files_kept, sent.bytes_sent), (1, 1, 12));
+        assert_eq!(
+            (sent.files_sent, sent.files_kept, sent.bytes_sent),
+            (1, 1, 12)
+        );
         assert!(buf.len() < 200, "incremental stream is {} bytes", buf.len());
         apply_stream(&mut &buf[..], &cur, &stage).unwrap();
         assert_eq!(walk(&stage).unwrap(), walk(&src).unwrap());
@@ -285,7 +331,11 @@ mod tests {
         for cut in [5, 20, buf.len() / 2, buf.len() - 1] {
             let stage = d.path().join(format!("stage{cut}"));
             let err = apply_stream(&mut &buf[..cut], &src, &stage).unwrap_err();
-            assert!(format!("{err:#}").contains("ended early") || format!("{err:#}").contains("drpilot sync stream"), "{err:#}");
+            assert!(
+                format!("{err:#}").contains("ended early")
+                    || format!("{err:#}").contains("drpilot sync stream"),
+                "{err:#}"
+            );
         }
     }
 

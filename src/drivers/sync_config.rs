@@ -28,7 +28,10 @@ pub fn targets(cfg: &ServiceConfig, node: &str) -> Vec<String> {
 
 /// Hex sha256 of a config's bytes.
 pub fn hash_bytes(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn record_path(env: &NodeEnv, svc: &str, peer: &str) -> std::path::PathBuf {
@@ -36,7 +39,10 @@ fn record_path(env: &NodeEnv, svc: &str, peer: &str) -> std::path::PathBuf {
 }
 
 fn write_record(env: &NodeEnv, svc: &str, peer: &str, hash: &str) -> Result<()> {
-    let state = SyncState { when: Utc::now(), id: hash.to_string() };
+    let state = SyncState {
+        when: Utc::now(),
+        id: hash.to_string(),
+    };
     write_atomic(&record_path(env, svc, peer), state.to_line().as_bytes())?;
     Ok(())
 }
@@ -49,17 +55,26 @@ fn read_record(env: &NodeEnv, svc: &str, peer: &str) -> Option<SyncState> {
 /// The status of the config sync on this node. `avail_up`: the service runs here.
 pub fn probe(ctx: &Ctx, avail_up: bool) -> Probe {
     if avail_up && ctx.cfg.role(&ctx.env.nodename) == Role::Drp {
-        return Probe::with(crate::status::Status::NotApplicable, "service up on drp node, sync disabled");
+        return Probe::with(
+            crate::status::Status::NotApplicable,
+            "service up on drp node, sync disabled",
+        );
     }
     let stale: Vec<String> = targets(ctx.cfg, &ctx.env.nodename)
         .into_iter()
-        .filter(|peer| read_record(ctx.env, ctx.svc, peer).map(|s| s.id) != Some(ctx.cfg.hash.clone()))
+        .filter(|peer| {
+            read_record(ctx.env, ctx.svc, peer).map(|s| s.id) != Some(ctx.cfg.hash.clone())
+        })
         .map(|peer| format!("{peer} need update"))
         .collect();
     if stale.is_empty() {
         Probe::up()
     } else {
-        Probe { status: crate::status::Status::Down, comments: stale, label: None }
+        Probe {
+            status: crate::status::Status::Down,
+            comments: stale,
+            label: None,
+        }
     }
 }
 
@@ -68,15 +83,31 @@ pub fn push(ctx: &Ctx, target: &dyn Transport) -> Result<()> {
     let path = &ctx.cfg.raw.path;
     let bytes = std::fs::read(path).wrap_err_with(|| format!("reading {}", path.display()))?;
     let hash = hash_bytes(&bytes);
-    let args: Vec<String> = ["peer", "config-receive", "--svc", ctx.svc, "--from", &ctx.env.nodename, "--hash", &hash]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    ctx.log.info(RID, &format!("send {} to {}", path.display(), target.node()));
+    let args: Vec<String> = [
+        "peer",
+        "config-receive",
+        "--svc",
+        ctx.svc,
+        "--from",
+        &ctx.env.nodename,
+        "--hash",
+        &hash,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    ctx.log.info(
+        RID,
+        &format!("send {} to {}", path.display(), target.node()),
+    );
     let mut input: &[u8] = &bytes;
     let out = target.call(&args, Some(&mut input), Some(PUSH_TIMEOUT))?;
     if !out.success {
-        bail!("{RID}: {} refused the config: {}", target.node(), out.failure_reason());
+        bail!(
+            "{RID}: {} refused the config: {}",
+            target.node(),
+            out.failure_reason()
+        );
     }
     write_record(ctx.env, ctx.svc, target.node(), &hash)
 }
@@ -86,7 +117,8 @@ pub fn receive(env: &NodeEnv, svc: &str, from: &str, hash: &str, bytes: &[u8]) -
     if hash_bytes(bytes) != hash {
         bail!("the config from {from} arrived damaged (hash mismatch); nothing changed");
     }
-    let text = std::str::from_utf8(bytes).map_err(|_| eyre!("the config from {from} is not UTF-8"))?;
+    let text =
+        std::str::from_utf8(bytes).map_err(|_| eyre!("the config from {from} is not UTF-8"))?;
     let path = env.config_path(svc);
     if let Err(e) = ServiceConfig::parse(svc, &path, text) {
         bail!("the config from {from} does not parse here; nothing changed:\n{e}");

@@ -75,7 +75,11 @@ impl DataSync for NotYet {
     }
 
     fn sync_to(&self, _ctx: &Ctx, _mode: SyncMode, _target: &dyn Transport) -> Result<()> {
-        Err(not_yet(&self.rid, &format!("{} replication", self.kind), self.issue()))
+        Err(not_yet(
+            &self.rid,
+            &format!("{} replication", self.kind),
+            self.issue(),
+        ))
     }
 
     fn last_sync(&self, ctx: &Ctx) -> Option<SyncState> {

@@ -23,7 +23,9 @@ pub struct SyncDir {
 impl SyncDir {
     /// A driver for section `rid`.
     pub fn new(rid: &str) -> Self {
-        Self { rid: rid.to_string() }
+        Self {
+            rid: rid.to_string(),
+        }
     }
 }
 
@@ -76,7 +78,10 @@ impl DataSync for SyncDir {
             .ok_or_else(|| eyre!("{rid}: dst has no value for node {}", target.node()))?;
         let src_path = ctx.env.path(&src);
         if !src_path.is_dir() {
-            bail!("{rid}: source directory {src} not found on {}", ctx.env.nodename);
+            bail!(
+                "{rid}: source directory {src} not found on {}",
+                ctx.env.nodename
+            );
         }
         let manifest: Vec<Entry> = match mode {
             SyncMode::Full => Vec::new(),
@@ -87,20 +92,41 @@ impl DataSync for SyncDir {
                     Some(MANIFEST_TIMEOUT),
                 )?;
                 if !out.success {
-                    bail!("{rid}: {} could not list {dst}: {}", target.node(), out.failure_reason());
+                    bail!(
+                        "{rid}: {} could not list {dst}: {}",
+                        target.node(),
+                        out.failure_reason()
+                    );
                 }
                 serde_json::from_slice(&out.stdout)
                     .wrap_err_with(|| format!("{rid}: bad manifest from {}", target.node()))?
             }
         };
         let state = SyncState::now();
-        let what = if mode == SyncMode::Full { "full" } else { "incremental" };
+        let what = if mode == SyncMode::Full {
+            "full"
+        } else {
+            "incremental"
+        };
         ctx.log.info(
             rid,
-            &format!("{what} copy of {src} to {}:{dst} (sync id {})", target.node(), state.id),
+            &format!(
+                "{what} copy of {src} to {}:{dst} (sync id {})",
+                target.node(),
+                state.id
+            ),
         );
-        let when = state.when.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let extra = ["--from", &ctx.env.nodename, "--id", &state.id, "--when", &when];
+        let when = state
+            .when
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let extra = [
+            "--from",
+            &ctx.env.nodename,
+            "--id",
+            &state.id,
+            "--when",
+            &when,
+        ];
         let args = peer_args("dir-receive", ctx.svc, rid, &dst, &extra);
         let (mut reader, writer) = std::io::pipe().wrap_err("creating a pipe")?;
         let (sent, out) = std::thread::scope(|s| {
@@ -121,25 +147,38 @@ impl DataSync for SyncDir {
         if !out.success {
             let why = out.failure_reason();
             return Err(match sent {
-                Err(e) => e.wrap_err(format!("{rid}: sending to {} failed ({why})", target.node())),
-                Ok(_) => eyre!("{rid}: {} refused or failed the transfer: {why}", target.node()),
+                Err(e) => e.wrap_err(format!(
+                    "{rid}: sending to {} failed ({why})",
+                    target.node()
+                )),
+                Ok(_) => eyre!(
+                    "{rid}: {} refused or failed the transfer: {why}",
+                    target.node()
+                ),
             });
         }
         let sent = sent.wrap_err_with(|| format!("{rid}: sending to {}", target.node()))?;
         let received: Summary = serde_json::from_slice(&out.stdout)
             .wrap_err_with(|| format!("{rid}: bad transfer report from {}", target.node()))?;
         if received != sent {
-            bail!("{rid}: {} received {received:?} but {sent:?} was sent", target.node());
+            bail!(
+                "{rid}: {} received {received:?} but {sent:?} was sent",
+                target.node()
+            );
         }
         ctx.log.info(
             rid,
             &format!(
                 "sent {} changed files ({} bytes), {} unchanged kept on {}",
-                sent.files_sent, sent.bytes_sent, sent.files_kept, target.node()
+                sent.files_sent,
+                sent.bytes_sent,
+                sent.files_kept,
+                target.node()
             ),
         );
         write_state(ctx.env, ctx.svc, rid, &state)?;
-        ctx.log.info(rid, &format!("update state file with sync id {}", state.id));
+        ctx.log
+            .info(rid, &format!("update state file with sync id {}", state.id));
         Ok(())
     }
 

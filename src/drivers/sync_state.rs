@@ -37,13 +37,22 @@ impl SyncState {
             let _ = std::io::Read::read_exact(&mut f, &mut seed);
         }
         h.update(seed);
-        let id = h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
+        let id = h
+            .finalize()
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect();
         Self { when, id }
     }
 
     /// The file form, `datetime;id`.
     pub fn to_line(&self) -> String {
-        format!("{};{}\n", self.when.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), self.id)
+        format!(
+            "{};{}\n",
+            self.when.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            self.id
+        )
     }
 
     /// Parses the file form.
@@ -58,7 +67,10 @@ impl SyncState {
         if id.is_empty() {
             bail!("empty id");
         }
-        Ok(Self { when, id: id.to_string() })
+        Ok(Self {
+            when,
+            id: id.to_string(),
+        })
     }
 }
 
@@ -89,7 +101,9 @@ pub fn parse_delay(text: &str) -> Result<Duration> {
         Some((i, _)) => t.split_at(i),
         None => (t, "m"),
     };
-    let n: u64 = num.parse().map_err(|_| eyre!("'{t}' is not a delay (use 1500, 90m, 25h, 1d)"))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| eyre!("'{t}' is not a delay (use 1500, 90m, 25h, 1d)"))?;
     let secs = match unit.trim() {
         "s" => n,
         "m" | "min" => n * 60,
@@ -125,7 +139,10 @@ impl Period {
             NaiveTime::parse_from_str(s.trim(), "%H:%M")
                 .map_err(|_| eyre!("'{s}' is not a time of day (expected HH:MM)"))
         };
-        Ok(Self { start: t(a)?, end: t(b)? })
+        Ok(Self {
+            start: t(a)?,
+            end: t(b)?,
+        })
     }
 
     /// Whether `now` falls in the window.
@@ -140,13 +157,20 @@ impl Period {
 
 impl std::fmt::Display for Period {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}-{}", self.start.format("%H:%M"), self.end.format("%H:%M"))
+        write!(
+            f,
+            "{}-{}",
+            self.start.format("%H:%M"),
+            self.end.format("%H:%M")
+        )
     }
 }
 
 /// The `sync_period` of a sync resource and whether the local time is inside it.
 pub fn in_period(ctx: &Ctx, rid: &str) -> Result<(bool, Period)> {
-    let text = ctx.get(rid, "sync_period").unwrap_or_else(|| DEFAULT_PERIOD.to_string());
+    let text = ctx
+        .get(rid, "sync_period")
+        .unwrap_or_else(|| DEFAULT_PERIOD.to_string());
     let p = Period::parse(&text)
         .map_err(|e| eyre!("{}: [{rid}] sync_period: {e}", ctx.cfg.raw.path.display()))?;
     Ok((p.contains(Local::now().time()), p))

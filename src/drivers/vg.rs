@@ -17,7 +17,9 @@ pub struct Vg {
 impl Vg {
     /// A driver for section `rid`.
     pub fn new(rid: &str) -> Self {
-        Self { rid: rid.to_string() }
+        Self {
+            rid: rid.to_string(),
+        }
     }
 }
 
@@ -58,10 +60,18 @@ impl Resource for Vg {
     }
 
     fn start(&self, _ctx: &Ctx) -> Result<()> {
-        Err(not_yet(&self.rid, "activating a volume group", "the LVM issue (#6)"))
+        Err(not_yet(
+            &self.rid,
+            "activating a volume group",
+            "the LVM issue (#6)",
+        ))
     }
 
     fn stop(&self, _ctx: &Ctx) -> Result<()> {
-        Err(not_yet(&self.rid, "deactivating a volume group", "the LVM issue (#6)"))
+        Err(not_yet(
+            &self.rid,
+            "deactivating a volume group",
+            "the LVM issue (#6)",
+        ))
     }
 }

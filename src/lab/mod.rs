@@ -70,14 +70,25 @@ impl Lab {
     /// Creates the lab; refuses to touch a directory that holds anything else.
     pub fn init(&self) -> Result<()> {
         if self.exists() {
-            bail!("a lab already exists in {} (use `drpilot lab reset`)", self.dir.display());
+            bail!(
+                "a lab already exists in {} (use `drpilot lab reset`)",
+                self.dir.display()
+            );
         }
         if self.dir.exists() && std::fs::read_dir(&self.dir)?.next().is_some() {
-            bail!("{} exists and is not empty: choose another directory", self.dir.display());
+            bail!(
+                "{} exists and is not empty: choose another directory",
+                self.dir.display()
+            );
         }
         let mut map = NodeMap::default();
         for node in [PROD, DRP] {
-            map.insert(node, NodeAddress::Local { root: self.node_root(node) });
+            map.insert(
+                node,
+                NodeAddress::Local {
+                    root: self.node_root(node),
+                },
+            );
         }
         for node in [PROD, DRP] {
             let env = self.node_env(node);
@@ -101,27 +112,39 @@ impl Lab {
             return Ok(());
         }
         if !self.exists() {
-            bail!("{} is not a drpilot lab (no {MARKER}): not removing it", self.dir.display());
+            bail!(
+                "{} is not a drpilot lab (no {MARKER}): not removing it",
+                self.dir.display()
+            );
         }
         for node in [PROD, DRP] {
             kill_apps(&self.node_env(node).state_dir(SERVICE));
         }
-        std::fs::remove_dir_all(&self.dir).wrap_err_with(|| format!("removing {}", self.dir.display()))
+        std::fs::remove_dir_all(&self.dir)
+            .wrap_err_with(|| format!("removing {}", self.dir.display()))
     }
 }
 
 /// Terminates the process groups recorded in app pid files (`<rid>.pid`: pid and start time).
 fn kill_apps(state: &Path) {
-    let Ok(entries) = std::fs::read_dir(state) else { return };
+    let Ok(entries) = std::fs::read_dir(state) else {
+        return;
+    };
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         if !name.starts_with("app#") || !name.ends_with(".pid") {
             continue;
         }
-        let Ok(text) = std::fs::read_to_string(e.path()) else { continue };
+        let Ok(text) = std::fs::read_to_string(e.path()) else {
+            continue;
+        };
         let mut it = text.split_whitespace();
-        let (Some(pid), Some(start)) = (it.next(), it.next()) else { continue };
-        let Ok(pid) = pid.parse::<i32>() else { continue };
+        let (Some(pid), Some(start)) = (it.next(), it.next()) else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<i32>() else {
+            continue;
+        };
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
         let same = stat
             .rsplit_once(')')

@@ -80,7 +80,9 @@ mod tests {
     fn parses_both_forms() {
         assert_eq!(
             NodeAddress::parse("local:/lab/deb1").ok(),
-            Some(NodeAddress::Local { root: "/lab/deb1".into() })
+            Some(NodeAddress::Local {
+                root: "/lab/deb1".into()
+            })
         );
         let ssh = NodeAddress::parse("ssh://root@deb1.example.org:2222").ok();
         assert_eq!(
@@ -91,7 +93,10 @@ mod tests {
                 port: Some(2222)
             })
         );
-        assert_eq!(ssh.map(|a| a.to_string()).as_deref(), Some("ssh://root@deb1.example.org:2222"));
+        assert_eq!(
+            ssh.map(|a| a.to_string()).as_deref(),
+            Some("ssh://root@deb1.example.org:2222")
+        );
     }
 
     #[test]

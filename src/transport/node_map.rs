@@ -77,10 +77,19 @@ mod tests {
     #[test]
     fn missing_nodes_default_to_ssh() {
         let map = NodeMap::parse("[nodes]\ndeb2 = \"local:/lab/deb2\"\n").unwrap();
-        assert_eq!(map.address_of("deb2"), NodeAddress::Local { root: "/lab/deb2".into() });
+        assert_eq!(
+            map.address_of("deb2"),
+            NodeAddress::Local {
+                root: "/lab/deb2".into()
+            }
+        );
         assert_eq!(
             map.address_of("deb1"),
-            NodeAddress::Ssh { user: None, host: "deb1".into(), port: None }
+            NodeAddress::Ssh {
+                user: None,
+                host: "deb1".into(),
+                port: None
+            }
         );
     }
 

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 /// The drpilot binary under test.
 pub fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_drpilot"));
-    c.env_remove("DRPILOT_ROOT").env_remove("DRPILOT_NODENAME").env("NO_COLOR", "1");
+    c.env_remove("DRPILOT_ROOT")
+        .env_remove("DRPILOT_NODENAME")
+        .env("NO_COLOR", "1");
     c
 }
 
@@ -18,7 +20,10 @@ pub fn bin() -> Command {
 pub fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !cond() {
-        assert!(Instant::now() < deadline, "timed out after {limit:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -52,16 +57,32 @@ impl From<Output> for Run {
 impl Run {
     /// Asserts success, showing the output otherwise.
     pub fn expect_ok(self, what: &str) -> Self {
-        assert!(self.ok, "{what} failed ({:?}):\nstdout:\n{}\nstderr:\n{}", self.code, self.stdout, self.stderr);
-        assert!(!self.stderr.contains("panicked"), "{what} panicked:\n{}", self.stderr);
+        assert!(
+            self.ok,
+            "{what} failed ({:?}):\nstdout:\n{}\nstderr:\n{}",
+            self.code, self.stdout, self.stderr
+        );
+        assert!(
+            !self.stderr.contains("panicked"),
+            "{what} panicked:\n{}",
+            self.stderr
+        );
         self
     }
 
     /// Asserts failure without a panic.
     pub fn expect_err(self, what: &str) -> Self {
-        assert!(!self.ok, "{what} should have failed:\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert!(
+            !self.ok,
+            "{what} should have failed:\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         assert_ne!(self.code, Some(101), "{what} panicked:\n{}", self.stderr);
-        assert!(!self.stderr.contains("panicked"), "{what} panicked:\n{}", self.stderr);
+        assert!(
+            !self.stderr.contains("panicked"),
+            "{what} panicked:\n{}",
+            self.stderr
+        );
         self
     }
 }
@@ -71,7 +92,14 @@ impl TestLab {
     pub fn new() -> Self {
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = tmp.path().join("lab");
-        Run::from(bin().args(["lab", "init"]).arg(&dir).output().expect("run drpilot")).expect_ok("lab init");
+        Run::from(
+            bin()
+                .args(["lab", "init"])
+                .arg(&dir)
+                .output()
+                .expect("run drpilot"),
+        )
+        .expect_ok("lab init");
         Self { dir, _tmp: tmp }
     }
 
@@ -83,23 +111,33 @@ impl TestLab {
     /// A command acting as `node`.
     pub fn node_cmd(&self, node: &str) -> Command {
         let mut c = bin();
-        c.env("DRPILOT_ROOT", self.root(node)).env("DRPILOT_NODENAME", node);
+        c.env("DRPILOT_ROOT", self.root(node))
+            .env("DRPILOT_NODENAME", node);
         c
     }
 
     /// Runs `drpilot svc busybox ARGS` as `node`.
     pub fn svc(&self, node: &str, args: &[&str]) -> Run {
-        self.node_cmd(node).args(["svc", "busybox"]).args(args).output().expect("run drpilot").into()
+        self.node_cmd(node)
+            .args(["svc", "busybox"])
+            .args(args)
+            .output()
+            .expect("run drpilot")
+            .into()
     }
 
     /// The status tree of busybox on `node`, as text.
     pub fn tree(&self, node: &str) -> String {
-        self.svc(node, &["print", "status"]).expect_ok("print status").stdout
+        self.svc(node, &["print", "status"])
+            .expect_ok("print status")
+            .stdout
     }
 
     /// The status of busybox on `node`, as JSON.
     pub fn status(&self, node: &str) -> serde_json::Value {
-        let out = self.svc(node, &["print", "status", "--format", "json"]).expect_ok("print status --format json");
+        let out = self
+            .svc(node, &["print", "status", "--format", "json"])
+            .expect_ok("print status --format json");
         serde_json::from_str(&out.stdout).expect("status JSON")
     }
 
@@ -121,7 +159,9 @@ impl TestLab {
 
 /// The lines of a file, empty when it does not exist.
 pub fn read_lines(p: &Path) -> Vec<String> {
-    std::fs::read_to_string(p).map(|t| t.lines().map(str::to_string).collect()).unwrap_or_default()
+    std::fs::read_to_string(p)
+        .map(|t| t.lines().map(str::to_string).collect())
+        .unwrap_or_default()
 }
 
 impl Drop for TestLab {
@@ -142,11 +182,33 @@ pub fn resource<'a>(st: &'a serde_json::Value, rid: &str) -> &'a serde_json::Val
 pub fn assert_seed_shape(tree: &str, svc: &str) {
     let lines: Vec<&str> = tree.lines().collect();
     assert_eq!(lines.first().copied(), Some(svc), "tree:\n{tree}");
-    assert!(lines[1].starts_with("overall                   "), "tree:\n{tree}");
-    assert!(lines[2].starts_with("|- avail                  "), "tree:\n{tree}");
-    assert!(lines.iter().any(|l| l.starts_with("|- sync                   ")), "tree:\n{tree}");
-    assert!(lines.last().is_some_and(|l| l.starts_with("'- hb                     ")), "tree:\n{tree}");
+    assert!(
+        lines[1].starts_with("overall                   "),
+        "tree:\n{tree}"
+    );
+    assert!(
+        lines[2].starts_with("|- avail                  "),
+        "tree:\n{tree}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("|- sync                   ")),
+        "tree:\n{tree}"
+    );
+    assert!(
+        lines
+            .last()
+            .is_some_and(|l| l.starts_with("'- hb                     ")),
+        "tree:\n{tree}"
+    );
     for l in &lines[3..] {
-        assert!(l.starts_with("|  ") || l.starts_with("|- ") || l.starts_with("'- ") || l.starts_with("   "), "odd line {l:?} in:\n{tree}");
+        assert!(
+            l.starts_with("|  ")
+                || l.starts_with("|- ")
+                || l.starts_with("'- ")
+                || l.starts_with("   "),
+            "odd line {l:?} in:\n{tree}"
+        );
     }
 }
