@@ -7,7 +7,11 @@ use support::bin;
 
 fn readme_commands() -> Vec<String> {
     let readme = include_str!("../README.md");
-    let block = readme.split("```sh\n").nth(1).and_then(|b| b.split("```").next()).expect("a sh block in README.md");
+    let block = readme
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("a sh block in README.md");
     block
         .lines()
         .map(|l| l.split('#').next().unwrap_or_default().trim().to_string())
@@ -20,7 +24,11 @@ fn readme_opens_with_the_lab_and_the_test_command_and_ci_runs_the_same() {
     let cmds = readme_commands();
     assert_eq!(cmds, vec!["cargo run --release -- lab", "cargo test"]);
     let ci = include_str!("../.ci/run");
-    assert!(ci.lines().any(|l| l.trim() == cmds[1]), ".ci/run must run `{}`", cmds[1]);
+    assert!(
+        ci.lines().any(|l| l.trim() == cmds[1]),
+        ".ci/run must run `{}`",
+        cmds[1]
+    );
 }
 
 #[test]
@@ -29,15 +37,26 @@ fn lab_creates_a_fresh_lab_and_shows_both_nodes() {
     // `cargo run -- lab` runs `drpilot lab` in the working directory.
     let out = bin().arg("lab").current_dir(d.path()).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains("== deb1 (production)") && text.contains("== deb2 (DRP)"), "{text}");
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("== deb1 (production)") && text.contains("== deb2 (DRP)"),
+        "{text}"
+    );
     assert_eq!(text.matches("\nbusybox\noverall").count(), 2, "{text}");
     assert!(text.contains("svc busybox syncupdate --force"), "{text}");
     assert!(d.path().join("drpilot-lab/nodes.toml").exists());
     // Running it again reuses the lab.
     let again = bin().arg("lab").current_dir(d.path()).output().unwrap();
     assert!(again.status.success());
-    let destroyed = bin().args(["lab", "destroy"]).current_dir(d.path()).output().unwrap();
+    let destroyed = bin()
+        .args(["lab", "destroy"])
+        .current_dir(d.path())
+        .output()
+        .unwrap();
     assert!(destroyed.status.success());
     assert!(!d.path().join("drpilot-lab").exists());
 }
@@ -46,10 +65,17 @@ fn lab_creates_a_fresh_lab_and_shows_both_nodes() {
 fn lab_destroy_refuses_a_directory_that_is_not_a_lab() {
     let d = tempfile::tempdir().unwrap();
     std::fs::write(d.path().join("precious"), "data").unwrap();
-    let out = bin().args(["lab", "destroy"]).arg(d.path()).output().unwrap();
+    let out = bin()
+        .args(["lab", "destroy"])
+        .arg(d.path())
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a drpilot lab"));
     assert!(d.path().join("precious").exists());
     let init = bin().args(["lab", "init"]).arg(d.path()).output().unwrap();
-    assert!(!init.status.success(), "init must not take over a non-empty directory");
+    assert!(
+        !init.status.success(),
+        "init must not take over a non-empty directory"
+    );
 }

@@ -85,14 +85,7 @@ mod tests {
 
     #[test]
     fn the_default_theme_colours_every_status_word() {
-        for s in [
-            Status::Up,
-            Status::Down,
-            Status::Warn,
-            Status::NotApplicable,
-            Status::StdbyUp,
-            Status::StdbyDown,
-        ] {
+        for s in Status::ALL {
             assert!(
                 palette().contains_key(s.word()),
                 "{} has no colour",

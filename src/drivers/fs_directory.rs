@@ -51,15 +51,11 @@ impl Resource for FsDirectory {
     }
 
     fn label(&self, ctx: &Ctx) -> String {
-        format!(
-            "{}@{}",
-            ctx.get(&self.rid, "dev").unwrap_or_default(),
-            ctx.get(&self.rid, "mnt").unwrap_or_default()
-        )
+        ctx.at_label(&self.rid, "dev", "mnt")
     }
 
     fn probe(&self, ctx: &Ctx) -> Probe {
-        let (Some(dev), Some(mnt)) = (ctx.get(&self.rid, "dev"), ctx.get(&self.rid, "mnt")) else {
+        let Some((dev, mnt)) = ctx.pair(&self.rid, "dev", "mnt") else {
             return Probe::down("dev or mnt has no value for this node");
         };
         let dev_path = ctx.env.path(&dev);

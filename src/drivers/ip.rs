@@ -42,16 +42,11 @@ impl Resource for Ip {
     }
 
     fn label(&self, ctx: &Ctx) -> String {
-        format!(
-            "{}@{}",
-            ctx.get(&self.rid, "ipname").unwrap_or_default(),
-            ctx.get(&self.rid, "ipdev").unwrap_or_default()
-        )
+        ctx.at_label(&self.rid, "ipname", "ipdev")
     }
 
     fn probe(&self, ctx: &Ctx) -> Probe {
-        let (Some(name), Some(dev)) = (ctx.get(&self.rid, "ipname"), ctx.get(&self.rid, "ipdev"))
-        else {
+        let Some((name, dev)) = ctx.pair(&self.rid, "ipname", "ipdev") else {
             return Probe::down("ipname or ipdev has no value for this node");
         };
         let addrs = match resolve(&name) {

@@ -64,6 +64,20 @@ impl Ctx<'_> {
         }
     }
 
+    /// Two keywords of a section, when both have a value for this node.
+    pub fn pair(&self, section: &str, a: &str, b: &str) -> Option<(String, String)> {
+        Some((self.get(section, a)?, self.get(section, b)?))
+    }
+
+    /// The seed's `a@b` label of two keywords (`dev@mnt`, `ipname@ipdev`).
+    pub fn at_label(&self, section: &str, a: &str, b: &str) -> String {
+        format!(
+            "{}@{}",
+            self.get(section, a).unwrap_or_default(),
+            self.get(section, b).unwrap_or_default()
+        )
+    }
+
     /// The service's state directory on this node.
     pub fn state_dir(&self) -> std::path::PathBuf {
         self.env.state_dir(self.svc)
@@ -142,18 +156,33 @@ pub trait Resource {
 
 /// A data replication resource.
 pub trait DataSync {
-    /// Words of its `target` keyword (`drpnodes`, node names).
-    fn target_words(&self, ctx: &Ctx) -> Vec<String>;
+    /// The rid whose keywords and state file this sync uses.
+    fn rid_for_state(&self) -> &str;
     /// Replicates to one target node through its transport.
     fn sync_to(&self, ctx: &Ctx, mode: SyncMode, target: &dyn Transport) -> Result<()>;
+    /// Words of its `target` keyword (`drpnodes`, node names).
+    fn target_words(&self, ctx: &Ctx) -> Vec<String> {
+        ctx.cfg
+            .get_list(self.rid_for_state(), "target", &ctx.env.nodename)
+    }
     /// When this node last completed (or received) a sync.
-    fn last_sync(&self, ctx: &Ctx) -> Option<sync_state::SyncState>;
+    fn last_sync(&self, ctx: &Ctx) -> Option<sync_state::SyncState> {
+        sync_state::read_state(ctx.env, ctx.svc, self.rid_for_state())
+            .ok()
+            .flatten()
+    }
     /// The delay past which the last sync is too old.
     fn max_delay(&self, ctx: &Ctx) -> Duration {
         sync_state::max_delay(ctx, self.rid_for_state())
     }
-    /// The rid whose keywords and state file this sync uses.
-    fn rid_for_state(&self) -> &str;
+    /// The seed's label, `dds of SRC to ['drpnodes']`.
+    fn sync_label(&self, ctx: &Ctx, kind: &str) -> String {
+        format!(
+            "{kind} of {} to {}",
+            ctx.get(self.rid_for_state(), "src").unwrap_or_default(),
+            sync_state::target_repr(&self.target_words(ctx))
+        )
+    }
 }
 
 /// A configured resource: its driver and the attributes every type shares.

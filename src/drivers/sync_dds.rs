@@ -2,11 +2,9 @@
 //! only: the state file decides the status; the transfers come with the LVM issue (dds) and the
 //! testbed issue (btrfs), and asking for one says so.
 
-use std::time::Duration;
-
 use color_eyre::eyre::Result;
 
-use super::sync_state::{probe_state, read_state, target_repr, SyncState};
+use super::sync_state::probe_state;
 use super::{not_yet, Ctx, DataSync, Probe, Resource, SyncMode};
 use crate::transport::Transport;
 
@@ -44,12 +42,7 @@ impl Resource for NotYet {
     }
 
     fn label(&self, ctx: &Ctx) -> String {
-        format!(
-            "{} of {} to {}",
-            self.kind,
-            ctx.get(&self.rid, "src").unwrap_or_default(),
-            target_repr(&ctx.cfg.get_list(&self.rid, "target", &ctx.env.nodename))
-        )
+        self.sync_label(ctx, self.kind)
     }
 
     fn probe(&self, ctx: &Ctx) -> Probe {
@@ -70,24 +63,12 @@ impl Resource for NotYet {
 }
 
 impl DataSync for NotYet {
-    fn target_words(&self, ctx: &Ctx) -> Vec<String> {
-        ctx.cfg.get_list(&self.rid, "target", &ctx.env.nodename)
-    }
-
     fn sync_to(&self, _ctx: &Ctx, _mode: SyncMode, _target: &dyn Transport) -> Result<()> {
         Err(not_yet(
             &self.rid,
             &format!("{} replication", self.kind),
             self.issue(),
         ))
-    }
-
-    fn last_sync(&self, ctx: &Ctx) -> Option<SyncState> {
-        read_state(ctx.env, ctx.svc, &self.rid).ok().flatten()
-    }
-
-    fn max_delay(&self, ctx: &Ctx) -> Duration {
-        super::sync_state::max_delay(ctx, &self.rid)
     }
 
     fn rid_for_state(&self) -> &str {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use color_eyre::eyre::{bail, eyre, Result, WrapErr};
 
 use super::sync_archive::{write_stream, Entry, Summary};
-use super::sync_state::{probe_state, read_state, target_repr, write_state, SyncState};
+use super::sync_state::{probe_state, write_state, SyncState};
 use super::{Ctx, DataSync, Probe, Resource, SyncMode};
 use crate::transport::Transport;
 
@@ -39,11 +39,7 @@ impl Resource for SyncDir {
     }
 
     fn label(&self, ctx: &Ctx) -> String {
-        format!(
-            "dir of {} to {}",
-            ctx.get(&self.rid, "src").unwrap_or_default(),
-            target_repr(&self.target_words(ctx))
-        )
+        self.sync_label(ctx, "dir")
     }
 
     fn probe(&self, ctx: &Ctx) -> Probe {
@@ -64,10 +60,6 @@ impl Resource for SyncDir {
 }
 
 impl DataSync for SyncDir {
-    fn target_words(&self, ctx: &Ctx) -> Vec<String> {
-        ctx.cfg.get_list(&self.rid, "target", &ctx.env.nodename)
-    }
-
     fn sync_to(&self, ctx: &Ctx, mode: SyncMode, target: &dyn Transport) -> Result<()> {
         let rid = &self.rid;
         let src = ctx.require(rid, "src")?;
@@ -180,10 +172,6 @@ impl DataSync for SyncDir {
         ctx.log
             .info(rid, &format!("update state file with sync id {}", state.id));
         Ok(())
-    }
-
-    fn last_sync(&self, ctx: &Ctx) -> Option<SyncState> {
-        read_state(ctx.env, ctx.svc, &self.rid).ok().flatten()
     }
 
     fn rid_for_state(&self) -> &str {
