@@ -1,11 +1,13 @@
 //! drpilot: a disaster-recovery toolkit for a service replicated between a production node and
 //! a DRP node. The node agent lives in [`agent`] (with its resource [`drivers`]), reads the
 //! seed's INI service configs through [`config`], reports through [`status`] and reaches peer
-//! nodes through [`transport`]. [`lab`] builds the embedded two-node lab.
+//! nodes through [`transport`]. [`lab`] builds the embedded two-node lab; [`console`] is the
+//! operations console that watches both nodes.
 
 pub mod agent;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod drivers;
 pub mod lab;
 pub mod paths;

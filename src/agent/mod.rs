@@ -9,6 +9,7 @@ pub mod probe;
 pub mod runner;
 pub mod selector;
 mod service;
+pub mod watch;
 
 pub use action::Action;
 pub use runner::{run, Options};

@@ -1,5 +1,7 @@
-//! `drpilot lab`: create, reset or destroy the embedded lab, and (until the console lands) show
-//! both nodes' trees and the seed's procedure to run by hand.
+//! `drpilot lab`: create, reset or destroy the embedded lab, and open the console on it (or,
+//! when stdout is not a terminal, print both nodes' trees and the seed's procedure by hand).
+
+use std::io::IsTerminal;
 
 use color_eyre::eyre::{Result, WrapErr};
 
@@ -29,7 +31,20 @@ pub fn run(args: LabArgs) -> Result<bool> {
             println!("lab {} removed", lab.dir().display());
             Ok(true)
         }
-        None => overview(&Lab::new(&args.dir)?),
+        None => {
+            let lab = Lab::new(&args.dir)?;
+            if !std::io::stdout().is_terminal() {
+                return overview(&lab);
+            }
+            if !lab.exists() {
+                lab.init()?;
+            }
+            crate::console::run(crate::console::ConsoleArgs {
+                nodes: Some(lab.nodes_toml()),
+                theme: args.theme,
+                ..Default::default()
+            })
+        }
     }
 }
 

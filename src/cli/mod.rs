@@ -28,6 +28,13 @@ enum Command {
     Lab(LabArgs),
     /// The node agent: act on services of this node with the seed's verbs.
     Svc(SvcArgs),
+    /// The operations console: both nodes of every service, live.
+    Console(crate::console::ConsoleArgs),
+    /// Node-side streams the console reads.
+    Agent {
+        #[command(subcommand)]
+        what: AgentWhat,
+    },
     /// Checks a service config file: errors and warnings with file:line.
     CheckConfig {
         /// The `.env` file.
@@ -38,6 +45,18 @@ enum Command {
     Peer(peer::PeerArgs),
 }
 
+#[derive(Debug, Subcommand)]
+enum AgentWhat {
+    /// JSON lines: the node's services, each status change, and a heartbeat.
+    Watch {
+        /// Services to watch (default: all).
+        services: Vec<String>,
+        /// Accepted for authorized_keys forced commands: watch never changes anything.
+        #[arg(long)]
+        read_only: bool,
+    },
+}
+
 #[derive(Debug, Args)]
 struct LabArgs {
     #[command(subcommand)]
@@ -45,6 +64,9 @@ struct LabArgs {
     /// The lab directory.
     #[arg(long, default_value = "drpilot-lab")]
     dir: PathBuf,
+    /// Console theme.
+    #[arg(long)]
+    theme: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -107,6 +129,24 @@ fn dispatch(cli: Cli) -> Result<bool> {
         Command::Lab(args) => lab::run(args),
         Command::Svc(args) => svc::run(args),
         Command::CheckConfig { file } => Ok(check_config::run(&file)),
+        Command::Console(args) => crate::console::run(args),
+        Command::Agent {
+            what: AgentWhat::Watch { services, .. },
+        } => {
+            let env = crate::paths::NodeEnv::from_env();
+            let mut out = std::io::stdout().lock();
+            match crate::agent::watch::watch(&env, &services, &mut out, None) {
+                Ok(()) => Ok(true),
+                // The console closed the stream: that is how a watch ends.
+                Err(e)
+                    if e.downcast_ref::<std::io::Error>()
+                        .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+                {
+                    Ok(true)
+                }
+                Err(e) => Err(e),
+            }
+        }
         Command::Peer(args) => peer::run(args),
     }
 }

@@ -10,6 +10,16 @@ use color_eyre::eyre::{Result, WrapErr};
 
 use super::{run_child, CallOutput, Transport};
 
+/// This very binary, even when its file was replaced since it started (an upgrade, a rebuild):
+/// then `/proc/self/exe` still reaches the running version.
+pub fn self_exe() -> Result<PathBuf> {
+    let exe = std::env::current_exe().wrap_err("locating the drpilot binary")?;
+    if exe.exists() {
+        return Ok(exe);
+    }
+    Ok(PathBuf::from("/proc/self/exe"))
+}
+
 /// Runs drpilot as a child process acting as another node.
 pub struct LocalTransport {
     node: String,
@@ -20,7 +30,7 @@ pub struct LocalTransport {
 impl LocalTransport {
     /// A transport to `node`, whose files live under `root`.
     pub fn new(node: &str, root: PathBuf) -> Result<Self> {
-        let exe = std::env::current_exe().wrap_err("locating the drpilot binary")?;
+        let exe = self_exe()?;
         Ok(Self {
             node: node.to_string(),
             root,

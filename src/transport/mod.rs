@@ -7,18 +7,20 @@ mod address;
 mod local;
 mod node_map;
 mod process;
+mod ssh;
 
 use std::io::Read;
 use std::time::Duration;
 
-use color_eyre::eyre::{bail, Result};
+use color_eyre::eyre::Result;
 
 pub use address::NodeAddress;
-pub use local::LocalTransport;
-pub use node_map::NodeMap;
+pub use local::{self_exe, LocalTransport};
+pub use node_map::{NodeMap, NodeOptions};
 pub use process::{run_child, CallOutput};
+pub use ssh::{RemoteLines, SshNode, SshOptions, SshTransport};
 
-/// Runs drpilot on a node. Implemented by the `local:` transport here and by SSH next.
+/// Runs drpilot on a node. Implemented by the `local:` transport and by SSH.
 pub trait Transport {
     /// The node this transport reaches.
     fn node(&self) -> &str;
@@ -39,9 +41,14 @@ pub trait Transport {
 pub fn connect(map: &NodeMap, node: &str) -> Result<Box<dyn Transport>> {
     match map.address_of(node) {
         NodeAddress::Local { root } => Ok(Box::new(LocalTransport::new(node, root)?)),
-        NodeAddress::Ssh { .. } => bail!(
-            "node {node}: the ssh transport is not available in this build yet; \
-             map the node to a local: address in nodes.toml"
-        ),
+        addr @ NodeAddress::Ssh { .. } => Ok(Box::new(SshTransport::connect(
+            node,
+            &addr,
+            &map.options_of(node),
+            &SshOptions {
+                accept_new_host_keys: map.accept_new_host_keys(),
+                ..SshOptions::default()
+            },
+        )?)),
     }
 }

@@ -1,9 +1,11 @@
-//! The node address map (`nodes.toml`): `[nodes] deb1 = "ssh://root@deb1.example.org"`.
+//! The node address map (`nodes.toml`): `[nodes] deb1 = "ssh://root@deb1.example.org"`, with
+//! optional per-node options (`[options.deb1]`: remote binary, remote root, ssh config file) and
+//! global ssh settings (`[ssh] accept_new_host_keys`). A file with only `[nodes]` stays valid.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use color_eyre::eyre::{eyre, Result, WrapErr};
+use color_eyre::eyre::{bail, eyre, Result, WrapErr};
 use serde::{Deserialize, Serialize};
 
 use super::NodeAddress;
@@ -13,12 +15,61 @@ use super::NodeAddress;
 struct NodeMapFile {
     #[serde(default)]
     nodes: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    options: BTreeMap<String, NodeOptions>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ssh: Option<SshSection>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct SshSection {
+    #[serde(default)]
+    accept_new_host_keys: bool,
+}
+
+/// How drpilot runs on one node reached over ssh (`[options.NODE]` in nodes.toml). Exists
+/// because a node's drpilot may not be on the remote PATH, may serve a node living under a
+/// directory (`DRPILOT_ROOT`), or may need its own ssh settings (identity, known_hosts).
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeOptions {
+    /// The remote drpilot binary (default `drpilot`, found in the remote PATH).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bin: Option<String>,
+    /// When set, the remote command runs as
+    /// `env DRPILOT_ROOT=<root> DRPILOT_NODENAME=<node> <bin> ARGS`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<PathBuf>,
+    /// An ssh_config file passed to ssh as `-F` (identity, known_hosts file, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh_config: Option<PathBuf>,
+}
+
+impl NodeOptions {
+    /// Rejects options that could only fail later, far from their cause.
+    fn validate(&self) -> Result<()> {
+        if self.bin.as_deref().is_some_and(|b| b.trim().is_empty()) {
+            bail!("bin is empty");
+        }
+        if let Some(root) = &self.root {
+            if !root.is_absolute() {
+                bail!("root {} is not an absolute path", root.display());
+            }
+            if root.to_str().is_none() {
+                bail!("root {} is not valid UTF-8", root.display());
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Node name to address; a node missing from the map is the ssh host of the same name.
 #[derive(Debug, Default, Clone)]
 pub struct NodeMap {
     entries: BTreeMap<String, NodeAddress>,
+    options: BTreeMap<String, NodeOptions>,
+    accept_new_host_keys: bool,
 }
 
 impl NodeMap {
@@ -40,12 +91,26 @@ impl NodeMap {
             let parsed = NodeAddress::parse(&addr).wrap_err_with(|| format!("node {node}"))?;
             entries.insert(node, parsed);
         }
-        Ok(Self { entries })
+        for (node, opts) in &file.options {
+            opts.validate()
+                .wrap_err_with(|| format!("[options.{node}]"))?;
+        }
+        Ok(Self {
+            entries,
+            options: file.options,
+            accept_new_host_keys: file.ssh.is_some_and(|s| s.accept_new_host_keys),
+        })
     }
 
     /// Adds or replaces one node's address.
     pub fn insert(&mut self, node: &str, addr: NodeAddress) {
         self.entries.insert(node.to_string(), addr);
+    }
+
+    /// The names of the mapped nodes, sorted (what a console watches when nothing else is
+    /// known).
+    pub fn nodes(&self) -> Vec<String> {
+        self.entries.keys().cloned().collect()
     }
 
     /// The address of `node`: the mapped one, or ssh to the node name.
@@ -57,6 +122,31 @@ impl NodeMap {
         })
     }
 
+    /// The options of `node` (all defaults when the map has none).
+    pub fn options_of(&self, node: &str) -> NodeOptions {
+        self.options.get(node).cloned().unwrap_or_default()
+    }
+
+    /// Sets one node's options; default options remove the node's `[options]` table.
+    pub fn set_options(&mut self, node: &str, opts: NodeOptions) {
+        if opts == NodeOptions::default() {
+            self.options.remove(node);
+        } else {
+            self.options.insert(node.to_string(), opts);
+        }
+    }
+
+    /// Whether unknown ssh host keys are accepted and recorded (`accept-new`) instead of
+    /// refused; a changed key is refused either way.
+    pub fn accept_new_host_keys(&self) -> bool {
+        self.accept_new_host_keys
+    }
+
+    /// Sets the global `accept_new_host_keys` default (the `--accept-new-host-keys` flag).
+    pub fn set_accept_new_host_keys(&mut self, accept: bool) {
+        self.accept_new_host_keys = accept;
+    }
+
     /// The TOML text of the map.
     pub fn to_toml(&self) -> String {
         let file = NodeMapFile {
@@ -65,6 +155,10 @@ impl NodeMap {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.to_string()))
                 .collect(),
+            options: self.options.clone(),
+            ssh: self.accept_new_host_keys.then_some(SshSection {
+                accept_new_host_keys: true,
+            }),
         };
         toml::to_string(&file).unwrap_or_default()
     }
@@ -91,6 +185,8 @@ mod tests {
                 port: None
             }
         );
+        assert_eq!(map.options_of("deb1"), NodeOptions::default());
+        assert!(!map.accept_new_host_keys());
     }
 
     #[test]
@@ -98,7 +194,89 @@ mod tests {
         let map = NodeMap::parse("[nodes]\ndeb1 = \"ssh://root@h:22\"\n").unwrap();
         let again = NodeMap::parse(&map.to_toml()).unwrap();
         assert_eq!(again.address_of("deb1"), map.address_of("deb1"));
+        assert!(!map.to_toml().contains("[ssh]"));
+        assert!(!map.to_toml().contains("options"));
         let err = NodeMap::parse("[nodes]\ndeb1 = \"ftp://x\"\n").unwrap_err();
+        assert!(format!("{err:#}").contains("deb1"));
+    }
+
+    const FULL: &str = r#"
+[nodes]
+deb1 = "ssh://root@127.0.0.1:2222"
+deb2 = "local:/lab/deb2"
+
+[options.deb1]
+bin = "/usr/local/bin/drpilot"
+root = "/srv/lab/deb1"
+ssh_config = "/etc/drpilot/ssh_config"
+
+[ssh]
+accept_new_host_keys = true
+"#;
+
+    #[test]
+    fn reads_options_and_ssh_settings() {
+        let map = NodeMap::parse(FULL).unwrap();
+        assert_eq!(
+            map.options_of("deb1"),
+            NodeOptions {
+                bin: Some("/usr/local/bin/drpilot".into()),
+                root: Some("/srv/lab/deb1".into()),
+                ssh_config: Some("/etc/drpilot/ssh_config".into()),
+            }
+        );
+        assert_eq!(map.options_of("deb2"), NodeOptions::default());
+        assert!(map.accept_new_host_keys());
+        assert_eq!(map.nodes(), ["deb1", "deb2"]);
+    }
+
+    #[test]
+    fn writes_everything_back() {
+        let map = NodeMap::parse(FULL).unwrap();
+        let text = map.to_toml();
+        let again = NodeMap::parse(&text).unwrap();
+        assert_eq!(again.options_of("deb1"), map.options_of("deb1"));
+        assert_eq!(again.address_of("deb1"), map.address_of("deb1"));
+        assert_eq!(again.address_of("deb2"), map.address_of("deb2"));
+        assert!(again.accept_new_host_keys(), "{text}");
+    }
+
+    #[test]
+    fn setters_change_what_is_written() {
+        let mut map = NodeMap::default();
+        map.insert("deb2", NodeAddress::parse("ssh://u@h:2200").unwrap());
+        let opts = NodeOptions {
+            bin: Some("/opt/drpilot".into()),
+            root: None,
+            ssh_config: Some("/tmp/cfg".into()),
+        };
+        map.set_options("deb2", opts.clone());
+        map.set_accept_new_host_keys(true);
+        let again = NodeMap::parse(&map.to_toml()).unwrap();
+        assert_eq!(again.options_of("deb2"), opts);
+        assert!(again.accept_new_host_keys());
+        map.set_options("deb2", NodeOptions::default());
+        map.set_accept_new_host_keys(false);
+        let text = map.to_toml();
+        assert!(
+            !text.contains("options") && !text.contains("[ssh]"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn rejects_bad_options() {
+        for bad in [
+            "[options.deb1]\nbin = \"\"\n",
+            "[options.deb1]\nroot = \"relative/dir\"\n",
+            "[options.deb1]\nuser = \"root\"\n",
+            "[ssh]\naccept_new = true\n",
+        ] {
+            let err = NodeMap::parse(bad).unwrap_err();
+            let text = format!("{err:#}");
+            assert!(!text.is_empty(), "{bad}");
+        }
+        let err = NodeMap::parse("[options.deb1]\nbin = \"\"\n").unwrap_err();
         assert!(format!("{err:#}").contains("deb1"));
     }
 }

@@ -1,0 +1,199 @@
+//! `drpilot agent watch`: the long-lived JSON-lines stream a console reads from each node. It
+//! opens with the node's services and their node lists (so the console finds every node to
+//! watch), then sends a service's status whenever it changes, and a heartbeat every interval so
+//! the console can tell a quiet node from a dead one.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use color_eyre::eyre::Result;
+use serde::{Deserialize, Serialize};
+
+use super::{probe, selector, Service};
+use crate::paths::NodeEnv;
+use crate::status::ServiceStatus;
+use crate::transport::NodeMap;
+
+/// How often services are probed.
+pub const PROBE_EVERY: Duration = Duration::from_secs(1);
+/// How often a heartbeat is sent; a console calls a node unreachable after three missed ones.
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
+
+/// A service as a console needs to know it to find its nodes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceNodes {
+    /// Service name.
+    pub name: String,
+    /// Production nodes.
+    pub nodes: Vec<String>,
+    /// DRP nodes.
+    pub drpnodes: Vec<String>,
+}
+
+/// One record of the watch stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum WatchRecord {
+    /// The node's services, sent first and whenever the set changes.
+    Hello {
+        /// The node's name.
+        node: String,
+        /// Its services.
+        services: Vec<ServiceNodes>,
+    },
+    /// A service's status, sent when it changed.
+    Status {
+        /// The status tree.
+        status: Box<ServiceStatus>,
+    },
+    /// The node is alive.
+    Heartbeat {
+        /// The node's name.
+        node: String,
+        /// When (RFC 3339 UTC).
+        ts: String,
+    },
+    /// A service could not be loaded (bad config): shown, never hidden.
+    Error {
+        /// Service name.
+        service: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+fn emit(out: &mut impl Write, rec: &WatchRecord) -> std::io::Result<()> {
+    let line = serde_json::to_string(rec).map_err(std::io::Error::other)?;
+    writeln!(out, "{line}")?;
+    out.flush()
+}
+
+/// The status without its timestamp, to tell a real change from a new probe of the same state.
+fn fingerprint(st: &ServiceStatus) -> String {
+    let mut st = st.clone();
+    st.updated.clear();
+    serde_json::to_string(&st).unwrap_or_default()
+}
+
+/// Streams records to `out` until it is closed (the console went away) or `limit` passes.
+pub fn watch(
+    env: &NodeEnv,
+    only: &[String],
+    out: &mut impl Write,
+    limit: Option<Duration>,
+) -> Result<()> {
+    let started = Instant::now();
+    let mut last: BTreeMap<String, String> = BTreeMap::new();
+    let mut hello: Option<Vec<ServiceNodes>> = None;
+    let mut last_beat: Option<Instant> = None;
+    loop {
+        let peers = NodeMap::load(&env.nodes_map_path()).unwrap_or_default();
+        let names: Vec<String> = selector::configured(env)?
+            .into_iter()
+            .filter(|n| only.is_empty() || only.contains(n))
+            .collect();
+        let mut services = Vec::new();
+        let mut records = Vec::new();
+        for name in &names {
+            match Service::load(env, name) {
+                Ok(svc) => {
+                    services.push(ServiceNodes {
+                        name: name.clone(),
+                        nodes: svc.cfg.nodes.clone(),
+                        drpnodes: svc.cfg.drpnodes.clone(),
+                    });
+                    let st = probe::probe(env, &svc, &peers);
+                    let fp = fingerprint(&st);
+                    if last.get(name) != Some(&fp) {
+                        last.insert(name.clone(), fp);
+                        records.push(WatchRecord::Status {
+                            status: Box::new(st),
+                        });
+                    }
+                }
+                Err(e) => {
+                    let fp = format!("error: {e:#}");
+                    if last.get(name) != Some(&fp) {
+                        last.insert(name.clone(), fp);
+                        records.push(WatchRecord::Error {
+                            service: name.clone(),
+                            message: format!("{e:#}"),
+                        });
+                    }
+                }
+            }
+        }
+        if hello.as_ref() != Some(&services) {
+            emit(
+                out,
+                &WatchRecord::Hello {
+                    node: env.nodename.clone(),
+                    services: services.clone(),
+                },
+            )?;
+            hello = Some(services);
+        }
+        for r in &records {
+            emit(out, r)?;
+        }
+        if last_beat.is_none_or(|t| t.elapsed() >= HEARTBEAT_EVERY) {
+            let ts = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            emit(
+                out,
+                &WatchRecord::Heartbeat {
+                    node: env.nodename.clone(),
+                    ts,
+                },
+            )?;
+            last_beat = Some(Instant::now());
+        }
+        if limit.is_some_and(|l| started.elapsed() >= l) {
+            return Ok(());
+        }
+        std::thread::sleep(PROBE_EVERY);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip_with_a_type_tag() {
+        let r = WatchRecord::Heartbeat {
+            node: "deb1".into(),
+            ts: "t".into(),
+        };
+        let text = serde_json::to_string(&r).unwrap();
+        assert!(text.contains("\"type\":\"heartbeat\""), "{text}");
+        assert_eq!(serde_json::from_str::<WatchRecord>(&text).unwrap(), r);
+    }
+
+    #[test]
+    fn watch_sends_hello_status_and_heartbeat_then_only_changes() {
+        let d = tempfile::tempdir().unwrap();
+        let lab = crate::lab::Lab::new(&d.path().join("lab")).unwrap();
+        lab.init().unwrap();
+        let env = lab.node_env("deb1");
+        let mut out = Vec::new();
+        watch(&env, &[], &mut out, Some(Duration::from_millis(1500))).unwrap();
+        let recs: Vec<WatchRecord> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert!(
+            matches!(&recs[0], WatchRecord::Hello { services, .. } if services[0].drpnodes == ["deb2"])
+        );
+        let statuses = recs
+            .iter()
+            .filter(|r| matches!(r, WatchRecord::Status { .. }))
+            .count();
+        assert_eq!(statuses, 1, "an unchanged service is sent once: {recs:?}");
+        assert!(recs
+            .iter()
+            .any(|r| matches!(r, WatchRecord::Heartbeat { .. })));
+    }
+}

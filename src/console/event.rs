@@ -1,0 +1,68 @@
+//! Everything that reaches the console's app task: terminal input, node streams, action logs.
+//! IO happens in tasks that send these; the app task only updates state and draws.
+
+use crate::agent::watch::ServiceNodes;
+use crate::status::ServiceStatus;
+
+/// What a node's watch task learnt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeEvent {
+    /// The node's services and their node lists.
+    Hello {
+        node: String,
+        services: Vec<ServiceNodes>,
+    },
+    /// A service's new status on the node.
+    Status {
+        node: String,
+        status: Box<ServiceStatus>,
+    },
+    /// The node is alive.
+    Heartbeat { node: String },
+    /// A service the node cannot load (bad config).
+    ServiceError {
+        node: String,
+        service: String,
+        message: String,
+    },
+    /// The link or the stream failed; the task reconnects with backoff.
+    Down { node: String, reason: String },
+}
+
+/// One line of an action's log, as the node's agent wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// Local time `HH:MM:SS`.
+    pub time: String,
+    /// Node the action ran on.
+    pub node: String,
+    /// Service.
+    pub svc: String,
+    /// Resource id (empty for the service itself).
+    pub rid: String,
+    /// `INFO`, `WARNING`, `ERROR`.
+    pub level: String,
+    /// The message.
+    pub msg: String,
+}
+
+/// An event for the app task.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// Keyboard, mouse, resize.
+    Input(crossterm::event::Event),
+    /// From a node's watch task.
+    Node(NodeEvent),
+    /// A log line of a running action.
+    ActionLog(LogLine),
+    /// An action ended.
+    ActionDone {
+        node: String,
+        svc: String,
+        verb: String,
+        ok: bool,
+        reason: String,
+    },
+    /// SIGTERM or SIGHUP: leave cleanly.
+    Terminate,
+}

@@ -1,0 +1,100 @@
+//! One task per node: opens the link, runs `drpilot agent watch` there, turns its records into
+//! events, and when the link or the stream fails (or the heartbeats stop) says so and reconnects
+//! with backoff. Never knows the UI exists.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc::Sender;
+
+use super::event::{Event, NodeEvent};
+use super::link::NodeLink;
+use crate::agent::watch::{WatchRecord, HEARTBEAT_EVERY};
+use crate::transport::{NodeMap, SshOptions};
+
+/// No line for this long means the node (or the link) is gone.
+fn silence_limit() -> Duration {
+    HEARTBEAT_EVERY * 3 + Duration::from_secs(1)
+}
+
+/// Watches `node` until the receiver is dropped.
+pub async fn watch_node(
+    node: String,
+    map: Arc<NodeMap>,
+    ssh: SshOptions,
+    services: Vec<String>,
+    tx: Sender<Event>,
+) {
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        let reason = watch_once(&node, &map, &ssh, &services, &tx).await;
+        let down = Event::Node(NodeEvent::Down {
+            node: node.clone(),
+            reason,
+        });
+        if tx.send(down).await.is_err() {
+            return;
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(15));
+    }
+}
+
+/// One connection's life; returns why it ended.
+async fn watch_once(
+    node: &str,
+    map: &NodeMap,
+    ssh: &SshOptions,
+    services: &[String],
+    tx: &Sender<Event>,
+) -> String {
+    let link = match NodeLink::open(map, node, ssh).await {
+        Ok(l) => l,
+        Err(e) => return format!("{e:#}"),
+    };
+    let mut args = vec!["agent".to_string(), "watch".to_string()];
+    args.extend(services.iter().cloned());
+    let mut stream = match link.spawn_lines(&args).await {
+        Ok(s) => s,
+        Err(e) => return format!("{e:#}"),
+    };
+    loop {
+        let line = match tokio::time::timeout(silence_limit(), stream.next_line()).await {
+            Err(_) => return format!("no heartbeat for {}s", silence_limit().as_secs()),
+            Ok(Err(e)) => return format!("{e:#}"),
+            Ok(Ok(None)) => {
+                return match stream.finish().await {
+                    Ok((_, why)) if !why.is_empty() => why,
+                    _ => "the watch stream ended".to_string(),
+                }
+            }
+            Ok(Ok(Some(l))) => l,
+        };
+        let ev = match serde_json::from_str::<WatchRecord>(&line) {
+            Ok(WatchRecord::Hello { node: _, services }) => NodeEvent::Hello {
+                node: node.to_string(),
+                services,
+            },
+            Ok(WatchRecord::Status { status }) => NodeEvent::Status {
+                node: node.to_string(),
+                status,
+            },
+            Ok(WatchRecord::Heartbeat { .. }) => NodeEvent::Heartbeat {
+                node: node.to_string(),
+            },
+            Ok(WatchRecord::Error { service, message }) => NodeEvent::ServiceError {
+                node: node.to_string(),
+                service,
+                message,
+            },
+            Err(e) => {
+                return format!(
+                    "{node} sent an unreadable record ({e}): is its drpilot the same version?"
+                )
+            }
+        };
+        if tx.send(Event::Node(ev)).await.is_err() {
+            return "console closed".to_string();
+        }
+    }
+}

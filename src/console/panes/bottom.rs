@@ -1,0 +1,31 @@
+//! The bottom line: the command or filter being typed, the last message, or the key hints.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use crate::console::app::{App, Mode};
+
+/// Draws the bottom line.
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let line = match (&app.mode, &app.message) {
+        (Mode::Command(t), _) => Line::from(vec![
+            Span::styled(":", app.theme.title(true)),
+            Span::raw(t.clone()),
+            Span::raw("█"),
+        ]),
+        (Mode::Filter(t), _) => Line::from(vec![
+            Span::styled("/", app.theme.title(true)),
+            Span::raw(t.clone()),
+            Span::raw("█"),
+        ]),
+        (_, Some((m, true))) => Line::from(Span::styled(format!(" {m}"), app.theme.error())),
+        (_, Some((m, false))) => Line::from(Span::styled(format!(" {m}"), app.theme.text())),
+        _ => Line::from(Span::styled(
+            " ? help   : command   / filter   tab focus   esc back   q quit",
+            app.theme.muted(),
+        )),
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}

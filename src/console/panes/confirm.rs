@@ -1,0 +1,78 @@
+//! The confirmation dialog: Cancel is the default; stopping or starting a service needs its name
+//! typed.
+
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+use crate::console::app::{App, Confirm};
+
+/// Draws the dialog.
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, c: &Confirm) {
+    let force = if c.verb.starts_with("sync") {
+        " --force"
+    } else {
+        ""
+    };
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled(format!("{}{force}", c.verb), app.theme.title(true)),
+            Span::raw(" of "),
+            Span::styled(c.svc.clone(), app.theme.title(true)),
+            Span::raw(" on "),
+            Span::styled(c.node.clone(), app.theme.title(true)),
+        ]),
+        Line::from(""),
+    ];
+    match &c.typed {
+        Some(t) => {
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "type the service name ({}) and press enter; esc cancels",
+                    c.svc
+                ),
+                app.theme.muted(),
+            )));
+            lines.push(Line::from(vec![
+                Span::raw("> "),
+                Span::styled(t.clone(), app.theme.text()),
+                Span::raw("█"),
+            ]));
+        }
+        None => {
+            let button = |label: &str, on: bool| {
+                let style = if on {
+                    app.theme.selected().add_modifier(Modifier::REVERSED)
+                } else {
+                    app.theme.text()
+                };
+                Span::styled(format!("[ {label} ]"), style)
+            };
+            lines.push(Line::from(vec![
+                button("Cancel", !c.on_run),
+                Span::raw("   "),
+                button("Run", c.on_run),
+            ]));
+            lines.push(Line::from(Span::styled(
+                "←/→ choose, enter confirms, esc cancels",
+                app.theme.muted(),
+            )));
+        }
+    }
+    if let Some(e) = &c.error {
+        lines.push(Line::from(Span::styled(e.clone(), app.theme.error())));
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(app.theme.border(true))
+        .title(Span::styled(" confirm ", app.theme.title(true)));
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block),
+        area,
+    );
+}

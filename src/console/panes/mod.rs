@@ -1,0 +1,48 @@
+//! One file per pane; each draws from the state and the theme only.
+
+pub mod bottom;
+pub mod confirm;
+pub mod help;
+pub mod log;
+pub mod services;
+pub mod status_bar;
+pub mod tree;
+pub mod wall;
+
+use std::time::{Duration, Instant};
+
+use ratatui::text::Span;
+
+use super::app::App;
+use super::theme::glyph;
+use crate::status::Status;
+
+/// `glyph word` of a status, styled by the theme (or as stale when the node is unreachable).
+pub fn status_span(app: &App, s: Status, stale: bool) -> Span<'static> {
+    let text = format!("{} {}", if stale { "?" } else { glyph(s) }, s.word());
+    Span::styled(
+        text,
+        if stale {
+            app.theme.stale()
+        } else {
+            app.theme.status(s)
+        },
+    )
+}
+
+/// "updated 3s ago" or "UNREACHABLE 12s" for a node.
+pub fn freshness_text(app: &App, node: &str, now: Instant) -> (String, bool) {
+    match app.freshness(node, now) {
+        Ok(age) => (format!("{node} updated {}s ago", age.as_secs()), false),
+        Err(Some(age)) => (
+            format!("{node} UNREACHABLE, last heard {}s ago", age.as_secs()),
+            true,
+        ),
+        Err(None) => (format!("{node} UNREACHABLE, never heard"), true),
+    }
+}
+
+/// Seconds, for labels.
+pub fn secs(d: Duration) -> u64 {
+    d.as_secs()
+}

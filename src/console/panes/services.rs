@@ -1,0 +1,56 @@
+//! The service list: each service with its overall status where it runs (or production's).
+
+use std::time::Instant;
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::Frame;
+
+use super::status_span;
+use crate::console::app::{App, Focus};
+use crate::status::Status;
+
+/// Draws the service list.
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Instant) {
+    let focused = app.focus == Focus::Services;
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(app.theme.border(focused))
+        .title(Span::styled(" services ", app.theme.title(focused)));
+    let lines: Vec<Line> = app
+        .services
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let node = s.running_on().or(s.prod()).unwrap_or_default().to_string();
+            let stale = app.freshness(&node, now).is_err();
+            let st = s
+                .status
+                .get(&node)
+                .map(|x| x.overall)
+                .unwrap_or(Status::Undef);
+            let marker = if i == app.selected { "▸" } else { " " };
+            let mut name = format!("{marker}{}", s.name);
+            name.truncate(12);
+            let line = Line::from(vec![
+                Span::raw(format!("{name:<13}")),
+                status_span(app, st, stale),
+            ]);
+            if i == app.selected {
+                line.style(app.theme.selected())
+            } else {
+                line
+            }
+        })
+        .collect();
+    let text = if lines.is_empty() {
+        vec![Line::from(Span::styled(
+            "waiting for nodes…",
+            app.theme.muted(),
+        ))]
+    } else {
+        lines
+    };
+    frame.render_widget(Paragraph::new(text).block(block), area);
+}

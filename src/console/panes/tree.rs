@@ -1,0 +1,188 @@
+//! The production and DRP trees side by side: each status as glyph + word + colour with its
+//! reason, the rows whose status differs between the two nodes highlighted, and a node that may
+//! be stale marked UNREACHABLE with its status struck through, never shown as current.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::Frame;
+
+use super::{freshness_text, status_span};
+use crate::console::app::{App, Focus, SvcEntry};
+use crate::status::{group_of, ServiceStatus, Status};
+
+/// One row of a tree: name column, status, label, and the reasons under it.
+struct Row {
+    key: String,
+    name: String,
+    status: Status,
+    label: String,
+    comments: Vec<String>,
+}
+
+fn rows(st: &ServiceStatus) -> Vec<Row> {
+    let row = |key: &str, name: String, status, label: &str, comments: &[String]| Row {
+        key: key.to_string(),
+        name,
+        status,
+        label: label.to_string(),
+        comments: comments.to_vec(),
+    };
+    let mut out = vec![
+        row("overall", "overall".into(), st.overall, "", &[]),
+        row("avail", "|- avail".into(), st.avail, "", &[]),
+    ];
+    let avail: Vec<_> = st
+        .resources
+        .iter()
+        .filter(|r| !matches!(group_of(&r.rid), "sync" | "hb"))
+        .collect();
+    let sync: Vec<_> = st
+        .resources
+        .iter()
+        .filter(|r| group_of(&r.rid) == "sync")
+        .collect();
+    for r in &avail {
+        out.push(row(
+            &r.rid,
+            format!("|  |- {}", r.rid),
+            r.status,
+            &r.label,
+            &r.comments,
+        ));
+    }
+    out.push(row("sync", "|- sync".into(), st.sync, "", &[]));
+    for r in &sync {
+        out.push(row(
+            &r.rid,
+            format!("|  |- {}", r.rid),
+            r.status,
+            &r.label,
+            &r.comments,
+        ));
+    }
+    out.push(row("hb", "'- hb".into(), st.hb, "", &[]));
+    out
+}
+
+fn words(st: Option<&ServiceStatus>) -> BTreeMap<String, Status> {
+    st.map(|s| {
+        rows(s)
+            .into_iter()
+            .map(|r| (r.key, r.status.displayed()))
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// Draws one node's tree; `other` is the other node's status, for the differences.
+fn draw_one(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    svc: &SvcEntry,
+    node: Option<&str>,
+    role: &str,
+    other: Option<&ServiceStatus>,
+    now: Instant,
+) {
+    let focused = app.focus == Focus::Trees;
+    let Some(node) = node else {
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(app.theme.border(false))
+            .title(format!(" no {role} node "));
+        frame.render_widget(Paragraph::new("").block(block), area);
+        return;
+    };
+    let (fresh, stale) = freshness_text(app, node, now);
+    let title = if stale {
+        Line::from(vec![
+            Span::styled(format!(" {node} · {role} "), app.theme.title(focused)),
+            Span::styled(format!(" {fresh} "), app.theme.error()),
+        ])
+    } else {
+        Line::from(Span::styled(
+            format!(" {node} · {role} "),
+            app.theme.title(focused),
+        ))
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(if stale {
+            app.theme.error()
+        } else {
+            app.theme.border(focused)
+        })
+        .title(title);
+    let mut lines = Vec::new();
+    if let Some(err) = svc.errors.get(node) {
+        lines.push(Line::from(Span::styled(
+            format!("config error: {err}"),
+            app.theme.error(),
+        )));
+    }
+    match svc.status.get(node) {
+        None => lines.push(Line::from(Span::styled(
+            format!("no status from {node} yet"),
+            app.theme.muted(),
+        ))),
+        Some(st) => {
+            let theirs = words(other);
+            for r in rows(st) {
+                let differs = other.is_some() && theirs.get(&r.key) != Some(&r.status.displayed());
+                let name = Span::styled(
+                    format!("{:<18}", r.name),
+                    if differs {
+                        app.theme.diff()
+                    } else {
+                        app.theme.text()
+                    },
+                );
+                let status = status_span(app, r.status, stale);
+                let pad = 12usize.saturating_sub(status.content.chars().count());
+                lines.push(Line::from(vec![
+                    name,
+                    status,
+                    Span::raw(" ".repeat(pad)),
+                    Span::styled(r.label.clone(), app.theme.muted()),
+                ]));
+                let indent = if r.name.starts_with("|  ") {
+                    "|  |    "
+                } else {
+                    "|    "
+                };
+                for c in &r.comments {
+                    lines.push(Line::from(Span::styled(
+                        format!("{indent}# {c}"),
+                        app.theme.muted(),
+                    )));
+                }
+            }
+        }
+    }
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// Draws a service's production and DRP trees.
+pub fn draw_pair(frame: &mut Frame, area: Rect, app: &App, svc: Option<&SvcEntry>, now: Instant) {
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
+    let Some(svc) = svc else {
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(app.theme.border(false));
+        frame.render_widget(
+            Paragraph::new(Span::styled("no service yet", app.theme.muted())).block(block),
+            area,
+        );
+        return;
+    };
+    let (prod, drp) = (svc.prod(), svc.drp());
+    let st = |n: Option<&str>| n.and_then(|n| svc.status.get(n));
+    draw_one(frame, left, app, svc, prod, "production", st(drp), now);
+    draw_one(frame, right, app, svc, drp, "DRP", st(prod), now);
+}

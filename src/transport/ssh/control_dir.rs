@@ -1,0 +1,99 @@
+//! Where the ssh master sockets live. Unix socket paths are limited to ~100 bytes, so not under
+//! a deep state directory: `/tmp/drpilot-ssh-<uid>/p<pid>/`, private to the user. One directory
+//! per process because openssh's `clean_history_control_directory` would delete the sockets of
+//! every session sharing a directory, live ones included; directories left by dead processes
+//! are swept here instead.
+
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use color_eyre::eyre::{bail, Result, WrapErr};
+
+/// This process's control directory, created (0700) on first use.
+pub(super) fn for_this_process() -> Result<PathBuf> {
+    let uid = rustix::process::getuid().as_raw();
+    let base = PathBuf::from(format!("/tmp/drpilot-ssh-{uid}"));
+    ensure_private_dir(&base, uid)?;
+    sweep_dead(&base);
+    let dir = base.join(format!("p{}", std::process::id()));
+    ensure_private_dir(&dir, uid)?;
+    Ok(dir)
+}
+
+/// Creates `dir` 0700, or checks that the existing one is a real directory of ours (a directory
+/// planted by another user could expose the sockets).
+fn ensure_private_dir(dir: &Path, uid: u32) -> Result<()> {
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e).wrap_err_with(|| format!("creating {}", dir.display())),
+    }
+    let meta =
+        std::fs::symlink_metadata(dir).wrap_err_with(|| format!("inspecting {}", dir.display()))?;
+    if !meta.is_dir() {
+        bail!(
+            "{} is not a directory (a symlink?): not keeping ssh sockets there",
+            dir.display()
+        );
+    }
+    if meta.uid() != uid {
+        bail!(
+            "{} belongs to uid {}, not to uid {uid}: not keeping ssh sockets there",
+            dir.display(),
+            meta.uid()
+        );
+    }
+    if meta.mode() & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .wrap_err_with(|| format!("making {} private", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Removes the directories of processes that no longer exist (their masters exit on their own
+/// after the idle delay; the sockets left behind are useless).
+fn sweep_dead(base: &Path) {
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix('p'))
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Some(pid) = rustix::process::Pid::from_raw(pid) else {
+            continue;
+        };
+        if rustix::process::test_kill_process(pid) == Err(rustix::io::Errno::SRCH) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_directory_is_short_private_and_ours() {
+        let dir = for_this_process().unwrap();
+        // Room for openssh's `.ssh-connectionXXXXXX/master` plus ssh's temporary suffix.
+        assert!(dir.as_os_str().len() < 40, "{}", dir.display());
+        let meta = std::fs::metadata(&dir).unwrap();
+        assert_eq!(meta.mode() & 0o777, 0o700);
+        assert_eq!(for_this_process().unwrap(), dir);
+    }
+
+    #[test]
+    fn refuses_a_symlink() {
+        let tmp = tempfile::tempdir().unwrap();
+        let link = tmp.path().join("l");
+        std::os::unix::fs::symlink(tmp.path(), &link).unwrap();
+        let uid = rustix::process::getuid().as_raw();
+        assert!(ensure_private_dir(&link, uid).is_err());
+    }
+}
