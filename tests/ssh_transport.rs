@@ -205,15 +205,35 @@ fn a_call_past_its_deadline_returns_timed_out() {
     let t = connect(&sshd, &options(&sshd, "sleep", None));
     let limit = Duration::from_secs(1);
     let started = Instant::now();
-    let out = t.call(&args(&["30"]), None, Some(limit)).expect("call");
+    // A duration no other process uses, to find the remote sleep (sshd runs on this machine).
+    let marker = format!("30.{}", std::process::id());
+    let out = t.call(&args(&[&marker]), None, Some(limit)).expect("call");
     let took = started.elapsed();
     assert!(out.timed_out, "{out:?}");
     assert!(!out.success);
     assert_eq!(out.failure_reason(), "timed out");
     assert!(took < limit + Duration::from_secs(2), "took {took:?}");
+    // The mux protocol cannot signal it: the remote deadline (`timeout -s KILL`) reaps it.
+    support::wait_until(
+        Duration::from_secs(15),
+        "the remote sleep to be killed",
+        || !running_with_arg(&marker),
+    );
     // The session is still usable afterwards.
     let out = t.call(&args(&["0"]), None, LIMIT).expect("call");
     assert!(out.success, "{out:?}");
+}
+
+/// Whether a process of this machine has `arg` among its arguments.
+fn running_with_arg(arg: &str) -> bool {
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    procs.flatten().any(|p| {
+        std::fs::read(p.path().join("cmdline"))
+            .map(|c| c.split(|b| *b == 0).any(|a| a == arg.as_bytes()))
+            .unwrap_or(false)
+    })
 }
 
 #[test]

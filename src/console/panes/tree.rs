@@ -102,7 +102,7 @@ fn draw_one(
     let title = if stale {
         Line::from(vec![
             Span::styled(format!(" {node} · {role} "), app.theme.title(focused)),
-            Span::styled(format!(" {fresh} "), app.theme.error()),
+            Span::styled(format!(" {} ", fresh.trim_start_matches(node).trim()), app.theme.error()),
         ])
     } else {
         Line::from(Span::styled(

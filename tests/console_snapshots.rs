@@ -1,0 +1,125 @@
+//! Snapshots of the console's screens (ratatui TestBackend + insta), styles included: the main
+//! screen in every theme, the help overlay, a confirmation dialog, wall mode and an unreachable
+//! node. Time is fixed, so the staleness clocks are too.
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::{Event as Input, KeyCode, KeyEvent, KeyModifiers};
+use drpilot::agent::watch::ServiceNodes;
+use drpilot::console::app::App;
+use drpilot::console::event::{Event, LogLine, NodeEvent};
+use drpilot::console::theme::{Theme, BUILTIN};
+use drpilot::console::ui::draw;
+use drpilot::status::{aggregate, Flags, ResourceStatus, ServiceStatus, Status};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+fn res(rid: &str, ty: &str, label: &str, status: Status, comments: &[&str]) -> ResourceStatus {
+    ResourceStatus {
+        rid: rid.into(),
+        type_name: ty.into(),
+        label: label.into(),
+        status,
+        flags: Flags::default(),
+        standby: false,
+        comments: comments.iter().map(|c| c.to_string()).collect(),
+    }
+}
+
+fn status(node: &str, up: bool) -> ServiceStatus {
+    let (s, why) = if up { (Status::Up, vec![]) } else { (Status::Down, vec!["not running"]) };
+    let mut rows = vec![
+        res("fs#1", "fs.directory", "/srv/busybox/data@/opt/busybox", s, if up { &[] } else { &["/srv/busybox/data is not mounted on /opt/busybox"] }),
+        res("app#1", "app", "/bin/sh -c \"while :; do date >> date.log; sleep 1; done\"", s, &why),
+        res("sync#1", "sync.dir", "dir of /srv/busybox/data to ['drpnodes']", Status::Up, &[]),
+    ];
+    rows.push(res("sync#i0", "sync.config", "push svc config to drpnodes, nodes", Status::Up, &[]));
+    aggregate("busybox", node, "2026-11-24T17:00:00Z".into(), rows, vec![])
+}
+
+fn app(theme: &str) -> (App, Instant) {
+    let mut app = App::new(Theme::load(theme).unwrap(), false, false, vec![]);
+    let t0 = app.started;
+    let hello = |node: &str| NodeEvent::Hello {
+        node: node.into(),
+        services: vec![ServiceNodes { name: "busybox".into(), nodes: vec!["deb1".into()], drpnodes: vec!["deb2".into()] }],
+    };
+    for ev in [
+        hello("deb1"),
+        hello("deb2"),
+        NodeEvent::Status { node: "deb1".into(), status: Box::new(status("deb1", true)) },
+        NodeEvent::Status { node: "deb2".into(), status: Box::new(status("deb2", false)) },
+    ] {
+        app.handle(Event::Node(ev), t0);
+    }
+    for (rid, msg) in [("sync#1", "incremental copy of /srv/busybox/data to deb2:/srv/busybox/data"), ("sync#1", "sent 1 changed files (87 bytes), 0 unchanged kept on deb2")] {
+        app.push_log(LogLine { time: "17:00:01".into(), node: "deb1".into(), svc: "busybox".into(), rid: rid.into(), level: "INFO".into(), msg: msg.into() });
+    }
+    (app, t0 + Duration::from_secs(2))
+}
+
+fn render(app: &App, now: Instant) -> String {
+    let mut term = Terminal::new(TestBackend::new(120, 34)).unwrap();
+    term.draw(|f| draw(f, app, now)).unwrap();
+    // Debug of the buffer lists the text and every style run.
+    format!("{:?}", term.backend().buffer())
+}
+
+fn key(app: &mut App, code: KeyCode, now: Instant) {
+    app.handle(Event::Input(Input::Key(KeyEvent::new(code, KeyModifiers::NONE))), now);
+}
+
+#[test]
+fn main_screen_in_every_theme() {
+    for (name, _) in BUILTIN {
+        let (app, now) = app(name);
+        insta::assert_snapshot!(format!("main_{name}"), render(&app, now));
+    }
+}
+
+#[test]
+fn help_overlay() {
+    let (mut app, now) = app("default");
+    key(&mut app, KeyCode::Char('?'), now);
+    insta::assert_snapshot!("help", render(&app, now));
+}
+
+#[test]
+fn confirmation_dialogs() {
+    let (mut app, now) = app("default");
+    key(&mut app, KeyCode::Char(':'), now);
+    for c in "stop deb1".chars() {
+        key(&mut app, KeyCode::Char(c), now);
+    }
+    key(&mut app, KeyCode::Enter, now);
+    for c in "busy".chars() {
+        key(&mut app, KeyCode::Char(c), now);
+    }
+    insta::assert_snapshot!("confirm_typed", render(&app, now));
+    key(&mut app, KeyCode::Esc, now);
+    key(&mut app, KeyCode::Char(':'), now);
+    for c in "syncupdate".chars() {
+        key(&mut app, KeyCode::Char(c), now);
+    }
+    key(&mut app, KeyCode::Enter, now);
+    insta::assert_snapshot!("confirm_buttons", render(&app, now));
+}
+
+#[test]
+fn wall_mode() {
+    let (mut app, now) = app("default");
+    app.wall = true;
+    app.read_only = true;
+    insta::assert_snapshot!("wall", render(&app, now));
+}
+
+#[test]
+fn unreachable_node_is_never_shown_as_current() {
+    let (mut app, now) = app("default");
+    let later = now + Duration::from_secs(30);
+    app.handle(Event::Node(NodeEvent::Heartbeat { node: "deb1".into() }), later);
+    let screen = render(&app, later);
+    assert!(screen.contains("deb2 UNREACHABLE, last heard 32s ago"), "{screen}");
+    assert!(screen.contains("? down"), "stale statuses lose their glyph: {screen}");
+    insta::assert_snapshot!("unreachable", screen);
+}
