@@ -27,13 +27,45 @@ fn res(rid: &str, ty: &str, label: &str, status: Status, comments: &[&str]) -> R
 }
 
 fn status(node: &str, up: bool) -> ServiceStatus {
-    let (s, why) = if up { (Status::Up, vec![]) } else { (Status::Down, vec!["not running"]) };
+    let (s, why) = if up {
+        (Status::Up, vec![])
+    } else {
+        (Status::Down, vec!["not running"])
+    };
     let mut rows = vec![
-        res("fs#1", "fs.directory", "/srv/busybox/data@/opt/busybox", s, if up { &[] } else { &["/srv/busybox/data is not mounted on /opt/busybox"] }),
-        res("app#1", "app", "/bin/sh -c \"while :; do date >> date.log; sleep 1; done\"", s, &why),
-        res("sync#1", "sync.dir", "dir of /srv/busybox/data to ['drpnodes']", Status::Up, &[]),
+        res(
+            "fs#1",
+            "fs.directory",
+            "/srv/busybox/data@/opt/busybox",
+            s,
+            if up {
+                &[]
+            } else {
+                &["/srv/busybox/data is not mounted on /opt/busybox"]
+            },
+        ),
+        res(
+            "app#1",
+            "app",
+            "/bin/sh -c \"while :; do date >> date.log; sleep 1; done\"",
+            s,
+            &why,
+        ),
+        res(
+            "sync#1",
+            "sync.dir",
+            "dir of /srv/busybox/data to ['drpnodes']",
+            Status::Up,
+            &[],
+        ),
     ];
-    rows.push(res("sync#i0", "sync.config", "push svc config to drpnodes, nodes", Status::Up, &[]));
+    rows.push(res(
+        "sync#i0",
+        "sync.config",
+        "push svc config to drpnodes, nodes",
+        Status::Up,
+        &[],
+    ));
     aggregate("busybox", node, "2026-11-24T17:00:00Z".into(), rows, vec![])
 }
 
@@ -42,18 +74,44 @@ fn app(theme: &str) -> (App, Instant) {
     let t0 = app.started;
     let hello = |node: &str| NodeEvent::Hello {
         node: node.into(),
-        services: vec![ServiceNodes { name: "busybox".into(), nodes: vec!["deb1".into()], drpnodes: vec!["deb2".into()] }],
+        services: vec![ServiceNodes {
+            name: "busybox".into(),
+            nodes: vec!["deb1".into()],
+            drpnodes: vec!["deb2".into()],
+        }],
     };
     for ev in [
         hello("deb1"),
         hello("deb2"),
-        NodeEvent::Status { node: "deb1".into(), status: Box::new(status("deb1", true)) },
-        NodeEvent::Status { node: "deb2".into(), status: Box::new(status("deb2", false)) },
+        NodeEvent::Status {
+            node: "deb1".into(),
+            status: Box::new(status("deb1", true)),
+        },
+        NodeEvent::Status {
+            node: "deb2".into(),
+            status: Box::new(status("deb2", false)),
+        },
     ] {
         app.handle(Event::Node(ev), t0);
     }
-    for (rid, msg) in [("sync#1", "incremental copy of /srv/busybox/data to deb2:/srv/busybox/data"), ("sync#1", "sent 1 changed files (87 bytes), 0 unchanged kept on deb2")] {
-        app.push_log(LogLine { time: "17:00:01".into(), node: "deb1".into(), svc: "busybox".into(), rid: rid.into(), level: "INFO".into(), msg: msg.into() });
+    for (rid, msg) in [
+        (
+            "sync#1",
+            "incremental copy of /srv/busybox/data to deb2:/srv/busybox/data",
+        ),
+        (
+            "sync#1",
+            "sent 1 changed files (87 bytes), 0 unchanged kept on deb2",
+        ),
+    ] {
+        app.push_log(LogLine {
+            time: "17:00:01".into(),
+            node: "deb1".into(),
+            svc: "busybox".into(),
+            rid: rid.into(),
+            level: "INFO".into(),
+            msg: msg.into(),
+        });
     }
     (app, t0 + Duration::from_secs(2))
 }
@@ -66,7 +124,10 @@ fn render(app: &App, now: Instant) -> String {
 }
 
 fn key(app: &mut App, code: KeyCode, now: Instant) {
-    app.handle(Event::Input(Input::Key(KeyEvent::new(code, KeyModifiers::NONE))), now);
+    app.handle(
+        Event::Input(Input::Key(KeyEvent::new(code, KeyModifiers::NONE))),
+        now,
+    );
 }
 
 #[test]
@@ -117,9 +178,20 @@ fn wall_mode() {
 fn unreachable_node_is_never_shown_as_current() {
     let (mut app, now) = app("default");
     let later = now + Duration::from_secs(30);
-    app.handle(Event::Node(NodeEvent::Heartbeat { node: "deb1".into() }), later);
+    app.handle(
+        Event::Node(NodeEvent::Heartbeat {
+            node: "deb1".into(),
+        }),
+        later,
+    );
     let screen = render(&app, later);
-    assert!(screen.contains("deb2 UNREACHABLE, last heard 32s ago"), "{screen}");
-    assert!(screen.contains("? down"), "stale statuses lose their glyph: {screen}");
+    assert!(
+        screen.contains("deb2 UNREACHABLE, last heard 32s ago"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("? down"),
+        "stale statuses lose their glyph: {screen}"
+    );
     insta::assert_snapshot!("unreachable", screen);
 }

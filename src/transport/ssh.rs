@@ -399,6 +399,15 @@ mod tests {
     }
 
     #[test]
+    fn sessions_move_between_tasks() {
+        fn send_sync<T: Send + Sync>() {}
+        fn send<T: Send>() {}
+        send_sync::<SshNode>();
+        send_sync::<SshTransport>();
+        send::<RemoteLines>();
+    }
+
+    #[test]
     fn remote_deadline_outlives_ours() {
         assert_eq!(remote_deadline(Duration::from_millis(1500))[3], "7");
         assert_eq!(remote_deadline(Duration::from_secs(60))[3], "65");

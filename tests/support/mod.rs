@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod pty;
+
 pub mod sshd;
 
 use std::path::{Path, PathBuf};

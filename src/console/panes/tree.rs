@@ -78,17 +78,16 @@ fn words(st: Option<&ServiceStatus>) -> BTreeMap<String, Status> {
     .unwrap_or_default()
 }
 
+/// One side of the pair: which node, in which role, against which other status.
+struct Side<'a> {
+    node: Option<&'a str>,
+    role: &'a str,
+    other: Option<&'a ServiceStatus>,
+}
+
 /// Draws one node's tree; `other` is the other node's status, for the differences.
-fn draw_one(
-    frame: &mut Frame,
-    area: Rect,
-    app: &App,
-    svc: &SvcEntry,
-    node: Option<&str>,
-    role: &str,
-    other: Option<&ServiceStatus>,
-    now: Instant,
-) {
+fn draw_one(frame: &mut Frame, area: Rect, app: &App, svc: &SvcEntry, side: Side, now: Instant) {
+    let Side { node, role, other } = side;
     let focused = app.focus == Focus::Trees;
     let Some(node) = node else {
         let block = Block::default()
@@ -102,7 +101,10 @@ fn draw_one(
     let title = if stale {
         Line::from(vec![
             Span::styled(format!(" {node} · {role} "), app.theme.title(focused)),
-            Span::styled(format!(" {} ", fresh.trim_start_matches(node).trim()), app.theme.error()),
+            Span::styled(
+                format!(" {} ", fresh.trim_start_matches(node).trim()),
+                app.theme.error(),
+            ),
         ])
     } else {
         Line::from(Span::styled(
@@ -183,6 +185,28 @@ pub fn draw_pair(frame: &mut Frame, area: Rect, app: &App, svc: Option<&SvcEntry
     };
     let (prod, drp) = (svc.prod(), svc.drp());
     let st = |n: Option<&str>| n.and_then(|n| svc.status.get(n));
-    draw_one(frame, left, app, svc, prod, "production", st(drp), now);
-    draw_one(frame, right, app, svc, drp, "DRP", st(prod), now);
+    draw_one(
+        frame,
+        left,
+        app,
+        svc,
+        Side {
+            node: prod,
+            role: "production",
+            other: st(drp),
+        },
+        now,
+    );
+    draw_one(
+        frame,
+        right,
+        app,
+        svc,
+        Side {
+            node: drp,
+            role: "DRP",
+            other: st(prod),
+        },
+        now,
+    );
 }

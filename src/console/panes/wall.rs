@@ -13,29 +13,37 @@ use super::{freshness_text, status_span, tree};
 use crate::console::app::App;
 use crate::status::Status;
 
+/// Height of a grid cell: the status word stands alone in the middle, readable from afar.
+const CELL_HEIGHT: u16 = 5;
+
 /// How long each service's detail stays on screen.
 pub const CYCLE: Duration = Duration::from_secs(8);
 
 /// Draws wall mode.
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Instant) {
     let n = app.services.len().max(1);
-    let [bar, grid, detail] = Layout::vertical([
+    let [bar, grid, detail, bottom] = Layout::vertical([
         Constraint::Length(1),
-        Constraint::Length((n as u16) * 3),
+        Constraint::Length((n as u16) * CELL_HEIGHT),
         Constraint::Min(0),
+        Constraint::Length(1),
     ])
     .areas(area);
+    super::bottom::draw(frame, bottom, app);
     super::status_bar::draw(frame, bar, app, now);
-    let rows = Layout::vertical(vec![Constraint::Length(3); n]).split(grid);
+    let rows = Layout::vertical(vec![Constraint::Length(CELL_HEIGHT); n]).split(grid);
     for (svc, row) in app.services.iter().zip(rows.iter()) {
         let nodes: Vec<&String> = svc.nodes.iter().chain(&svc.drpnodes).collect();
         let mut cols = vec![Constraint::Length(20)];
         cols.extend(std::iter::repeat_n(Constraint::Fill(1), nodes.len()));
         let cells = Layout::horizontal(cols).split(*row);
-        let name = Paragraph::new(Line::from(Span::styled(
-            svc.name.clone(),
-            app.theme.title(true).add_modifier(Modifier::BOLD),
-        )))
+        let name = Paragraph::new(vec![
+            Line::from(""),
+            Line::from(Span::styled(
+                svc.name.clone(),
+                app.theme.title(true).add_modifier(Modifier::BOLD),
+            )),
+        ])
         .block(
             Block::default()
                 .borders(Borders::ALL)
@@ -68,9 +76,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Instant) {
                     },
                 ));
             frame.render_widget(
-                Paragraph::new(Line::from(big.patch_style(
-                    ratatui::style::Style::new().add_modifier(Modifier::BOLD),
-                )))
+                Paragraph::new(vec![
+                    Line::from(""),
+                    Line::from(
+                        big.patch_style(ratatui::style::Style::new().add_modifier(Modifier::BOLD)),
+                    ),
+                ])
                 .alignment(Alignment::Center)
                 .block(block),
                 *cell,

@@ -1,0 +1,124 @@
+//! The console as an operator meets it: the real binary in a pseudo-terminal on the lab.
+
+mod support;
+
+use std::time::Duration;
+
+use support::pty::PtyApp;
+use support::TestLab;
+
+const T: Duration = Duration::from_secs(20);
+
+fn both_trees(s: &str) -> bool {
+    s.contains("deb1 · production")
+        && s.contains("deb2 · DRP")
+        && s.matches("|- avail").count() == 2
+}
+
+fn deb1_avail_up(s: &str) -> bool {
+    // The production tree is the left one: its avail row comes first.
+    s.lines()
+        .find(|l| l.contains("|- avail"))
+        .is_some_and(|l| l.contains("▲ up"))
+}
+
+#[test]
+fn operator_starts_and_syncs_the_lab_service_from_the_console() {
+    let lab = TestLab::new();
+    let dir = lab.dir.to_string_lossy().into_owned();
+    let mut app = PtyApp::spawn(&["lab", "--dir", &dir], lab.dir.parent().unwrap());
+    app.wait_screen(T, "both trees", both_trees);
+    assert!(app.screen().contains("LIVE"));
+
+    app.send(":start deb1\r");
+    app.wait_screen(T, "the typed gate", |s| {
+        s.contains("type the service name (busybox)")
+    });
+    app.send("busybox\r");
+    app.wait_screen(T, "the start's log lines", |s| {
+        s.contains("link /opt/busybox -> /srv/busybox/data")
+    });
+    app.wait_screen(T, "deb1 up", deb1_avail_up);
+
+    app.send(":syncupdate\r");
+    app.wait_screen(T, "the confirmation", |s| {
+        s.contains("[ Cancel ]") && s.contains("[ Run ]")
+    });
+    app.send("\x1b[C\r");
+    app.wait_screen(T, "the sync's log lines", |s| {
+        s.contains("update state file with sync id")
+    });
+    app.wait_screen(T, "the sync rows up on both nodes", |s| {
+        s.matches("|  |- sync#1      ▲ up").count() == 2
+    });
+    assert!(!lab.lines("deb2").is_empty(), "the data reached deb2");
+
+    app.send("q");
+    assert!(app.wait_exit(T), "the console exits with success");
+    assert!(app.terminal_restored(), "the terminal is given back");
+    lab.svc("deb1", &["stop"]).expect_ok("stop");
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let lab = TestLab::new();
+    let nodes = lab.dir.join("nodes.toml").to_string_lossy().into_owned();
+    let mut app = PtyApp::spawn(&["console", "--nodes", &nodes], &lab.dir);
+    app.wait_screen(T, "both trees", both_trees);
+    let pid = app.pid().expect("pid") as i32;
+    // SAFETY: kill only sends a signal to our own child.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    app.wait_exit(T);
+    assert!(
+        app.terminal_restored(),
+        "the terminal is given back on SIGTERM"
+    );
+}
+
+#[test]
+fn read_only_and_wall_consoles_never_spawn_an_action() {
+    let lab = TestLab::new();
+    let nodes = lab.dir.join("nodes.toml").to_string_lossy().into_owned();
+    for mode in ["--read-only", "--wall"] {
+        let mut app = PtyApp::spawn(&["console", mode, "--nodes", &nodes], &lab.dir);
+        app.wait_screen(T, "both nodes", |s| {
+            s.contains("deb1 updated") && s.contains("deb2 updated")
+        });
+        assert!(app.screen().contains(if mode == "--wall" {
+            "WALL"
+        } else {
+            "READ-ONLY"
+        }));
+        for keys in [
+            ":start deb1\r",
+            "busybox\r",
+            ":stop deb1\r",
+            "busybox\r",
+            ":syncupdate\r",
+            "\x1b[C\r",
+            ":syncdrp\r",
+            "\x1b[C\r",
+        ] {
+            app.send(keys);
+        }
+        app.wait_screen(T, "the refusal", |s| {
+            s.contains("read-only console: actions are disabled")
+        });
+        app.send("q");
+        app.wait_exit(T);
+        assert!(app.terminal_restored());
+    }
+    // An action would have left its log and the lock in the state directory of the node.
+    for node in ["deb1", "deb2"] {
+        let state = lab.root(node).join("var/lib/drpilot/busybox");
+        assert!(
+            !state.join("actions.log").exists(),
+            "an action ran on {node}"
+        );
+        assert!(
+            !state.join("lock").exists(),
+            "an action took the lock on {node}"
+        );
+    }
+    assert_eq!(lab.status("deb1")["avail"], "down");
+}
