@@ -1,61 +1,43 @@
-//! Colours for `print status` on a terminal: from the default theme's `[status]` table, only
-//! when stdout is a tty and `NO_COLOR` is unset, so pipes and golden files stay plain.
+//! Colours for `print status` on a terminal: the default theme's status colours, only when stdout
+//! is a tty and `NO_COLOR` is unset, so pipes and golden files stay plain.
 
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::sync::OnceLock;
 
-use serde::Deserialize;
+use ratatui::style::Color;
 
+use crate::console::theme::Theme;
 use crate::status::Status;
 
-const DEFAULT_THEME: &str = include_str!("../../themes/default.toml");
-
-#[derive(Deserialize)]
-struct ThemeFile {
-    #[serde(default)]
-    status: BTreeMap<String, String>,
+/// The SGR foreground code of a theme colour.
+fn sgr(c: Color) -> Option<String> {
+    let basic = |n: u8| Some(n.to_string());
+    match c {
+        Color::Reset => None,
+        Color::Black => basic(30),
+        Color::Red => basic(31),
+        Color::Green => basic(32),
+        Color::Yellow => basic(33),
+        Color::Blue => basic(34),
+        Color::Magenta => basic(35),
+        Color::Cyan => basic(36),
+        Color::Gray => basic(37),
+        Color::DarkGray => basic(90),
+        Color::LightRed => basic(91),
+        Color::LightGreen => basic(92),
+        Color::LightYellow => basic(93),
+        Color::LightBlue => basic(94),
+        Color::LightMagenta => basic(95),
+        Color::LightCyan => basic(96),
+        Color::White => basic(97),
+        Color::Indexed(i) => Some(format!("38;5;{i}")),
+        Color::Rgb(r, g, b) => Some(format!("38;2;{r};{g};{b}")),
+    }
 }
 
-/// The SGR code of a colour name or `#rrggbb`.
-fn sgr(colour: &str) -> Option<String> {
-    let base = |name: &str| -> Option<u8> {
-        Some(match name {
-            "black" => 0,
-            "red" => 1,
-            "green" => 2,
-            "yellow" => 3,
-            "blue" => 4,
-            "magenta" => 5,
-            "cyan" => 6,
-            "white" => 7,
-            _ => return None,
-        })
-    };
-    if let Some(hex) = colour.strip_prefix('#') {
-        let v = u32::from_str_radix(hex, 16)
-            .ok()
-            .filter(|_| hex.len() == 6)?;
-        return Some(format!("38;2;{};{};{}", v >> 16, (v >> 8) & 0xff, v & 0xff));
-    }
-    if let Some(name) = colour.strip_prefix("bright_") {
-        return base(name).map(|n| format!("{}", 90 + n));
-    }
-    base(colour).map(|n| format!("{}", 30 + n))
-}
-
-fn palette() -> &'static BTreeMap<String, String> {
-    static PALETTE: OnceLock<BTreeMap<String, String>> = OnceLock::new();
-    PALETTE.get_or_init(|| {
-        toml::from_str::<ThemeFile>(DEFAULT_THEME)
-            .map(|t| {
-                t.status
-                    .into_iter()
-                    .filter_map(|(word, colour)| sgr(&colour).map(|c| (word, c)))
-                    .collect()
-            })
-            .unwrap_or_default()
-    })
+fn theme() -> &'static Option<Theme> {
+    static THEME: OnceLock<Option<Theme>> = OnceLock::new();
+    THEME.get_or_init(|| Theme::load("default").ok())
 }
 
 fn plain(_: Status, text: &str) -> String {
@@ -63,7 +45,8 @@ fn plain(_: Status, text: &str) -> String {
 }
 
 fn coloured(status: Status, text: &str) -> String {
-    match palette().get(status.word()) {
+    let code = theme().as_ref().and_then(|t| t.status(status).fg).and_then(sgr);
+    match code {
         Some(code) => format!("\x1b[{code}m{text}\x1b[0m"),
         None => text.to_string(),
     }
@@ -84,17 +67,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_default_theme_colours_every_status_word() {
+    fn every_status_word_gets_the_default_themes_colour() {
         for s in Status::ALL {
-            assert!(
-                palette().contains_key(s.word()),
-                "{} has no colour",
-                s.word()
-            );
+            assert!(coloured(s, s.word()).starts_with("\x1b["), "{} has no colour", s.word());
         }
         assert_eq!(coloured(Status::Up, "up"), "\x1b[32mup\x1b[0m");
-        assert_eq!(sgr("#ff0000").as_deref(), Some("38;2;255;0;0"));
-        assert_eq!(sgr("bright_black").as_deref(), Some("90"));
-        assert_eq!(sgr("mauve"), None);
+        assert_eq!(sgr(Color::Rgb(255, 0, 0)).as_deref(), Some("38;2;255;0;0"));
+        assert_eq!(plain(Status::Down, "down"), "down");
     }
 }

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::status_span;
@@ -44,13 +44,29 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Instant) {
             }
         })
         .collect();
-    let text = if lines.is_empty() {
-        vec![Line::from(Span::styled(
+    if lines.is_empty() {
+        // No service known yet: say what each node is doing, errors in full.
+        let mut text = vec![Line::from(Span::styled(
             "waiting for nodes…",
             app.theme.muted(),
-        ))]
-    } else {
-        lines
-    };
-    frame.render_widget(Paragraph::new(text).block(block), area);
+        ))];
+        for (node, h) in &app.nodes {
+            match &h.error {
+                Some(e) => text.push(Line::from(Span::styled(
+                    format!("{node}: {e}"),
+                    app.theme.error(),
+                ))),
+                None => text.push(Line::from(Span::styled(
+                    format!("{node}: connecting"),
+                    app.theme.muted(),
+                ))),
+            }
+        }
+        frame.render_widget(
+            Paragraph::new(text).wrap(Wrap { trim: true }).block(block),
+            area,
+        );
+        return;
+    }
+    frame.render_widget(Paragraph::new(lines).block(block), area);
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::{freshness_text, status_span};
@@ -166,7 +166,19 @@ fn draw_one(frame: &mut Frame, area: Rect, app: &App, svc: &SvcEntry, side: Side
             }
         }
     }
-    frame.render_widget(Paragraph::new(lines).block(block), area);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let mut body = inner;
+    if let Some(err) = app.nodes.get(node).and_then(|h| h.error.as_ref()) {
+        // Why the node cannot be reached, in full: it is what the operator must act on.
+        let [top, rest] =
+            Layout::vertical([Constraint::Length(4), Constraint::Min(0)]).areas(inner);
+        let why = Paragraph::new(Span::styled(format!("link down: {err}"), app.theme.error()))
+            .wrap(Wrap { trim: true });
+        frame.render_widget(why, top);
+        body = rest;
+    }
+    frame.render_widget(Paragraph::new(lines), body);
 }
 
 /// Draws a service's production and DRP trees.
