@@ -705,6 +705,25 @@ mod tests {
     }
 
     #[test]
+    fn the_log_filter_keeps_one_resource_and_save_asks_for_a_file() {
+        let now = Instant::now();
+        let mut app = lab_app(false);
+        for (rid, msg) in [("sync#1", "sent"), ("app#1", "started"), ("fs#1", "link")] {
+            app.push_log(LogLine { time: String::new(), node: "deb1".into(), svc: "busybox".into(), rid: rid.into(), level: "INFO".into(), msg: msg.into() });
+        }
+        app.handle(key(KeyCode::Char('/')), now);
+        typed(&mut app, "app#1", now);
+        app.handle(key(KeyCode::Enter), now);
+        let shown: Vec<&str> = app.visible_log().iter().map(|l| l.rid.as_str()).collect();
+        assert_eq!(shown, vec!["app#1"]);
+        app.handle(key(KeyCode::Esc), now);
+        assert_eq!(app.visible_log().len(), 3);
+        app.handle(key(KeyCode::Char(':')), now);
+        typed(&mut app, "save /tmp/x.log", now);
+        assert_eq!(app.handle(key(KeyCode::Enter), now), vec![Effect::SaveLog("/tmp/x.log".into())]);
+    }
+
+    #[test]
     fn the_log_is_bounded() {
         let mut app = lab_app(false);
         for i in 0..LOG_CAPACITY + 10 {
