@@ -15,7 +15,12 @@ const T: Duration = Duration::from_secs(30);
 /// deb1 through the local transport, deb2 through sshd (its drpilot run with deb2's root).
 fn write_map(lab: &TestLab, sshd: &TestSshd) -> String {
     let mut map = NodeMap::default();
-    map.insert("deb1", NodeAddress::Local { root: lab.root("deb1") });
+    map.insert(
+        "deb1",
+        NodeAddress::Local {
+            root: lab.root("deb1"),
+        },
+    );
     map.insert("deb2", NodeAddress::parse(&sshd.address()).unwrap());
     map.set_options(
         "deb2",
@@ -32,7 +37,9 @@ fn write_map(lab: &TestLab, sshd: &TestSshd) -> String {
 
 #[test]
 fn console_watches_a_node_over_ssh_and_refuses_a_changed_host_key() {
-    let Some(mut sshd) = TestSshd::start() else { return };
+    let Some(mut sshd) = TestSshd::start() else {
+        return;
+    };
     let lab = TestLab::new();
     let nodes = write_map(&lab, &sshd);
 

@@ -45,7 +45,10 @@ fn plain(_: Status, text: &str) -> String {
 }
 
 fn coloured(status: Status, text: &str) -> String {
-    let code = theme().as_ref().and_then(|t| t.status(status).fg).and_then(sgr);
+    let code = theme()
+        .as_ref()
+        .and_then(|t| t.status(status).fg)
+        .and_then(sgr);
     match code {
         Some(code) => format!("\x1b[{code}m{text}\x1b[0m"),
         None => text.to_string(),
@@ -69,7 +72,11 @@ mod tests {
     #[test]
     fn every_status_word_gets_the_default_themes_colour() {
         for s in Status::ALL {
-            assert!(coloured(s, s.word()).starts_with("\x1b["), "{} has no colour", s.word());
+            assert!(
+                coloured(s, s.word()).starts_with("\x1b["),
+                "{} has no colour",
+                s.word()
+            );
         }
         assert_eq!(coloured(Status::Up, "up"), "\x1b[32mup\x1b[0m");
         assert_eq!(sgr(Color::Rgb(255, 0, 0)).as_deref(), Some("38;2;255;0;0"));

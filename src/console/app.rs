@@ -709,7 +709,14 @@ mod tests {
         let now = Instant::now();
         let mut app = lab_app(false);
         for (rid, msg) in [("sync#1", "sent"), ("app#1", "started"), ("fs#1", "link")] {
-            app.push_log(LogLine { time: String::new(), node: "deb1".into(), svc: "busybox".into(), rid: rid.into(), level: "INFO".into(), msg: msg.into() });
+            app.push_log(LogLine {
+                time: String::new(),
+                node: "deb1".into(),
+                svc: "busybox".into(),
+                rid: rid.into(),
+                level: "INFO".into(),
+                msg: msg.into(),
+            });
         }
         app.handle(key(KeyCode::Char('/')), now);
         typed(&mut app, "app#1", now);
@@ -720,7 +727,10 @@ mod tests {
         assert_eq!(app.visible_log().len(), 3);
         app.handle(key(KeyCode::Char(':')), now);
         typed(&mut app, "save /tmp/x.log", now);
-        assert_eq!(app.handle(key(KeyCode::Enter), now), vec![Effect::SaveLog("/tmp/x.log".into())]);
+        assert_eq!(
+            app.handle(key(KeyCode::Enter), now),
+            vec![Effect::SaveLog("/tmp/x.log".into())]
+        );
     }
 
     #[test]

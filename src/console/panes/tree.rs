@@ -45,25 +45,18 @@ fn rows(st: &ServiceStatus) -> Vec<Row> {
         .iter()
         .filter(|r| group_of(&r.rid) == "sync")
         .collect();
-    for r in &avail {
-        out.push(row(
+    let resource = |r: &&crate::status::ResourceStatus| {
+        row(
             &r.rid,
             format!("|  |- {}", r.rid),
             r.status,
             &r.label,
             &r.comments,
-        ));
-    }
+        )
+    };
+    out.extend(avail.iter().map(resource));
     out.push(row("sync", "|- sync".into(), st.sync, "", &[]));
-    for r in &sync {
-        out.push(row(
-            &r.rid,
-            format!("|  |- {}", r.rid),
-            r.status,
-            &r.label,
-            &r.comments,
-        ));
-    }
+    out.extend(sync.iter().map(resource));
     out.push(row("hb", "'- hb".into(), st.hb, "", &[]));
     out
 }
