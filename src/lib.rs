@@ -11,5 +11,6 @@ pub mod console;
 pub mod drivers;
 pub mod lab;
 pub mod paths;
+pub mod runbook;
 pub mod status;
 pub mod transport;

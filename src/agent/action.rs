@@ -56,6 +56,9 @@ pub enum Action {
     PostSync,
     /// `docker ARGS...`.
     Docker(Vec<String>),
+    /// `cutaccess`: runs the `drp_cut_access` hook of the config (a stop verb), the runbook's
+    /// "cut user access" step.
+    CutAccess,
 }
 
 impl Action {
@@ -81,6 +84,7 @@ impl Action {
             Action::SyncNodes => "syncnodes".into(),
             Action::PostSync => "postsync".into(),
             Action::Docker(_) => "docker".into(),
+            Action::CutAccess => "cutaccess".into(),
         }
     }
 
@@ -91,6 +95,17 @@ impl Action {
             Action::PrintStatus | Action::PrintConfig { .. } | Action::Validate | Action::Docker(_)
         )
     }
+}
+
+/// The stop verbs a `drp_cut_access` hook may name.
+pub fn cut_access_action(verb: &str) -> Option<Action> {
+    Some(match verb {
+        "stop" => Action::Stop(None),
+        "stopapp" => Action::Stop(Some(Group::App)),
+        "stopip" => Action::Stop(Some(Group::Ip)),
+        "stopcontainer" => Action::Stop(Some(Group::Container)),
+        _ => return None,
+    })
 }
 
 /// Start order of the groups (design section 5); stop runs it backwards.

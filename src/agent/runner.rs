@@ -28,6 +28,9 @@ pub struct Options {
     pub rids: Vec<String>,
     /// `--format`.
     pub format: Format,
+    /// `--target NODE`: data syncs go to this node of the service instead of their `target`
+    /// (failback replicates from the DRP node back to production).
+    pub target: Option<String>,
     /// Colours for `print status` (decided by the CLI: tty and NO_COLOR).
     pub paint: fn(Status, &str) -> String,
 }
@@ -133,12 +136,34 @@ fn run_one(
         Action::SyncNodes => push_config(&ctx, &sync_config::targets(&svc.cfg, &env.nodename)),
         Action::SyncDrp => sync_drp(&ctx, svc, opts),
         Action::PostSync => peer::postsync(&ctx, svc),
+        Action::CutAccess => cut_access(&ctx, svc, opts),
         _ => Ok(()),
     };
     if let Err(e) = &result {
         log.error("", &format!("{} failed: {e:#}", action.verb()));
     }
     result
+}
+
+fn cut_access(ctx: &Ctx, svc: &Service, opts: &Options) -> Result<()> {
+    let Some(hook) = svc.cfg.get("DEFAULT", "drp_cut_access", &ctx.env.nodename) else {
+        ctx.log
+            .info("", "no drp_cut_access hook: user access is cut by hand");
+        return Ok(());
+    };
+    let verb = hook.value.trim();
+    let Some(action) = super::action::cut_access_action(verb) else {
+        bail!(
+            "{}:{}: [DEFAULT] drp_cut_access: '{verb}' is not one of stop, stopapp, stopip, stopcontainer",
+            svc.cfg.raw.path.display(),
+            hook.line
+        );
+    };
+    ctx.log.info("", &format!("cut user access: {verb}"));
+    match action {
+        Action::Stop(group) => stop(ctx, svc, group, opts),
+        _ => Ok(()),
+    }
 }
 
 fn check_rids(svc: &Service, rids: &[String]) -> Result<()> {
@@ -354,7 +379,14 @@ fn data_syncs(
             );
             continue;
         }
-        let mut nodes = target_nodes(ctx, &sync.target_words(ctx));
+        let mut nodes = match &opts.target {
+            Some(t) if t == &ctx.env.nodename => {
+                bail!("--target {t}: this is the node the sync runs from")
+            }
+            Some(t) if ctx.cfg.all_nodes().contains(t) => vec![t.clone()],
+            Some(t) => bail!("--target {t}: not a node of {}", svc.name),
+            None => target_nodes(ctx, &sync.target_words(ctx)),
+        };
         if let Some(only) = only {
             nodes.retain(|n| only.contains(n));
         }

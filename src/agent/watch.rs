@@ -77,6 +77,20 @@ fn fingerprint(st: &ServiceStatus) -> String {
     serde_json::to_string(&st).unwrap_or_default()
 }
 
+/// The services of this node with their node lists (bad configs are left out).
+pub fn services(env: &NodeEnv) -> Result<Vec<ServiceNodes>> {
+    Ok(selector::configured(env)?
+        .into_iter()
+        .filter_map(|name| {
+            Service::load(env, &name).ok().map(|svc| ServiceNodes {
+                name,
+                nodes: svc.cfg.nodes.clone(),
+                drpnodes: svc.cfg.drpnodes.clone(),
+            })
+        })
+        .collect())
+}
+
 /// Streams records to `out` until it is closed (the console went away) or `limit` passes.
 pub fn watch(
     env: &NodeEnv,

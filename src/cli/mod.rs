@@ -1,6 +1,7 @@
 //! The command line: clap definitions and dispatch to the agent, the lab and the config checker.
 
 mod check_config;
+mod drp;
 mod lab;
 mod paint;
 mod peer;
@@ -30,6 +31,16 @@ enum Command {
     Svc(SvcArgs),
     /// The operations console: both nodes of every service, live.
     Console(crate::console::ConsoleArgs),
+    /// The DRP runbook without the console: rehearse, disaster, failback.
+    Drp(drp::DrpArgs),
+    /// Prints the report of a run.
+    Report {
+        /// The run id (the journal's file name without .jsonl).
+        run: String,
+        /// Report format.
+        #[arg(long, value_enum, default_value = "md")]
+        format: drp::ReportFormat,
+    },
     /// Node-side streams the console reads.
     Agent {
         #[command(subcommand)]
@@ -55,6 +66,8 @@ enum AgentWhat {
         #[arg(long)]
         read_only: bool,
     },
+    /// JSON: the node's services with their nodes and drpnodes.
+    Services,
 }
 
 #[derive(Debug, Args)]
@@ -109,6 +122,9 @@ struct SvcArgs {
     /// Output format of logs and status.
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Data syncs go to this node instead of their `target` (failback).
+    #[arg(long, global = true, value_name = "NODE")]
+    target: Option<String>,
 }
 
 /// Parses the command line and runs it; the exit code says whether it succeeded.
@@ -130,6 +146,18 @@ fn dispatch(cli: Cli) -> Result<bool> {
         Command::Svc(args) => svc::run(args),
         Command::CheckConfig { file } => Ok(check_config::run(&file)),
         Command::Console(args) => crate::console::run(args),
+        Command::Drp(args) => drp::run(args),
+        Command::Report { run, format } => drp::report(&run, format),
+        Command::Agent {
+            what: AgentWhat::Services,
+        } => {
+            let env = crate::paths::NodeEnv::from_env();
+            println!(
+                "{}",
+                serde_json::to_string(&crate::agent::watch::services(&env)?)?
+            );
+            Ok(true)
+        }
         Command::Agent {
             what: AgentWhat::Watch { services, .. },
         } => {

@@ -54,6 +54,8 @@ pub enum Verb {
     Postsync,
     /// Checks the service config.
     Validate,
+    /// Runs the `drp_cut_access` hook (a stop verb): the runbook's "cut user access" step.
+    Cutaccess,
     /// Runs docker against the service's private daemon.
     Docker {
         /// Arguments passed to docker.
@@ -101,6 +103,7 @@ fn action_of(verb: Verb) -> Action {
         Verb::Syncnodes => Action::SyncNodes,
         Verb::Postsync => Action::PostSync,
         Verb::Validate => Action::Validate,
+        Verb::Cutaccess => Action::CutAccess,
         Verb::Docker { args } => Action::Docker(args),
     }
 }
@@ -113,6 +116,7 @@ pub fn run(args: SvcArgs) -> Result<bool> {
         waitlock: Duration::from_secs(args.waitlock),
         rids: args.rid,
         format: args.format,
+        target: args.target,
         paint: paint::for_stdout(),
     };
     crate::agent::run(&env, &args.selector, &action_of(args.verb), &opts)

@@ -56,7 +56,7 @@ pub struct ConsoleArgs {
 }
 
 /// The default node map location.
-fn default_nodes_file() -> PathBuf {
+pub fn default_nodes_file() -> PathBuf {
     let base = std::env::var_os("XDG_CONFIG_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))

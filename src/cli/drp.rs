@@ -1,0 +1,150 @@
+//! `drpilot drp rehearse|disaster|failback SVC` and `drpilot report RUN_ID`: the runbook without
+//! the console, for schedulers, scripts and terminals.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+use color_eyre::eyre::{bail, Result};
+
+use crate::runbook::engine::Operator;
+use crate::runbook::journal::runs_dir;
+use crate::runbook::plan::{Mode, Step};
+use crate::runbook::{report, session};
+use crate::transport::NodeMap;
+
+/// Arguments of `drpilot drp`.
+#[derive(Debug, Args)]
+pub struct DrpArgs {
+    #[command(subcommand)]
+    which: Which,
+}
+
+#[derive(Debug, Subcommand)]
+enum Which {
+    /// The DRP test: cut access, syncupdate, stop production, start on the DRP node.
+    Rehearse(RunArgs),
+    /// Production is lost: start on the DRP node's last replica (RPO measured).
+    Disaster(RunArgs),
+    /// Back to production: reverse sync, stop on the DRP node, start production.
+    Failback(RunArgs),
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// The service.
+    svc: String,
+    /// Confirm every gate (schedulers, scripts); without it each gate is asked on the terminal.
+    #[arg(long)]
+    yes: bool,
+    /// The node address map (default ~/.config/drpilot/nodes.toml).
+    #[arg(long, value_name = "FILE")]
+    nodes: Option<PathBuf>,
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ReportFormat {
+    /// Markdown.
+    Md,
+    /// HTML with a timeline.
+    Html,
+    /// JSON.
+    Json,
+}
+
+fn operator_name() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// Confirms every gate: `--yes`.
+struct AutoYes;
+
+impl Operator for AutoYes {
+    fn confirm(&mut self, step: Step, prompt: &str, _typed: Option<&str>) -> bool {
+        println!("[gate {}] {prompt}: confirmed by --yes", step.name());
+        true
+    }
+    fn say(&mut self, msg: &str) {
+        println!("{msg}");
+    }
+    fn name(&self) -> String {
+        format!("{} (--yes)", operator_name())
+    }
+}
+
+/// Asks each gate on the terminal; the default is no, and typed gates need the service name.
+struct Terminal;
+
+impl Operator for Terminal {
+    fn confirm(&mut self, step: Step, prompt: &str, typed: Option<&str>) -> bool {
+        match typed {
+            Some(name) => print!(
+                "[gate {}] {prompt}\n  type {name} to go on, anything else aborts: ",
+                step.name()
+            ),
+            None => print!("[gate {}] {prompt} [y/N] ", step.name()),
+        }
+        let _ = std::io::stdout().flush();
+        let mut line = String::new();
+        if std::io::stdin().lock().read_line(&mut line).unwrap_or(0) == 0 {
+            return false;
+        }
+        match typed {
+            Some(name) => line.trim() == name,
+            None => matches!(line.trim(), "y" | "yes"),
+        }
+    }
+    fn say(&mut self, msg: &str) {
+        println!("{msg}");
+    }
+    fn name(&self) -> String {
+        operator_name()
+    }
+}
+
+/// Runs `drpilot drp`.
+pub fn run(args: DrpArgs) -> Result<bool> {
+    let (mode, a) = match args.which {
+        Which::Rehearse(a) => (Mode::Rehearsal, a),
+        Which::Disaster(a) => (Mode::Disaster, a),
+        Which::Failback(a) => (Mode::Failback, a),
+    };
+    let file = a.nodes.unwrap_or_else(crate::console::default_nodes_file);
+    let map = NodeMap::load(&file)?;
+    let mut auto = AutoYes;
+    let mut term = Terminal;
+    let op: &mut dyn Operator = if a.yes { &mut auto } else { &mut term };
+    println!("== {} of {}", mode.banner(), a.svc);
+    let out = session::run(mode, &a.svc, map, op)?;
+    println!(
+        "run {}: {}; report {}",
+        out.run,
+        if out.ok { "succeeded" } else { "FAILED" },
+        out.report.display()
+    );
+    Ok(out.ok)
+}
+
+/// Runs `drpilot report RUN_ID`.
+pub fn report(run: &str, format: ReportFormat) -> Result<bool> {
+    if !crate::config::is_valid_service_name(run) {
+        bail!("invalid run id '{run}'");
+    }
+    let path = runs_dir().join(format!("{run}.jsonl"));
+    if !path.exists() {
+        bail!("no run {run} in {}", runs_dir().display());
+    }
+    let r = report::load(&path)?;
+    print!(
+        "{}",
+        match format {
+            ReportFormat::Md => report::markdown(&r),
+            ReportFormat::Html => report::html(&r),
+            ReportFormat::Json => report::json(&r) + "\n",
+        }
+    );
+    Ok(true)
+}

@@ -1,0 +1,453 @@
+//! The runbook state machine, shared by the console and `drpilot drp`: each step journaled
+//! before and after it runs, gates asked through [`Operator`], abort and rollback at the gates,
+//! and a resume that re-verifies the nodes and never re-runs a completed destructive step.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use color_eyre::eyre::{bail, Result};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::journal::{Journal, Record};
+use super::nodes::NodeOps;
+use super::plan::{steps, Gate, Mode, Step};
+use crate::status::{ServiceStatus, Status};
+
+/// How long a verification step waits for the expected state.
+const VERIFY_WITHIN: Duration = Duration::from_secs(60);
+
+/// The human side of a run: gates and messages.
+pub trait Operator {
+    /// Asks to go on with `step`; `typed` gates need the service name. False aborts.
+    fn confirm(&mut self, step: Step, prompt: &str, typed: Option<&str>) -> bool;
+    /// Tells the operator something.
+    fn say(&mut self, msg: &str);
+    /// Who is operating (journaled with every gate).
+    fn name(&self) -> String;
+}
+
+/// What a run is about.
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    /// The runbook.
+    pub mode: Mode,
+    /// Service.
+    pub svc: String,
+    /// Production node.
+    pub prod: String,
+    /// DRP node.
+    pub drp: String,
+}
+
+fn is_running(s: Status) -> bool {
+    matches!(s, Status::Up | Status::Warn | Status::StdbyUpWithUp)
+}
+
+fn digest(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A run in progress.
+pub struct Engine<'a> {
+    spec: RunSpec,
+    ops: &'a dyn NodeOps,
+    op: &'a mut dyn Operator,
+    journal: Journal,
+}
+
+impl<'a> Engine<'a> {
+    /// Starts a new run, journaling its plan.
+    pub fn start(
+        spec: RunSpec,
+        ops: &'a dyn NodeOps,
+        op: &'a mut dyn Operator,
+        mut journal: Journal,
+    ) -> Result<Self> {
+        let plan: Vec<&str> = steps(spec.mode).iter().map(|(s, _)| s.name()).collect();
+        journal.append(
+            "run_started",
+            None,
+            json!({"mode": spec.mode, "service": spec.svc, "production": spec.prod, "drp": spec.drp, "operator": op.name(), "plan": plan}),
+        )?;
+        Ok(Self {
+            spec,
+            ops,
+            op,
+            journal,
+        })
+    }
+
+    /// Goes on with a run found unfinished; `records` is its journal so far.
+    pub fn resume(
+        spec: RunSpec,
+        ops: &'a dyn NodeOps,
+        op: &'a mut dyn Operator,
+        mut journal: Journal,
+        records: &[Record],
+    ) -> Result<(Self, HashSet<Step>)> {
+        let done: HashSet<Step> = records
+            .iter()
+            .filter(|r| r.kind == "step_done" || r.kind == "step_skipped")
+            .filter_map(|r| r.step.as_deref().and_then(Step::from_name))
+            .collect();
+        journal.append("resumed", None, json!({"operator": op.name(), "done": done.iter().map(|s| s.name()).collect::<Vec<_>>()}))?;
+        Ok((
+            Self {
+                spec,
+                ops,
+                op,
+                journal,
+            },
+            done,
+        ))
+    }
+
+    /// The journal.
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    /// Runs every step not in `done`; returns whether the run succeeded (the journal says why not).
+    pub fn run(&mut self, done: &HashSet<Step>) -> Result<bool> {
+        if !done.is_empty() {
+            if let Err(why) = self.reverify(done) {
+                self.op
+                    .say(&format!("the nodes do not match the journal: {why}"));
+                self.journal.append(
+                    "run_aborted",
+                    None,
+                    json!({"reason": format!("re-verification failed: {why}")}),
+                )?;
+                return Ok(false);
+            }
+        }
+        for (step, skipped) in steps(self.spec.mode) {
+            if done.contains(&step) {
+                continue;
+            }
+            if skipped {
+                self.journal.append(
+                    "step_skipped",
+                    Some(step.name()),
+                    json!({"reason": "production is lost"}),
+                )?;
+                self.op.say(&format!("{}: skipped (disaster)", step.name()));
+                continue;
+            }
+            if !self.gate(step)? {
+                self.journal.append(
+                    "run_aborted",
+                    Some(step.name()),
+                    json!({"reason": "refused at the gate"}),
+                )?;
+                self.op.say(&format!("run aborted at {}", step.name()));
+                return Ok(false);
+            }
+            self.journal
+                .append("step_started", Some(step.name()), json!({}))?;
+            match self.exec(step) {
+                Ok(detail) => {
+                    self.journal
+                        .append("step_done", Some(step.name()), detail)?;
+                    self.op.say(&format!("{}: done", step.name()));
+                }
+                Err(e) => {
+                    let why = format!("{e:#}");
+                    self.journal.append(
+                        "step_failed",
+                        Some(step.name()),
+                        json!({"reason": why}),
+                    )?;
+                    self.op.say(&format!("{} failed: {why}", step.name()));
+                    self.rollback(step)?;
+                    self.journal.append(
+                        "run_aborted",
+                        Some(step.name()),
+                        json!({"reason": why}),
+                    )?;
+                    return Ok(false);
+                }
+            }
+            crate::runbook::crash_point(step);
+        }
+        let finals = json!({
+            "production": self.ops.status(&self.spec.prod).ok(),
+            "drp": self.ops.status(&self.spec.drp).ok(),
+        });
+        self.journal
+            .append("run_finished", None, json!({"final": finals}))?;
+        Ok(true)
+    }
+
+    fn gate(&mut self, step: Step) -> Result<bool> {
+        let (svc, prod, drp) = (&self.spec.svc, &self.spec.prod, &self.spec.drp);
+        let prompt = match step {
+            Step::CutAccess => format!("cut user access to {svc} now (the drp_cut_access hook runs on the active node); done?"),
+            Step::DeclareDisaster => format!("declare a DISASTER: {prod} is lost and {svc} will start on {drp}'s last replica"),
+            Step::StopProd => format!("stop {svc} on {prod}"),
+            Step::StartDrp => format!("start {svc} on {drp}"),
+            Step::StopDrp => format!("stop {svc} on {drp}"),
+            Step::StartProd => format!("start {svc} on {prod}"),
+            _ => return Ok(true),
+        };
+        let typed = (step.gate() == Gate::Typed).then_some(svc.as_str());
+        let yes = self.op.confirm(step, &prompt, typed);
+        let kind = if yes {
+            "gate_confirmed"
+        } else {
+            "gate_refused"
+        };
+        self.journal.append(
+            kind,
+            Some(step.name()),
+            json!({"operator": self.op.name(), "prompt": prompt}),
+        )?;
+        Ok(yes)
+    }
+
+    fn act(&mut self, node: &str, args: &[&str]) -> Result<serde_json::Value> {
+        let r = self.ops.act(node, args)?;
+        for line in r.output.lines().take(200) {
+            self.op.say(&format!("  {node}: {line}"));
+        }
+        if !r.ok {
+            let last = r
+                .output
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("failed");
+            bail!("{} on {node}: {last}", args.join(" "));
+        }
+        Ok(json!({"node": node, "command": args.join(" "), "output_digest": digest(&r.output)}))
+    }
+
+    fn wait_for(&mut self, node: &str, want_running: bool) -> Result<serde_json::Value> {
+        let deadline = Instant::now() + VERIFY_WITHIN;
+        loop {
+            let st = self.ops.status(node)?;
+            let ok = if want_running {
+                st.avail == Status::Up || st.avail == Status::StdbyUpWithUp
+            } else {
+                !is_running(st.avail)
+            };
+            if ok {
+                return Ok(json!({"node": node, "avail": st.avail, "overall": st.overall}));
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "{} is {} on {node} after {}s",
+                    self.spec.svc,
+                    st.avail,
+                    VERIFY_WITHIN.as_secs()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    fn exec(&mut self, step: Step) -> Result<serde_json::Value> {
+        let (prod, drp) = (self.spec.prod.clone(), self.spec.drp.clone());
+        match step {
+            Step::Preflight => self.preflight(),
+            Step::DeclareDisaster => {
+                let st = self.ops.status(&drp)?;
+                let (rpo, last) = rpo_of(&st, Utc::now());
+                match rpo {
+                    Some(s) => self.op.say(&format!(
+                        "RPO: the last replica on {drp} is {s}s old ({})",
+                        last.clone().unwrap_or_default()
+                    )),
+                    None => self.op.say(&format!("RPO unknown: {drp} holds no replica")),
+                }
+                Ok(json!({"rpo_s": rpo, "last_sync": last}))
+            }
+            Step::CutAccess => {
+                let node = if self.spec.mode == Mode::Failback {
+                    drp
+                } else {
+                    prod
+                };
+                self.act(&node, &["cutaccess"])
+            }
+            Step::SyncUpdate => self.act(&prod, &["syncupdate", "--force"]),
+            Step::ReverseSync => self.act(&drp, &["syncupdate", "--force", "--target", &prod]),
+            Step::StopProd => self.act(&prod, &["stop"]),
+            Step::VerifyProdDown => self.wait_for(&prod, false),
+            Step::StopDrp => self.act(&drp, &["stop"]),
+            Step::VerifyDrpDown => self.wait_for(&drp, false),
+            Step::StartDrp => self.act(&drp, &["start"]),
+            Step::VerifyDrpUp => self.wait_for(&drp, true),
+            Step::StartProd => self.act(&prod, &["start"]),
+            Step::VerifyProdUp => self.wait_for(&prod, true),
+        }
+    }
+
+    fn preflight(&mut self) -> Result<serde_json::Value> {
+        let (prod, drp) = (self.spec.prod.clone(), self.spec.drp.clone());
+        let p = self.ops.status(&prod);
+        let d = self.ops.status(&drp);
+        let mut problems = Vec::new();
+        match self.spec.mode {
+            Mode::Rehearsal => {
+                match &p {
+                    Err(e) => problems.push(format!("production {prod} is unreachable ({e:#}): if it is lost, run the disaster runbook")),
+                    Ok(p) => {
+                        if !is_running(p.avail) {
+                            problems.push(format!("{} is {} on {prod}, not running", self.spec.svc, p.avail));
+                        }
+                        for r in &p.resources {
+                            let is_sync = r.rid.starts_with("sync#");
+                            if is_sync && r.status != Status::Up && r.status != Status::NotApplicable {
+                                let what = if r.rid == "sync#i0" { "config not in sync" } else { "sync not fresh" };
+                                problems.push(format!("{what}: {} is {} ({})", r.rid, r.status, r.comments.join("; ")));
+                            }
+                        }
+                    }
+                }
+                self.check_drp_standby(&d, &mut problems);
+            }
+            Mode::Disaster => {
+                if p.is_ok() {
+                    problems.push(format!(
+                        "production {prod} answers: this is no disaster, run a rehearsal"
+                    ));
+                }
+                self.check_drp_standby(&d, &mut problems);
+            }
+            Mode::Failback => {
+                match &d {
+                    Err(e) => problems.push(format!("DRP node {drp} is unreachable: {e:#}")),
+                    Ok(d) if !is_running(d.avail) => problems.push(format!(
+                        "{} is {} on {drp}: nothing to fail back",
+                        self.spec.svc, d.avail
+                    )),
+                    Ok(_) => {}
+                }
+                match &p {
+                    Err(e) => problems.push(format!("production {prod} is unreachable: {e:#}")),
+                    Ok(p) if is_running(p.avail) => problems.push(format!(
+                        "{} is {} on {prod}: already running there",
+                        self.spec.svc, p.avail
+                    )),
+                    Ok(_) => {}
+                }
+            }
+        }
+        if !problems.is_empty() {
+            bail!("preflight: {}", problems.join("; "));
+        }
+        Ok(json!({"production": p.ok().map(|s| s.avail), "drp": d.ok().map(|s| s.avail)}))
+    }
+
+    fn check_drp_standby(&self, d: &Result<ServiceStatus>, problems: &mut Vec<String>) {
+        let drp = &self.spec.drp;
+        match d {
+            Err(e) => problems.push(format!("DRP node {drp} is unreachable: {e:#}")),
+            Ok(d) => {
+                if is_running(d.avail) {
+                    problems.push(format!("{} is already {} on {drp}", self.spec.svc, d.avail));
+                }
+                for r in d
+                    .resources
+                    .iter()
+                    .filter(|r| r.standby && r.status != Status::StdbyUp)
+                {
+                    problems.push(format!(
+                        "standby resource {} is {} on {drp}",
+                        r.rid, r.status
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Checks the nodes still agree with what the journal says was done.
+    fn reverify(&mut self, done: &HashSet<Step>) -> Result<(), String> {
+        let st = |n: &str| {
+            self.ops
+                .status(n)
+                .map(|s| s.avail)
+                .map_err(|e| format!("{e:#}"))
+        };
+        if done.contains(&Step::VerifyProdDown) || done.contains(&Step::StopProd) {
+            if let Ok(a) = st(&self.spec.prod) {
+                if is_running(a) {
+                    return Err(format!(
+                        "{} runs again on {} ({a})",
+                        self.spec.svc, self.spec.prod
+                    ));
+                }
+            }
+        }
+        if done.contains(&Step::StartDrp) {
+            let a = st(&self.spec.drp)?;
+            if !is_running(a) {
+                return Err(format!(
+                    "{} is {a} on {} although it was started",
+                    self.spec.svc, self.spec.drp
+                ));
+            }
+        }
+        self.op.say("the nodes match the journal: going on");
+        Ok(())
+    }
+
+    fn rollback(&mut self, failed: Step) -> Result<()> {
+        if !matches!(failed, Step::StartDrp | Step::VerifyDrpUp)
+            || self.spec.mode != Mode::Rehearsal
+        {
+            return Ok(());
+        }
+        let prompt = format!(
+            "start on {} failed: stop what started there and restart {} on {}?",
+            self.spec.drp, self.spec.svc, self.spec.prod
+        );
+        if !self.op.confirm(failed, &prompt, None) {
+            self.journal.append(
+                "gate_refused",
+                Some("rollback"),
+                json!({"operator": self.op.name()}),
+            )?;
+            return Ok(());
+        }
+        self.journal.append(
+            "gate_confirmed",
+            Some("rollback"),
+            json!({"operator": self.op.name()}),
+        )?;
+        let drp = self.spec.drp.clone();
+        let prod = self.spec.prod.clone();
+        let stopped = self.act(&drp, &["stop"]);
+        let started = stopped.and_then(|_| self.act(&prod, &["start"]));
+        let detail = match &started {
+            Ok(_) => json!({"ok": true}),
+            Err(e) => json!({"ok": false, "reason": format!("{e:#}")}),
+        };
+        self.journal.append("rollback", None, detail)?;
+        Ok(())
+    }
+}
+
+/// The RPO a start on the DRP node would give: the age of its oldest last sync.
+pub fn rpo_of(st: &ServiceStatus, now: DateTime<Utc>) -> (Option<i64>, Option<String>) {
+    let oldest = st
+        .syncs
+        .iter()
+        .filter_map(|s| s.last_sync.as_deref())
+        .filter_map(|t| DateTime::parse_from_rfc3339(t).ok())
+        .min();
+    match oldest {
+        Some(t) => (
+            Some((now - t.with_timezone(&Utc)).num_seconds().max(0)),
+            Some(t.to_rfc3339()),
+        ),
+        None => (None, None),
+    }
+}

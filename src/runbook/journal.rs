@@ -1,0 +1,228 @@
+//! The run journal: append-only JSON lines, one fsync per record, each record carrying the hash
+//! of the previous one, so a run survives a crash of the console and an edited journal shows.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use color_eyre::eyre::{bail, eyre, Result, WrapErr};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The hash before the first record.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One journal record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Position in the run, from 0.
+    pub seq: u64,
+    /// When (RFC 3339 UTC, milliseconds).
+    pub ts: String,
+    /// The run id.
+    pub run: String,
+    /// What happened: `run_started`, `step_started`, `step_done`, `step_failed`,
+    /// `step_skipped`, `gate_confirmed`, `gate_refused`, `resumed`, `run_finished`, `run_aborted`.
+    pub kind: String,
+    /// The step concerned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// Facts of the record (plan, outputs digest, measured RPO, ...).
+    #[serde(default)]
+    pub detail: serde_json::Value,
+    /// Hash of the previous record.
+    pub prev: String,
+    /// Hash of this record (sha256 of `prev` and the record without `hash`).
+    pub hash: String,
+}
+
+fn digest(prev: &str, r: &Record) -> String {
+    let mut body = r.clone();
+    body.hash = String::new();
+    let text = serde_json::to_string(&body).unwrap_or_default();
+    let mut h = Sha256::new();
+    h.update(prev.as_bytes());
+    h.update(text.as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Where runs are kept: `$XDG_STATE_HOME/drpilot/runs`, else `~/.local/state/drpilot/runs`.
+pub fn runs_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("drpilot/runs")
+}
+
+/// An open journal, appending.
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+    run: String,
+    next_seq: u64,
+    last_hash: String,
+}
+
+impl Journal {
+    /// Creates the journal of a new run.
+    pub fn create(dir: &Path, run: &str) -> Result<Self> {
+        std::fs::create_dir_all(dir).wrap_err_with(|| format!("creating {}", dir.display()))?;
+        let path = dir.join(format!("{run}.jsonl"));
+        let file = OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .open(&path)
+            .wrap_err_with(|| format!("creating {}", path.display()))?;
+        Ok(Self {
+            path,
+            file,
+            run: run.to_string(),
+            next_seq: 0,
+            last_hash: GENESIS.to_string(),
+        })
+    }
+
+    /// Reopens a run's journal to go on with it, after verifying its chain.
+    pub fn reopen(path: &Path) -> Result<(Self, Vec<Record>)> {
+        let records = read_verified(path)?;
+        let last = records
+            .last()
+            .ok_or_else(|| eyre!("{} is empty", path.display()))?;
+        // Cut a torn last line (a crash mid-write) so the next record starts on a line of its own.
+        let text = std::fs::read_to_string(path)?;
+        let valid: usize = text
+            .split_inclusive('\n')
+            .take(records.len())
+            .map(str::len)
+            .sum();
+        let file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .wrap_err_with(|| format!("opening {}", path.display()))?;
+        file.set_len(valid as u64)?;
+        let j = Self {
+            path: path.to_path_buf(),
+            file,
+            run: last.run.clone(),
+            next_seq: last.seq + 1,
+            last_hash: last.hash.clone(),
+        };
+        Ok((j, records))
+    }
+
+    /// The journal file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The run id.
+    pub fn run(&self) -> &str {
+        &self.run
+    }
+
+    /// The hash of the last record written.
+    pub fn last_hash(&self) -> &str {
+        &self.last_hash
+    }
+
+    /// Appends a record and fsyncs it before returning.
+    pub fn append(
+        &mut self,
+        kind: &str,
+        step: Option<&str>,
+        detail: serde_json::Value,
+    ) -> Result<Record> {
+        let mut r = Record {
+            seq: self.next_seq,
+            ts: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            run: self.run.clone(),
+            kind: kind.to_string(),
+            step: step.map(str::to_string),
+            detail,
+            prev: self.last_hash.clone(),
+            hash: String::new(),
+        };
+        r.hash = digest(&self.last_hash, &r);
+        let line = serde_json::to_string(&r)?;
+        writeln!(self.file, "{line}")
+            .wrap_err_with(|| format!("writing {}", self.path.display()))?;
+        self.file
+            .sync_all()
+            .wrap_err_with(|| format!("syncing {}", self.path.display()))?;
+        self.next_seq += 1;
+        self.last_hash = r.hash.clone();
+        Ok(r)
+    }
+}
+
+/// Reads a journal and verifies its hash chain; a torn last line (a crash mid-write) is ignored.
+pub fn read_verified(path: &Path) -> Result<Vec<Record>> {
+    let f = File::open(path).wrap_err_with(|| format!("opening {}", path.display()))?;
+    let lines: Vec<String> = BufReader::new(f).lines().collect::<std::io::Result<_>>()?;
+    let mut out: Vec<Record> = Vec::new();
+    let mut prev = GENESIS.to_string();
+    for (i, line) in lines.iter().enumerate() {
+        let r: Record = match serde_json::from_str(line) {
+            Ok(r) => r,
+            Err(_) if i + 1 == lines.len() => break,
+            Err(e) => bail!("{}:{}: not a journal record: {e}", path.display(), i + 1),
+        };
+        if r.prev != prev || digest(&prev, &r) != r.hash || r.seq != i as u64 {
+            bail!(
+                "{}:{}: the hash chain is broken (the journal was altered)",
+                path.display(),
+                i + 1
+            );
+        }
+        prev = r.hash.clone();
+        out.push(r);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_written_journal_verifies_and_an_edited_one_does_not() {
+        let d = tempfile::tempdir().unwrap();
+        let mut j = Journal::create(d.path(), "svc-1").unwrap();
+        j.append(
+            "run_started",
+            None,
+            serde_json::json!({"mode": "rehearsal"}),
+        )
+        .unwrap();
+        j.append("step_done", Some("preflight"), serde_json::Value::Null)
+            .unwrap();
+        let path = j.path().to_path_buf();
+        let recs = read_verified(&path).unwrap();
+        assert_eq!(recs.len(), 2);
+        assert_eq!(recs[1].prev, recs[0].hash);
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("preflight", "preflite");
+        std::fs::write(&path, text).unwrap();
+        assert!(format!("{:#}", read_verified(&path).unwrap_err()).contains("hash chain"));
+    }
+
+    #[test]
+    fn a_torn_last_line_is_ignored_and_the_run_goes_on() {
+        let d = tempfile::tempdir().unwrap();
+        let mut j = Journal::create(d.path(), "svc-2").unwrap();
+        j.append("run_started", None, serde_json::Value::Null)
+            .unwrap();
+        let path = j.path().to_path_buf();
+        drop(j);
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"{\"seq\":1,\"ts\":").unwrap();
+        drop(f);
+        let (mut j, recs) = Journal::reopen(&path).unwrap();
+        assert_eq!(recs.len(), 1);
+        j.append("resumed", None, serde_json::Value::Null).unwrap();
+        assert_eq!(read_verified(&path).unwrap().len(), 2);
+    }
+}

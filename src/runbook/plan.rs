@@ -1,0 +1,195 @@
+//! The runbooks as data: which steps, in which order, behind which gate, for a rehearsal, a real
+//! disaster and a failback.
+
+use serde::{Deserialize, Serialize};
+
+/// Which runbook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// The planned DRP test: production is healthy, RPO must be 0.
+    Rehearsal,
+    /// Production is lost: start on the DRP node's last replica.
+    Disaster,
+    /// Back from the DRP node to production.
+    Failback,
+}
+
+impl Mode {
+    /// The banner word.
+    pub fn banner(self) -> &'static str {
+        match self {
+            Mode::Rehearsal => "REHEARSAL",
+            Mode::Disaster => "DISASTER",
+            Mode::Failback => "FAILBACK",
+        }
+    }
+}
+
+/// A step of a runbook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Step {
+    /// Both nodes read and checked.
+    Preflight,
+    /// The operator declares the disaster (typed).
+    DeclareDisaster,
+    /// User access is cut (human step, optional `drp_cut_access` hook).
+    CutAccess,
+    /// Last incremental sync to the DRP node.
+    SyncUpdate,
+    /// Failback: sync from the DRP node back to production.
+    ReverseSync,
+    /// Stop on production (typed).
+    StopProd,
+    /// Production is verified down.
+    VerifyProdDown,
+    /// Stop on the DRP node (typed).
+    StopDrp,
+    /// The DRP node is verified down.
+    VerifyDrpDown,
+    /// Start on the DRP node (typed).
+    StartDrp,
+    /// The DRP node is verified up.
+    VerifyDrpUp,
+    /// Start on production (typed).
+    StartProd,
+    /// Production is verified up.
+    VerifyProdUp,
+}
+
+/// How a step is gated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    /// Runs without asking.
+    None,
+    /// A yes/no confirmation (default no).
+    Confirm,
+    /// The service name must be typed.
+    Typed,
+}
+
+impl Step {
+    /// The journal name of the step.
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Preflight => "preflight",
+            Step::DeclareDisaster => "declare_disaster",
+            Step::CutAccess => "cut_access",
+            Step::SyncUpdate => "syncupdate",
+            Step::ReverseSync => "reverse_sync",
+            Step::StopProd => "stop_production",
+            Step::VerifyProdDown => "verify_production_down",
+            Step::StopDrp => "stop_drp",
+            Step::VerifyDrpDown => "verify_drp_down",
+            Step::StartDrp => "start_drp",
+            Step::VerifyDrpUp => "verify_drp_up",
+            Step::StartProd => "start_production",
+            Step::VerifyProdUp => "verify_production_up",
+        }
+    }
+
+    /// The step of a journal name.
+    pub fn from_name(name: &str) -> Option<Step> {
+        ALL.iter().copied().find(|s| s.name() == name)
+    }
+
+    /// Its gate.
+    pub fn gate(self) -> Gate {
+        match self {
+            Step::CutAccess => Gate::Confirm,
+            Step::DeclareDisaster
+            | Step::StopProd
+            | Step::StartDrp
+            | Step::StopDrp
+            | Step::StartProd => Gate::Typed,
+            _ => Gate::None,
+        }
+    }
+
+    /// Whether the step changes a node (never re-run blindly after a crash).
+    pub fn destructive(self) -> bool {
+        matches!(
+            self,
+            Step::StopProd | Step::StartDrp | Step::StopDrp | Step::StartProd
+        )
+    }
+}
+
+const ALL: [Step; 13] = [
+    Step::Preflight,
+    Step::DeclareDisaster,
+    Step::CutAccess,
+    Step::SyncUpdate,
+    Step::ReverseSync,
+    Step::StopProd,
+    Step::VerifyProdDown,
+    Step::StopDrp,
+    Step::VerifyDrpDown,
+    Step::StartDrp,
+    Step::VerifyDrpUp,
+    Step::StartProd,
+    Step::VerifyProdUp,
+];
+
+/// The steps of a runbook, and those a disaster skips (recorded as skipped).
+pub fn steps(mode: Mode) -> Vec<(Step, bool)> {
+    use Step::*;
+    match mode {
+        Mode::Rehearsal => [
+            Preflight,
+            CutAccess,
+            SyncUpdate,
+            StopProd,
+            VerifyProdDown,
+            StartDrp,
+            VerifyDrpUp,
+        ]
+        .into_iter()
+        .map(|s| (s, false))
+        .collect(),
+        Mode::Disaster => vec![
+            (Preflight, false),
+            (DeclareDisaster, false),
+            (CutAccess, true),
+            (SyncUpdate, true),
+            (StopProd, true),
+            (VerifyProdDown, true),
+            (StartDrp, false),
+            (VerifyDrpUp, false),
+        ],
+        Mode::Failback => [
+            Preflight,
+            CutAccess,
+            ReverseSync,
+            StopDrp,
+            VerifyDrpDown,
+            StartProd,
+            VerifyProdUp,
+        ]
+        .into_iter()
+        .map(|s| (s, false))
+        .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn destructive_steps_are_all_typed_and_names_round_trip() {
+        for s in ALL {
+            assert_eq!(Step::from_name(s.name()), Some(s));
+            if s.destructive() {
+                assert_eq!(s.gate(), Gate::Typed, "{}", s.name());
+            }
+        }
+        let disaster = steps(Mode::Disaster);
+        assert!(disaster
+            .iter()
+            .any(|(s, skip)| *s == Step::SyncUpdate && *skip));
+        assert!(disaster
+            .iter()
+            .any(|(s, skip)| *s == Step::StartDrp && !*skip));
+    }
+}

@@ -1,0 +1,139 @@
+//! Starting or resuming a run of a service: one run per service at a time (a lock next to the
+//! journals), an unfinished run found and continued after re-verification, reports written at
+//! the end of every run.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use color_eyre::eyre::{bail, eyre, Result, WrapErr};
+use rustix::fs::{flock, FlockOperation};
+
+use super::engine::{Engine, Operator, RunSpec};
+use super::journal::{read_verified, runs_dir, Journal, Record};
+use super::nodes::{service_nodes, MapOps};
+use super::plan::Mode;
+use super::report;
+use crate::transport::NodeMap;
+
+/// The outcome of `run`: whether it succeeded, its id and its report files.
+pub struct Outcome {
+    /// The run succeeded.
+    pub ok: bool,
+    /// Run id.
+    pub run: String,
+    /// The Markdown report.
+    pub report: PathBuf,
+}
+
+/// The journal of the unfinished run of `svc`, if there is one.
+pub fn unfinished(dir: &Path, svc: &str) -> Result<Option<(PathBuf, Vec<Record>)>> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(None);
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        if path.extension().and_then(|x| x.to_str()) != Some("jsonl") {
+            continue;
+        }
+        let recs = read_verified(&path)?;
+        let mine = recs.first().is_some_and(|r| r.detail["service"] == svc);
+        let open = recs
+            .last()
+            .is_some_and(|r| r.kind != "run_finished" && r.kind != "run_aborted");
+        if mine && open {
+            return Ok(Some((path, recs)));
+        }
+    }
+    Ok(None)
+}
+
+fn new_run_id(svc: &str) -> String {
+    let now = chrono::Utc::now();
+    format!(
+        "{svc}-{}-{:04x}",
+        now.format("%Y%m%dT%H%M%SZ"),
+        now.timestamp_subsec_micros() & 0xffff
+    )
+}
+
+/// Runs (or resumes) the `mode` runbook of `svc` on the nodes of `map`.
+pub fn run(mode: Mode, svc: &str, map: NodeMap, op: &mut dyn Operator) -> Result<Outcome> {
+    if !crate::config::is_valid_service_name(svc) {
+        bail!("invalid service name '{svc}'");
+    }
+    let dir = runs_dir();
+    std::fs::create_dir_all(&dir).wrap_err_with(|| format!("creating {}", dir.display()))?;
+    let lock_path = dir.join(format!("{svc}.lock"));
+    let mut lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)?;
+    if flock(&lock, FlockOperation::NonBlockingLockExclusive).is_err() {
+        let holder = std::fs::read_to_string(&lock_path).unwrap_or_default();
+        bail!(
+            "a runbook of {svc} is already running ({}); two cannot run at once",
+            holder.trim()
+        );
+    }
+    lock.set_len(0)?;
+    let _ = write!(lock, "pid {}", std::process::id());
+
+    let nodes = service_nodes(&map, svc)?;
+    let (Some(prod), Some(drp)) = (nodes.nodes.first(), nodes.drpnodes.first()) else {
+        bail!("{svc} needs a node and a DRP node (nodes and drpnodes)");
+    };
+    let ops = MapOps {
+        map: map.clone(),
+        svc: svc.to_string(),
+    };
+    let found = unfinished(&dir, svc)?;
+    let (ok, path) = match found {
+        Some((path, recs)) => {
+            let was: Mode = serde_json::from_value(recs[0].detail["mode"].clone())
+                .map_err(|e| eyre!("{}: {e}", path.display()))?;
+            if was != mode {
+                bail!("an unfinished {} run of {svc} exists ({}): finish it with `drpilot drp {}` first", was.banner(), path.display(), was.banner().to_lowercase());
+            }
+            op.say(&format!(
+                "resuming unfinished run {} ({} records); re-reading both nodes",
+                recs[0].run,
+                recs.len()
+            ));
+            let spec = RunSpec {
+                mode,
+                svc: svc.to_string(),
+                prod: prod.clone(),
+                drp: drp.clone(),
+            };
+            let (journal, recs) = Journal::reopen(&path)?;
+            let (mut engine, done) = Engine::resume(spec, &ops, op, journal, &recs)?;
+            (engine.run(&done)?, path)
+        }
+        None => {
+            let run = new_run_id(svc);
+            let journal = Journal::create(&dir, &run)?;
+            let path = journal.path().to_path_buf();
+            let spec = RunSpec {
+                mode,
+                svc: svc.to_string(),
+                prod: prod.clone(),
+                drp: drp.clone(),
+            };
+            let mut engine = Engine::start(spec, &ops, op, journal)?;
+            (engine.run(&Default::default())?, path)
+        }
+    };
+    let rep = report::load(&path)?;
+    let base = path.with_extension("");
+    let md = base.with_extension("md");
+    crate::paths::write_atomic(&md, report::markdown(&rep).as_bytes())?;
+    crate::paths::write_atomic(&base.with_extension("html"), report::html(&rep).as_bytes())?;
+    crate::paths::write_atomic(&base.with_extension("json"), report::json(&rep).as_bytes())?;
+    Ok(Outcome {
+        ok,
+        run: rep.run,
+        report: md,
+    })
+}
