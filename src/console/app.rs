@@ -46,6 +46,8 @@ pub struct Confirm {
     pub on_run: bool,
     /// Why the last attempt did not run.
     pub error: Option<String>,
+    /// A runbook gate: the answer goes back to the waiting run.
+    pub runbook: Option<String>,
 }
 
 /// What the keyboard is doing.
@@ -76,6 +78,25 @@ pub enum Effect {
     },
     /// Write the log to a file.
     SaveLog(String),
+    /// Start (or resume) a runbook of a service: `rehearsal`, `disaster`, `failback`.
+    Runbook { mode: String, svc: String },
+    /// The operator's answer to the runbook's gate.
+    RunbookAnswer(bool),
+}
+
+/// A runbook as the console shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunbookView {
+    /// Service.
+    pub svc: String,
+    /// `REHEARSAL`, `DISASTER`, `FAILBACK`.
+    pub mode: String,
+    /// Steps and their state (`pending`, `running`, `done`, `failed`, `skipped`).
+    pub steps: Vec<(String, String)>,
+    /// The gate waiting for the operator, if any.
+    pub gate: Option<String>,
+    /// When over: whether it succeeded, and the summary.
+    pub finished: Option<(bool, String)>,
 }
 
 /// A node's health as the console knows it.
@@ -154,6 +175,8 @@ pub struct App {
     pub quit: bool,
     /// When the console started (wall mode cycles from it).
     pub started: Instant,
+    /// The runbook run from this console, if any.
+    pub runbook: Option<RunbookView>,
 }
 
 impl App {
@@ -175,6 +198,7 @@ impl App {
             only,
             quit: false,
             started: Instant::now(),
+            runbook: None,
         }
     }
 
@@ -218,9 +242,80 @@ impl App {
                 });
                 Vec::new()
             }
+            Event::Runbook(r) => {
+                self.on_runbook(r);
+                Vec::new()
+            }
             Event::Terminate => {
                 self.quit = true;
                 Vec::new()
+            }
+        }
+    }
+
+    fn on_runbook(&mut self, ev: super::event::RunbookEvent) {
+        use super::event::RunbookEvent as R;
+        match ev {
+            R::Started { svc, mode, steps } => {
+                self.runbook = Some(RunbookView {
+                    svc,
+                    mode,
+                    steps: steps
+                        .into_iter()
+                        .map(|s| (s, "pending".to_string()))
+                        .collect(),
+                    gate: None,
+                    finished: None,
+                });
+            }
+            R::Progress { step, state } => {
+                if let Some(rb) = self.runbook.as_mut() {
+                    if let Some(s) = rb.steps.iter_mut().find(|(n, _)| *n == step) {
+                        s.1 = state;
+                    }
+                }
+            }
+            R::Say(msg) => {
+                let svc = self
+                    .runbook
+                    .as_ref()
+                    .map(|r| r.svc.clone())
+                    .unwrap_or_default();
+                self.push_log(LogLine {
+                    time: chrono::Local::now().format("%H:%M:%S").to_string(),
+                    node: "runbook".into(),
+                    svc,
+                    rid: String::new(),
+                    level: "INFO".into(),
+                    msg,
+                });
+            }
+            R::Gate {
+                svc,
+                node,
+                step,
+                prompt,
+                typed,
+            } => {
+                if let Some(rb) = self.runbook.as_mut() {
+                    rb.gate = Some(step.clone());
+                }
+                self.mode = Mode::Confirm(Confirm {
+                    svc,
+                    node,
+                    verb: step,
+                    typed: typed.then(String::new),
+                    on_run: false,
+                    error: None,
+                    runbook: Some(prompt),
+                });
+            }
+            R::Done { ok, summary } => {
+                if let Some(rb) = self.runbook.as_mut() {
+                    rb.gate = None;
+                    rb.finished = Some((ok, summary.clone()));
+                }
+                self.message = Some((summary, !ok));
             }
         }
     }
@@ -403,11 +498,14 @@ impl App {
             (KeyCode::Esc, _) => {
                 self.mode = Mode::Normal;
                 self.message = Some((format!("{} cancelled", c.verb), false));
-                return Vec::new();
+                return Self::answer_or_nothing(&c, false);
             }
             (KeyCode::Enter, Some(typed)) => {
                 if *typed == c.svc {
                     self.mode = Mode::Normal;
+                    if c.runbook.is_some() {
+                        return vec![Effect::RunbookAnswer(true)];
+                    }
                     return self.request(c.svc, c.node, c.verb);
                 }
                 c.error = Some(format!(
@@ -418,11 +516,14 @@ impl App {
             }
             (KeyCode::Enter, None) => {
                 self.mode = Mode::Normal;
+                if c.on_run && c.runbook.is_some() {
+                    return vec![Effect::RunbookAnswer(true)];
+                }
                 if c.on_run {
                     return self.request(c.svc, c.node, c.verb);
                 }
                 self.message = Some((format!("{} cancelled", c.verb), false));
-                return Vec::new();
+                return Self::answer_or_nothing(&c, false);
             }
             (KeyCode::Backspace, Some(typed)) => {
                 typed.pop();
@@ -435,6 +536,14 @@ impl App {
         }
         self.mode = Mode::Confirm(c);
         Vec::new()
+    }
+
+    fn answer_or_nothing(c: &Confirm, yes: bool) -> Vec<Effect> {
+        if c.runbook.is_some() {
+            vec![Effect::RunbookAnswer(yes)]
+        } else {
+            Vec::new()
+        }
     }
 
     fn request(&mut self, svc: String, node: String, verb: String) -> Vec<Effect> {
@@ -513,11 +622,35 @@ impl App {
             "start" | "stop" | "syncupdate" | "syncfullsync" | "syncdrp" => {
                 self.ask(cmd, args.first().copied())
             }
+            "rehearse" | "disaster" | "failback" => return self.runbook(cmd),
             other => {
                 self.message = Some((format!("unknown command '{other}' (? lists them)"), true))
             }
         }
         Vec::new()
+    }
+
+    fn runbook(&mut self, which: &str) -> Vec<Effect> {
+        if self.read_only {
+            self.message = Some(("read-only console: actions are disabled".into(), true));
+            return Vec::new();
+        }
+        if self.runbook.as_ref().is_some_and(|r| r.finished.is_none()) {
+            self.message = Some(("a runbook is already running in this console".into(), true));
+            return Vec::new();
+        }
+        let Some(svc) = self.current().map(|s| s.name.clone()) else {
+            self.message = Some(("no service selected".into(), true));
+            return Vec::new();
+        };
+        let mode = match which {
+            "rehearse" => "rehearsal",
+            other => other,
+        };
+        vec![Effect::Runbook {
+            mode: mode.to_string(),
+            svc,
+        }]
     }
 
     fn ask(&mut self, verb: &str, node: Option<&str>) {
@@ -549,6 +682,7 @@ impl App {
             typed,
             on_run: false,
             error: None,
+            runbook: None,
         });
     }
 }

@@ -63,6 +63,33 @@ pub enum Event {
         ok: bool,
         reason: String,
     },
+    /// From a runbook run by this console.
+    Runbook(RunbookEvent),
     /// SIGTERM or SIGHUP: leave cleanly.
     Terminate,
+}
+
+/// What a runbook in progress tells the console.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunbookEvent {
+    /// A run begins: its banner word and steps.
+    Started {
+        svc: String,
+        mode: String,
+        steps: Vec<String>,
+    },
+    /// A step changed state.
+    Progress { step: String, state: String },
+    /// A message for the operator.
+    Say(String),
+    /// A gate: the run waits for the operator's answer.
+    Gate {
+        svc: String,
+        node: String,
+        step: String,
+        prompt: String,
+        typed: bool,
+    },
+    /// The run ended.
+    Done { ok: bool, summary: String },
 }

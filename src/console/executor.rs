@@ -2,14 +2,16 @@
 //! the node's link, each JSON log line forwarded as an event, the end reported. Read-only and
 //! wall consoles are built without one, so no key can reach a node.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Local};
 use serde::Deserialize;
 use tokio::sync::mpsc::Sender;
 
-use super::event::{Event, LogLine};
+use super::event::{Event, LogLine, RunbookEvent};
 use super::link::NodeLink;
+use crate::runbook::engine::Operator;
+use crate::runbook::plan::{Mode, Step};
 use crate::transport::{NodeMap, SshOptions};
 
 /// The action runner of an interactive console.
@@ -17,6 +19,58 @@ pub struct Executor {
     map: Arc<NodeMap>,
     ssh: SshOptions,
     tx: Sender<Event>,
+    /// Where the operator's answer to the running runbook's gate goes.
+    gate_answer: Mutex<Option<std::sync::mpsc::Sender<bool>>>,
+}
+
+/// The console as the runbook's operator: gates become dialogs, messages log lines.
+struct ConsoleOperator {
+    tx: Sender<Event>,
+    answers: std::sync::mpsc::Receiver<bool>,
+    svc: String,
+    prod_drp: (String, String),
+}
+
+impl Operator for ConsoleOperator {
+    fn confirm(&mut self, step: Step, prompt: &str, typed: Option<&str>) -> bool {
+        let node = match step {
+            Step::StartDrp | Step::StopDrp => self.prod_drp.1.clone(),
+            _ => self.prod_drp.0.clone(),
+        };
+        let gate = RunbookEvent::Gate {
+            svc: self.svc.clone(),
+            node,
+            step: step.name().to_string(),
+            prompt: prompt.to_string(),
+            typed: typed.is_some(),
+        };
+        if self.tx.blocking_send(Event::Runbook(gate)).is_err() {
+            return false;
+        }
+        // No answer (the console went away) is a refusal: a gate never opens by default.
+        self.answers.recv().unwrap_or(false)
+    }
+
+    fn say(&mut self, msg: &str) {
+        let _ = self
+            .tx
+            .blocking_send(Event::Runbook(RunbookEvent::Say(msg.to_string())));
+    }
+
+    fn name(&self) -> String {
+        format!(
+            "{} (console)",
+            std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+        )
+    }
+
+    fn progress(&mut self, step: Step, state: &str) {
+        let ev = RunbookEvent::Progress {
+            step: step.name().to_string(),
+            state: state.to_string(),
+        };
+        let _ = self.tx.blocking_send(Event::Runbook(ev));
+    }
 }
 
 #[derive(Deserialize)]
@@ -54,7 +108,78 @@ fn log_line(node: &str, svc: &str, line: &str) -> LogLine {
 impl Executor {
     /// An executor reaching nodes as `map` says.
     pub fn new(map: Arc<NodeMap>, ssh: SshOptions, tx: Sender<Event>) -> Self {
-        Self { map, ssh, tx }
+        Self {
+            map,
+            ssh,
+            tx,
+            gate_answer: Mutex::new(None),
+        }
+    }
+
+    /// Starts (or resumes) a runbook on its own thread: the engine blocks on the sync
+    /// transports and on the operator's answers, never on the UI.
+    pub fn runbook(&self, mode: &str, svc: String) {
+        let mode = match mode {
+            "disaster" => Mode::Disaster,
+            "failback" => Mode::Failback,
+            _ => Mode::Rehearsal,
+        };
+        let (answer_tx, answers) = std::sync::mpsc::channel();
+        if let Ok(mut slot) = self.gate_answer.lock() {
+            *slot = Some(answer_tx);
+        }
+        let (map, tx) = ((*self.map).clone(), self.tx.clone());
+        std::thread::spawn(move || {
+            let steps = crate::runbook::plan::steps(mode)
+                .iter()
+                .map(|(s, _)| s.name().to_string())
+                .collect();
+            let started = RunbookEvent::Started {
+                svc: svc.clone(),
+                mode: mode.banner().to_string(),
+                steps,
+            };
+            let _ = tx.blocking_send(Event::Runbook(started));
+            let prod_drp = crate::runbook::nodes::service_nodes(&map, &svc)
+                .map(|n| {
+                    (
+                        n.nodes.first().cloned().unwrap_or_default(),
+                        n.drpnodes.first().cloned().unwrap_or_default(),
+                    )
+                })
+                .unwrap_or_default();
+            let mut op = ConsoleOperator {
+                tx: tx.clone(),
+                answers,
+                svc: svc.clone(),
+                prod_drp,
+            };
+            let done = match crate::runbook::session::run(mode, &svc, map, &mut op) {
+                Ok(o) => RunbookEvent::Done {
+                    ok: o.ok,
+                    summary: format!(
+                        "run {} {}: report {}",
+                        o.run,
+                        if o.ok { "succeeded" } else { "FAILED" },
+                        o.report.display()
+                    ),
+                },
+                Err(e) => RunbookEvent::Done {
+                    ok: false,
+                    summary: format!("runbook: {e:#}"),
+                },
+            };
+            let _ = tx.blocking_send(Event::Runbook(done));
+        });
+    }
+
+    /// Passes the operator's answer to the waiting gate.
+    pub fn answer(&self, yes: bool) {
+        if let Ok(slot) = self.gate_answer.lock() {
+            if let Some(tx) = slot.as_ref() {
+                let _ = tx.send(yes);
+            }
+        }
     }
 
     /// Starts `verb` of `svc` on `node` in the background.

@@ -137,6 +137,21 @@ pub const COMMANDS: &[CommandHelp] = &[
         acts: true,
     },
     CommandHelp {
+        usage: "rehearse",
+        help: "the DRP test runbook of the selected service",
+        acts: true,
+    },
+    CommandHelp {
+        usage: "disaster",
+        help: "the real-disaster runbook (production lost)",
+        acts: true,
+    },
+    CommandHelp {
+        usage: "failback",
+        help: "back from the DRP node to production",
+        acts: true,
+    },
+    CommandHelp {
         usage: "filter RID",
         help: "show only this resource's log lines",
         acts: false,

@@ -173,6 +173,15 @@ async fn run_async(
                                     None => app.message = Some(("read-only console: actions are disabled".into(), true)),
                                 },
                                 Effect::SaveLog(file) => app.message = Some(save_log(&app, &file)),
+                                Effect::Runbook { mode, svc } => match &executor {
+                                    Some(x) => x.runbook(&mode, svc),
+                                    None => app.message = Some(("read-only console: actions are disabled".into(), true)),
+                                },
+                                Effect::RunbookAnswer(yes) => {
+                                    if let Some(x) = &executor {
+                                        x.answer(yes);
+                                    }
+                                }
                             }
                         }
                     }

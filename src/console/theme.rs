@@ -235,6 +235,7 @@ impl Theme {
     /// The mode banner (`READ-ONLY`, `WALL`, `LIVE`).
     pub fn banner(&self, mode: &str) -> Style {
         let key = match mode {
+            "DISASTER" => "error",
             "READ-ONLY" => "banner_read_only",
             "WALL" => "banner_wall",
             _ => "banner_rehearsal",
@@ -246,6 +247,16 @@ impl Theme {
             .fg(self.ui("banner_fg"))
             .bg(self.ui(key))
             .add_modifier(Modifier::BOLD)
+    }
+}
+
+impl Theme {
+    /// The frame of a pane that belongs to a run of `mode` (the banner's colour).
+    pub fn mode_frame(&self, mode: &str) -> Style {
+        match self.banner(mode).bg {
+            Some(c) if !self.monochrome => Style::new().fg(c).add_modifier(Modifier::BOLD),
+            _ => Style::new().add_modifier(Modifier::BOLD),
+        }
     }
 }
 

@@ -27,7 +27,15 @@ pub fn draw(frame: &mut Frame, app: &App, now: Instant) {
         Layout::horizontal([Constraint::Length(24), Constraint::Min(20)]).areas(body);
     panes::services::draw(frame, list, app, now);
     panes::tree::draw_pair(frame, trees, app, app.current(), now);
-    panes::log::draw(frame, log, app);
+    match &app.runbook {
+        Some(rb) => {
+            let [left, right] =
+                Layout::horizontal([Constraint::Percentage(45), Constraint::Min(20)]).areas(log);
+            panes::runbook::draw(frame, left, app, rb);
+            panes::log::draw(frame, right, app);
+        }
+        None => panes::log::draw(frame, log, app),
+    }
     panes::bottom::draw(frame, bottom, app);
     match &app.mode {
         Mode::Help => panes::help::draw(frame, centered(frame.area(), 76, 30), app),

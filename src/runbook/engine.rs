@@ -26,6 +26,8 @@ pub trait Operator {
     fn say(&mut self, msg: &str);
     /// Who is operating (journaled with every gate).
     fn name(&self) -> String;
+    /// A step changed state: `running`, `done`, `failed`, `skipped` (the console's checklist).
+    fn progress(&mut self, _step: Step, _state: &str) {}
 }
 
 /// What a run is about.
@@ -129,6 +131,7 @@ impl<'a> Engine<'a> {
         }
         for (step, skipped) in steps(self.spec.mode) {
             if done.contains(&step) {
+                self.op.progress(step, "done");
                 continue;
             }
             if skipped {
@@ -137,6 +140,7 @@ impl<'a> Engine<'a> {
                     Some(step.name()),
                     json!({"reason": "production is lost"}),
                 )?;
+                self.op.progress(step, "skipped");
                 self.op.say(&format!("{}: skipped (disaster)", step.name()));
                 continue;
             }
@@ -151,10 +155,12 @@ impl<'a> Engine<'a> {
             }
             self.journal
                 .append("step_started", Some(step.name()), json!({}))?;
+            self.op.progress(step, "running");
             match self.exec(step) {
                 Ok(detail) => {
                     self.journal
                         .append("step_done", Some(step.name()), detail)?;
+                    self.op.progress(step, "done");
                     self.op.say(&format!("{}: done", step.name()));
                 }
                 Err(e) => {
@@ -164,6 +170,7 @@ impl<'a> Engine<'a> {
                         Some(step.name()),
                         json!({"reason": why}),
                     )?;
+                    self.op.progress(step, "failed");
                     self.op.say(&format!("{} failed: {why}", step.name()));
                     self.rollback(step)?;
                     self.journal.append(

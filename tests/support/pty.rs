@@ -19,6 +19,11 @@ pub struct PtyApp {
 impl PtyApp {
     /// Starts `drpilot ARGS` in `cwd` on a 130x40 terminal.
     pub fn spawn(args: &[&str], cwd: &Path) -> Self {
+        Self::spawn_with_env(args, cwd, &[])
+    }
+
+    /// Starts `drpilot ARGS` in `cwd` with extra environment variables.
+    pub fn spawn_with_env(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Self {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows: 40,
@@ -34,6 +39,9 @@ impl PtyApp {
         cmd.env_remove("NO_COLOR");
         cmd.env_remove("DRPILOT_ROOT");
         cmd.env_remove("DRPILOT_NODENAME");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         let child = pty
             .slave
             .spawn_command(cmd)

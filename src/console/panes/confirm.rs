@@ -26,6 +26,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, c: &Confirm) {
         ]),
         Line::from(""),
     ];
+    if let Some(prompt) = &c.runbook {
+        lines = vec![
+            Line::from(Span::styled(
+                format!("runbook step {}", c.verb),
+                app.theme.title(true),
+            )),
+            Line::from(Span::styled(prompt.clone(), app.theme.text())),
+            Line::from(""),
+        ];
+    }
     match &c.typed {
         Some(t) => {
             lines.push(Line::from(Span::styled(

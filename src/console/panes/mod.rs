@@ -4,6 +4,7 @@ pub mod bottom;
 pub mod confirm;
 pub mod help;
 pub mod log;
+pub mod runbook;
 pub mod services;
 pub mod status_bar;
 pub mod tree;

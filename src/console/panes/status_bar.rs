@@ -11,7 +11,10 @@ use super::freshness_text;
 use crate::console::app::App;
 
 /// The mode banner word.
-pub fn banner(app: &App) -> &'static str {
+pub fn banner(app: &App) -> &str {
+    if let Some(rb) = app.runbook.as_ref().filter(|r| r.finished.is_none()) {
+        return &rb.mode;
+    }
     if app.wall {
         "WALL"
     } else if app.read_only {

@@ -1,0 +1,68 @@
+//! The runbook pane: the checklist of the run, the current step and its gate, the outcome; its
+//! frame takes the colour of the run's mode (REHEARSAL, DISASTER, FAILBACK).
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::Frame;
+
+use crate::console::app::{App, RunbookView};
+use crate::status::Status;
+
+fn mark(state: &str) -> &'static str {
+    match state {
+        "done" => "✔",
+        "running" => "▶",
+        "failed" => "✗",
+        "skipped" => "–",
+        _ => "·",
+    }
+}
+
+/// Draws the runbook pane.
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, rb: &RunbookView) {
+    let frame_style = app.theme.mode_frame(&rb.mode);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(frame_style)
+        .title(Span::styled(
+            format!(" runbook: {} {} ", rb.mode, rb.svc),
+            app.theme.banner(&rb.mode),
+        ));
+    let mut lines: Vec<Line> = rb
+        .steps
+        .iter()
+        .map(|(step, state)| {
+            let style = match state.as_str() {
+                "done" => app.theme.status(Status::Up),
+                "failed" => app.theme.error(),
+                "running" => app.theme.title(true),
+                _ => app.theme.muted(),
+            };
+            let gate = if rb.gate.as_deref() == Some(step.as_str()) {
+                "  ← waiting for you"
+            } else {
+                ""
+            };
+            Line::from(vec![
+                Span::styled(format!("{} {:<24}", mark(state), step), style),
+                Span::styled(format!("{state}{gate}"), app.theme.muted()),
+            ])
+        })
+        .collect();
+    if let Some((ok, summary)) = &rb.finished {
+        lines.push(Line::from(""));
+        lines.push(Line::from(Span::styled(
+            summary.clone(),
+            if *ok {
+                app.theme.status(Status::Up)
+            } else {
+                app.theme.error()
+            },
+        )));
+    }
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: true }).block(block),
+        area,
+    );
+}

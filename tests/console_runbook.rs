@@ -1,0 +1,178 @@
+//! The DRP runbook in the console, with keystrokes, on the lab: the whole rehearsal, and a
+//! console killed right after a destructive step, resumed by a new console.
+
+mod support;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use support::pty::PtyApp;
+use support::{wait_until, TestLab};
+
+const T: Duration = Duration::from_secs(30);
+
+fn ready() -> (TestLab, tempfile::TempDir) {
+    let lab = TestLab::new();
+    lab.svc("deb1", &["start"]).expect_ok("start");
+    wait_until(T, "data on deb1", || lab.lines("deb1").len() >= 2);
+    lab.svc("deb1", &["syncfullsync", "--force"])
+        .expect_ok("syncfullsync");
+    lab.svc("deb1", &["syncdrp", "--force"])
+        .expect_ok("syncdrp");
+    (lab, tempfile::tempdir().unwrap())
+}
+
+fn journals(state: &std::path::Path) -> Vec<PathBuf> {
+    let dir = state.join("drpilot/runs");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn running_on(lab: &TestLab) -> Vec<&'static str> {
+    ["deb1", "deb2"]
+        .into_iter()
+        .filter(|n| matches!(lab.status(n)["avail"].as_str(), Some("up" | "warn")))
+        .collect()
+}
+
+fn console(lab: &TestLab, state: &std::path::Path, crash: Option<&str>) -> PtyApp {
+    let nodes = lab.dir.join("nodes.toml").to_string_lossy().into_owned();
+    let state = state.to_string_lossy().into_owned();
+    let mut env = vec![("XDG_STATE_HOME", state.as_str())];
+    if let Some(c) = crash {
+        env.push(("DRPILOT_CRASH_AFTER", c));
+    }
+    let app = PtyApp::spawn_with_env(&["console", "--nodes", &nodes], &lab.dir, &env);
+    app.wait_screen(T, "both trees", |s| {
+        s.contains("deb1 · production") && s.matches("|- avail").count() == 2
+    });
+    app
+}
+
+#[test]
+fn operator_walks_the_whole_rehearsal_with_keystrokes() {
+    let (lab, state) = ready();
+    let mut app = console(&lab, state.path(), None);
+    app.send(":rehearse\r");
+    app.wait_screen(T, "the cut access gate", |s| {
+        s.contains("REHEARSAL") && s.contains("runbook step cut_access")
+    });
+    app.send("\r");
+    app.wait_screen(T, "Enter on Cancel aborts", |s| {
+        s.contains("run aborted at cut_access") || s.contains("FAILED")
+    });
+    assert_eq!(
+        running_on(&lab),
+        vec!["deb1"],
+        "a cancelled gate changed nothing"
+    );
+
+    app.send(":rehearse\r");
+    app.wait_screen(T, "the cut access gate again", |s| {
+        s.contains("runbook step cut_access")
+    });
+    app.send("\x1b[C\r");
+    app.wait_screen(T, "the stop gate", |s| {
+        s.contains("runbook step stop_production")
+    });
+    app.send("deb1\r");
+    app.wait_screen(T, "a wrong name refused", |s| {
+        s.contains("type busybox exactly")
+    });
+    app.send("busybox\r");
+    app.wait_screen(T, "the start gate", |s| {
+        s.contains("runbook step start_drp")
+    });
+    let on_prod = lab.lines("deb1");
+    app.send("busybox\r");
+    app.wait_screen(T, "the run's end", |s| s.contains("succeeded: report"));
+    assert_eq!(running_on(&lab), vec!["deb2"]);
+    wait_until(T, "the app on deb2", || {
+        lab.lines("deb2").len() > on_prod.len()
+    });
+    assert_eq!(
+        lab.lines("deb2")[..on_prod.len()],
+        on_prod[..],
+        "the data moved to deb2"
+    );
+
+    let all = journals(state.path());
+    assert_eq!(all.len(), 2, "the cancelled run and the full one");
+    let (journal, records) = all
+        .into_iter()
+        .map(|j| {
+            let r = drpilot::runbook::journal::read_verified(&j).expect("the chain verifies");
+            (j, r)
+        })
+        .find(|(_, r)| r.iter().any(|x| x.kind == "run_finished"))
+        .expect("a finished run");
+    let rep = drpilot::runbook::report::build(&records).unwrap();
+    assert_eq!(rep.outcome, "succeeded");
+    assert_eq!(rep.rpo_s, Some(0));
+    assert!(rep.rto_s.unwrap() > 0.0);
+    assert!(journal.with_extension("md").exists());
+    app.send("q");
+    assert!(app.wait_exit(T));
+    assert!(app.terminal_restored());
+    lab.svc("deb2", &["stop"]).expect_ok("stop deb2");
+}
+
+#[test]
+fn a_killed_console_is_resumed_by_the_next_one() {
+    for crash in ["stop_production", "start_drp"] {
+        let (lab, state) = ready();
+        let mut app = console(&lab, state.path(), Some(crash));
+        app.send(":rehearse\r");
+        app.wait_screen(T, "the cut access gate", |s| {
+            s.contains("runbook step cut_access")
+        });
+        app.send("\x1b[C\r");
+        app.wait_screen(T, "the stop gate", |s| {
+            s.contains("runbook step stop_production")
+        });
+        app.send("busybox\r");
+        if crash == "start_drp" {
+            app.wait_screen(T, "the start gate", |s| {
+                s.contains("runbook step start_drp")
+            });
+            app.send("busybox\r");
+        }
+        app.wait_exit(T);
+        assert!(
+            running_on(&lab).len() <= 1,
+            "running on both nodes after a crash at {crash}"
+        );
+
+        let mut next = console(&lab, state.path(), None);
+        next.send(":rehearse\r");
+        next.wait_screen(T, "the resume", |s| s.contains("resuming unfinished run"));
+        if crash == "stop_production" {
+            next.wait_screen(T, "only the start gate is asked", |s| {
+                s.contains("runbook step start_drp")
+            });
+            next.send("busybox\r");
+        }
+        next.wait_screen(T, "the resumed run's end", |s| {
+            s.contains("succeeded: report")
+        });
+        assert_eq!(running_on(&lab), vec!["deb2"], "after a crash at {crash}");
+        let journal = journals(state.path()).pop().unwrap();
+        let recs = drpilot::runbook::journal::read_verified(&journal).unwrap();
+        let started = recs
+            .iter()
+            .filter(|r| r.kind == "step_started" && r.step.as_deref() == Some(crash))
+            .count();
+        assert_eq!(started, 1, "{crash} ran twice");
+        next.send("q");
+        next.wait_exit(T);
+        lab.svc("deb2", &["stop"]).expect_ok("stop deb2");
+    }
+}
