@@ -32,7 +32,16 @@ fn journals(state: &std::path::Path) -> Vec<PathBuf> {
                 .collect()
         })
         .unwrap_or_default();
-    v.sort();
+    // Oldest first by the time of their first record (ids share their second).
+    v.sort_by_key(|p| {
+        let text = std::fs::read_to_string(p).unwrap_or_default();
+        let first: serde_json::Value = text
+            .lines()
+            .next()
+            .and_then(|l| serde_json::from_str(l).ok())
+            .unwrap_or_default();
+        first["ts"].as_str().unwrap_or_default().to_string()
+    });
     v
 }
 

@@ -60,7 +60,16 @@ impl Drp {
                     .collect()
             })
             .unwrap_or_default();
-        v.sort();
+        // Oldest first by the time of their first record (ids share their second).
+        v.sort_by_key(|p| {
+            let text = std::fs::read_to_string(p).unwrap_or_default();
+            let first: serde_json::Value = text
+                .lines()
+                .next()
+                .and_then(|l| serde_json::from_str(l).ok())
+                .unwrap_or_default();
+            first["ts"].as_str().unwrap_or_default().to_string()
+        });
         v
     }
 
@@ -263,6 +272,41 @@ fn typed_gates_refuse_a_wrong_name_and_no_answer_never_advances() {
         assert_eq!(d.running_on(), vec!["deb1"], "after answers {answers:?}");
         assert_eq!(resource(&d.lab.status("deb1"), "fs#1")["status"], "up");
     }
+    d.lab.svc("deb1", &["stop"]).expect_ok("stop");
+}
+
+#[test]
+fn a_failed_application_check_rolls_back_to_production() {
+    let d = Drp::ready();
+    for node in ["deb1", "deb2"] {
+        let cfg = std::fs::read_to_string(d.lab.config(node)).unwrap();
+        let cfg: String = cfg
+            .lines()
+            .map(|l| {
+                if l.starts_with("drp_app_check") {
+                    "drp_app_check = /bin/false".to_string()
+                } else {
+                    l.to_string()
+                }
+            })
+            .map(|l| l + "\n")
+            .collect();
+        std::fs::write(d.lab.config(node), cfg).unwrap();
+    }
+    d.lab
+        .svc("deb1", &["syncnodes"])
+        .expect_ok("config records in sync again");
+    let out = d
+        .drp("rehearse", &["--yes"])
+        .expect_err("a failing application check");
+    assert!(
+        out.stdout.contains("verify_drp_up failed"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(d.running_on(), vec!["deb1"], "rolled back to production");
+    let rep = d.report(&d.journals().pop().unwrap());
+    assert_eq!(rep["outcome"], "aborted");
     d.lab.svc("deb1", &["stop"]).expect_ok("stop");
 }
 

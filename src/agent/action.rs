@@ -59,6 +59,9 @@ pub enum Action {
     /// `cutaccess`: runs the `drp_cut_access` hook of the config (a stop verb), the runbook's
     /// "cut user access" step.
     CutAccess,
+    /// `appcheck`: runs the `drp_app_check` command of the config, the runbook's application
+    /// check after a start.
+    AppCheck,
 }
 
 impl Action {
@@ -85,6 +88,7 @@ impl Action {
             Action::PostSync => "postsync".into(),
             Action::Docker(_) => "docker".into(),
             Action::CutAccess => "cutaccess".into(),
+            Action::AppCheck => "appcheck".into(),
         }
     }
 

@@ -137,6 +137,7 @@ fn run_one(
         Action::SyncDrp => sync_drp(&ctx, svc, opts),
         Action::PostSync => peer::postsync(&ctx, svc),
         Action::CutAccess => cut_access(&ctx, svc, opts),
+        Action::AppCheck => app_check(&ctx, svc),
         _ => Ok(()),
     };
     if let Err(e) = &result {
@@ -164,6 +165,33 @@ fn cut_access(ctx: &Ctx, svc: &Service, opts: &Options) -> Result<()> {
         Action::Stop(group) => stop(ctx, svc, group, opts),
         _ => Ok(()),
     }
+}
+
+fn app_check(ctx: &Ctx, svc: &Service) -> Result<()> {
+    let Some(check) = svc.cfg.get("DEFAULT", "drp_app_check", &ctx.env.nodename) else {
+        ctx.log.info(
+            "",
+            "no drp_app_check configured: the status tree is the only check",
+        );
+        return Ok(());
+    };
+    let argv = shell_words::split(check.value).map_err(|e| {
+        eyre!(
+            "{}:{}: [DEFAULT] drp_app_check: {e}",
+            svc.cfg.raw.path.display(),
+            check.line
+        )
+    })?;
+    if argv.is_empty() {
+        bail!(
+            "{}:{}: [DEFAULT] drp_app_check is empty",
+            svc.cfg.raw.path.display(),
+            check.line
+        );
+    }
+    crate::drivers::run_logged(ctx, "", &argv, Duration::from_secs(120))?;
+    ctx.log.info("", "application check passed");
+    Ok(())
 }
 
 fn check_rids(svc: &Service, rids: &[String]) -> Result<()> {

@@ -54,6 +54,8 @@ pub enum Verb {
     Postsync,
     /// Checks the service config.
     Validate,
+    /// Runs the `drp_app_check` command: the runbook's application check after a start.
+    Appcheck,
     /// Runs the `drp_cut_access` hook (a stop verb): the runbook's "cut user access" step.
     Cutaccess,
     /// Runs docker against the service's private daemon.
@@ -104,6 +106,7 @@ fn action_of(verb: Verb) -> Action {
         Verb::Postsync => Action::PostSync,
         Verb::Validate => Action::Validate,
         Verb::Cutaccess => Action::CutAccess,
+        Verb::Appcheck => Action::AppCheck,
         Verb::Docker { args } => Action::Docker(args),
     }
 }

@@ -259,6 +259,14 @@ impl<'a> Engine<'a> {
         }
     }
 
+    /// Up in the tree, then the optional application check (`drp_app_check`) passes there.
+    fn verify_up(&mut self, node: &str) -> Result<serde_json::Value> {
+        let mut detail = self.wait_for(node, true)?;
+        let check = self.act(node, &["appcheck"])?;
+        detail["app_check"] = check["output_digest"].clone();
+        Ok(detail)
+    }
+
     fn exec(&mut self, step: Step) -> Result<serde_json::Value> {
         let (prod, drp) = (self.spec.prod.clone(), self.spec.drp.clone());
         match step {
@@ -290,9 +298,9 @@ impl<'a> Engine<'a> {
             Step::StopDrp => self.act(&drp, &["stop"]),
             Step::VerifyDrpDown => self.wait_for(&drp, false),
             Step::StartDrp => self.act(&drp, &["start"]),
-            Step::VerifyDrpUp => self.wait_for(&drp, true),
+            Step::VerifyDrpUp => self.verify_up(&drp),
             Step::StartProd => self.act(&prod, &["start"]),
-            Step::VerifyProdUp => self.wait_for(&prod, true),
+            Step::VerifyProdUp => self.verify_up(&prod),
         }
     }
 
