@@ -103,6 +103,13 @@ fn operator_walks_the_whole_rehearsal_with_keystrokes() {
     let on_prod = lab.lines("deb1");
     app.send("busybox\r");
     app.wait_screen(T, "the run's end", |s| s.contains("succeeded: report"));
+    assert!(
+        app.screen()
+            .lines()
+            .any(|l| l.contains("sync#1") && l.contains("100%")),
+        "no sync progress bar:\n{}",
+        app.screen()
+    );
     assert_eq!(running_on(&lab), vec!["deb2"]);
     wait_until(T, "the app on deb2", || {
         lab.lines("deb2").len() > on_prod.len()

@@ -94,7 +94,14 @@ impl Drp {
 #[test]
 fn rehearsal_then_failback_loses_no_line_and_reports_rto_and_rpo() {
     let d = Drp::ready();
-    d.drp("rehearse", &["--yes"]).expect_ok("drp rehearse");
+    let out = d.drp("rehearse", &["--yes"]).expect_ok("drp rehearse");
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.contains("sync#1") && l.contains("100%") && l.contains("ETA")),
+        "no progress bar:\n{}",
+        out.stdout
+    );
     let on_prod = d.lab.lines("deb1");
     assert_eq!(d.running_on(), vec!["deb2"]);
     wait_until(T, "the app writing on deb2", || {

@@ -9,6 +9,7 @@ use color_eyre::eyre::{bail, Result};
 
 use crate::runbook::engine::Operator;
 use crate::runbook::journal::runs_dir;
+use crate::runbook::nodes::SyncProgress;
 use crate::runbook::plan::{Mode, Step};
 use crate::runbook::{report, session};
 use crate::transport::NodeMap;
@@ -73,6 +74,9 @@ impl Operator for AutoYes {
     fn name(&self) -> String {
         format!("{} (--yes)", operator_name())
     }
+    fn sync_progress(&mut self, rid: &str, p: &SyncProgress) {
+        println!("  {rid} {}", p.bar(20));
+    }
 }
 
 /// Asks each gate on the terminal; the default is no, and typed gates need the service name.
@@ -102,6 +106,9 @@ impl Operator for Terminal {
     }
     fn name(&self) -> String {
         operator_name()
+    }
+    fn sync_progress(&mut self, rid: &str, p: &SyncProgress) {
+        println!("  {rid} {}", p.bar(20));
     }
 }
 

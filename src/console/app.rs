@@ -97,6 +97,8 @@ pub struct RunbookView {
     pub gate: Option<String>,
     /// When over: whether it succeeded, and the summary.
     pub finished: Option<(bool, String)>,
+    /// Transfer progress per sync resource, during the sync step.
+    pub syncs: Vec<(String, crate::runbook::nodes::SyncProgress)>,
 }
 
 /// A node's health as the console knows it.
@@ -266,12 +268,21 @@ impl App {
                         .collect(),
                     gate: None,
                     finished: None,
+                    syncs: Vec::new(),
                 });
             }
             R::Progress { step, state } => {
                 if let Some(rb) = self.runbook.as_mut() {
                     if let Some(s) = rb.steps.iter_mut().find(|(n, _)| *n == step) {
                         s.1 = state;
+                    }
+                }
+            }
+            R::SyncProgress { rid, progress } => {
+                if let Some(rb) = self.runbook.as_mut() {
+                    match rb.syncs.iter_mut().find(|(r, _)| *r == rid) {
+                        Some(s) => s.1 = progress,
+                        None => rb.syncs.push((rid, progress)),
                     }
                 }
             }

@@ -82,6 +82,11 @@ pub enum RunbookEvent {
     Progress { step: String, state: String },
     /// A message for the operator.
     Say(String),
+    /// A sync resource's transfer progress.
+    SyncProgress {
+        rid: String,
+        progress: crate::runbook::nodes::SyncProgress,
+    },
     /// A gate: the run waits for the operator's answer.
     Gate {
         svc: String,

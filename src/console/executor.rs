@@ -64,6 +64,14 @@ impl Operator for ConsoleOperator {
         )
     }
 
+    fn sync_progress(&mut self, rid: &str, p: &crate::runbook::nodes::SyncProgress) {
+        let ev = RunbookEvent::SyncProgress {
+            rid: rid.to_string(),
+            progress: *p,
+        };
+        let _ = self.tx.blocking_send(Event::Runbook(ev));
+    }
+
     fn progress(&mut self, step: Step, state: &str) {
         let ev = RunbookEvent::Progress {
             step: step.name().to_string(),

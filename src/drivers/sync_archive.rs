@@ -133,10 +133,42 @@ fn put_str(w: &mut impl Write, s: &str) -> io::Result<()> {
 
 /// Writes the stream that turns `target` (the target's manifest) into a copy of `root`.
 pub fn write_stream(root: &Path, target: &[Entry], w: &mut impl Write) -> Result<Summary> {
+    write_stream_with_progress(root, target, w, &mut |_| {})
+}
+
+/// How far a transfer is: what was sent of what must be.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Content bytes sent so far.
+    pub bytes_sent: u64,
+    /// Content bytes the transfer sends in all.
+    pub bytes_total: u64,
+    /// Changed files sent so far.
+    pub files_sent: u64,
+    /// Changed files in all.
+    pub files_total: u64,
+}
+
+/// [`write_stream`], reporting progress after every MiB and every file.
+pub fn write_stream_with_progress(
+    root: &Path,
+    target: &[Entry],
+    w: &mut impl Write,
+    on: &mut dyn FnMut(Progress),
+) -> Result<Summary> {
     let have: BTreeMap<&str, &Entry> = target.iter().map(|e| (e.path.as_str(), e)).collect();
+    let entries = walk(root)?;
+    let changed =
+        |e: &Entry| e.kind == 'f' && !have.get(e.path.as_str()).is_some_and(|t| e.same_as(t));
+    let mut prog = Progress {
+        bytes_total: entries.iter().filter(|e| changed(e)).map(|e| e.size).sum(),
+        files_total: entries.iter().filter(|e| changed(e)).count() as u64,
+        ..Progress::default()
+    };
+    on(prog);
     let mut sum = Summary::default();
     w.write_all(MAGIC)?;
-    for e in walk(root)? {
+    for e in entries {
         sum.records += 1;
         match e.kind {
             'd' => {
@@ -166,7 +198,21 @@ pub fn write_stream(root: &Path, target: &[Entry], w: &mut impl Write) -> Result
                 w.write_all(&(m.permissions().mode() & 0o7777).to_le_bytes())?;
                 w.write_all(&ns.to_le_bytes())?;
                 w.write_all(&size.to_le_bytes())?;
-                let copied = io::copy(&mut f.take(size), w)?;
+                let mut src = f.take(size);
+                let mut buf = vec![0u8; 1 << 20];
+                let mut copied = 0u64;
+                loop {
+                    let n = src.read(&mut buf)?;
+                    if n == 0 {
+                        break;
+                    }
+                    w.write_all(&buf[..n])?;
+                    copied += n as u64;
+                    prog.bytes_sent += n as u64;
+                    on(prog);
+                }
+                prog.files_sent += 1;
+                on(prog);
                 if copied != size {
                     bail!(
                         "{} shrank while it was being sent; run the sync again",

@@ -7,13 +7,28 @@ use std::time::Duration;
 
 use color_eyre::eyre::{bail, eyre, Result, WrapErr};
 
-use super::sync_archive::{write_stream, Entry, Summary};
+use super::sync_archive::{write_stream_with_progress, Entry, Progress, Summary};
 use super::sync_state::{probe_state, write_state, SyncState};
 use super::{Ctx, DataSync, Probe, Resource, SyncMode};
 use crate::transport::Transport;
 
 /// How long a target may take to list its copy.
 const MANIFEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How often a transfer reports its progress.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
+/// The progress line a console parses: `progress bytes=SENT/TOTAL files=F/N rate=B/s eta=S`.
+pub fn progress_line(p: Progress, elapsed: Duration) -> String {
+    let secs = elapsed.as_secs_f64().max(0.001);
+    let rate = (p.bytes_sent as f64 / secs) as u64;
+    let left = p.bytes_total.saturating_sub(p.bytes_sent);
+    let eta = if rate > 0 { left / rate.max(1) } else { 0 };
+    format!(
+        "progress bytes={}/{} files={}/{} rate={rate} eta={eta}",
+        p.bytes_sent, p.bytes_total, p.files_sent, p.files_total
+    )
+}
 
 /// The directory replication driver.
 pub struct SyncDir {
@@ -123,9 +138,20 @@ impl DataSync for SyncDir {
         let (mut reader, writer) = std::io::pipe().wrap_err("creating a pipe")?;
         let (sent, out) = std::thread::scope(|s| {
             // The writer moves into the thread so that the target sees end-of-stream when done.
+            let log = ctx.log;
             let sender = s.spawn(move || {
                 let mut w = std::io::BufWriter::with_capacity(1 << 20, writer);
-                write_stream(&src_path, &manifest, &mut w)
+                let started = std::time::Instant::now();
+                let mut last: Option<std::time::Instant> = None;
+                let mut report = |p: Progress| {
+                    let finished = p.files_sent == p.files_total;
+                    if !finished && last.is_some_and(|t| t.elapsed() < PROGRESS_EVERY) {
+                        return;
+                    }
+                    last = Some(std::time::Instant::now());
+                    log.progress(rid, &progress_line(p, started.elapsed()));
+                };
+                write_stream_with_progress(&src_path, &manifest, &mut w, &mut report)
             });
             let out = target.call(&args, Some(&mut reader), None);
             drop(reader);

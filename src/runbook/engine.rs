@@ -11,7 +11,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::journal::{Journal, Record};
-use super::nodes::NodeOps;
+use super::nodes::{NodeOps, SyncProgress};
 use super::plan::{steps, Gate, Mode, Step};
 use crate::status::{ServiceStatus, Status};
 
@@ -26,6 +26,8 @@ pub trait Operator {
     fn say(&mut self, msg: &str);
     /// Who is operating (journaled with every gate).
     fn name(&self) -> String;
+    /// A sync resource's transfer progress during a sync step.
+    fn sync_progress(&mut self, _rid: &str, _p: &SyncProgress) {}
     /// A step changed state: `running`, `done`, `failed`, `skipped` (the console's checklist).
     fn progress(&mut self, _step: Step, _state: &str) {}
 }
@@ -259,6 +261,35 @@ impl<'a> Engine<'a> {
         }
     }
 
+    /// A sync verb whose JSON log is followed live for the progress of each sync resource.
+    fn sync(&mut self, node: &str, args: &[&str]) -> Result<serde_json::Value> {
+        let op = &mut *self.op;
+        let mut on_line = |line: &str| {
+            let Ok(rec) = serde_json::from_str::<serde_json::Value>(line) else {
+                return;
+            };
+            let (rid, msg) = (
+                rec["rid"].as_str().unwrap_or_default(),
+                rec["msg"].as_str().unwrap_or_default(),
+            );
+            match SyncProgress::parse(msg) {
+                Some(p) if rec["kind"] == "progress" => op.sync_progress(rid, &p),
+                _ => op.say(&format!("  {node}: {rid} {msg}")),
+            }
+        };
+        let r = self.ops.act_lines(node, args, &mut on_line)?;
+        if !r.ok {
+            let last = r
+                .output
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("failed");
+            bail!("{} on {node}: {last}", args.join(" "));
+        }
+        Ok(json!({"node": node, "command": args.join(" "), "output_digest": digest(&r.output)}))
+    }
+
     /// Up in the tree, then the optional application check (`drp_app_check`) passes there.
     fn verify_up(&mut self, node: &str) -> Result<serde_json::Value> {
         let mut detail = self.wait_for(node, true)?;
@@ -291,8 +322,18 @@ impl<'a> Engine<'a> {
                 };
                 self.act(&node, &["cutaccess"])
             }
-            Step::SyncUpdate => self.act(&prod, &["syncupdate", "--force"]),
-            Step::ReverseSync => self.act(&drp, &["syncupdate", "--force", "--target", &prod]),
+            Step::SyncUpdate => self.sync(&prod, &["syncupdate", "--force", "--format", "json"]),
+            Step::ReverseSync => self.sync(
+                &drp,
+                &[
+                    "syncupdate",
+                    "--force",
+                    "--format",
+                    "json",
+                    "--target",
+                    &prod,
+                ],
+            ),
             Step::StopProd => self.act(&prod, &["stop"]),
             Step::VerifyProdDown => self.wait_for(&prod, false),
             Step::StopDrp => self.act(&drp, &["stop"]),

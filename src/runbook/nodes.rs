@@ -29,6 +29,89 @@ pub trait NodeOps {
     fn status(&self, node: &str) -> Result<ServiceStatus>;
     /// Runs `drpilot svc SVC ARGS` on `node`.
     fn act(&self, node: &str, args: &[&str]) -> Result<ActionResult>;
+    /// Same, handing each stdout line to `on_line` as it comes (live progress).
+    fn act_lines(
+        &self,
+        node: &str,
+        args: &[&str],
+        on_line: &mut dyn FnMut(&str),
+    ) -> Result<ActionResult> {
+        let r = self.act(node, args)?;
+        for l in r.output.lines() {
+            on_line(l);
+        }
+        Ok(r)
+    }
+}
+
+/// A sync's progress, parsed from the agent's `progress` log lines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SyncProgress {
+    /// Bytes sent.
+    pub bytes_sent: u64,
+    /// Bytes to send in all.
+    pub bytes_total: u64,
+    /// Files sent.
+    pub files_sent: u64,
+    /// Files in all.
+    pub files_total: u64,
+    /// Bytes per second.
+    pub rate: u64,
+    /// Seconds left.
+    pub eta: u64,
+}
+
+impl SyncProgress {
+    /// Parses `progress bytes=S/T files=F/N rate=R eta=E`.
+    pub fn parse(msg: &str) -> Option<Self> {
+        let rest = msg.strip_prefix("progress ")?;
+        let mut p = SyncProgress::default();
+        for kv in rest.split_whitespace() {
+            let (k, v) = kv.split_once('=')?;
+            let pair = |v: &str| -> Option<(u64, u64)> {
+                let (a, b) = v.split_once('/')?;
+                Some((a.parse().ok()?, b.parse().ok()?))
+            };
+            match k {
+                "bytes" => (p.bytes_sent, p.bytes_total) = pair(v)?,
+                "files" => (p.files_sent, p.files_total) = pair(v)?,
+                "rate" => p.rate = v.parse().ok()?,
+                "eta" => p.eta = v.parse().ok()?,
+                _ => {}
+            }
+        }
+        Some(p)
+    }
+
+    /// A text progress bar: `███████░░░  70%  1.2 MB/s  ETA 3s  2/3 files`.
+    pub fn bar(&self, width: usize) -> String {
+        let pct = self.percent() as usize;
+        let full = pct * width / 100;
+        let rate = if self.rate >= 1 << 20 {
+            format!("{:.1} MB/s", self.rate as f64 / (1u64 << 20) as f64)
+        } else {
+            format!("{:.1} KB/s", self.rate as f64 / 1024.0)
+        };
+        format!(
+            "{}{} {pct:>3}%  {rate}  ETA {}s  {}/{} files",
+            "█".repeat(full),
+            "░".repeat(width - full),
+            self.eta,
+            self.files_sent,
+            self.files_total
+        )
+    }
+
+    /// Done, in percent (files when no byte moves).
+    pub fn percent(&self) -> u64 {
+        if self.bytes_total > 0 {
+            (self.bytes_sent * 100 / self.bytes_total).min(100)
+        } else if self.files_total > 0 {
+            (self.files_sent * 100 / self.files_total).min(100)
+        } else {
+            100
+        }
+    }
 }
 
 /// The transports of a node map.
@@ -37,6 +120,14 @@ pub struct MapOps {
     pub map: NodeMap,
     /// The service.
     pub svc: String,
+}
+
+impl MapOps {
+    fn argv(&self, args: &[&str]) -> Vec<String> {
+        let mut argv = vec!["svc".to_string(), self.svc.clone()];
+        argv.extend(args.iter().map(|s| s.to_string()));
+        argv
+    }
 }
 
 impl NodeOps for MapOps {
@@ -56,15 +147,28 @@ impl NodeOps for MapOps {
 
     fn act(&self, node: &str, args: &[&str]) -> Result<ActionResult> {
         let t = connect(&self.map, node)?;
-        let mut argv = vec!["svc".to_string(), self.svc.clone()];
-        argv.extend(args.iter().map(|s| s.to_string()));
-        let out = t.call(&argv, None, Some(ACTION_TIMEOUT))?;
-        let mut output = out.stdout_text();
-        output.push_str(&out.stderr);
-        Ok(ActionResult {
-            ok: out.success,
-            output,
-        })
+        let out = t.call(&self.argv(args), None, Some(ACTION_TIMEOUT))?;
+        Ok(result(out))
+    }
+
+    fn act_lines(
+        &self,
+        node: &str,
+        args: &[&str],
+        on_line: &mut dyn FnMut(&str),
+    ) -> Result<ActionResult> {
+        let t = connect(&self.map, node)?;
+        let out = t.call_lines(&self.argv(args), on_line, Some(ACTION_TIMEOUT))?;
+        Ok(result(out))
+    }
+}
+
+fn result(out: crate::transport::CallOutput) -> ActionResult {
+    let mut output = out.stdout_text();
+    output.push_str(&out.stderr);
+    ActionResult {
+        ok: out.success,
+        output,
     }
 }
 
@@ -96,4 +200,28 @@ pub fn service_nodes(map: &NodeMap, svc: &str) -> Result<ServiceNodes> {
         "no node of the map knows service {svc}: {}",
         why.join("; ")
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_lines_parse() {
+        let p = SyncProgress::parse("progress bytes=512/2048 files=1/3 rate=1000 eta=2").unwrap();
+        assert_eq!(
+            (
+                p.bytes_sent,
+                p.bytes_total,
+                p.files_sent,
+                p.files_total,
+                p.rate,
+                p.eta
+            ),
+            (512, 2048, 1, 3, 1000, 2)
+        );
+        assert_eq!(p.percent(), 25);
+        assert!(p.bar(8).starts_with("██░░░░░░  25%"), "{}", p.bar(8));
+        assert!(SyncProgress::parse("sent 3 files").is_none());
+    }
 }

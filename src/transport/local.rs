@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use color_eyre::eyre::{Result, WrapErr};
 
-use super::{run_child, CallOutput, Transport};
+use super::{run_child, run_child_lines, CallOutput, Transport};
 
 /// This very binary, even when its file was replaced since it started (an upgrade, a rebuild):
 /// then `/proc/self/exe` still reaches the running version.
@@ -39,17 +39,9 @@ impl LocalTransport {
     }
 }
 
-impl Transport for LocalTransport {
-    fn node(&self) -> &str {
-        &self.node
-    }
-
-    fn call(
-        &self,
-        args: &[String],
-        input: Option<&mut (dyn Read + Send)>,
-        timeout: Option<Duration>,
-    ) -> Result<CallOutput> {
+impl LocalTransport {
+    /// The command running drpilot as the node, after checking the node is there.
+    fn command(&self, args: &[String]) -> Result<Command> {
         if !self.root.is_dir() {
             color_eyre::eyre::bail!(
                 "node {} is unreachable: its root {} does not exist",
@@ -62,6 +54,33 @@ impl Transport for LocalTransport {
             .env("DRPILOT_ROOT", &self.root)
             .env("DRPILOT_NODENAME", &self.node)
             .env_remove("NO_COLOR");
+        Ok(cmd)
+    }
+}
+
+impl Transport for LocalTransport {
+    fn node(&self) -> &str {
+        &self.node
+    }
+
+    fn call(
+        &self,
+        args: &[String],
+        input: Option<&mut (dyn Read + Send)>,
+        timeout: Option<Duration>,
+    ) -> Result<CallOutput> {
+        let cmd = self.command(args)?;
         run_child(cmd, input, timeout).wrap_err_with(|| format!("reaching node {}", self.node))
+    }
+
+    fn call_lines(
+        &self,
+        args: &[String],
+        on_line: &mut dyn FnMut(&str),
+        timeout: Option<Duration>,
+    ) -> Result<CallOutput> {
+        let cmd = self.command(args)?;
+        run_child_lines(cmd, on_line, timeout)
+            .wrap_err_with(|| format!("reaching node {}", self.node))
     }
 }

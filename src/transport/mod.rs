@@ -17,7 +17,7 @@ use color_eyre::eyre::Result;
 pub use address::NodeAddress;
 pub use local::{self_exe, LocalTransport};
 pub use node_map::{NodeMap, NodeOptions};
-pub use process::{run_child, CallOutput};
+pub use process::{run_child, run_child_lines, CallOutput};
 pub use ssh::{RemoteLines, SshNode, SshOptions, SshTransport};
 
 /// Runs drpilot on a node. Implemented by the `local:` transport and by SSH.
@@ -34,6 +34,21 @@ pub trait Transport {
         input: Option<&mut (dyn Read + Send)>,
         timeout: Option<Duration>,
     ) -> Result<CallOutput>;
+
+    /// Runs `drpilot ARGS` on the node, handing each stdout line to `on_line` (live where the
+    /// transport can; after the end otherwise).
+    fn call_lines(
+        &self,
+        args: &[String],
+        on_line: &mut dyn FnMut(&str),
+        timeout: Option<Duration>,
+    ) -> Result<CallOutput> {
+        let out = self.call(args, None, timeout)?;
+        for l in out.stdout_text().lines() {
+            on_line(l);
+        }
+        Ok(out)
+    }
 }
 
 /// Opens the transport to `node` as the map says (a node absent from the map is the ssh host

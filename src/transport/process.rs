@@ -139,6 +139,69 @@ pub fn run_child(
     })
 }
 
+/// Like [`run_child`] without input, handing each stdout line to `on_line` as it comes (live
+/// progress); the returned output keeps stdout too.
+pub fn run_child_lines(
+    mut cmd: Command,
+    on_line: &mut dyn FnMut(&str),
+    timeout: Option<Duration>,
+) -> Result<CallOutput> {
+    use std::io::BufRead;
+    let program = format!("{:?}", cmd.get_program());
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .wrap_err_with(|| format!("cannot run {program}"))?;
+    let pid = child.id();
+    let stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let timed_out = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = timed_out.clone();
+    let watchdog = std::thread::spawn(move || {
+        if let Some(limit) = timeout {
+            if let Err(mpsc::RecvTimeoutError::Timeout) = done_rx.recv_timeout(limit) {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                if let Some(p) = rustix::process::Pid::from_raw(pid as i32) {
+                    let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+                }
+            }
+        }
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(s) = stderr.as_mut() {
+            let _ = s.read_to_end(&mut buf);
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    });
+    let mut all = Vec::new();
+    if let Some(out) = stdout {
+        for line in std::io::BufReader::new(out).lines() {
+            let line = line.unwrap_or_default();
+            on_line(&line);
+            all.extend_from_slice(line.as_bytes());
+            all.push(b'\n');
+        }
+    }
+    let status = child
+        .wait()
+        .wrap_err_with(|| format!("waiting for {program}"))?;
+    drop(done_tx);
+    let _ = watchdog.join();
+    let stderr = err_reader.join().unwrap_or_default();
+    let timed_out = timed_out.load(std::sync::atomic::Ordering::SeqCst);
+    Ok(CallOutput {
+        success: status.success() && !timed_out,
+        code: status.code(),
+        stdout: all,
+        stderr,
+        timed_out,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,6 +212,22 @@ mod tests {
         let out = run_child(Command::new("cat"), Some(&mut input), None).unwrap();
         assert!(out.success);
         assert_eq!(out.stdout, b"hello\n");
+    }
+
+    #[test]
+    fn lines_arrive_as_they_are_written() {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "echo one; echo two; echo oops >&2"]);
+        let mut seen = Vec::new();
+        let out = run_child_lines(
+            cmd,
+            &mut |l| seen.push(l.to_string()),
+            Some(Duration::from_secs(5)),
+        )
+        .unwrap();
+        assert_eq!(seen, vec!["one", "two"]);
+        assert!(out.success);
+        assert_eq!(out.stderr.trim(), "oops");
     }
 
     #[test]

@@ -50,6 +50,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, rb: &RunbookView) {
             ])
         })
         .collect();
+    // The bars sit under the sync step they belong to.
+    if let Some(pos) = rb
+        .steps
+        .iter()
+        .position(|(s, _)| s == "syncupdate" || s == "reverse_sync")
+    {
+        for (i, (rid, p)) in rb.syncs.iter().enumerate() {
+            let bar = Line::from(Span::styled(
+                format!("    {rid:<8} {}", p.bar(12)),
+                app.theme.title(false),
+            ));
+            lines.insert(pos + 1 + i, bar);
+        }
+    }
     if let Some((ok, summary)) = &rb.finished {
         lines.push(Line::from(""));
         lines.push(Line::from(Span::styled(
