@@ -195,3 +195,61 @@ fn unreachable_node_is_never_shown_as_current() {
     );
     insta::assert_snapshot!("unreachable", screen);
 }
+
+#[test]
+fn runbook_pane_in_disaster_mode_with_a_gate_and_a_progress_bar() {
+    use drpilot::console::event::RunbookEvent;
+    use drpilot::runbook::nodes::SyncProgress;
+    let (mut app, now) = app("default");
+    let steps = [
+        "preflight",
+        "declare_disaster",
+        "cut_access",
+        "syncupdate",
+        "start_drp",
+        "verify_drp_up",
+    ];
+    for ev in [
+        RunbookEvent::Started {
+            svc: "busybox".into(),
+            mode: "DISASTER".into(),
+            steps: steps.iter().map(|s| s.to_string()).collect(),
+        },
+        RunbookEvent::Progress {
+            step: "preflight".into(),
+            state: "done".into(),
+        },
+        RunbookEvent::Progress {
+            step: "declare_disaster".into(),
+            state: "done".into(),
+        },
+        RunbookEvent::Progress {
+            step: "cut_access".into(),
+            state: "skipped".into(),
+        },
+        RunbookEvent::SyncProgress {
+            rid: "sync#1".into(),
+            progress: SyncProgress {
+                bytes_sent: 700,
+                bytes_total: 1000,
+                files_sent: 1,
+                files_total: 2,
+                rate: 2048,
+                eta: 1,
+            },
+        },
+        RunbookEvent::Gate {
+            svc: "busybox".into(),
+            node: "deb2".into(),
+            step: "start_drp".into(),
+            prompt: "start busybox on deb2".into(),
+            typed: true,
+        },
+    ] {
+        app.handle(Event::Runbook(ev), now);
+    }
+    let screen = render(&app, now);
+    assert!(screen.contains("DISASTER"), "{screen}");
+    assert!(screen.contains("runbook step start_drp"), "{screen}");
+    insta::assert_snapshot!("runbook_disaster", screen);
+}

@@ -104,13 +104,11 @@ impl SyncProgress {
 
     /// Done, in percent (files when no byte moves).
     pub fn percent(&self) -> u64 {
-        if self.bytes_total > 0 {
-            (self.bytes_sent * 100 / self.bytes_total).min(100)
-        } else if self.files_total > 0 {
-            (self.files_sent * 100 / self.files_total).min(100)
-        } else {
-            100
-        }
+        (self.bytes_sent * 100)
+            .checked_div(self.bytes_total)
+            .or_else(|| (self.files_sent * 100).checked_div(self.files_total))
+            .unwrap_or(100)
+            .min(100)
     }
 }
 
