@@ -291,3 +291,29 @@ async fn the_async_node_reads_lines_and_checks() {
     watch.kill().await;
     node.check().await.expect("still alive");
 }
+
+#[test]
+fn lines_stream_live_over_ssh() {
+    let Some(sshd) = TestSshd::start() else {
+        return;
+    };
+    // The remote "binary" is a shell here: each line must reach us before the next is written.
+    let t = connect(&sshd, &options(&sshd, "/bin/sh", None));
+    let mut seen: Vec<(String, Instant)> = Vec::new();
+    let script = "echo one; sleep 1; echo two";
+    let out = t
+        .call_lines(
+            &args(&["-c", script]),
+            &mut |l| seen.push((l.to_string(), Instant::now())),
+            LIMIT,
+        )
+        .expect("call_lines");
+    assert!(out.success, "{out:?}");
+    let lines: Vec<&str> = seen.iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(lines, vec!["one", "two"]);
+    assert!(
+        seen[1].1 - seen[0].1 >= Duration::from_millis(700),
+        "lines arrived together: not live"
+    );
+    assert_eq!(out.stdout_text(), "one\ntwo\n");
+}

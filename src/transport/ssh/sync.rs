@@ -79,6 +79,39 @@ impl Transport for SshTransport {
             Ok(out)
         })
     }
+
+    fn call_lines(
+        &self,
+        args: &[String],
+        on_line: &mut dyn FnMut(&str),
+        timeout: Option<Duration>,
+    ) -> Result<CallOutput> {
+        // Live lines (sync progress) through a streaming channel, under the same deadline.
+        self.runtime.block_on(async {
+            let run = async {
+                let mut lines = self.node.spawn_lines(args).await?;
+                let mut all = Vec::new();
+                while let Some(l) = lines.next_line().await? {
+                    on_line(&l);
+                    all.extend_from_slice(l.as_bytes());
+                    all.push(b'\n');
+                }
+                let mut out = lines.finish().await?;
+                out.stdout = all;
+                Ok::<CallOutput, color_eyre::eyre::Report>(out)
+            };
+            match timeout {
+                None => run.await,
+                Some(limit) => match tokio::time::timeout(limit, run).await {
+                    Ok(r) => r,
+                    Err(_) => Ok(CallOutput {
+                        timed_out: true,
+                        ..CallOutput::default()
+                    }),
+                },
+            }
+        })
+    }
 }
 
 /// Reads `src` in chunks into `tx` until end of input or until the receiver is gone.
