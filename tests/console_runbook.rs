@@ -3,11 +3,10 @@
 
 mod support;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use support::pty::PtyApp;
-use support::{wait_until, TestLab};
+use support::{journals, wait_until, TestLab};
 
 const T: Duration = Duration::from_secs(30);
 
@@ -20,29 +19,6 @@ fn ready() -> (TestLab, tempfile::TempDir) {
     lab.svc("deb1", &["syncdrp", "--force"])
         .expect_ok("syncdrp");
     (lab, tempfile::tempdir().unwrap())
-}
-
-fn journals(state: &std::path::Path) -> Vec<PathBuf> {
-    let dir = state.join("drpilot/runs");
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-                .collect()
-        })
-        .unwrap_or_default();
-    // Oldest first by the time of their first record (ids share their second).
-    v.sort_by_key(|p| {
-        let text = std::fs::read_to_string(p).unwrap_or_default();
-        let first: serde_json::Value = text
-            .lines()
-            .next()
-            .and_then(|l| serde_json::from_str(l).ok())
-            .unwrap_or_default();
-        first["ts"].as_str().unwrap_or_default().to_string()
-    });
-    v
 }
 
 fn running_on(lab: &TestLab) -> Vec<&'static str> {

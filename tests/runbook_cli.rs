@@ -52,25 +52,7 @@ impl Drp {
     }
 
     fn journals(&self) -> Vec<PathBuf> {
-        let mut v: Vec<PathBuf> = std::fs::read_dir(self.runs())
-            .map(|d| {
-                d.flatten()
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-                    .collect()
-            })
-            .unwrap_or_default();
-        // Oldest first by the time of their first record (ids share their second).
-        v.sort_by_key(|p| {
-            let text = std::fs::read_to_string(p).unwrap_or_default();
-            let first: serde_json::Value = text
-                .lines()
-                .next()
-                .and_then(|l| serde_json::from_str(l).ok())
-                .unwrap_or_default();
-            first["ts"].as_str().unwrap_or_default().to_string()
-        });
-        v
+        support::journals(self.state.path())
     }
 
     fn report(&self, journal: &Path) -> serde_json::Value {

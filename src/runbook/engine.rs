@@ -225,16 +225,7 @@ impl<'a> Engine<'a> {
         for line in r.output.lines().take(200) {
             self.op.say(&format!("  {node}: {line}"));
         }
-        if !r.ok {
-            let last = r
-                .output
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("failed");
-            bail!("{} on {node}: {last}", args.join(" "));
-        }
-        Ok(json!({"node": node, "command": args.join(" "), "output_digest": digest(&r.output)}))
+        verdict(node, args, &r)
     }
 
     fn wait_for(&mut self, node: &str, want_running: bool) -> Result<serde_json::Value> {
@@ -278,16 +269,7 @@ impl<'a> Engine<'a> {
             }
         };
         let r = self.ops.act_lines(node, args, &mut on_line)?;
-        if !r.ok {
-            let last = r
-                .output
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("failed");
-            bail!("{} on {node}: {last}", args.join(" "));
-        }
-        Ok(json!({"node": node, "command": args.join(" "), "output_digest": digest(&r.output)}))
+        verdict(node, args, &r)
     }
 
     /// Up in the tree, then the optional application check (`drp_app_check`) passes there.
@@ -489,6 +471,20 @@ impl<'a> Engine<'a> {
         self.journal.append("rollback", None, detail)?;
         Ok(())
     }
+}
+
+/// A verb's result as a step's journal detail, or its failure with the node's last line.
+fn verdict(node: &str, args: &[&str], r: &super::nodes::ActionResult) -> Result<serde_json::Value> {
+    if !r.ok {
+        let last = r
+            .output
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("failed");
+        bail!("{} on {node}: {last}", args.join(" "));
+    }
+    Ok(json!({"node": node, "command": args.join(" "), "output_digest": digest(&r.output)}))
 }
 
 /// The RPO a start on the DRP node would give: the age of its oldest last sync.

@@ -216,3 +216,27 @@ pub fn assert_seed_shape(tree: &str, svc: &str) {
         );
     }
 }
+
+/// The run journals under a state directory, oldest first by their first record's time (run ids
+/// can share their second).
+pub fn journals(state: &Path) -> Vec<PathBuf> {
+    let dir = state.join("drpilot/runs");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort_by_key(|p| {
+        let text = std::fs::read_to_string(p).unwrap_or_default();
+        let first: serde_json::Value = text
+            .lines()
+            .next()
+            .and_then(|l| serde_json::from_str(l).ok())
+            .unwrap_or_default();
+        first["ts"].as_str().unwrap_or_default().to_string()
+    });
+    v
+}
