@@ -101,7 +101,6 @@ async fn run_async(
     let executor = (!read_only).then(|| Executor::new(map.clone(), ssh.clone(), tx.clone()));
     let mut app = App::new(theme, read_only, args.wall, args.services.clone());
     let watch = |node: String| {
-        app::NodeHealth::default();
         tokio::spawn(node_task::watch_node(
             node,
             map.clone(),
