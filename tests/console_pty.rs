@@ -76,6 +76,30 @@ fn sigterm_restores_the_terminal() {
 }
 
 #[test]
+fn a_panic_restores_the_terminal() {
+    let lab = TestLab::new();
+    let nodes = lab.dir.join("nodes.toml").to_string_lossy().into_owned();
+    let mut app = PtyApp::spawn_with_env(
+        &["console", "--nodes", &nodes],
+        &lab.dir,
+        &[("DRPILOT_PANIC_AFTER_DRAW", "1")],
+    );
+    assert!(!app.wait_exit(T), "a panic is a failure");
+    assert!(
+        app.terminal_restored(),
+        "the terminal is given back on panic"
+    );
+    let raw = String::from_utf8_lossy(&app.raw()).into_owned();
+    let message = raw
+        .find("DRPILOT_PANIC_AFTER_DRAW is set")
+        .expect("the panic message is printed");
+    assert!(
+        message > raw.rfind("\x1b[?1049l").unwrap_or(usize::MAX),
+        "the message comes after the restore"
+    );
+}
+
+#[test]
 fn read_only_and_wall_consoles_never_spawn_an_action() {
     let lab = TestLab::new();
     let nodes = lab.dir.join("nodes.toml").to_string_lossy().into_owned();

@@ -152,6 +152,10 @@ async fn run_async(
                 let now = Instant::now();
                 terminal.draw(|f| ui::draw(f, &app, now))?;
                 last_frame = Instant::now();
+                // Test hook: proves a panic gives the terminal back.
+                if std::env::var_os("DRPILOT_PANIC_AFTER_DRAW").is_some() {
+                    panic!("DRPILOT_PANIC_AFTER_DRAW is set");
+                }
                 dirty = false;
             }
             tokio::select! {
