@@ -114,6 +114,11 @@ async fn run_async(
         watch(n.clone());
     }
 
+    // The handlers are installed here, before the terminal is taken: a SIGTERM arriving at any time
+    // after that becomes a clean exit.
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).wrap_err("installing the SIGTERM handler")?;
+    let mut hup = signal(SignalKind::hangup()).wrap_err("installing the SIGHUP handler")?;
     let mut terminal =
         terminal::enter().wrap_err("entering full-screen mode (is this a terminal?)")?;
     let input_tx = tx.clone();
@@ -127,17 +132,9 @@ async fn run_async(
     });
     let signal_tx = tx.clone();
     let signals = tokio::spawn(async move {
-        use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut term), Ok(mut hup)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::hangup()),
-        ) else {
-            return;
-        };
         tokio::select! { _ = term.recv() => {}, _ = hup.recv() => {} }
         let _ = signal_tx.send(Event::Terminate).await;
     });
-
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     let mut dirty = true;
     let mut last_frame = Instant::now() - Duration::from_secs(1);

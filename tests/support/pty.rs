@@ -124,14 +124,22 @@ impl PtyApp {
         }
     }
 
-    /// Whether the terminal was given back: alternate screen left, mouse capture off, cursor on.
+    /// Whether the terminal was given back: alternate screen left, mouse capture off. The last
+    /// bytes may still be on their way from the pty after the exit, so this waits for them.
     pub fn terminal_restored(&self) -> bool {
-        let raw = String::from_utf8_lossy(&self.raw()).into_owned();
-        let entered = raw.rfind("\x1b[?1049h");
-        let left = raw.rfind("\x1b[?1049l");
-        matches!((entered, left), (Some(e), Some(l)) if l > e)
-            && raw.rfind("\x1b[?1000l") > raw.rfind("\x1b[?1000h")
-            && !self.parser.lock().unwrap().screen().alternate_screen()
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let raw = String::from_utf8_lossy(&self.raw()).into_owned();
+            let entered = raw.rfind("\x1b[?1049h");
+            let left = raw.rfind("\x1b[?1049l");
+            let restored = matches!((entered, left), (Some(e), Some(l)) if l > e)
+                && raw.rfind("\x1b[?1000l") > raw.rfind("\x1b[?1000h")
+                && !self.parser.lock().unwrap().screen().alternate_screen();
+            if restored || Instant::now() > deadline {
+                return restored;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 
