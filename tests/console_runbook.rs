@@ -11,14 +11,7 @@ use support::{journals, wait_until, TestLab};
 const T: Duration = Duration::from_secs(30);
 
 fn ready() -> (TestLab, tempfile::TempDir) {
-    let lab = TestLab::new();
-    lab.svc("deb1", &["start"]).expect_ok("start");
-    wait_until(T, "data on deb1", || lab.lines("deb1").len() >= 2);
-    lab.svc("deb1", &["syncfullsync", "--force"])
-        .expect_ok("syncfullsync");
-    lab.svc("deb1", &["syncdrp", "--force"])
-        .expect_ok("syncdrp");
-    (lab, tempfile::tempdir().unwrap())
+    (TestLab::replicated(), tempfile::tempdir().unwrap())
 }
 
 fn running_on(lab: &TestLab) -> Vec<&'static str> {

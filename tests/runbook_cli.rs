@@ -21,13 +21,7 @@ struct Drp {
 impl Drp {
     /// A lab whose service runs on deb1, replicated and with its config pushed.
     fn ready() -> Self {
-        let lab = TestLab::new();
-        lab.svc("deb1", &["start"]).expect_ok("start");
-        wait_until(T, "data on deb1", || lab.lines("deb1").len() >= 2);
-        lab.svc("deb1", &["syncfullsync", "--force"])
-            .expect_ok("syncfullsync");
-        lab.svc("deb1", &["syncdrp", "--force"])
-            .expect_ok("syncdrp");
+        let lab = TestLab::replicated();
         Self {
             lab,
             state: tempfile::tempdir().unwrap(),

@@ -49,6 +49,17 @@ impl CallOutput {
     }
 }
 
+/// Reads a child's stderr to the end on its own thread (a full pipe would block the child).
+fn read_stderr(stderr: Option<std::process::ChildStderr>) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut s) = stderr {
+            let _ = s.read_to_end(&mut buf);
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    })
+}
+
 /// Spawns `cmd`, streams `input` into its stdin, collects stdout and stderr, and kills it when
 /// `timeout` expires.
 pub fn run_child(
@@ -70,7 +81,7 @@ pub fn run_child(
     let pid = child.id();
     let stdin = child.stdin.take();
     let mut stdout = child.stdout.take();
-    let mut stderr = child.stderr.take();
+    let stderr = child.stderr.take();
 
     std::thread::scope(|scope| -> Result<CallOutput> {
         let feeder = scope.spawn(move || -> std::io::Result<()> {
@@ -92,13 +103,7 @@ pub fn run_child(
             }
             buf
         });
-        let err_reader = scope.spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(s) = stderr.as_mut() {
-                let _ = s.read_to_end(&mut buf);
-            }
-            String::from_utf8_lossy(&buf).into_owned()
-        });
+        let err_reader = read_stderr(stderr);
         let (tx, rx) = mpsc::channel();
         let waiter = scope.spawn(move || {
             let status = child.wait();
@@ -156,7 +161,7 @@ pub fn run_child_lines(
         .wrap_err_with(|| format!("cannot run {program}"))?;
     let pid = child.id();
     let stdout = child.stdout.take();
-    let mut stderr = child.stderr.take();
+    let stderr = child.stderr.take();
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let timed_out = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = timed_out.clone();
@@ -170,13 +175,7 @@ pub fn run_child_lines(
             }
         }
     });
-    let err_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(s) = stderr.as_mut() {
-            let _ = s.read_to_end(&mut buf);
-        }
-        String::from_utf8_lossy(&buf).into_owned()
-    });
+    let err_reader = read_stderr(stderr);
     let mut all = Vec::new();
     if let Some(out) = stdout {
         for line in std::io::BufReader::new(out).lines() {

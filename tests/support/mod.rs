@@ -107,6 +107,21 @@ impl TestLab {
         Self { dir, _tmp: tmp }
     }
 
+    /// A lab whose service runs on deb1, replicated to deb2 and with its config pushed: where
+    /// every runbook starts.
+    pub fn replicated() -> Self {
+        let lab = Self::new();
+        lab.svc("deb1", &["start"]).expect_ok("start");
+        wait_until(Duration::from_secs(20), "data on deb1", || {
+            lab.lines("deb1").len() >= 2
+        });
+        lab.svc("deb1", &["syncfullsync", "--force"])
+            .expect_ok("syncfullsync");
+        lab.svc("deb1", &["syncdrp", "--force"])
+            .expect_ok("syncdrp");
+        lab
+    }
+
     /// The root of a node.
     pub fn root(&self, node: &str) -> PathBuf {
         self.dir.join(node)
