@@ -14,7 +14,6 @@ use crate::drivers::sync_archive::{apply_stream, walk};
 use crate::drivers::sync_state::{read_state, write_state, SyncState};
 use crate::drivers::{sync_config, Ctx};
 use crate::paths::NodeEnv;
-use crate::transport::NodeMap;
 
 /// Prints the manifest of the replicated directory `dst` as JSON.
 pub fn dir_manifest(env: &NodeEnv, dst: &str, out: &mut impl Write) -> Result<()> {
@@ -30,8 +29,7 @@ fn refuse_if_running(env: &NodeEnv, svc: &str) -> Result<()> {
         return Ok(());
     }
     let service = Service::load(env, svc)?;
-    let peers = NodeMap::load(&env.nodes_map_path()).unwrap_or_default();
-    let st = probe::probe(env, &service, &peers);
+    let st = probe::probe(env, &service);
     if st.avail.is_up_like() {
         bail!(
             "{svc} is {} on {}: refusing to overwrite its live data",

@@ -52,8 +52,8 @@ pub fn run(env: &NodeEnv, selector_text: &str, action: &Action, opts: &Options) 
             }
         };
         if selector_text == "allupservices" {
-            let st = probe::probe(env, &svc, &peers);
-            if !matches!(st.avail, Status::Up | Status::StdbyUpWithUp | Status::Warn) {
+            let st = probe::probe(env, &svc);
+            if !st.avail.is_active() {
                 continue;
             }
         }
@@ -77,7 +77,7 @@ fn run_one(
 ) -> Result<()> {
     match action {
         Action::PrintStatus => {
-            let st = probe::probe(env, svc, peers);
+            let st = probe::probe(env, svc);
             match opts.format {
                 Format::Text => print!("{}", render_text(&st, &opts.paint)),
                 Format::Json => println!("{}", render_json(&st)),
@@ -265,7 +265,7 @@ fn guard_peers(ctx: &Ctx, svc: &Service) -> Result<()> {
         }
         let st: crate::status::ServiceStatus = serde_json::from_slice(&out.stdout)
             .wrap_err_with(|| format!("reading the status of {} on {node}", svc.name))?;
-        if matches!(st.avail, Status::Up | Status::StdbyUpWithUp | Status::Warn) {
+        if st.avail.is_active() {
             bail!(
                 "{} is {} on {node}: refusing to start it here too (split brain); \
                  stop it on {node} first, or use --force if {node} is really dead",
@@ -360,7 +360,7 @@ fn target_nodes(ctx: &Ctx, words: &[String]) -> Vec<String> {
 }
 
 fn require_up_here(ctx: &Ctx, svc: &Service) -> Result<()> {
-    let st = probe::probe(ctx.env, svc, ctx.peers);
+    let st = probe::probe(ctx.env, svc);
     if st.avail == Status::Warn {
         // Partly up (its app stopped to cut user access, say): the data is here, so it syncs.
         ctx.log.warn(

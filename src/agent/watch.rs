@@ -14,7 +14,6 @@ use serde::{Deserialize, Serialize};
 use super::{probe, selector, Service};
 use crate::paths::NodeEnv;
 use crate::status::ServiceStatus;
-use crate::transport::NodeMap;
 
 /// How often services are probed.
 pub const PROBE_EVERY: Duration = Duration::from_secs(1);
@@ -103,7 +102,6 @@ pub fn watch(
     let mut hello: Option<Vec<ServiceNodes>> = None;
     let mut last_beat: Option<Instant> = None;
     loop {
-        let peers = NodeMap::load(&env.nodes_map_path()).unwrap_or_default();
         let names: Vec<String> = selector::configured(env)?
             .into_iter()
             .filter(|n| only.is_empty() || only.contains(n))
@@ -118,7 +116,7 @@ pub fn watch(
                         nodes: svc.cfg.nodes.clone(),
                         drpnodes: svc.cfg.drpnodes.clone(),
                     });
-                    let st = probe::probe(env, &svc, &peers);
+                    let st = probe::probe(env, &svc);
                     let fp = fingerprint(&st);
                     if last.get(name) != Some(&fp) {
                         last.insert(name.clone(), fp);

@@ -10,7 +10,7 @@ use super::event::{Event, LogLine, NodeEvent};
 use super::keys::{lookup, UiAction};
 use super::theme::Theme;
 use crate::agent::watch::HEARTBEAT_EVERY;
-use crate::status::{ServiceStatus, Status};
+use crate::status::ServiceStatus;
 
 /// How many log lines are kept (older ones are dropped: a flood must not grow memory).
 pub const LOG_CAPACITY: usize = 5000;
@@ -140,7 +140,7 @@ impl SvcEntry {
     pub fn running_on(&self) -> Option<&str> {
         self.status
             .iter()
-            .find(|(_, s)| matches!(s.avail, Status::Up | Status::Warn))
+            .find(|(_, s)| s.avail.is_active())
             .map(|(n, _)| n.as_str())
     }
 }

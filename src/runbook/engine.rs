@@ -45,10 +45,6 @@ pub struct RunSpec {
     pub drp: String,
 }
 
-fn is_running(s: Status) -> bool {
-    matches!(s, Status::Up | Status::Warn | Status::StdbyUpWithUp)
-}
-
 fn digest(text: &str) -> String {
     Sha256::digest(text.as_bytes())
         .iter()
@@ -235,7 +231,7 @@ impl<'a> Engine<'a> {
             let ok = if want_running {
                 st.avail == Status::Up || st.avail == Status::StdbyUpWithUp
             } else {
-                !is_running(st.avail)
+                !st.avail.is_active()
             };
             if ok {
                 return Ok(json!({"node": node, "avail": st.avail, "overall": st.overall}));
@@ -337,7 +333,7 @@ impl<'a> Engine<'a> {
                 match &p {
                     Err(e) => problems.push(format!("production {prod} is unreachable ({e:#}): if it is lost, run the disaster runbook")),
                     Ok(p) => {
-                        if !is_running(p.avail) {
+                        if !p.avail.is_active() {
                             problems.push(format!("{} is {} on {prod}, not running", self.spec.svc, p.avail));
                         }
                         for r in &p.resources {
@@ -362,7 +358,7 @@ impl<'a> Engine<'a> {
             Mode::Failback => {
                 match &d {
                     Err(e) => problems.push(format!("DRP node {drp} is unreachable: {e:#}")),
-                    Ok(d) if !is_running(d.avail) => problems.push(format!(
+                    Ok(d) if !d.avail.is_active() => problems.push(format!(
                         "{} is {} on {drp}: nothing to fail back",
                         self.spec.svc, d.avail
                     )),
@@ -370,7 +366,7 @@ impl<'a> Engine<'a> {
                 }
                 match &p {
                     Err(e) => problems.push(format!("production {prod} is unreachable: {e:#}")),
-                    Ok(p) if is_running(p.avail) => problems.push(format!(
+                    Ok(p) if p.avail.is_active() => problems.push(format!(
                         "{} is {} on {prod}: already running there",
                         self.spec.svc, p.avail
                     )),
@@ -389,7 +385,7 @@ impl<'a> Engine<'a> {
         match d {
             Err(e) => problems.push(format!("DRP node {drp} is unreachable: {e:#}")),
             Ok(d) => {
-                if is_running(d.avail) {
+                if d.avail.is_active() {
                     problems.push(format!("{} is already {} on {drp}", self.spec.svc, d.avail));
                 }
                 for r in d
@@ -416,7 +412,7 @@ impl<'a> Engine<'a> {
         };
         if done.contains(&Step::VerifyProdDown) || done.contains(&Step::StopProd) {
             if let Ok(a) = st(&self.spec.prod) {
-                if is_running(a) {
+                if a.is_active() {
                     return Err(format!(
                         "{} runs again on {} ({a})",
                         self.spec.svc, self.spec.prod
@@ -426,7 +422,7 @@ impl<'a> Engine<'a> {
         }
         if done.contains(&Step::StartDrp) {
             let a = st(&self.spec.drp)?;
-            if !is_running(a) {
+            if !a.is_active() {
                 return Err(format!(
                     "{} is {a} on {} although it was started",
                     self.spec.svc, self.spec.drp

@@ -76,6 +76,12 @@ impl Status {
         matches!(self, Status::Up | Status::StdbyUpWithUp)
     }
 
+    /// True when the service runs here at least in part (`up` or `warn`): what the split-brain
+    /// guard, `allupservices` and the runbook must treat as running.
+    pub fn is_active(self) -> bool {
+        self.is_up_like() || self == Status::Warn
+    }
+
     /// Folds the internal values into the ones they display as, so that a value survives a
     /// trip through its word (JSON, peer transport) unchanged.
     pub fn displayed(self) -> Status {

@@ -49,6 +49,30 @@ impl CallOutput {
     }
 }
 
+/// Spawns `cmd` with piped stdout and stderr (and stdin when `with_stdin`); returns the child and
+/// the program's name for messages.
+fn spawn_piped(cmd: &mut Command, with_stdin: bool) -> Result<(std::process::Child, String)> {
+    let program = format!("{:?}", cmd.get_program());
+    cmd.stdin(if with_stdin {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let child = cmd
+        .spawn()
+        .wrap_err_with(|| format!("cannot run {program}"))?;
+    Ok((child, program))
+}
+
+/// Kills a child past its deadline.
+fn kill_pid(pid: u32) {
+    if let Some(p) = rustix::process::Pid::from_raw(pid as i32) {
+        let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+    }
+}
+
 /// Reads a child's stderr to the end on its own thread (a full pipe would block the child).
 fn read_stderr(stderr: Option<std::process::ChildStderr>) -> std::thread::JoinHandle<String> {
     std::thread::spawn(move || {
@@ -67,17 +91,7 @@ pub fn run_child(
     input: Option<&mut (dyn Read + Send)>,
     timeout: Option<Duration>,
 ) -> Result<CallOutput> {
-    let program = format!("{:?}", cmd.get_program());
-    cmd.stdin(if input.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let mut child = cmd
-        .spawn()
-        .wrap_err_with(|| format!("cannot run {program}"))?;
+    let (mut child, program) = spawn_piped(&mut cmd, input.is_some())?;
     let pid = child.id();
     let stdin = child.stdin.take();
     let mut stdout = child.stdout.take();
@@ -114,9 +128,7 @@ pub fn run_child(
         if let Some(limit) = timeout {
             if rx.recv_timeout(limit).is_err() {
                 timed_out = true;
-                if let Some(p) = rustix::process::Pid::from_raw(pid as i32) {
-                    let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
-                }
+                kill_pid(pid);
             }
         }
         let status = waiter
@@ -152,13 +164,7 @@ pub fn run_child_lines(
     timeout: Option<Duration>,
 ) -> Result<CallOutput> {
     use std::io::BufRead;
-    let program = format!("{:?}", cmd.get_program());
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd
-        .spawn()
-        .wrap_err_with(|| format!("cannot run {program}"))?;
+    let (mut child, program) = spawn_piped(&mut cmd, false)?;
     let pid = child.id();
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
@@ -169,9 +175,7 @@ pub fn run_child_lines(
         if let Some(limit) = timeout {
             if let Err(mpsc::RecvTimeoutError::Timeout) = done_rx.recv_timeout(limit) {
                 flag.store(true, std::sync::atomic::Ordering::SeqCst);
-                if let Some(p) = rustix::process::Pid::from_raw(pid as i32) {
-                    let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
-                }
+                kill_pid(pid);
             }
         }
     });

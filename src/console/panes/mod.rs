@@ -10,7 +10,7 @@ pub mod status_bar;
 pub mod tree;
 pub mod wall;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use ratatui::text::Span;
 
@@ -41,9 +41,4 @@ pub fn freshness_text(app: &App, node: &str, now: Instant) -> (String, bool) {
         ),
         Err(None) => (format!("{node} UNREACHABLE, never heard"), true),
     }
-}
-
-/// Seconds, for labels.
-pub fn secs(d: Duration) -> u64 {
-    d.as_secs()
 }
