@@ -287,10 +287,23 @@ fn start(ctx: &Ctx, svc: &Service, group: Option<Group>, opts: &Options) -> Resu
         guard_peers(ctx, svc)?;
     }
     let mut started: Vec<&Loaded> = Vec::new();
+    // Replicas are made live only by a start that mounts the filesystems.
+    let mut replicas_ready = !group.is_none_or(|g| g == Group::Fs);
     for r in selected(svc, group, &opts.rids) {
         let rid = r.driver.rid();
         if r.common.disabled {
             continue;
+        }
+        if !replicas_ready && start_rank(rid) >= start_rank("fs#0") {
+            replicas_ready = true;
+            if let Err(e) = prepare_replicas(ctx, svc) {
+                ctx.log.error("", &format!("{e:#}"));
+                rollback(ctx, &started);
+                return Err(e.wrap_err(format!(
+                    "start of {} stopped before its filesystems",
+                    svc.name
+                )));
+            }
         }
         let p = r.driver.probe(ctx);
         if p.status == Status::Up {
@@ -308,6 +321,19 @@ fn start(ctx: &Ctx, svc: &Service, group: Option<Group>, opts: &Options) -> Resu
                 rollback(ctx, &started);
                 return Err(e.wrap_err(format!("start of {} stopped at {rid}", svc.name)));
             }
+        }
+    }
+    Ok(())
+}
+
+/// Lets every data sync make its replica the live data before the filesystems mount.
+fn prepare_replicas(ctx: &Ctx, svc: &Service) -> Result<()> {
+    for r in &svc.resources {
+        if r.common.disabled {
+            continue;
+        }
+        if let Some(sync) = r.driver.as_sync() {
+            sync.before_start(ctx)?;
         }
     }
     Ok(())

@@ -175,6 +175,11 @@ pub trait DataSync {
     fn max_delay(&self, ctx: &Ctx) -> Duration {
         sync_state::max_delay(ctx, self.rid_for_state())
     }
+    /// Makes this node's replica the live data before the service's filesystems start here
+    /// (btrfs promotes its last received snapshot); most syncs have nothing to do.
+    fn before_start(&self, _ctx: &Ctx) -> Result<()> {
+        Ok(())
+    }
     /// The seed's label, `dds of SRC to ['drpnodes']`.
     fn sync_label(&self, ctx: &Ctx, kind: &str) -> String {
         format!(
