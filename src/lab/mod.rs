@@ -3,6 +3,9 @@
 //! "filesystem", an app appending `date` to a file in it every second, and a directory sync to
 //! the DRP node. Running the seed's procedure there visibly moves the workload and its data.
 
+pub mod busybox_image;
+pub mod loopdev;
+
 use std::path::{Path, PathBuf};
 
 use color_eyre::eyre::{bail, Result, WrapErr};

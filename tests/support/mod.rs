@@ -20,6 +20,44 @@ pub fn bin() -> Command {
     c
 }
 
+/// Whether CI asked for every root testbed test to run (`DRPILOT_REQUIRE_TESTBED=1`).
+pub fn testbed_required() -> bool {
+    std::env::var("DRPILOT_REQUIRE_TESTBED").as_deref() == Ok("1")
+}
+
+/// Whether a root-only test can run here: says why it skips on stderr, and panics instead of
+/// skipping under `DRPILOT_REQUIRE_TESTBED=1`. `tools` are the programs the test needs.
+pub fn root_testbed_ready(test: &str, tools: &[&str]) -> bool {
+    let why = if !rustix::process::geteuid().is_root() {
+        Some("it needs root".to_string())
+    } else {
+        tools
+            .iter()
+            .find(|t| !on_path(t))
+            .map(|t| format!("{t} is not installed"))
+    };
+    match why {
+        None => true,
+        Some(why) => {
+            assert!(
+                !testbed_required(),
+                "DRPILOT_REQUIRE_TESTBED=1 but {test}: {why}"
+            );
+            eprintln!("skipping {test}: {why}");
+            false
+        }
+    }
+}
+
+/// Whether `program` is an executable on PATH (or an existing path).
+pub fn on_path(program: &str) -> bool {
+    if program.contains('/') {
+        return Path::new(program).is_file();
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+}
+
 /// Waits until `cond` holds, failing the test with `what` past `limit`.
 pub fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;

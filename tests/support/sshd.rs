@@ -20,17 +20,7 @@ pub struct TestSshd {
     child: Option<Child>,
 }
 
-fn required() -> bool {
-    std::env::var("DRPILOT_REQUIRE_TESTBED").as_deref() == Ok("1")
-}
-
-fn have(program: &str) -> bool {
-    if program.contains('/') {
-        return Path::new(program).is_file();
-    }
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
-}
+use super::{on_path as have, testbed_required as required};
 
 fn run(cmd: &mut Command, what: &str) {
     let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
