@@ -11,6 +11,18 @@ use crate::transport::{LocalTransport, Transport};
 
 /// Runs `drpilot lab`.
 pub fn run(args: LabArgs) -> Result<bool> {
+    if args.netns {
+        if args.action.is_some() {
+            color_eyre::eyre::bail!(
+                "--netns builds its own sandbox: it takes no init/reset/destroy"
+            );
+        }
+        return super::lab_netns::run(super::lab_netns::NetnsOptions {
+            no_console: args.no_console,
+            sweep: args.sweep,
+            theme: args.theme,
+        });
+    }
     match args.action {
         Some(LabAction::Init { dir }) => {
             let lab = Lab::new(&dir)?;

@@ -3,6 +3,7 @@
 mod check_config;
 mod drp;
 mod lab;
+mod lab_netns;
 mod paint;
 mod peer;
 mod svc;
@@ -80,6 +81,16 @@ struct LabArgs {
     /// Console theme.
     #[arg(long)]
     theme: Option<String>,
+    /// The root rehearsal sandbox: two namespaced hosts over SSH running the seed's service
+    /// for real (ip, btrfs, private docker); torn down on exit. Needs root.
+    #[arg(long)]
+    netns: bool,
+    /// With --netns: no console; keep the sandbox until SIGINT or SIGTERM.
+    #[arg(long, requires = "netns")]
+    no_console: bool,
+    /// With --netns: only remove what crashed sandboxes left behind.
+    #[arg(long, requires = "netns")]
+    sweep: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -76,6 +76,11 @@ impl LoopDevice {
         })
     }
 
+    /// Gives up ownership without detaching (someone else detaches it).
+    pub fn keep_attached(mut self) {
+        self.detached = true;
+    }
+
     /// Detaches the device now, reporting a failure (drop only tries).
     pub fn detach(mut self) -> Result<()> {
         self.detached = true;

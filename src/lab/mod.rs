@@ -5,6 +5,7 @@
 
 pub mod busybox_image;
 pub mod loopdev;
+pub mod testbed;
 
 use std::path::{Path, PathBuf};
 

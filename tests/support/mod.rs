@@ -49,14 +49,7 @@ pub fn root_testbed_ready(test: &str, tools: &[&str]) -> bool {
     }
 }
 
-/// Whether `program` is an executable on PATH (or an existing path).
-pub fn on_path(program: &str) -> bool {
-    if program.contains('/') {
-        return Path::new(program).is_file();
-    }
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
-}
+pub use drpilot::paths::on_path;
 
 /// Waits until `cond` holds, failing the test with `what` past `limit`.
 pub fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
