@@ -7,6 +7,8 @@ pub mod pty;
 
 pub mod sshd;
 
+pub mod testbed;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};

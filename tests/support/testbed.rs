@@ -1,0 +1,69 @@
+//! Test support for the root testbed: build it (or skip with a reason), run drpilot on a host
+//! over real SSH as an operator would, and read statuses there.
+
+use std::path::PathBuf;
+
+use drpilot::lab::testbed::{Spec, Testbed};
+
+use super::{root_testbed_ready, Run};
+
+/// The tools a testbed needs on this machine.
+pub const TOOLS: &[&str] = &[
+    "unshare",
+    "nsenter",
+    "docker-init",
+    "ip",
+    "losetup",
+    "ssh",
+    "/usr/sbin/sshd",
+    "mkfs.btrfs",
+    "mkfs.ext4",
+];
+
+/// The drpilot binary under test (the same path inside every host).
+pub fn bin_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_drpilot"))
+}
+
+/// A seed-shaped testbed, or None when this machine cannot build one (and CI does not demand
+/// it). `extra` are tools the test needs beyond the testbed's own.
+pub fn testbed(test: &str, extra: &[&str]) -> Option<Testbed> {
+    let tools: Vec<&str> = TOOLS.iter().chain(extra).copied().collect();
+    if !root_testbed_ready(test, &tools) {
+        return None;
+    }
+    Some(Testbed::create(&Spec::seed()).unwrap_or_else(|e| panic!("{test}: testbed: {e:?}")))
+}
+
+/// `drpilot ARGS` on `node`, over SSH from the operator's seat.
+pub fn drpilot(tb: &Testbed, node: &str, args: &[&str]) -> Run {
+    let bin = bin_path();
+    let mut full = vec![bin.to_str().expect("utf-8 path")];
+    full.extend_from_slice(args);
+    tb.ssh_command(node, &full)
+        .output()
+        .expect("running ssh")
+        .into()
+}
+
+/// `drpilot svc SVC ARGS` on `node` over SSH.
+pub fn svc(tb: &Testbed, node: &str, service: &str, args: &[&str]) -> Run {
+    let mut full = vec!["svc", service];
+    full.extend_from_slice(args);
+    drpilot(tb, node, &full)
+}
+
+/// A command run on `node` over SSH (test checks: `ip addr`, `cat`).
+pub fn on(tb: &Testbed, node: &str, args: &[&str]) -> Run {
+    tb.ssh_command(node, args)
+        .output()
+        .expect("running ssh")
+        .into()
+}
+
+/// The JSON status of `service` on `node`.
+pub fn status(tb: &Testbed, node: &str, service: &str) -> serde_json::Value {
+    let r =
+        svc(tb, node, service, &["print", "status", "--format", "json"]).expect_ok("print status");
+    serde_json::from_str(&r.stdout).expect("status json")
+}
