@@ -107,6 +107,12 @@ fn syncs_outside_the_period_are_skipped_unless_forced() {
     lab.svc("deb1", &["syncupdate", "--force"])
         .expect_ok("syncupdate --force");
     assert_eq!(resource(&lab.status("deb1"), "sync#1")["status"], "up");
+    // A full sync is the operator's explicit request: as in the seed, no --force needed.
+    let full = lab
+        .svc("deb1", &["syncfullsync"])
+        .expect_ok("syncfullsync outside the period");
+    assert!(!full.stdout.contains("outside sync_period"), "{}", full.stdout);
+    assert!(full.stdout.contains("full copy"), "{}", full.stdout);
 }
 
 fn chrono_hour() -> u32 {

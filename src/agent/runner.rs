@@ -425,8 +425,10 @@ fn data_syncs(
             continue;
         }
         any = true;
+        // A full sync is an operator's explicit request (the seed runs it outside the period
+        // without --force); the period only holds back the scheduled incremental ones.
         let (inside, period) = sync_state::in_period(ctx, rid)?;
-        if !inside && !ctx.force {
+        if !inside && !ctx.force && mode != SyncMode::Full {
             ctx.log.info(
                 rid,
                 &format!("skip: outside sync_period {period} (use --force)"),
