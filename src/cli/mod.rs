@@ -154,7 +154,20 @@ pub fn main() -> ExitCode {
 fn dispatch(cli: Cli) -> Result<bool> {
     match cli.command {
         Command::Lab(args) => lab::run(args),
-        Command::Svc(args) => svc::run(args),
+        Command::Svc(args) => {
+            let started = std::time::Instant::now();
+            let result = svc::run(args);
+            if std::env::var_os("DRPILOT_TIMINGS").is_some() {
+                // The failover benchmark's probe: the agent's time against its commands' time.
+                let (count, in_commands) = crate::transport::child_time::total();
+                eprintln!(
+                    "timings: total_ms={} commands={count} commands_ms={}",
+                    started.elapsed().as_millis(),
+                    in_commands.as_millis()
+                );
+            }
+            result
+        }
         Command::CheckConfig { file } => Ok(check_config::run(&file)),
         Command::Console(args) => crate::console::run(args),
         Command::Drp(args) => drp::run(args),

@@ -4,6 +4,7 @@
 //! collect its output (design section 7).
 
 mod address;
+pub mod child_time;
 mod local;
 mod node_map;
 mod process;

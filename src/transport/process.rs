@@ -87,6 +87,17 @@ fn read_stderr(stderr: Option<std::process::ChildStderr>) -> std::thread::JoinHa
 /// Spawns `cmd`, streams `input` into its stdin, collects stdout and stderr, and kills it when
 /// `timeout` expires.
 pub fn run_child(
+    cmd: Command,
+    input: Option<&mut (dyn Read + Send)>,
+    timeout: Option<Duration>,
+) -> Result<CallOutput> {
+    let started = std::time::Instant::now();
+    let result = run_child_inner(cmd, input, timeout);
+    super::child_time::account(started.elapsed());
+    result
+}
+
+fn run_child_inner(
     mut cmd: Command,
     input: Option<&mut (dyn Read + Send)>,
     timeout: Option<Duration>,
@@ -159,6 +170,17 @@ pub fn run_child(
 /// Like [`run_child`] without input, handing each stdout line to `on_line` as it comes (live
 /// progress); the returned output keeps stdout too.
 pub fn run_child_lines(
+    cmd: Command,
+    on_line: &mut dyn FnMut(&str),
+    timeout: Option<Duration>,
+) -> Result<CallOutput> {
+    let started = std::time::Instant::now();
+    let result = run_child_lines_inner(cmd, on_line, timeout);
+    super::child_time::account(started.elapsed());
+    result
+}
+
+fn run_child_lines_inner(
     mut cmd: Command,
     on_line: &mut dyn FnMut(&str),
     timeout: Option<Duration>,
