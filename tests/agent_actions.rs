@@ -111,7 +111,11 @@ fn syncs_outside_the_period_are_skipped_unless_forced() {
     let full = lab
         .svc("deb1", &["syncfullsync"])
         .expect_ok("syncfullsync outside the period");
-    assert!(!full.stdout.contains("outside sync_period"), "{}", full.stdout);
+    assert!(
+        !full.stdout.contains("outside sync_period"),
+        "{}",
+        full.stdout
+    );
     assert!(full.stdout.contains("full copy"), "{}", full.stdout);
 }
 

@@ -36,7 +36,10 @@ impl SshTransport {
             .enable_all()
             .build()
             .wrap_err("starting the ssh transport's runtime")?;
-        let session = runtime.block_on(SshNode::connect(node, addr, opts, ssh))?;
+        let started = std::time::Instant::now();
+        let session = runtime.block_on(SshNode::connect(node, addr, opts, ssh));
+        crate::transport::child_time::account(started.elapsed());
+        let session = session?;
         Ok(Self {
             node: session,
             runtime,
@@ -44,12 +47,8 @@ impl SshTransport {
     }
 }
 
-impl Transport for SshTransport {
-    fn node(&self) -> &str {
-        self.node.node()
-    }
-
-    fn call(
+impl SshTransport {
+    fn call_timed(
         &self,
         args: &[String],
         input: Option<&mut (dyn Read + Send)>,
@@ -78,6 +77,24 @@ impl Transport for SshTransport {
             }
             Ok(out)
         })
+    }
+}
+
+impl Transport for SshTransport {
+    fn node(&self) -> &str {
+        self.node.node()
+    }
+
+    fn call(
+        &self,
+        args: &[String],
+        input: Option<&mut (dyn Read + Send)>,
+        timeout: Option<Duration>,
+    ) -> Result<CallOutput> {
+        let started = std::time::Instant::now();
+        let out = self.call_timed(args, input, timeout);
+        crate::transport::child_time::account(started.elapsed());
+        out
     }
 
     fn call_lines(
