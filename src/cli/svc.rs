@@ -3,12 +3,16 @@
 use std::time::Duration;
 
 use clap::Subcommand;
-use color_eyre::eyre::Result;
+use color_eyre::eyre::{bail, eyre, Result};
 
 use super::{paint, SvcArgs};
 use crate::agent::action::{Action, Group};
-use crate::agent::Options;
+use crate::agent::log::ActionLog;
+use crate::agent::{lock, selector, Options, Service};
+use crate::drivers::container_docker::{self, Daemon};
+use crate::drivers::Ctx;
 use crate::paths::NodeEnv;
+use crate::transport::NodeMap;
 
 /// The verbs, named as in the seed.
 #[derive(Debug, Subcommand)]
@@ -58,7 +62,8 @@ pub enum Verb {
     Appcheck,
     /// Runs the `drp_cut_access` hook (a stop verb): the runbook's "cut user access" step.
     Cutaccess,
-    /// Runs docker against the service's private daemon.
+    /// Runs docker against the service's private daemon (started first when it is down, as the
+    /// seed's `docker pull` on a stopped service shows); exits with docker's exit code.
     Docker {
         /// Arguments passed to docker.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -114,6 +119,13 @@ fn action_of(verb: Verb) -> Action {
 /// Runs `drpilot svc`.
 pub fn run(args: SvcArgs) -> Result<bool> {
     let env = NodeEnv::from_env();
+    if let Verb::Docker { args: docker_args } = &args.verb {
+        let code = docker(&env, &args, docker_args)?;
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        // docker's own exit code, as if the operator had run docker directly.
+        std::process::exit(code);
+    }
     let opts = Options {
         force: args.force,
         waitlock: Duration::from_secs(args.waitlock),
@@ -123,4 +135,55 @@ pub fn run(args: SvcArgs) -> Result<bool> {
         paint: paint::for_stdout(),
     };
     crate::agent::run(&env, &args.selector, &action_of(args.verb), &opts)
+}
+
+/// `drpilot svc SVC docker ARGS`: docker against the service's private daemon, started first
+/// (under the service lock, quietly: docker's output stays clean) when it does not answer.
+fn docker(env: &NodeEnv, args: &SvcArgs, docker_args: &[String]) -> Result<i32> {
+    if selector::is_multi(&args.selector) {
+        bail!(
+            "docker runs against one service's daemon, not '{}'",
+            args.selector
+        );
+    }
+    let svc = Service::load(env, &args.selector)?;
+    svc.print_warnings();
+    let rid = svc
+        .resources
+        .iter()
+        .map(|r| &r.driver)
+        .find(|d| d.type_name() == "container.docker")
+        .map(|d| d.rid().to_string())
+        .ok_or_else(|| {
+            eyre!(
+                "{}: service {} has no container of type docker, so no docker daemon",
+                svc.cfg.raw.path.display(),
+                svc.name
+            )
+        })?;
+    let log = ActionLog::silent(&svc.name);
+    let peers = NodeMap::default();
+    let ctx = Ctx {
+        env,
+        cfg: &svc.cfg,
+        svc: &svc.name,
+        log: &log,
+        force: args.force,
+        peers: &peers,
+    };
+    if !container_docker::daemon_answers(&ctx) {
+        let _lock = lock::acquire(env, &svc.name, "docker", Duration::from_secs(args.waitlock))?;
+        // Another action may have started it while we waited for the lock.
+        if !container_docker::daemon_answers(&ctx) {
+            let daemon = Daemon::of(&ctx);
+            eprintln!(
+                "{}: docker daemon is not running on {}: starting it (its log: {})",
+                svc.name,
+                env.nodename,
+                daemon.log_file().display()
+            );
+            daemon.start(&ctx, &rid)?;
+        }
+    }
+    container_docker::run_client(&ctx, docker_args)
 }

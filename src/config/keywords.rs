@@ -249,7 +249,7 @@ const FS_KEYWORDS: [KeywordSpec; 5] = [
 
 const VG_KEYWORDS: [KeywordSpec; 1] = [kw!("vg", "vgname", req, "LVM volume group name")];
 
-const CONTAINER_KEYWORDS: [KeywordSpec; 6] = [
+const CONTAINER_KEYWORDS: [KeywordSpec; 7] = [
     kw!("container", "type", req, "container technology"),
     kw!("container", "run_image", req, "image id or name to run"),
     kw!(
@@ -263,6 +263,12 @@ const CONTAINER_KEYWORDS: [KeywordSpec; 6] = [
         "run_command",
         opt,
         "command run in the container"
+    ),
+    kw!(
+        "container",
+        "stop_timeout",
+        opt,
+        "seconds docker stop waits before killing the container (default 10)"
     ),
     kw!(
         "container",

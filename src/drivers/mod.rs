@@ -3,7 +3,7 @@
 
 mod app;
 mod common;
-mod container_docker;
+pub mod container_docker;
 mod exec;
 mod fs;
 mod fs_directory;

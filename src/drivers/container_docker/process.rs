@@ -1,0 +1,137 @@
+//! The dockerd process as the pid file names it: is that pid really our daemon, signal it, and
+//! wait for it to be gone. A pid is tracked with its kernel start time so that a pid recycled
+//! by another process is never mistaken for the daemon (nor signalled).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use rustix::process::{kill_process, Pid, Signal};
+
+/// A live process we identified: its pid and kernel start time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tracked {
+    /// The pid.
+    pub pid: i32,
+    start_time: u64,
+}
+
+/// The kernel start time of `pid`, `None` when it is gone or a zombie.
+fn start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    if matches!(fields.first(), Some(&"Z") | Some(&"X")) {
+        return None;
+    }
+    fields.get(19)?.parse().ok()
+}
+
+/// The command line of `pid`, one string per argument.
+fn cmdline(pid: i32) -> Vec<String> {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| {
+            b.split(|c| *c == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether `argv` runs `program` with `needle` as one of its arguments (alone or as the value
+/// of a `--flag=needle`): how a daemon is told apart from a recycled pid.
+pub fn runs(argv: &[String], program: &str, needle: &str) -> bool {
+    let is_program = argv
+        .first()
+        .is_some_and(|a| Path::new(a).file_name().is_some_and(|n| n == program));
+    let has_needle = argv
+        .iter()
+        .skip(1)
+        .any(|a| a == needle || a.split_once('=').is_some_and(|(_, v)| v == needle));
+    is_program && has_needle
+}
+
+/// The process a pid file names, when it runs `program` with `needle` among its arguments.
+pub fn named_by(pid_file: &Path, program: &str, needle: &str) -> Option<Tracked> {
+    let text = std::fs::read_to_string(pid_file).ok()?;
+    let pid: i32 = text.trim().parse().ok()?;
+    let start_time = start_time(pid)?;
+    runs(&cmdline(pid), program, needle).then_some(Tracked { pid, start_time })
+}
+
+impl Tracked {
+    /// A child we just spawned.
+    pub fn spawned(pid: u32) -> Option<Self> {
+        let pid = pid as i32;
+        Some(Self {
+            pid,
+            start_time: start_time(pid)?,
+        })
+    }
+
+    /// Whether it still runs.
+    pub fn alive(&self) -> bool {
+        start_time(self.pid) == Some(self.start_time)
+    }
+
+    /// Sends `sig`, only while it is still the same process.
+    pub fn signal(&self, sig: Signal) {
+        if !self.alive() {
+            return;
+        }
+        if let Some(p) = Pid::from_raw(self.pid) {
+            let _ = kill_process(p, sig);
+        }
+    }
+
+    /// Waits up to `limit` for it to be gone; true when it is.
+    pub fn wait_gone(&self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if !self.alive() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        !self.alive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        s.split(' ').map(str::to_string).collect()
+    }
+
+    #[test]
+    fn only_the_dockerd_of_our_pid_file_is_ours() {
+        let pf = "/s/docker.pid";
+        let ours = words("/usr/sbin/dockerd --pidfile /s/docker.pid -H unix:///s/docker.sock");
+        assert!(runs(&ours, "dockerd", pf));
+        assert!(runs(
+            &words("dockerd --pidfile=/s/docker.pid"),
+            "dockerd",
+            pf
+        ));
+        let other = words("/usr/sbin/dockerd --pidfile /other/docker.pid");
+        assert!(!runs(&other, "dockerd", pf));
+        assert!(!runs(
+            &words("sleep --pidfile /s/docker.pid"),
+            "dockerd",
+            pf
+        ));
+    }
+
+    #[test]
+    fn a_recycled_or_missing_pid_is_not_alive() {
+        let me = Tracked::spawned(std::process::id()).unwrap();
+        assert!(me.alive());
+        let other = Tracked {
+            pid: me.pid,
+            start_time: me.start_time + 1,
+        };
+        assert!(!other.alive());
+    }
+}
