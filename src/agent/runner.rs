@@ -100,7 +100,9 @@ fn run_one(
             );
             return Ok(());
         }
-        Action::Docker(args) => return docker_passthrough(env, svc, args),
+        Action::Docker(_) => {
+            bail!("docker runs through `drpilot svc SVC docker ARGS`, not as an action")
+        }
         _ => {}
     }
     check_rids(svc, &opts.rids)?;
@@ -500,28 +502,6 @@ fn remote_postsync(ctx: &Ctx, svc: &Service, t: &dyn Transport) -> Result<()> {
     ctx.log.output("", &out.stdout_text());
     if !out.success {
         bail!("postsync on {} failed: {}", t.node(), out.failure_reason());
-    }
-    Ok(())
-}
-
-fn docker_passthrough(env: &NodeEnv, svc: &Service, args: &[String]) -> Result<()> {
-    let sock = env.state_dir(&svc.name).join("docker.sock");
-    if !sock.exists() {
-        bail!(
-            "the docker daemon of {} is not running on {} (no {})",
-            svc.name,
-            env.nodename,
-            sock.display()
-        );
-    }
-    let status = std::process::Command::new("docker")
-        .arg("-H")
-        .arg(format!("unix://{}", sock.display()))
-        .args(args)
-        .status()
-        .map_err(|e| eyre!("cannot run docker: {e}"))?;
-    if !status.success() {
-        bail!("docker exited with {status}");
     }
     Ok(())
 }
