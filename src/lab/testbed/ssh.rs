@@ -108,7 +108,8 @@ pub fn write_sshd_config(dir: &Path, files: &SshFiles) -> Result<PathBuf> {
         "ListenAddress 0.0.0.0\nHostKey {key}\nPidFile {pid}\nPermitRootLogin prohibit-password\n\
          PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n\
          AuthorizedKeysFile {auth}\nUseDNS no\nPrintMotd no\nPrintLastLog no\n\
-         MaxStartups 100:30:200\nMaxSessions 100\nAcceptEnv LANG LC_*\n",
+         MaxStartups 100:30:200\nMaxSessions 100\nAcceptEnv LANG LC_*\n\
+         ClientAliveInterval 2\nClientAliveCountMax 3\n",
         key = key.display(),
         pid = dir.join("sshd.pid").display(),
         auth = files.authorized_keys().display(),

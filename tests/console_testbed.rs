@@ -1,0 +1,60 @@
+//! The console's pseudo-terminal test, once against the root testbed: both hosts watched over
+//! real SSH, the seed's service started on deb1 through its typed gate, synced to deb2, and the
+//! terminal given back at the end.
+
+mod support;
+
+use std::time::Duration;
+
+use drpilot::lab::testbed::seed_service::{deploy, PROD, SERVICE};
+use support::pty::PtyApp;
+use support::testbed::{bin_path, svc, testbed};
+
+const T: Duration = Duration::from_secs(60);
+
+#[test]
+fn operator_starts_and_syncs_the_seed_service_over_ssh() {
+    let Some(tb) = testbed(
+        "console on the testbed",
+        &["dockerd", "docker", "btrfs", "arping", "busybox", "tar"],
+    ) else {
+        return;
+    };
+    deploy(&tb, &bin_path()).expect("deploying the seed's service");
+    let nodes = tb.dir.join("console-nodes.toml");
+    std::fs::write(&nodes, tb.node_map(&bin_path()).to_toml()).expect("nodes map");
+    let nodes = nodes.to_string_lossy().into_owned();
+    let mut app = PtyApp::spawn(&["console", "--nodes", &nodes], &tb.dir);
+    app.wait_screen(T, "both trees over SSH", |s| {
+        s.contains("deb1.opensvc.com · production")
+            && s.contains("deb2.opensvc.com · DRP")
+            && s.matches("|- avail").count() == 2
+    });
+    app.send(&format!(":start {PROD}\r"));
+    app.wait_screen(T, "the typed gate", |s| {
+        s.contains(&format!("type the service name ({SERVICE})"))
+    });
+    app.send(&format!("{SERVICE}\r"));
+    app.wait_screen(T, "the container's start in the log", |s| {
+        s.contains("wait for container operational")
+    });
+    app.wait_screen(T, "deb1 up", |s| {
+        s.lines()
+            .find(|l| l.contains("|- avail"))
+            .is_some_and(|l| l.contains("▲ up"))
+    });
+    app.send(":syncupdate\r");
+    app.wait_screen(T, "the confirmation", |s| {
+        s.contains("[ Cancel ]") && s.contains("[ Run ]")
+    });
+    app.send("\x1b[C\r");
+    app.wait_screen(T, "the sync rows up on both nodes", |s| {
+        s.matches("|  |- sync#1      ▲ up").count() == 2
+            && s.matches("|  |- sync#2      ▲ up").count() == 2
+    });
+    app.send("q");
+    assert!(app.wait_exit(T), "the console exits with success");
+    assert!(app.terminal_restored(), "the terminal is given back");
+    svc(&tb, PROD, SERVICE, &["stop"]).expect_ok("stop on deb1");
+    tb.teardown().expect("teardown");
+}

@@ -1,0 +1,230 @@
+//! The seed's scenario for real, on the root testbed over SSH: `busybox.opensvc.com` with its
+//! address, btrfs filesystems, private docker and btrfs replication. Start on deb1,
+//! syncfullsync, syncdrp, syncupdate --force, stop on deb1, start on deb2: the same container
+//! runs on deb2 and its log continues deb1's; the DRP address answers there; the trees are the
+//! seed's. Along the way: the split-brain guard, and a sync cut by a dropped link.
+
+mod support;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use drpilot::lab::testbed::seed_service::{deploy, DRP, PROD, SERVICE};
+use drpilot::lab::testbed::Testbed;
+use support::testbed::{bin_path, on, status, svc, testbed};
+use support::{resource, wait_until};
+
+const T: Duration = Duration::from_secs(60);
+const CONTAINER: &str = "busybox.opensvc.com.container.1";
+
+fn container_log(tb: &Testbed, node: &str) -> Vec<String> {
+    let r = svc(tb, node, SERVICE, &["docker", "logs", CONTAINER]);
+    if !r.ok {
+        return Vec::new();
+    }
+    r.stdout.lines().map(String::from).collect()
+}
+
+fn label(st: &serde_json::Value, rid: &str) -> String {
+    resource(st, rid)["label"].as_str().unwrap_or_default().to_string()
+}
+
+/// The snapshots of a subvolume on a node, and the sha256 of `file` in the newest one.
+fn snapshots(tb: &Testbed, node: &str, subvol: &str, file: &str) -> (Vec<String>, String) {
+    let dev = tb.volumes_of(node).expect("volumes").btrfs.device.to_string_lossy().into_owned();
+    let top = "/run/drpilot-test-inspect";
+    on(tb, node, &["mkdir", "-p", top]).expect_ok("mkdir");
+    on(tb, node, &["mount", "-o", "ro,subvolid=5", &dev, top]).expect_ok("mount top");
+    let list = on(tb, node, &["ls", "-1", &format!("{top}/.drpilot-snap")]);
+    let mut names: Vec<String> = list
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with(&format!("{subvol}@")) && !l.contains("@replaced"))
+        .map(String::from)
+        .collect();
+    names.sort();
+    let sum = names
+        .last()
+        .map(|n| {
+            on(tb, node, &["sha256sum", &format!("{top}/.drpilot-snap/{n}/{file}")])
+                .stdout
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .unwrap_or_default();
+    on(tb, node, &["umount", top]).expect_ok("umount top");
+    (names, sum)
+}
+
+#[test]
+fn the_seed_scenario_moves_the_container_and_its_data_to_the_drp_node() {
+    let Some(tb) = testbed(
+        "seed scenario on the testbed",
+        &["dockerd", "docker", "btrfs", "arping", "busybox", "tar"],
+    ) else {
+        return;
+    };
+    deploy(&tb, &bin_path()).expect("deploying the seed's service");
+    let prod_ip = tb.subnet.host(21).to_string();
+    let drp_ip = tb.subnet.host(22).to_string();
+
+    let st = status(&tb, PROD, SERVICE);
+    assert_eq!(st["avail"], "down", "{st}");
+    assert_eq!(
+        resource(&st, "container#1")["comments"][0],
+        "docker daemon is not running"
+    );
+
+    svc(&tb, PROD, SERVICE, &["start"]).expect_ok("start on deb1");
+    let st = status(&tb, PROD, SERVICE);
+    assert_eq!(st["avail"], "up", "{st}");
+    let container = label(&st, "container#1");
+    let (id, image) = container.split_once('@').expect("id@image label");
+    assert_eq!(id.len(), 12, "{container}");
+    assert_eq!(image, "tb/busybox:1");
+    wait_until(T, "the container to print dates on deb1", || {
+        container_log(&tb, PROD).len() >= 3
+    });
+    on(&tb, DRP, &["busybox", "ping", "-c", "1", "-W", "2", &prod_ip])
+        .expect_ok("the production address answers");
+
+    svc(&tb, PROD, SERVICE, &["syncfullsync"]).expect_ok("syncfullsync");
+    svc(&tb, PROD, SERVICE, &["syncdrp", "--force"]).expect_ok("syncdrp");
+    let st = status(&tb, PROD, SERVICE);
+    assert_eq!(st["overall"], "up", "{st}");
+
+    // The split-brain guard: deb2 may not start while deb1 runs the service.
+    let refused = svc(&tb, DRP, SERVICE, &["start"]).expect_err("start on deb2 while up on deb1");
+    assert!(refused.stderr.contains(PROD), "{}", refused.stderr);
+    let drp_addrs = on(&tb, DRP, &["ip", "-o", "addr", "show", "dev", "eth0"]);
+    assert!(!drp_addrs.stdout.contains(&drp_ip), "nothing started on deb2");
+
+    // A sync cut by the link dropping leaves deb2's last snapshot intact.
+    let blob = "/opt/busybox.opensvc.com/appdata/blob";
+    on(&tb, PROD, &["dd", "if=/dev/urandom", &format!("of={blob}"), "bs=1M", "count=160", "status=none"])
+        .expect_ok("writing a blob");
+    let (before, _) = snapshots(&tb, DRP, "appdata", "blob");
+    assert!(!before.is_empty(), "syncdrp left a snapshot on deb2");
+    let mut cut = tb
+        .ssh_command(
+            PROD,
+            &[bin_path().to_str().expect("utf-8"), "svc", SERVICE, "syncupdate", "--force", "--rid", "sync#2"],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("syncupdate");
+    // Cut the link once bytes are flowing (a progress line), not after a guessed delay.
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let reader = {
+        let lines = lines.clone();
+        let out = cut.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            for l in std::io::BufRead::lines(std::io::BufReader::new(out)).map_while(Result::ok) {
+                lines.lock().expect("lines").push(l);
+            }
+        })
+    };
+    wait_until(T, "the sync's bytes to flow", || {
+        lines.lock().expect("lines").iter().any(|l| l.contains("progress bytes="))
+    });
+    let veth = tb.host(DRP).expect("deb2").record.veth.clone();
+    let link = |state: &str| {
+        let ok = Command::new("ip")
+            .args(["link", "set", &veth, state])
+            .status()
+            .expect("ip")
+            .success();
+        assert!(ok, "ip link set {veth} {state}");
+    };
+    link("down");
+    let cut_out = cut.wait_with_output().expect("syncupdate ends");
+    link("up");
+    reader.join().expect("reader");
+    assert!(
+        !cut_out.status.success(),
+        "the cut sync must fail: {:?}",
+        lines.lock().expect("lines")
+    );
+    let (after_cut, _) = snapshots(&tb, DRP, "appdata", "blob");
+    assert_eq!(after_cut, before, "deb2 keeps its last consistent snapshot");
+    svc(&tb, PROD, SERVICE, &["syncupdate", "--force"]).expect_ok("the next syncupdate");
+    let (after, sum_drp) = snapshots(&tb, DRP, "appdata", "blob");
+    assert_ne!(after, before);
+    let sum_prod = on(&tb, PROD, &["sha256sum", blob]).stdout;
+    assert!(sum_prod.starts_with(&sum_drp) && !sum_drp.is_empty(), "{sum_prod} vs {sum_drp}");
+    on(&tb, PROD, &["rm", "-f", blob]).expect_ok("rm blob");
+
+    // The seed's switch: syncupdate, stop on production, start on DRP.
+    svc(&tb, PROD, SERVICE, &["syncupdate", "--force"]).expect_ok("syncupdate --force");
+    svc(&tb, PROD, SERVICE, &["stop"]).expect_ok("stop on deb1");
+    let written_on_prod = container_log(&tb, PROD);
+    let st1 = status(&tb, PROD, SERVICE);
+    assert_eq!(st1["overall"], "down", "{st1}");
+    svc(&tb, DRP, SERVICE, &["start"]).expect_ok("start on deb2");
+
+    let st2 = status(&tb, DRP, SERVICE);
+    assert_eq!(st2["overall"], "up", "{st2}");
+    assert_eq!(label(&st2, "container#1"), container, "the same container runs on deb2");
+    wait_until(T, "the container's log to continue on deb2", || {
+        container_log(&tb, DRP).len() > written_on_prod.len() + 1
+    });
+    let on_drp = container_log(&tb, DRP);
+    // Everything deb1 wrote up to the last sync is there, then deb2's lines follow.
+    let synced = &written_on_prod[..written_on_prod.len().min(on_drp.len())];
+    let common = synced.iter().zip(&on_drp).take_while(|(a, b)| a == b).count();
+    assert!(common >= 3, "deb2's log does not continue deb1's:\n{written_on_prod:?}\n{on_drp:?}");
+    on(&tb, PROD, &["busybox", "ping", "-c", "1", "-W", "2", &drp_ip])
+        .expect_ok("the DRP address answers on deb2");
+
+    let tree1 = svc(&tb, PROD, SERVICE, &["print", "status"]).expect_ok("tree deb1").stdout;
+    let tree2 = svc(&tb, DRP, SERVICE, &["print", "status"]).expect_ok("tree deb2").stdout;
+    let dev1 = tb.volumes_of(PROD).expect("v").btrfs.device.to_string_lossy().into_owned();
+    let dev2 = tb.volumes_of(DRP).expect("v").btrfs.device.to_string_lossy().into_owned();
+    assert_eq!(tree1, expected_prod_tree(&dev1), "deb1's final tree");
+    assert_eq!(tree2, expected_drp_tree(&dev2, &container), "deb2's final tree");
+    svc(&tb, DRP, SERVICE, &["stop"]).expect_ok("stop on deb2");
+    tb.teardown().expect("teardown");
+}
+
+/// The seed's deb1 tree after the stop, the vg row aside.
+fn expected_prod_tree(dev: &str) -> String {
+    format!(
+        "busybox.opensvc.com
+overall                   down
+|- avail                  down
+|  |- container#1    .... down     tb/busybox:1
+|  |  |                            # docker daemon is not running
+|  |- fs#1           .... down     {dev}@/opt/busybox.opensvc.com
+|  |- fs#2           .... down     {dev}@/opt/busybox.opensvc.com/appdata
+|  '- ip#1           .... down     busybox.opensvc.com@eth0
+|- sync                   up
+|  |- sync#1         .... up       btrfs of {dev}:root to ['drpnodes']
+|  |- sync#2         .... up       btrfs of {dev}:appdata to ['drpnodes']
+|  '- sync#i0        .... up       rsync svc config to drpnodes, nodes
+'- hb                     n/a
+"
+    )
+}
+
+/// The seed's deb2 tree after the start, the vg row aside.
+fn expected_drp_tree(dev: &str, container: &str) -> String {
+    format!(
+        "busybox.opensvc.com
+overall                   up
+|- avail                  up
+|  |- container#1    .... up       {container}
+|  |- fs#1           .... up       {dev}@/opt/busybox.opensvc.com
+|  |- fs#2           .... up       {dev}@/opt/busybox.opensvc.com/appdata
+|  '- ip#1           .... up       busybox-drp.opensvc.com@eth0
+|- sync                   up
+|  |- sync#1         .... up       btrfs of {dev}:root to ['drpnodes']
+|  |- sync#2         .... up       btrfs of {dev}:appdata to ['drpnodes']
+|  '- sync#i0        .... n/a      rsync svc config to drpnodes, nodes
+|                                  # service up on drp node, sync disabled
+'- hb                     n/a
+"
+    )
+}
