@@ -6,6 +6,7 @@ use clap::{Args, Subcommand};
 use color_eyre::eyre::Result;
 
 use crate::agent::peer::{config_receive, dir_manifest, dir_receive, Incoming};
+use crate::agent::peer_btrfs::{btrfs_list, btrfs_receive, BtrfsIncoming};
 use crate::paths::NodeEnv;
 
 /// Arguments of `drpilot peer`.
@@ -40,6 +41,35 @@ enum PeerOp {
         id: String,
         #[arg(long)]
         when: String,
+    },
+    /// Lists the snapshots of a btrfs subvolume (sync type=btrfs), as JSON.
+    BtrfsList {
+        #[arg(long)]
+        svc: String,
+        #[arg(long)]
+        rid: String,
+        /// This node's volume, DEV:SUBVOL.
+        #[arg(long)]
+        dst: String,
+    },
+    /// Receives a btrfs send stream on stdin (sync type=btrfs).
+    BtrfsReceive {
+        #[arg(long)]
+        svc: String,
+        #[arg(long)]
+        rid: String,
+        /// This node's volume, DEV:SUBVOL.
+        #[arg(long)]
+        dst: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        when: String,
+        /// The snapshot's name on the sender.
+        #[arg(long)]
+        snap: String,
     },
     /// Receives a service config on stdin.
     ConfigReceive {
@@ -86,6 +116,31 @@ pub fn run(args: PeerArgs) -> Result<bool> {
             };
             let mut input = BufReader::with_capacity(1 << 20, stdin().lock());
             dir_receive(&env, &inc, &mut input, &mut stdout().lock())?;
+        }
+        PeerOp::BtrfsList { svc, rid, dst } => {
+            svc_ok(&svc)?;
+            btrfs_list(&env, &svc, &rid, &dst, &mut stdout().lock())?;
+        }
+        PeerOp::BtrfsReceive {
+            svc,
+            rid,
+            dst,
+            from,
+            id,
+            when,
+            snap,
+        } => {
+            svc_ok(&svc)?;
+            let inc = BtrfsIncoming {
+                svc: &svc,
+                rid: &rid,
+                dst: &dst,
+                from: &from,
+                id: &id,
+                when: &when,
+                snap: &snap,
+            };
+            btrfs_receive(&env, &inc, &mut stdin(), &mut stdout().lock())?;
         }
         PeerOp::ConfigReceive { svc, from, hash } => {
             svc_ok(&svc)?;

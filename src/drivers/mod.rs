@@ -9,6 +9,7 @@ mod fs;
 mod fs_directory;
 mod ip;
 pub mod sync_archive;
+pub mod sync_btrfs;
 pub mod sync_config;
 mod sync_dds;
 pub mod sync_dir;
@@ -214,7 +215,7 @@ pub fn build(cfg: &ServiceConfig, env: &NodeEnv) -> Result<Vec<Loaded>> {
             ("app", _) => Box::new(app::App::new(rid)),
             ("sync", "dir") => Box::new(sync_dir::SyncDir::new(rid)),
             ("sync", "dds") => Box::new(sync_dds::NotYet::new(rid, "dds")),
-            ("sync", "btrfs") => Box::new(sync_dds::NotYet::new(rid, "btrfs")),
+            ("sync", "btrfs") => Box::new(sync_btrfs::SyncBtrfs::new(rid)),
             (k, t) => bail!(
                 "{}: [{rid}] type: no driver for {k} type '{t}'",
                 cfg.raw.path.display()

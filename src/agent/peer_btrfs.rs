@@ -1,0 +1,273 @@
+//! The target's side of `sync` type=btrfs, run by the sending node through its transport:
+//! `drpilot peer btrfs-list` (the snapshots this node holds, to find the common parent) and
+//! `drpilot peer btrfs-receive` (a send stream on stdin lands in `.drpilot-snap/.incoming`, and
+//! becomes a snapshot beside the others only once complete, read-only and received).
+
+use std::io::{Read, Write};
+use std::process::Command;
+
+use chrono::{DateTime, Utc};
+use color_eyre::eyre::{bail, eyre, Result, WrapErr};
+
+use crate::agent::log::ActionLog;
+use crate::config::ServiceConfig;
+use crate::drivers::sync_btrfs::location::{Location, INCOMING_DIR, REPLACED_PREFIX, SNAP_DIR};
+use crate::drivers::sync_btrfs::rotate::{kept_for_others, record_common, rotate};
+use crate::drivers::sync_btrfs::volume::{Tool, Top};
+use crate::drivers::sync_btrfs::wire::{ReceiveReport, Tail};
+use crate::drivers::sync_btrfs::{is_plain_name, plan};
+use crate::drivers::sync_state::{write_state, SyncState};
+use crate::paths::NodeEnv;
+use crate::transport::run_child;
+
+/// The relative path of the incoming directory.
+fn incoming_rel() -> String {
+    format!("{SNAP_DIR}/{INCOMING_DIR}")
+}
+
+/// Checks a resource id before it becomes part of a path.
+fn check_rid(rid: &str) -> Result<()> {
+    if !is_plain_name(rid, true) {
+        bail!("invalid resource id '{rid}'");
+    }
+    Ok(())
+}
+
+/// The volume named by `--dst`, whose device must exist on this node.
+fn volume(env: &NodeEnv, rid: &str, dst: &str) -> Result<(Location, std::path::PathBuf)> {
+    let loc = Location::parse(dst).map_err(|e| eyre!("{rid} on {}: --dst: {e}", env.nodename))?;
+    let dev = env.path(&loc.dev);
+    if !dev.exists() {
+        bail!("{rid} on {}: device {} not found", env.nodename, loc.dev);
+    }
+    Ok((loc, dev))
+}
+
+/// Prints, as JSON, the snapshots this node holds of the subvolume named by `dst`.
+pub fn btrfs_list(
+    env: &NodeEnv,
+    svc: &str,
+    rid: &str,
+    dst: &str,
+    out: &mut impl Write,
+) -> Result<()> {
+    check_rid(rid)?;
+    let (loc, dev) = volume(env, rid, dst)?;
+    let log = ActionLog::silent(svc);
+    let tool = Tool {
+        log: &log,
+        rid,
+        node: &env.nodename,
+    };
+    let top = Top::open(&tool, &env.state_dir(svc), &dev)?;
+    let all = top.list()?;
+    let snaps: Vec<_> = plan::snapshots(&all, &loc).into_iter().cloned().collect();
+    top.close()?;
+    serde_json::to_writer(&mut *out, &snaps)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// What `btrfs-receive` is told about the transfer.
+pub struct BtrfsIncoming<'a> {
+    /// Service name.
+    pub svc: &'a str,
+    /// The sync resource.
+    pub rid: &'a str,
+    /// This node's volume, `DEV:SUBVOL`.
+    pub dst: &'a str,
+    /// The sending node.
+    pub from: &'a str,
+    /// The sync id.
+    pub id: &'a str,
+    /// When the sender took its snapshot (RFC 3339).
+    pub when: &'a str,
+    /// The snapshot's name on the sender: the name the stream creates.
+    pub snap: &'a str,
+}
+
+impl BtrfsIncoming<'_> {
+    fn check(&self) -> Result<()> {
+        check_rid(self.rid)?;
+        if !is_plain_name(self.from, false) {
+            bail!("invalid node name '{}'", self.from);
+        }
+        if !is_plain_name(self.id, false) || self.id.starts_with(REPLACED_PREFIX) {
+            bail!("invalid sync id '{}'", self.id);
+        }
+        let ok = self
+            .snap
+            .split_once('@')
+            .is_some_and(|(sv, id)| is_plain_name(sv, false) && id == self.id);
+        if !ok {
+            bail!(
+                "invalid snapshot name '{}' for sync id {}",
+                self.snap,
+                self.id
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Deletes what cut transfers left in `.incoming`: subvolumes first (nested ones before their
+/// parents), then anything else.
+fn clean_incoming(top: &Top) -> Result<Vec<String>> {
+    let prefix = format!("{}/", incoming_rel());
+    let mut left: Vec<_> = top
+        .list()?
+        .into_iter()
+        .filter(|s| s.path.starts_with(&prefix))
+        .collect();
+    left.sort_by_key(|s| std::cmp::Reverse(s.path.len()));
+    let mut cleaned = Vec::new();
+    for s in left {
+        top.delete(&s.path)?;
+        cleaned.push(s.path.trim_start_matches(&prefix).to_string());
+    }
+    let dir = top.join(&incoming_rel());
+    for e in std::fs::read_dir(&dir).wrap_err_with(|| format!("reading {}", dir.display()))? {
+        let e = e?;
+        let p = e.path();
+        let r = if e.file_type()?.is_dir() {
+            std::fs::remove_dir_all(&p)
+        } else {
+            std::fs::remove_file(&p)
+        };
+        r.wrap_err_with(|| format!("removing {}", p.display()))?;
+        cleaned.push(e.file_name().to_string_lossy().into_owned());
+    }
+    Ok(cleaned)
+}
+
+/// The nodes of the service when its config is readable here (rotation then ignores records of
+/// nodes no longer in it).
+fn service_nodes(env: &NodeEnv, svc: &str) -> Option<Vec<String>> {
+    ServiceConfig::load(&env.config_path(svc))
+        .ok()
+        .map(|l| l.config.all_nodes())
+}
+
+/// Receives a btrfs send stream from `input`; prints the [`ReceiveReport`] as JSON. A cut or
+/// refused stream leaves the previous snapshots and the state file as they were.
+pub fn btrfs_receive(
+    env: &NodeEnv,
+    inc: &BtrfsIncoming,
+    input: &mut (dyn Read + Send),
+    out: &mut impl Write,
+) -> Result<()> {
+    inc.check()?;
+    let when: DateTime<Utc> = DateTime::parse_from_rfc3339(inc.when)
+        .map_err(|e| eyre!("bad --when '{}': {e}", inc.when))?
+        .with_timezone(&Utc);
+    let (rid, node) = (inc.rid, env.nodename.as_str());
+    let (loc, dev) = volume(env, rid, inc.dst)?;
+    let log = ActionLog::silent(inc.svc);
+    let tool = Tool {
+        log: &log,
+        rid,
+        node,
+    };
+    let state_dir = env.state_dir(inc.svc);
+    let top = Top::open(&tool, &state_dir, &dev)?;
+    top.mkdir(&incoming_rel())?;
+    let cleaned = clean_incoming(&top)?;
+    let name = loc.snap_name(inc.id);
+    let rel = Location::snap_rel(&name);
+    if std::fs::symlink_metadata(top.join(&rel)).is_ok() {
+        bail!(
+            "{rid} on {node}: {rel} already exists: sync id {} was received before",
+            inc.id
+        );
+    }
+    let landed = format!("{}/{}", incoming_rel(), inc.snap);
+    let intact = format!(
+        "the previous snapshots of {} on {node} are intact",
+        loc.subvol
+    );
+    let mut tail = Tail::new(input);
+    let mut cmd = Command::new("btrfs");
+    cmd.args(["receive", "-e"]).arg(top.join(&incoming_rel()));
+    let got = run_child(cmd, Some(&mut tail), None)
+        .map_err(|e| tool.fail("cannot run btrfs receive", format!("{e:#}")));
+    let failure = match &got {
+        Err(e) => Some(format!("{e:#}")),
+        Ok(o) if !o.success => Some(format!("btrfs receive failed: {}", o.failure_reason())),
+        Ok(_) if !tail.ended() => Some(format!(
+            "the stream from {} stopped after {} bytes without its end marker (a cut transfer)",
+            inc.from,
+            tail.bytes_read()
+        )),
+        Ok(_) => None,
+    };
+    if let Some(why) = failure {
+        let _ = clean_incoming(&top);
+        bail!(
+            "{rid} on {node}: receiving {} from {} failed: {why}; {intact}",
+            inc.snap,
+            inc.from
+        );
+    }
+    let shown = top.show(&landed)?;
+    let Some(received_uuid) = shown.received_uuid.filter(|_| shown.readonly) else {
+        let _ = clean_incoming(&top);
+        bail!("{rid} on {node}: {landed} is not a complete received snapshot (read-only with a received uuid); {intact}");
+    };
+    // A read-only subvolume cannot be renamed into another directory (its `..` entry is
+    // read-only: EROFS); a read-only snapshot of it keeps its received uuid, so that is the move.
+    top.snapshot(&landed, &rel, true)?;
+    let mut warnings = Vec::new();
+    if let Err(e) = top.delete(&landed) {
+        warnings.push(format!("{e:#} (the next receive removes it)"));
+    }
+    let placed = top.show(&rel)?;
+    if placed.received_uuid.as_deref() != Some(received_uuid.as_str()) || !placed.readonly {
+        let _ = top.delete(&rel);
+        bail!(
+            "{rid} on {node}: {rel} lost its received uuid when moved out of {INCOMING_DIR}; {intact}"
+        );
+    }
+    write_state(
+        env,
+        inc.svc,
+        rid,
+        &SyncState {
+            when,
+            id: inc.id.to_string(),
+        },
+    )
+    .wrap_err_with(|| format!("{rid} on {node}: writing the state file"))?;
+    record_common(&state_dir, rid, inc.from, &name).wrap_err_with(|| {
+        format!(
+            "{rid} on {node}: recording the snapshot shared with {}",
+            inc.from
+        )
+    })?;
+    let nodes = service_nodes(env, inc.svc);
+    let keep = kept_for_others(&state_dir, rid, inc.from, nodes.as_deref());
+    let deleted = match rotate(&top, &loc, &name, &keep) {
+        Ok(r) => {
+            warnings.extend(r.warnings);
+            r.deleted
+        }
+        Err(e) => {
+            warnings.push(format!("rotation skipped: {e:#}"));
+            Vec::new()
+        }
+    };
+    if let Err(e) = top.close() {
+        warnings.push(format!("{e:#}"));
+    }
+    let report = ReceiveReport {
+        name,
+        uuid: placed.uuid,
+        received_uuid,
+        bytes: tail.bytes_read(),
+        cleaned,
+        deleted,
+        warnings,
+    };
+    serde_json::to_writer(&mut *out, &report)?;
+    writeln!(out)?;
+    Ok(())
+}
