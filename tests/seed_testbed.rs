@@ -26,12 +26,21 @@ fn container_log(tb: &Testbed, node: &str) -> Vec<String> {
 }
 
 fn label(st: &serde_json::Value, rid: &str) -> String {
-    resource(st, rid)["label"].as_str().unwrap_or_default().to_string()
+    resource(st, rid)["label"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// The snapshots of a subvolume on a node, and the sha256 of `file` in the newest one.
 fn snapshots(tb: &Testbed, node: &str, subvol: &str, file: &str) -> (Vec<String>, String) {
-    let dev = tb.volumes_of(node).expect("volumes").btrfs.device.to_string_lossy().into_owned();
+    let dev = tb
+        .volumes_of(node)
+        .expect("volumes")
+        .btrfs
+        .device
+        .to_string_lossy()
+        .into_owned();
     let top = "/run/drpilot-test-inspect";
     on(tb, node, &["mkdir", "-p", top]).expect_ok("mkdir");
     on(tb, node, &["mount", "-o", "ro,subvolid=5", &dev, top]).expect_ok("mount top");
@@ -46,12 +55,16 @@ fn snapshots(tb: &Testbed, node: &str, subvol: &str, file: &str) -> (Vec<String>
     let sum = names
         .last()
         .map(|n| {
-            on(tb, node, &["sha256sum", &format!("{top}/.drpilot-snap/{n}/{file}")])
-                .stdout
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_string()
+            on(
+                tb,
+                node,
+                &["sha256sum", &format!("{top}/.drpilot-snap/{n}/{file}")],
+            )
+            .stdout
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string()
         })
         .unwrap_or_default();
     on(tb, node, &["umount", top]).expect_ok("umount top");
@@ -87,8 +100,12 @@ fn the_seed_scenario_moves_the_container_and_its_data_to_the_drp_node() {
     wait_until(T, "the container to print dates on deb1", || {
         container_log(&tb, PROD).len() >= 3
     });
-    on(&tb, DRP, &["busybox", "ping", "-c", "1", "-W", "2", &prod_ip])
-        .expect_ok("the production address answers");
+    on(
+        &tb,
+        DRP,
+        &["busybox", "ping", "-c", "1", "-W", "2", &prod_ip],
+    )
+    .expect_ok("the production address answers");
 
     svc(&tb, PROD, SERVICE, &["syncfullsync"]).expect_ok("syncfullsync");
     svc(&tb, PROD, SERVICE, &["syncdrp", "--force"]).expect_ok("syncdrp");
@@ -99,18 +116,40 @@ fn the_seed_scenario_moves_the_container_and_its_data_to_the_drp_node() {
     let refused = svc(&tb, DRP, SERVICE, &["start"]).expect_err("start on deb2 while up on deb1");
     assert!(refused.stderr.contains(PROD), "{}", refused.stderr);
     let drp_addrs = on(&tb, DRP, &["ip", "-o", "addr", "show", "dev", "eth0"]);
-    assert!(!drp_addrs.stdout.contains(&drp_ip), "nothing started on deb2");
+    assert!(
+        !drp_addrs.stdout.contains(&drp_ip),
+        "nothing started on deb2"
+    );
 
     // A sync cut by the link dropping leaves deb2's last snapshot intact.
     let blob = "/opt/busybox.opensvc.com/appdata/blob";
-    on(&tb, PROD, &["dd", "if=/dev/urandom", &format!("of={blob}"), "bs=1M", "count=160", "status=none"])
-        .expect_ok("writing a blob");
+    on(
+        &tb,
+        PROD,
+        &[
+            "dd",
+            "if=/dev/urandom",
+            &format!("of={blob}"),
+            "bs=1M",
+            "count=160",
+            "status=none",
+        ],
+    )
+    .expect_ok("writing a blob");
     let (before, _) = snapshots(&tb, DRP, "appdata", "blob");
     assert!(!before.is_empty(), "syncdrp left a snapshot on deb2");
     let mut cut = tb
         .ssh_command(
             PROD,
-            &[bin_path().to_str().expect("utf-8"), "svc", SERVICE, "syncupdate", "--force", "--rid", "sync#2"],
+            &[
+                bin_path().to_str().expect("utf-8"),
+                "svc",
+                SERVICE,
+                "syncupdate",
+                "--force",
+                "--rid",
+                "sync#2",
+            ],
         )
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -128,7 +167,11 @@ fn the_seed_scenario_moves_the_container_and_its_data_to_the_drp_node() {
         })
     };
     wait_until(T, "the sync's bytes to flow", || {
-        lines.lock().expect("lines").iter().any(|l| l.contains("progress bytes="))
+        lines
+            .lock()
+            .expect("lines")
+            .iter()
+            .any(|l| l.contains("progress bytes="))
     });
     let veth = tb.host(DRP).expect("deb2").record.veth.clone();
     let link = |state: &str| {
@@ -154,7 +197,10 @@ fn the_seed_scenario_moves_the_container_and_its_data_to_the_drp_node() {
     let (after, sum_drp) = snapshots(&tb, DRP, "appdata", "blob");
     assert_ne!(after, before);
     let sum_prod = on(&tb, PROD, &["sha256sum", blob]).stdout;
-    assert!(sum_prod.starts_with(&sum_drp) && !sum_drp.is_empty(), "{sum_prod} vs {sum_drp}");
+    assert!(
+        sum_prod.starts_with(&sum_drp) && !sum_drp.is_empty(),
+        "{sum_prod} vs {sum_drp}"
+    );
     on(&tb, PROD, &["rm", "-f", blob]).expect_ok("rm blob");
 
     // The seed's switch: syncupdate, stop on production, start on DRP.
@@ -167,24 +213,59 @@ fn the_seed_scenario_moves_the_container_and_its_data_to_the_drp_node() {
 
     let st2 = status(&tb, DRP, SERVICE);
     assert_eq!(st2["overall"], "up", "{st2}");
-    assert_eq!(label(&st2, "container#1"), container, "the same container runs on deb2");
+    assert_eq!(
+        label(&st2, "container#1"),
+        container,
+        "the same container runs on deb2"
+    );
     wait_until(T, "the container's log to continue on deb2", || {
         container_log(&tb, DRP).len() > written_on_prod.len() + 1
     });
     let on_drp = container_log(&tb, DRP);
     // Everything deb1 wrote up to the last sync is there, then deb2's lines follow.
     let synced = &written_on_prod[..written_on_prod.len().min(on_drp.len())];
-    let common = synced.iter().zip(&on_drp).take_while(|(a, b)| a == b).count();
-    assert!(common >= 3, "deb2's log does not continue deb1's:\n{written_on_prod:?}\n{on_drp:?}");
-    on(&tb, PROD, &["busybox", "ping", "-c", "1", "-W", "2", &drp_ip])
-        .expect_ok("the DRP address answers on deb2");
+    let common = synced
+        .iter()
+        .zip(&on_drp)
+        .take_while(|(a, b)| a == b)
+        .count();
+    assert!(
+        common >= 3,
+        "deb2's log does not continue deb1's:\n{written_on_prod:?}\n{on_drp:?}"
+    );
+    on(
+        &tb,
+        PROD,
+        &["busybox", "ping", "-c", "1", "-W", "2", &drp_ip],
+    )
+    .expect_ok("the DRP address answers on deb2");
 
-    let tree1 = svc(&tb, PROD, SERVICE, &["print", "status"]).expect_ok("tree deb1").stdout;
-    let tree2 = svc(&tb, DRP, SERVICE, &["print", "status"]).expect_ok("tree deb2").stdout;
-    let dev1 = tb.volumes_of(PROD).expect("v").btrfs.device.to_string_lossy().into_owned();
-    let dev2 = tb.volumes_of(DRP).expect("v").btrfs.device.to_string_lossy().into_owned();
+    let tree1 = svc(&tb, PROD, SERVICE, &["print", "status"])
+        .expect_ok("tree deb1")
+        .stdout;
+    let tree2 = svc(&tb, DRP, SERVICE, &["print", "status"])
+        .expect_ok("tree deb2")
+        .stdout;
+    let dev1 = tb
+        .volumes_of(PROD)
+        .expect("v")
+        .btrfs
+        .device
+        .to_string_lossy()
+        .into_owned();
+    let dev2 = tb
+        .volumes_of(DRP)
+        .expect("v")
+        .btrfs
+        .device
+        .to_string_lossy()
+        .into_owned();
     assert_eq!(tree1, expected_prod_tree(&dev1), "deb1's final tree");
-    assert_eq!(tree2, expected_drp_tree(&dev2, &container), "deb2's final tree");
+    assert_eq!(
+        tree2,
+        expected_drp_tree(&dev2, &container),
+        "deb2's final tree"
+    );
     svc(&tb, DRP, SERVICE, &["stop"]).expect_ok("stop on deb2");
     tb.teardown().expect("teardown");
 }

@@ -311,7 +311,7 @@ const SYNC_KEYWORDS: [KeywordSpec; 7] = [
         "snap_dir",
         opt,
         &["btrfs"],
-        "directory holding the btrfs snapshots"
+        "not used by drpilot: btrfs snapshots always live in .drpilot-snap at the volume top"
     ),
 ];
 

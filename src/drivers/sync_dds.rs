@@ -1,6 +1,6 @@
-//! `sync` type=dds (the seed's LVM snapshot-delta replication) and type=btrfs. This version looks
-//! only: the state file decides the status; the transfers come with the LVM issue (dds) and the
-//! testbed issue (btrfs), and asking for one says so.
+//! `sync` type=dds (the seed's LVM snapshot-delta replication). This version looks only: the
+//! state file decides the status; the transfers come with the LVM issue (#6), and asking for one
+//! says so.
 
 use color_eyre::eyre::Result;
 
@@ -24,11 +24,7 @@ impl NotYet {
     }
 
     fn issue(&self) -> &'static str {
-        if self.kind == "dds" {
-            "the LVM issue (#6)"
-        } else {
-            "the testbed issue (#5)"
-        }
+        "the LVM issue (#6)"
     }
 }
 

@@ -68,9 +68,11 @@ impl SyncProgress {
         let mut p = SyncProgress::default();
         for kv in rest.split_whitespace() {
             let (k, v) = kv.split_once('=')?;
+            // A total of `?` is unknown (a btrfs incremental stream): kept as 0.
             let pair = |v: &str| -> Option<(u64, u64)> {
                 let (a, b) = v.split_once('/')?;
-                Some((a.parse().ok()?, b.parse().ok()?))
+                let total = if b == "?" { 0 } else { b.parse().ok()? };
+                Some((a.parse().ok()?, total))
             };
             match k {
                 "bytes" => (p.bytes_sent, p.bytes_total) = pair(v)?,
@@ -85,6 +87,14 @@ impl SyncProgress {
 
     /// A text progress bar: `███████░░░  70%  1.2 MB/s  ETA 3s  2/3 files`.
     pub fn bar(&self, width: usize) -> String {
+        if self.bytes_total == 0 && self.files_total == 0 && self.bytes_sent > 0 {
+            // Nothing to measure against: how much went, and how fast.
+            return format!(
+                "{:.1} MB sent  {:.1} MB/s",
+                self.bytes_sent as f64 / (1u64 << 20) as f64,
+                self.rate as f64 / (1u64 << 20) as f64
+            );
+        }
         let pct = self.percent() as usize;
         let full = pct * width / 100;
         let rate = if self.rate >= 1 << 20 {
@@ -221,5 +231,9 @@ mod tests {
         assert_eq!(p.percent(), 25);
         assert!(p.bar(8).starts_with("██░░░░░░  25%"), "{}", p.bar(8));
         assert!(SyncProgress::parse("sent 3 files").is_none());
+        // A btrfs incremental stream has no known total: the bar says what went.
+        let p = SyncProgress::parse("progress bytes=3145728/? rate=1048576").unwrap();
+        assert_eq!((p.bytes_sent, p.bytes_total), (3 << 20, 0));
+        assert_eq!(p.bar(8), "3.0 MB sent  1.0 MB/s");
     }
 }
