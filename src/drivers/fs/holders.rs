@@ -115,20 +115,8 @@ pub(crate) fn describe(holders: &[Holder]) -> String {
     s
 }
 
-/// The device mounted in another mount namespace: a container, a service with private mounts,
-/// or a namespace copied while it was mounted here. It keeps the device in use after our own
-/// umount (e2fsck then refuses it).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct NamespaceMount {
-    /// A process of that namespace.
-    pub pid: i32,
-    /// Its command name.
-    pub comm: String,
-    /// Where the device is mounted in that namespace.
-    pub mount_point: PathBuf,
-}
-
-fn pids(proc_root: &Path) -> Vec<i32> {
+/// The pids of a `/proc` tree, in order.
+pub(super) fn pids(proc_root: &Path) -> Vec<i32> {
     let Ok(dir) = std::fs::read_dir(proc_root) else {
         return Vec::new();
     };
@@ -140,57 +128,11 @@ fn pids(proc_root: &Path) -> Vec<i32> {
     pids
 }
 
-fn comm_of(pdir: &Path) -> String {
+/// The command name of a `/proc/PID` directory (`?` when gone).
+pub(super) fn comm_of(pdir: &Path) -> String {
     std::fs::read_to_string(pdir.join("comm"))
         .map(|c| c.trim().to_string())
         .unwrap_or_else(|_| "?".to_string())
-}
-
-/// The mount namespaces other than ours (`proc_root/self`) where a source `is_dev` is mounted,
-/// one process named per namespace.
-pub(crate) fn in_other_namespaces(
-    proc_root: &Path,
-    is_dev: impl Fn(&str) -> bool,
-) -> Vec<NamespaceMount> {
-    let ns = |p: &Path| std::fs::read_link(p.join("ns/mnt")).ok();
-    let mut seen = vec![ns(&proc_root.join("self"))];
-    let mut out = Vec::new();
-    for pid in pids(proc_root) {
-        let pdir = proc_root.join(pid.to_string());
-        let id = ns(&pdir);
-        if id.is_none() || seen.contains(&id) {
-            continue;
-        }
-        seen.push(id);
-        let Ok(text) = std::fs::read_to_string(pdir.join("mountinfo")) else {
-            continue;
-        };
-        if let Some(e) = super::mountinfo::parse(&text)
-            .into_iter()
-            .find(|e| is_dev(&e.source))
-        {
-            out.push(NamespaceMount {
-                pid,
-                comm: comm_of(&pdir),
-                mount_point: e.mount_point,
-            });
-        }
-    }
-    out
-}
-
-/// `pid 7 (dockerd) at /srv/data, pid 9 (sshd) at /data and 2 more`.
-pub(crate) fn describe_namespaces(found: &[NamespaceMount]) -> String {
-    let mut s = found
-        .iter()
-        .take(NAMED)
-        .map(|m| format!("pid {} ({}) at {}", m.pid, m.comm, m.mount_point.display()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    if found.len() > NAMED {
-        s.push_str(&format!(" and {} more", found.len() - NAMED));
-    }
-    s
 }
 
 /// The kernel start time of a live (not zombie) process: a pid that is reused is not the same
@@ -406,39 +348,6 @@ mod tests {
         // The inner mount's holders only.
         let inner = scan(p, Path::new("/opt/x/appdata"));
         assert_eq!(inner.iter().map(|h| h.pid).collect::<Vec<_>>(), vec![300]);
-    }
-
-    #[test]
-    fn mounts_in_other_namespaces_are_found_once_per_namespace() {
-        let tmp = tempfile::tempdir().unwrap();
-        let p = tmp.path();
-        let ns = |dir: &str, id: &str, mountinfo: &str| {
-            let d = p.join(dir);
-            std::fs::create_dir_all(d.join("ns")).unwrap();
-            symlink(format!("mnt:[{id}]"), d.join("ns/mnt")).unwrap();
-            std::fs::write(d.join("mountinfo"), mountinfo).unwrap();
-            std::fs::write(d.join("comm"), format!("p{dir}\n")).unwrap();
-        };
-        let ours = "1 0 7:0 / /srv/e rw - ext4 /dev/loop0 rw\n";
-        let copy = "101 58 7:0 / /tmp/x/srv/e rw,relatime - ext4 /dev/loop0 rw\n";
-        let other = "5 1 8:1 / / rw - ext4 /dev/sda1 rw\n";
-        ns("self", "1", ours);
-        ns("10", "1", ours);
-        ns("20", "2", copy);
-        ns("21", "2", copy);
-        ns("30", "3", other);
-        std::fs::create_dir_all(p.join("40")).unwrap(); // a kernel thread: no ns link readable
-        let found = in_other_namespaces(p, |s| s == "/dev/loop0");
-        assert_eq!(
-            found,
-            vec![NamespaceMount {
-                pid: 20,
-                comm: "p20".into(),
-                mount_point: PathBuf::from("/tmp/x/srv/e"),
-            }]
-        );
-        assert_eq!(describe_namespaces(&found), "pid 20 (p20) at /tmp/x/srv/e");
-        assert!(in_other_namespaces(p, |s| s == "/dev/loop9").is_empty());
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod fsck;
 mod holders;
 mod mount;
 mod mountinfo;
+mod namespaces;
 mod umount;
 
 use std::path::{Path, PathBuf};

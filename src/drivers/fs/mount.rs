@@ -7,7 +7,7 @@ use std::path::Path;
 
 use color_eyre::eyre::{bail, Result, WrapErr};
 
-use super::{arg, fsck, holders, mountinfo, run_recorded, Found, FsMount, Spec, MOUNT_TIMEOUT};
+use super::{arg, fsck, mountinfo, namespaces, run_recorded, Found, FsMount, Spec, MOUNT_TIMEOUT};
 use crate::drivers::Ctx;
 
 fn check_device(rid: &str, ctx: &Ctx, spec: &Spec) -> Result<()> {
@@ -71,7 +71,7 @@ pub(super) fn start(fs: &FsMount, ctx: &Ctx) -> Result<()> {
         );
     }
     if fsck::argv(&fs.fstype, dev).is_some() {
-        let elsewhere = holders::in_other_namespaces(Path::new("/proc"), |s| {
+        let elsewhere = namespaces::in_other_namespaces(Path::new("/proc"), |s| {
             mountinfo::same_device(s, &spec.dev_path)
         });
         if let Some(first) = elsewhere.first() {
@@ -79,7 +79,7 @@ pub(super) fn start(fs: &FsMount, ctx: &Ctx) -> Result<()> {
                 "{rid}: {dev} is still mounted in another mount namespace ({}): it is in use, \
                  refusing to check and mount it; unmount it there (`nsenter -t {} -m umount \
                  {}`) or end that container or service, then start again",
-                holders::describe_namespaces(&elsewhere),
+                namespaces::describe_namespaces(&elsewhere),
                 first.pid,
                 first.mount_point.display()
             );

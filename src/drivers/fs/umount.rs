@@ -6,7 +6,9 @@ use std::path::Path;
 
 use color_eyre::eyre::{bail, Result};
 
-use super::{arg, holders, mountinfo, run_recorded, Found, FsMount, Spec, UMOUNT_TIMEOUT};
+use super::{
+    arg, holders, mountinfo, namespaces, run_recorded, Found, FsMount, Spec, UMOUNT_TIMEOUT,
+};
 use crate::drivers::Ctx;
 use crate::transport::CallOutput;
 
@@ -25,7 +27,7 @@ fn handle_failed_umount(rid: &str, ctx: &Ctx, spec: &Spec, out: &CallOutput) -> 
     }
     let held = holders::scan(Path::new("/proc"), &spec.mnt_path);
     if held.is_empty() {
-        let copies = holders::in_other_namespaces(Path::new("/proc"), |s| {
+        let copies = namespaces::in_other_namespaces(Path::new("/proc"), |s| {
             mountinfo::same_device(s, &spec.dev_path)
         });
         let copies = if copies.is_empty() {
@@ -33,7 +35,7 @@ fn handle_failed_umount(rid: &str, ctx: &Ctx, spec: &Spec, out: &CallOutput) -> 
         } else {
             format!(
                 "; it is also mounted in other mount namespaces: {}",
-                holders::describe_namespaces(&copies)
+                namespaces::describe_namespaces(&copies)
             )
         };
         bail!(
@@ -126,7 +128,7 @@ pub(super) fn stop(fs: &FsMount, ctx: &Ctx) -> Result<()> {
              run stop again"
         );
     }
-    let copies = holders::in_other_namespaces(Path::new("/proc"), |s| {
+    let copies = namespaces::in_other_namespaces(Path::new("/proc"), |s| {
         mountinfo::same_device(s, &spec.dev_path)
     });
     if !copies.is_empty() {
@@ -135,7 +137,7 @@ pub(super) fn stop(fs: &FsMount, ctx: &Ctx) -> Result<()> {
             &format!(
                 "{dev} is unmounted here but still mounted in other mount namespaces ({}): it \
                  stays in use (a checked fs will not start again until they let it go)",
-                holders::describe_namespaces(&copies)
+                namespaces::describe_namespaces(&copies)
             ),
         );
     }
