@@ -43,6 +43,10 @@ fn operator_starts_and_syncs_the_seed_service_over_ssh() {
             .find(|l| l.contains("|- avail"))
             .is_some_and(|l| l.contains("▲ up"))
     });
+    // Syncs fail fast while another action holds the service lock: wait for the start's end.
+    app.wait_screen(T, "the start to finish", |s| {
+        s.contains(&format!("start of {SERVICE} on {PROD} done"))
+    });
     app.send(":syncupdate\r");
     app.wait_screen(T, "the confirmation", |s| {
         s.contains("[ Cancel ]") && s.contains("[ Run ]")

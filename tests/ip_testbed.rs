@@ -27,13 +27,8 @@ fn an_address_comes_up_and_is_refused_while_it_answers_elsewhere() {
         .expect("nodes");
     }
     let addr = tb.subnet.host(21).to_string();
-    let down = svc(&tb, PROD, "ipsvc", &["print", "status"]).expect_ok("status");
-    assert!(
-        down.stdout
-            .contains(&format!("{addr} is not configured on eth0")),
-        "{}",
-        down.stdout
-    );
+    let down = support::testbed::status(&tb, PROD, "ipsvc");
+    assert_eq!(support::resource(&down, "ip#1")["status"], "down", "{down}");
 
     let started = svc(&tb, PROD, "ipsvc", &["start"]).expect_ok("start on deb1");
     assert!(

@@ -205,8 +205,9 @@ fn the_seed_scenario_moves_the_container_and_its_data_to_the_drp_node() {
 
     // The seed's switch: syncupdate, stop on production, start on DRP.
     svc(&tb, PROD, SERVICE, &["syncupdate", "--force"]).expect_ok("syncupdate --force");
-    svc(&tb, PROD, SERVICE, &["stop"]).expect_ok("stop on deb1");
     let written_on_prod = container_log(&tb, PROD);
+    assert!(written_on_prod.len() >= 3, "{written_on_prod:?}");
+    svc(&tb, PROD, SERVICE, &["stop"]).expect_ok("stop on deb1");
     let st1 = status(&tb, PROD, SERVICE);
     assert_eq!(st1["overall"], "down", "{st1}");
     svc(&tb, DRP, SERVICE, &["start"]).expect_ok("start on deb2");
@@ -284,7 +285,7 @@ overall                   down
 |- sync                   up
 |  |- sync#1         .... up       btrfs of {dev}:root to ['drpnodes']
 |  |- sync#2         .... up       btrfs of {dev}:appdata to ['drpnodes']
-|  '- sync#i0        .... up       rsync svc config to drpnodes, nodes
+|  '- sync#i0        .... up       push svc config to drpnodes, nodes
 '- hb                     n/a
 "
     )
@@ -303,7 +304,7 @@ overall                   up
 |- sync                   up
 |  |- sync#1         .... up       btrfs of {dev}:root to ['drpnodes']
 |  |- sync#2         .... up       btrfs of {dev}:appdata to ['drpnodes']
-|  '- sync#i0        .... n/a      rsync svc config to drpnodes, nodes
+|  '- sync#i0        .... n/a      push svc config to drpnodes, nodes
 |                                  # service up on drp node, sync disabled
 '- hb                     n/a
 "

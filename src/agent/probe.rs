@@ -10,9 +10,14 @@ use crate::paths::NodeEnv;
 use crate::status::{aggregate, group_of, Flags, ResourceStatus, ServiceStatus, Status, SyncInfo};
 use crate::transport::NodeMap;
 
-/// A resource status that is not up without a reason would leave the operator guessing.
+/// A resource status that is neither up nor simply stopped, without a reason, would leave the
+/// operator guessing.
 fn with_reason(mut comments: Vec<String>, status: Status) -> Vec<String> {
-    if comments.is_empty() && !matches!(status, Status::Up | Status::StdbyUp) {
+    let plain = matches!(
+        status,
+        Status::Up | Status::StdbyUp | Status::Down | Status::StdbyDown
+    );
+    if comments.is_empty() && !plain {
         comments.push("no reason given by the driver".to_string());
     }
     comments

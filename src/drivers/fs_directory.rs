@@ -64,7 +64,7 @@ impl Resource for FsDirectory {
             Link::Ours => Probe::warn(format!("{mnt} links to {dev}, which is missing")),
             Link::Foreign(what) => Probe::warn(format!("{mnt} is {what}, not a link to {dev}")),
             Link::Absent if !dev_path.is_dir() => Probe::down(format!("directory {dev} not found")),
-            Link::Absent => Probe::down(format!("{dev} is not mounted on {mnt}")),
+            Link::Absent => Probe::stopped(),
         }
     }
 

@@ -115,6 +115,16 @@ impl Probe {
         }
     }
 
+    /// Down because it is simply stopped: the status word says it all (the seed's trees show
+    /// no comment under a stopped fs or ip).
+    pub fn stopped() -> Self {
+        Self {
+            status: Status::Down,
+            comments: Vec::new(),
+            label: None,
+        }
+    }
+
     /// Down, with the reason.
     pub fn down(reason: impl Into<String>) -> Self {
         Self::with(Status::Down, reason)

@@ -177,7 +177,7 @@ impl Resource for FsMount {
                     "{dev} is not mounted on {mnt} (it is mounted on {})",
                     e.mount_point.display()
                 )),
-                None => Probe::down(format!("{dev} is not mounted on {mnt}")),
+                None => Probe::stopped(),
             },
         }
     }

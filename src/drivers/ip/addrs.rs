@@ -28,7 +28,9 @@ pub fn parse(text: &str) -> Vec<IfAddr> {
                 .iter()
                 .position(|w| *w == "valid_lft")
                 .and_then(|v| words.get(v.checked_sub(1)?))
-                .filter(|l| !l.contains('\\') && !["dynamic", "noprefixroute"].contains(l))
+                // `ip -o` ends the line's first part with a backslash glued to the label.
+                .map(|l| l.trim_end_matches('\\'))
+                .filter(|l| !l.is_empty() && !["dynamic", "noprefixroute", "secondary"].contains(l))
                 .map(|l| l.to_string())
                 .unwrap_or_else(|| words.get(1).copied().unwrap_or_default().to_string());
             Some(IfAddr {
