@@ -66,6 +66,21 @@ fn spawn_piped(cmd: &mut Command, with_stdin: bool) -> Result<(std::process::Chi
     Ok((child, program))
 }
 
+/// Copies with a large buffer: `std::io::copy` moves 8 KiB at a time from a generic reader,
+/// which costs a replication stream a tenth of its throughput (measured on btrfs receive).
+fn copy_large(src: &mut (dyn Read + Send), sink: &mut impl Write) -> std::io::Result<()> {
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = match src.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        sink.write_all(&buf[..n])?;
+    }
+}
+
 /// Kills a child past its deadline.
 fn kill_pid(pid: u32) {
     if let Some(p) = rustix::process::Pid::from_raw(pid as i32) {
@@ -112,8 +127,8 @@ fn run_child_inner(
         let feeder = scope.spawn(move || -> std::io::Result<()> {
             if let (Some(mut sink), Some(src)) = (stdin, input) {
                 // A child that exits early closes the pipe: that is its answer, not our error.
-                match std::io::copy(src, &mut sink) {
-                    Ok(_) => sink.flush(),
+                match copy_large(src, &mut sink) {
+                    Ok(()) => sink.flush(),
                     Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
                     Err(e) => Err(e),
                 }

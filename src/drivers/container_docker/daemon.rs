@@ -114,7 +114,7 @@ impl Daemon {
                 if self.client.answers() {
                     return Ok(false);
                 }
-                std::thread::sleep(Duration::from_millis(100));
+                std::thread::sleep(Duration::from_millis(20));
             }
             bail!(
                 "{rid}: dockerd pid {} does not answer on {} after {READY_TIMEOUT:?}: stop the \
@@ -184,7 +184,7 @@ impl Daemon {
             if Instant::now() > deadline {
                 break;
             }
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(Duration::from_millis(20));
         }
         // Not answering in time: do not leave a half-started daemon behind.
         if let Some(t) = Tracked::spawned(child.id()) {

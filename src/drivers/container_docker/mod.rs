@@ -26,7 +26,7 @@ const DEFAULT_STOP_TIMEOUT: u64 = 10;
 const UP_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a running container must stay up to count as started (one that exits at once fails
 /// the start).
-const SETTLE: Duration = Duration::from_secs(1);
+const SETTLE: Duration = Duration::from_millis(300);
 /// Lines of a failed container's log quoted in the error.
 const LOG_LINES: usize = 20;
 
@@ -126,7 +126,7 @@ impl Docker {
         let settle = Instant::now() + SETTLE;
         while Instant::now() < settle {
             self.wait_state(client, name, &id, true, Duration::ZERO)?;
-            std::thread::sleep(Duration::from_millis(200));
+            std::thread::sleep(Duration::from_millis(50));
         }
         Ok(())
     }
@@ -164,7 +164,7 @@ impl Docker {
                     self.rid
                 );
             }
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(Duration::from_millis(25));
         }
     }
 

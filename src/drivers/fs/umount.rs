@@ -12,6 +12,9 @@ use super::{
 use crate::drivers::Ctx;
 use crate::transport::CallOutput;
 
+/// How long a busy mount with no holder process is retried.
+const BUSY_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 fn umount(rid: &str, ctx: &Ctx, spec: &Spec) -> Result<CallOutput> {
     let argv = vec!["umount".to_string(), arg(&spec.mnt_path)];
     run_recorded(ctx, rid, &argv, UMOUNT_TIMEOUT)
@@ -118,7 +121,19 @@ pub(super) fn stop(fs: &FsMount, ctx: &Ctx) -> Result<()> {
             first.source
         );
     }
-    let out = umount(rid, ctx, &spec)?;
+    let mut out = umount(rid, ctx, &spec)?;
+    // Busy with no holder is often a container stopped a moment ago: the kernel releases its
+    // mount namespace asynchronously (measured: a failover's umount right after dockerd's
+    // exit). Retry for a short while before naming it a failure.
+    let deadline = std::time::Instant::now() + BUSY_GRACE;
+    while !out.success
+        && out.stderr.contains("busy")
+        && holders::scan(Path::new("/proc"), &spec.mnt_path).is_empty()
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        out = umount(rid, ctx, &spec)?;
+    }
     if !out.success {
         handle_failed_umount(rid, ctx, &spec, &out)?;
     }
