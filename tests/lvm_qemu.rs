@@ -17,6 +17,10 @@ const SVC: &str = "busybox.opensvc.com";
 const DEB1: &str = "deb1.opensvc.com";
 const DEB2: &str = "deb2.opensvc.com";
 const MIB: u64 = 1024 * 1024;
+/// Size of each logical volume. The full copy dominates the run: under TCG a debug build's
+/// SHA-256 (both ends hash the stream) moves about 1 MB/s, so 16 MiB keeps the test near a
+/// minute; the copy is still 4x the 4 MiB snapshot store and hundreds of times a delta.
+const LV_MIB: u64 = 16;
 
 /// The seed's final config without the container and ip sections (and the docker keys that
 /// only they read): device paths are already the guest's (`/dev/mapper/vglocaldebN-lv...`).
@@ -72,12 +76,11 @@ R2=/nodes/{DEB2}
 d1() {{ DRPILOT_ROOT=$R1 DRPILOT_NODENAME={DEB1} NO_COLOR=1 drpilot svc {SVC} "$@"; }}
 d2() {{ DRPILOT_ROOT=$R2 DRPILOT_NODENAME={DEB2} NO_COLOR=1 drpilot svc {SVC} "$@"; }}
 
-# compare N: each target LV of deb2 against deb1's snapshot, byte for byte.
+# compare: each target LV of deb2 against deb1's snapshot, byte for byte.
 compare() {{
   rc=0
   for lv in lvbusyboxroot lvbusyboxdata; do
-    sha256sum /dev/vglocaldeb1/${{lv}}_osvc_snap1 /dev/vglocaldeb2/$lv
-    cmp /dev/vglocaldeb1/${{lv}}_osvc_snap1 /dev/vglocaldeb2/$lv || rc=1
+    cmp /dev/vglocaldeb1/${{lv}}_osvc_snap1 /dev/vglocaldeb2/$lv && echo "$lv: identical" || rc=1
   done
   return $rc
 }}
@@ -87,8 +90,8 @@ lay_out() {{
   lvm vgcreate -q vglocaldeb1 /dev/vda &&
   lvm vgcreate -q vglocaldeb2 /dev/vdb &&
   for vg in vglocaldeb1 vglocaldeb2; do
-    lvm lvcreate -q -y -L 64M -n lvbusyboxroot $vg &&
-    lvm lvcreate -q -y -L 64M -n lvbusyboxdata $vg || return 1
+    lvm lvcreate -q -y -L {LV_MIB}M -n lvbusyboxroot $vg &&
+    lvm lvcreate -q -y -L {LV_MIB}M -n lvbusyboxdata $vg || return 1
   done &&
   mkfs.ext4 -q /dev/vglocaldeb1/lvbusyboxroot &&
   mkfs.ext4 -q /dev/vglocaldeb1/lvbusyboxdata &&
@@ -98,14 +101,14 @@ lay_out() {{
 write1() {{
   M=$R1/opt/{SVC}
   echo v1 > $M/version &&
-  dd if=/dev/urandom of=$M/appdata/blob bs=1M count=8 2>/dev/null &&
+  dd if=/dev/urandom of=$M/appdata/blob bs=1M count=6 2>/dev/null &&
   sync && sha256sum $M/appdata/blob
 }}
 
 write2() {{
   M=$R1/opt/{SVC}
   echo v2 > $M/version &&
-  dd if=/dev/urandom of=$M/appdata/blob bs=64k count=4 seek=16 conv=notrunc 2>/dev/null &&
+  dd if=/dev/urandom of=$M/appdata/blob bs=64k count=4 seek=40 conv=notrunc 2>/dev/null &&
   dd if=/dev/urandom of=$M/appdata/more bs=64k count=4 2>/dev/null &&
   sync && sha256sum $M/appdata/blob $M/appdata/more
 }}
@@ -123,6 +126,7 @@ step status-deb2-before d2 print status
 step startvg-deb2 d2 startvg
 step startvg-deb1 d1 startvg
 step startfs-deb1 d1 startfs
+step syncnodes d1 syncnodes --force
 step write1 write1
 step status-deb1-started d1 print status
 step syncfullsync d1 syncfullsync --force
@@ -169,6 +173,15 @@ fn assert_row(tree: &str, rid: &str, status: &str, label: &str) {
     );
 }
 
+/// Asserts a group line of a text tree (`overall`, `|- sync`): its status column.
+fn assert_group(tree: &str, group: &str, status: &str) {
+    let line = tree
+        .lines()
+        .find(|l| l.starts_with(&format!("{group} ")))
+        .unwrap_or_else(|| panic!("no {group} line in:\n{tree}"));
+    assert_eq!(line[26..].trim_end(), status, "{line:?} in:\n{tree}");
+}
+
 fn assert_order(text: &str, parts: &[&str]) {
     let mut at = 0;
     for p in parts {
@@ -179,14 +192,58 @@ fn assert_order(text: &str, parts: &[&str]) {
     }
 }
 
+/// A number following `key` on its line (`  Exceptions        141`).
+fn number_after(block: &str, key: &str) -> u64 {
+    let line = block
+        .lines()
+        .find(|l| l.trim_start().starts_with(key))
+        .unwrap_or_else(|| panic!("no {key} in:\n{block}"));
+    let rest = line.trim_start()[key.len()..].trim_start();
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("no number after {key} in {line:?}"))
+}
+
+/// Each syncupdate report: the data sent is exactly the changed chunks (exceptions x chunk
+/// size), and the framing stays within 1% of it once a delta holds 16 chunks or more (a
+/// stream's header and trailer are fixed costs).
+fn check_delta_reports(text: &str) {
+    let blocks: Vec<&str> = text.split("Snapshot header:").skip(1).collect();
+    assert_eq!(
+        blocks.len(),
+        2,
+        "one report per volume expected in:\n{text}"
+    );
+    for block in blocks {
+        let chunk = number_after(block, "chunk_size") * 1024;
+        let exceptions = number_after(block, "Exceptions");
+        let line = block
+            .lines()
+            .find(|l| l.contains("Output bytes"))
+            .unwrap_or_else(|| panic!("no Output bytes in:\n{block}"));
+        let words: Vec<&str> = line.split(['(', ' ']).filter(|w| !w.is_empty()).collect();
+        let num = |after: &str| -> u64 {
+            let i = words.iter().position(|w| *w == after).expect(after);
+            words[i - 1].parse().expect(after)
+        };
+        let (data, framing) = (num("data"), num("framing,"));
+        assert!(exceptions > 0, "{block}");
+        assert_eq!(data, exceptions * chunk, "{block}");
+        if exceptions >= 16 {
+            assert!(framing * 100 <= data, "framing over 1%:\n{block}");
+        }
+    }
+}
+
 fn report(console: &Console) {
     let full = console.step("syncfullsync");
     let update = console.step("syncupdate");
     let copy = console.step("fullcopy");
     eprintln!("--- syncupdate report (guest, 2 vCPUs):\n{}", update.output);
     eprintln!(
-        "--- timings (guest uptime): syncfullsync {:.2}s, syncupdate {:.2}s, dd of both snapshots \
-         to /dev/null {:.2}s",
+        "--- timings (guest uptime, two {LV_MIB} MiB volumes): syncfullsync {:.2}s, syncupdate \
+         {:.2}s, dd of both snapshots to /dev/null {:.2}s",
         full.secs, update.secs, copy.secs
     );
 }
@@ -245,6 +302,7 @@ fn dds_replicates_lvm_volumes_in_a_qemu_guest() {
         ],
     );
     console.ok("startfs-deb1");
+    console.ok("syncnodes");
     console.ok("write1");
     let tree = console.ok("status-deb1-started").output;
     assert_row(&tree, "vg#1", "up", "vglocaldeb1");
@@ -260,20 +318,22 @@ fn dds_replicates_lvm_volumes_in_a_qemu_guest() {
     console.ok("compare-full");
     console.ok("write2");
     let update = console.ok("syncupdate");
-    for word in ["Exceptions", "Output size data"] {
-        assert!(update.output.contains(word), "{}", update.output);
-    }
+    check_delta_reports(&update.output);
     console.ok("compare-update");
     console.ok("fullcopy");
     report(&console);
 
     // The seed's trees once synced: sync rows up on both nodes, the DRP vg standby up.
     let tree = console.ok("status-deb1-synced").output;
+    assert_group(&tree, "overall", "up");
+    assert_group(&tree, "|- sync", "up");
     assert_row(&tree, "vg#1", "up", "vglocaldeb1");
     for rid in ["sync#1", "sync#2"] {
         assert_row(&tree, rid, "up", "to ['drpnodes']");
     }
     let tree = console.ok("status-deb2-synced").output;
+    assert_group(&tree, "overall", "stdby up");
+    assert_group(&tree, "|- sync", "up");
     assert_row(&tree, "vg#1", "stdby up", "vglocaldeb2");
     assert_row(
         &tree,

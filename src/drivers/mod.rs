@@ -238,11 +238,3 @@ pub fn build(cfg: &ServiceConfig, env: &NodeEnv) -> Result<Vec<Loaded>> {
     }
     Ok(out)
 }
-
-/// The error every not-yet-implemented action returns, naming where it will come from.
-pub(crate) fn not_yet(rid: &str, what: &str, issue: &str) -> color_eyre::eyre::Report {
-    color_eyre::eyre::eyre!(
-        "{rid}: {what} is not implemented in this version of drpilot (it comes with {issue}); \
-         status checks work, actions do not"
-    )
-}

@@ -91,7 +91,7 @@ pub fn guest(test: &str) -> Option<Guest> {
 
 /// How long a KVM guest may take to show a sign of life before KVM is deemed unusable here
 /// (nested KVM can open `/dev/kvm` and then abort or hang).
-const KVM_BOOT_LIMIT: Duration = Duration::from_secs(30);
+const KVM_BOOT_LIMIT: Duration = Duration::from_secs(15);
 
 /// The accelerators to try: KVM when `/dev/kvm` opens and has not failed before, then TCG.
 fn accelerators(cache: &Path) -> Vec<&'static str> {
@@ -218,9 +218,12 @@ impl Guest {
             status.success(),
             "qemu failed ({status}): {stderr}\nconsole:\n{text}"
         );
+        let kept = self.cache.join("last-console.log");
+        let _ = std::fs::write(&kept, &text);
         eprintln!(
-            "guest ran in {:.1}s with {accel}",
-            started.elapsed().as_secs_f64()
+            "guest ran in {:.1}s with {accel}; its console is in {}",
+            started.elapsed().as_secs_f64(),
+            kept.display()
         );
         Boot::Finished(Console { text })
     }
