@@ -5,7 +5,8 @@
 //! docker nor a network), the test walks the seed's story: status before any sync, the DRP
 //! node's standby volume group, vg and fs started on deb1, data written, `syncfullsync`, target
 //! volumes compared byte for byte with the source snapshots, more data, `syncupdate`, compared
-//! again, then the status trees of both nodes and a clean stop.
+//! again, then the status trees of both nodes, a vg stop refused while its filesystems are
+//! mounted (and undone), and a clean stop.
 
 mod support;
 
@@ -137,6 +138,8 @@ step compare-update compare
 step fullcopy fullcopy
 step status-deb1-synced d1 print status
 step status-deb2-synced d2 print status
+step stopvg-busy d1 stopvg
+step status-deb1-busy d1 print status
 step stop-deb1 d1 stop
 step status-deb1-stopped d1 print status
 step stop-deb2 d2 stop
@@ -344,6 +347,29 @@ fn dds_replicates_lvm_volumes_in_a_qemu_guest() {
     for rid in ["sync#1", "sync#2"] {
         assert_row(&tree, rid, "up", "to ['drpnodes']");
     }
+
+    // A vg stop while its filesystems are mounted fails, says why, and leaves the group as it
+    // was: tagged and active.
+    let busy = console.step("stopvg-busy");
+    assert_ne!(busy.rc, 0, "{}", busy.output);
+    assert!(busy.output.contains("left up"), "{}", busy.output);
+    assert_order(
+        &busy.output,
+        &[
+            "lvm vgchange --deltag @deb1.opensvc.com vglocaldeb1",
+            "lvm vgchange -a n vglocaldeb1",
+            "lvm vgchange -a y vglocaldeb1",
+            "lvm vgchange --addtag @deb1.opensvc.com vglocaldeb1",
+        ],
+    );
+    let tree = console.ok("status-deb1-busy").output;
+    assert_row(&tree, "vg#1", "up", "vglocaldeb1");
+    assert_row(
+        &tree,
+        "fs#1",
+        "up",
+        "/dev/mapper/vglocaldeb1-lvbusyboxroot@/opt/busybox.opensvc.com",
+    );
 
     // Stop on deb1: untag, kpartx -d on each volume and snapshot, deactivate; the tree shows a
     // plain `down`. Stop on deb2 leaves the standby group up.
