@@ -211,7 +211,8 @@ pub fn extract<S: Read + Seek, W: Write>(
     };
     let write_err = |e: std::io::Error| eyre!(e).wrap_err("writing the dds stream");
     w.put(&header.encode()).map_err(write_err)?;
-    let mut buf = vec![0u8; header.chunk_size as usize];
+    let cs = u64::from(header.chunk_size).min(header.device_size);
+    let mut buf = vec![0u8; cs as usize];
     let (mut records, mut data_bytes) = (0u64, 0u64);
     let mut last: Option<u64> = None;
     for c in chunks {
@@ -354,7 +355,8 @@ pub fn merge<R: Read, T: Write + Seek>(
         );
     }
     let cs = u64::from(header.chunk_size);
-    let mut buf = vec![0u8; header.chunk_size as usize];
+    // No record is longer than the device: a small device never costs a big buffer.
+    let mut buf = vec![0u8; cs.min(header.device_size) as usize];
     let mut last: Option<u64> = None;
     for n in 0..header.count {
         let mut head = [0u8; RECORD_HEAD_BYTES as usize];
