@@ -217,8 +217,8 @@ fn full(job: &Job) -> Result<()> {
         )
         .wrap_err_with(|| {
             format!(
-                "{rid}: the full copy of {} to {}:{} failed; {} is kept on {node}, the target is \
-                 flagged inconsistent: run syncfullsync again",
+                "{rid}: the full copy of {} to {}:{} failed ({} is kept on {node}); run \
+                 syncfullsync again once the cause is fixed",
                 job.snap1,
                 job.target.node(),
                 job.dst,
@@ -246,10 +246,13 @@ fn read_cow(job: &Job, snap: &str) -> Result<(String, CowSummary)> {
     let mut f = File::open(&path)
         .wrap_err_with(|| format!("{} on {}: opening the COW store {dev}", job.rid, job.node))?;
     let _ = rustix::fs::fadvise(&f, 0, None, rustix::fs::Advice::DontNeed);
-    let cow = parse_cow(&mut f).wrap_err_with(|| {
-        format!(
-            "{} on {}: reading the COW store {dev} of {snap}",
-            job.rid, job.node
+    let cow = parse_cow(&mut f).map_err(|e| {
+        eyre!(
+            "{} on {}: reading the COW store {dev} of {snap}: {e:#}; without it the changes \
+             since {snap} are unknown: if this persists, run syncfullsync (a snapshot that \
+             overflowed needs a bigger snap_size)",
+            job.rid,
+            job.node
         )
     })?;
     Ok((dev, cow))
