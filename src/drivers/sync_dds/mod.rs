@@ -47,11 +47,13 @@
 
 pub mod cow;
 pub mod delta;
+mod frame;
 pub mod lvm;
 pub mod marker;
 mod report;
 mod send;
 mod stream;
+mod update;
 pub mod wire;
 
 use color_eyre::eyre::Result;
