@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use color_eyre::eyre::{bail, eyre, Result};
 
-use crate::drivers::{run_logged, Ctx};
+use crate::drivers::Ctx;
 use crate::transport::run_child;
 
 /// The one LVM binary the driver runs.
@@ -193,11 +193,30 @@ pub fn query(ctx: &Ctx, rid: &str, argv: &[String]) -> Result<String> {
     Ok(out.stdout_text())
 }
 
-/// Runs an `lvm` command that changes something, logged the seed's way.
+/// Runs an `lvm` command that changes something, logged the seed's way (the command before,
+/// its output after); a failure names the whole command and lvm's own message.
 pub fn run(ctx: &Ctx, rid: &str, argv: &[String]) -> Result<()> {
-    run_logged(ctx, rid, argv, LVM_TIMEOUT)
-        .map(|_| ())
-        .map_err(|e| e.wrap_err(format!("{rid} on {}", ctx.env.nodename)))
+    let Some((program, args)) = argv.split_first() else {
+        bail!("{rid}: empty command");
+    };
+    let node = &ctx.env.nodename;
+    ctx.log.cmd(rid, argv);
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    let out = run_child(cmd, None, Some(LVM_TIMEOUT)).map_err(|e| {
+        eyre!("{rid} on {node}: cannot run {program} ({e:#}): is LVM (lvm2) installed?")
+    })?;
+    let mut text = out.stdout_text();
+    text.push_str(&out.stderr);
+    ctx.log.output(rid, &text);
+    if !out.success {
+        bail!(
+            "{rid} on {node}: {} failed: {}",
+            shell_words::join(argv),
+            out.failure_reason()
+        );
+    }
+    Ok(())
 }
 
 /// The logical volume at `path` (a `/dev/mapper/VG-LV` or `/dev/VG/LV` path): `lvs` on it.

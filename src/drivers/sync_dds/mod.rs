@@ -23,6 +23,9 @@
 //!   a `syncfullsync`: make `snap_size` hold what changes between two syncs;
 //! * `lvm lvremove -f /dev/<vg>/<name>`, `lvm lvrename <vg> <lv>_osvc_snap2 <lv>_osvc_snap1`.
 //!
+//! `src` goes to `lvm lvs` as written in the config: it is LVM's name for the volume, not a file
+//! drpilot opens (under `DRPILOT_ROOT` the devices drpilot opens are prefixed, LVM's names are not).
+//!
 //! Devices read: `/dev/<vg>/<snap>` (the data) and `/dev/mapper/<dm vg>-<dm snap>-cow` (snap1's
 //! COW store; dashes inside names doubled, see `lvm::dm_name`). Written on the target: `dst`.
 //!
@@ -44,11 +47,13 @@
 
 pub mod cow;
 pub mod delta;
+mod frame;
 pub mod lvm;
 pub mod marker;
 mod report;
 mod send;
 mod stream;
+mod update;
 pub mod wire;
 
 use color_eyre::eyre::Result;
