@@ -6,6 +6,7 @@ pub mod lock;
 pub mod log;
 pub mod peer;
 pub mod peer_btrfs;
+pub mod peer_dds;
 pub mod probe;
 pub mod runner;
 pub mod selector;

@@ -7,6 +7,7 @@ use color_eyre::eyre::Result;
 
 use crate::agent::peer::{config_receive, dir_manifest, dir_receive, Incoming};
 use crate::agent::peer_btrfs::{btrfs_list, btrfs_receive, BtrfsIncoming};
+use crate::agent::peer_dds::{dds_receive, dds_state, DdsIncoming};
 use crate::paths::NodeEnv;
 
 /// Arguments of `drpilot peer`.
@@ -70,6 +71,39 @@ enum PeerOp {
         /// The snapshot's name on the sender.
         #[arg(long)]
         snap: String,
+    },
+    /// Prints this node's dds state of a volume (sync type=dds), as JSON.
+    DdsState {
+        #[arg(long)]
+        svc: String,
+        #[arg(long)]
+        rid: String,
+        /// This node's volume, /dev/mapper/VG-LV.
+        #[arg(long)]
+        dst: String,
+    },
+    /// Merges a dds stream from stdin into a volume (sync type=dds).
+    DdsReceive {
+        #[arg(long)]
+        svc: String,
+        #[arg(long)]
+        rid: String,
+        /// This node's volume, /dev/mapper/VG-LV.
+        #[arg(long)]
+        dst: String,
+        #[arg(long)]
+        from: String,
+        /// The uuid of the snapshot sent.
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        when: String,
+        /// A full copy of the volume.
+        #[arg(long, conflicts_with = "base")]
+        full: bool,
+        /// For a delta: the snapshot uuid this node must hold.
+        #[arg(long, required_unless_present = "full")]
+        base: Option<String>,
     },
     /// Receives a service config on stdin.
     ConfigReceive {
@@ -141,6 +175,33 @@ pub fn run(args: PeerArgs) -> Result<bool> {
                 snap: &snap,
             };
             btrfs_receive(&env, &inc, &mut stdin(), &mut stdout().lock())?;
+        }
+        PeerOp::DdsState { svc, rid, dst } => {
+            svc_ok(&svc)?;
+            dds_state(&env, &svc, &rid, &dst, &mut stdout().lock())?;
+        }
+        PeerOp::DdsReceive {
+            svc,
+            rid,
+            dst,
+            from,
+            id,
+            when,
+            full,
+            base,
+        } => {
+            svc_ok(&svc)?;
+            let inc = DdsIncoming {
+                svc: &svc,
+                rid: &rid,
+                dst: &dst,
+                from: &from,
+                id: &id,
+                when: &when,
+                full,
+                base: base.as_deref(),
+            };
+            dds_receive(&env, &inc, &mut stdin().lock(), &mut stdout().lock())?;
         }
         PeerOp::ConfigReceive { svc, from, hash } => {
             svc_ok(&svc)?;

@@ -284,7 +284,7 @@ const CONTAINER_KEYWORDS: [KeywordSpec; 7] = [
     ),
 ];
 
-const SYNC_KEYWORDS: [KeywordSpec; 7] = [
+const SYNC_KEYWORDS: [KeywordSpec; 8] = [
     kw!("sync", "type", req, "replication driver"),
     kw!("sync", "src", req, "source device or path"),
     kw!("sync", "dst", req, "destination device or path"),
@@ -312,6 +312,13 @@ const SYNC_KEYWORDS: [KeywordSpec; 7] = [
         opt,
         &["btrfs"],
         "not used by drpilot: btrfs snapshots always live in .drpilot-snap at the volume top"
+    ),
+    kw!(
+        "sync",
+        "snap_size",
+        opt,
+        &["dds"],
+        "size of each LVM snapshot (lvcreate -L, e.g. 200M); default 10% of the origin, at least 4M"
     ),
 ];
 

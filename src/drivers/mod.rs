@@ -11,7 +11,7 @@ mod ip;
 pub mod sync_archive;
 pub mod sync_btrfs;
 pub mod sync_config;
-mod sync_dds;
+pub mod sync_dds;
 pub mod sync_dir;
 pub mod sync_state;
 mod vg;
@@ -224,7 +224,7 @@ pub fn build(cfg: &ServiceConfig, env: &NodeEnv) -> Result<Vec<Loaded>> {
             ("container", "docker") => Box::new(container_docker::Docker::new(rid)),
             ("app", _) => Box::new(app::App::new(rid)),
             ("sync", "dir") => Box::new(sync_dir::SyncDir::new(rid)),
-            ("sync", "dds") => Box::new(sync_dds::NotYet::new(rid, "dds")),
+            ("sync", "dds") => Box::new(sync_dds::SyncDds::new(rid)),
             ("sync", "btrfs") => Box::new(sync_btrfs::SyncBtrfs::new(rid)),
             (k, t) => bail!(
                 "{}: [{rid}] type: no driver for {k} type '{t}'",
@@ -237,12 +237,4 @@ pub fn build(cfg: &ServiceConfig, env: &NodeEnv) -> Result<Vec<Loaded>> {
         });
     }
     Ok(out)
-}
-
-/// The error every not-yet-implemented action returns, naming where it will come from.
-pub(crate) fn not_yet(rid: &str, what: &str, issue: &str) -> color_eyre::eyre::Report {
-    color_eyre::eyre::eyre!(
-        "{rid}: {what} is not implemented in this version of drpilot (it comes with {issue}); \
-         status checks work, actions do not"
-    )
 }

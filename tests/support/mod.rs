@@ -5,6 +5,8 @@
 
 pub mod pty;
 
+pub mod qemu;
+
 pub mod sshd;
 
 pub mod testbed;

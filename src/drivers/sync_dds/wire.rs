@@ -1,0 +1,102 @@
+//! What the sending node and the target say to each other: the `drpilot peer dds-state` and
+//! `dds-receive` command lines and the JSON answers.
+
+use serde::{Deserialize, Serialize};
+
+use super::delta::StreamStats;
+use super::marker::CutMarker;
+
+/// The verb asking the target for its dds state.
+pub const STATE_VERB: &str = "dds-state";
+/// The verb receiving a stream on stdin.
+pub const RECEIVE_VERB: &str = "dds-receive";
+
+fn base(verb: &str, svc: &str, rid: &str, dst: &str) -> Vec<String> {
+    ["peer", verb, "--svc", svc, "--rid", rid, "--dst", dst]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+/// `drpilot peer dds-state --svc S --rid R --dst DEV`.
+pub fn state_args(svc: &str, rid: &str, dst: &str) -> Vec<String> {
+    base(STATE_VERB, svc, rid, dst)
+}
+
+/// What the target is told about a transfer.
+pub struct Transfer<'a> {
+    /// The sending node.
+    pub from: &'a str,
+    /// The uuid of the snapshot sent: the target's state once merged.
+    pub id: &'a str,
+    /// When the snapshot was taken (RFC 3339).
+    pub when: &'a str,
+    /// For a delta, the uuid the target must hold (the sender's snap1); `None` for a full copy.
+    pub base: Option<&'a str>,
+}
+
+/// `drpilot peer dds-receive --svc S --rid R --dst DEV --from N --id UUID --when T` then
+/// `--full` or `--base UUID`.
+pub fn receive_args(svc: &str, rid: &str, dst: &str, t: &Transfer) -> Vec<String> {
+    let mut v = base(RECEIVE_VERB, svc, rid, dst);
+    for (k, val) in [("--from", t.from), ("--id", t.id), ("--when", t.when)] {
+        v.push(k.to_string());
+        v.push(val.to_string());
+    }
+    match t.base {
+        None => v.push("--full".to_string()),
+        Some(b) => {
+            v.push("--base".to_string());
+            v.push(b.to_string());
+        }
+    }
+    v
+}
+
+/// The target's answer to `dds-state`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetState {
+    /// The snapshot uuid of its state file, when it has one.
+    pub id: Option<String>,
+    /// The state file's datetime.
+    pub when: Option<String>,
+    /// Left by a merge that did not complete: the replica is inconsistent.
+    pub cut: Option<CutMarker>,
+    /// Size of its `dst` device, when found.
+    pub dst_size: Option<u64>,
+}
+
+/// The target's answer to a successful `dds-receive`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiveReport {
+    /// What it read and wrote.
+    pub stats: StreamStats,
+    /// Size of its `dst` device.
+    pub dst_size: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn receive_args_say_full_or_base() {
+        let t = Transfer {
+            from: "deb1",
+            id: "u2",
+            when: "2026-01-01T00:00:00Z",
+            base: Some("u1"),
+        };
+        assert_eq!(
+            receive_args("svc", "sync#1", "/dev/mapper/vg-lv", &t).join(" "),
+            "peer dds-receive --svc svc --rid sync#1 --dst /dev/mapper/vg-lv --from deb1 --id u2 \
+             --when 2026-01-01T00:00:00Z --base u1"
+        );
+        let full = Transfer { base: None, ..t };
+        assert!(receive_args("svc", "sync#1", "/d", &full).ends_with(&["--full".to_string()]));
+        assert_eq!(
+            state_args("svc", "sync#1", "/d").join(" "),
+            "peer dds-state --svc svc --rid sync#1 --dst /d"
+        );
+    }
+}
