@@ -144,19 +144,30 @@ fn print_config_shows_the_winning_scope_for_a_node() {
 }
 
 #[test]
-fn actions_not_implemented_yet_say_so_and_change_nothing() {
+fn a_start_whose_address_cannot_resolve_fails_clearly_and_changes_nothing() {
     let d = seed_root();
+    let cfg = d.path().join(format!("etc/drpilot/{SVC}.env"));
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("= busybox.opensvc.com", "= drpilot-test.invalid");
+    std::fs::write(&cfg, text).unwrap();
     let out = node(d.path(), "deb1.opensvc.com")
         .args(["svc", SVC, "startip", "--force"])
         .output()
         .unwrap();
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("not implemented in this version") && err.contains("#5"),
+        err.contains("ip#1: cannot resolve drpilot-test.invalid"),
         "{err}"
     );
-    assert_ne!(out.status.code(), Some(101));
+    // Nothing was started: no action left a trace but its log.
+    let st = node(d.path(), "deb1.opensvc.com")
+        .args(["svc", SVC, "print", "status", "--format", "json"])
+        .output()
+        .unwrap();
+    let st: serde_json::Value = serde_json::from_slice(&st.stdout).unwrap();
+    assert_eq!(st["avail"], "down", "{st}");
 }
 
 #[test]
