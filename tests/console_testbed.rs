@@ -24,7 +24,8 @@ fn operator_starts_and_syncs_the_seed_service_over_ssh() {
     let nodes = tb.dir.join("console-nodes.toml");
     std::fs::write(&nodes, tb.node_map(&bin_path()).to_toml()).expect("nodes map");
     let nodes = nodes.to_string_lossy().into_owned();
-    let mut app = PtyApp::spawn(&["console", "--nodes", &nodes], &tb.dir);
+    // The console sits where an operator would: on the testbed's network, not this machine's.
+    let mut app = PtyApp::spawn_in_netns(tb.switch_pid, &["console", "--nodes", &nodes], &tb.dir);
     app.wait_screen(T, "both trees over SSH", |s| {
         s.contains("deb1.opensvc.com · production")
             && s.contains("deb2.opensvc.com · DRP")

@@ -74,7 +74,8 @@ fn an_address_comes_up_and_is_refused_while_it_answers_elsewhere() {
         gone.stdout
     );
     let squat = |verb: &str| {
-        let st = std::process::Command::new("ip")
+        let st = tb
+            .operator_command("ip")
             .args(["addr", verb, &format!("{addr}/32"), "dev", &tb.bridge])
             .status()
             .expect("ip");

@@ -6,7 +6,7 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use drpilot::lab::testbed::seed_service::{deploy, DRP, PROD, SERVICE};
@@ -175,7 +175,8 @@ fn the_seed_scenario_moves_the_container_and_its_data_to_the_drp_node() {
     });
     let veth = tb.host(DRP).expect("deb2").record.veth.clone();
     let link = |state: &str| {
-        let ok = Command::new("ip")
+        let ok = tb
+            .operator_command("ip")
             .args(["link", "set", &veth, state])
             .status()
             .expect("ip")

@@ -10,13 +10,6 @@ use std::time::Duration;
 
 use drpilot::lab::testbed::{Spec, Testbed, BASE_DIR};
 
-fn link_exists(name: &str) -> bool {
-    Command::new("ip")
-        .args(["link", "show", name])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 fn loops_backed_by(dir: &Path) -> Vec<String> {
     let out = Command::new("losetup")
         .args(["--list", "--noheadings", "--output", "NAME,BACK-FILE"])
@@ -47,7 +40,7 @@ fn two_hosts_reach_each_other_and_leave_nothing_behind() {
     }
     let tb = Testbed::create(&Spec::seed()).expect("testbed");
     let dir = tb.dir.clone();
-    let bridge = tb.bridge.clone();
+    let switch = tb.switch_pid;
     for (node, peer) in [("deb1.opensvc.com", "deb2"), ("deb2.opensvc.com", "deb1")] {
         let out = tb.ssh_command(node, &["hostname"]).output().expect("ssh");
         assert!(
@@ -92,6 +85,24 @@ fn two_hosts_reach_each_other_and_leave_nothing_behind() {
             .expect("ssh");
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "docker-init");
     }
+    // The subnet exists only inside the testbed's namespaces, never in this machine's.
+    let prefix = format!("{}.", tb.subnet.prefix.map(|o| o.to_string()).join("."));
+    let here = Command::new("ip")
+        .args(["-4", "-o", "addr"])
+        .output()
+        .expect("ip addr");
+    assert!(
+        !String::from_utf8_lossy(&here.stdout).contains(&prefix),
+        "{prefix} leaked"
+    );
+    let routes = Command::new("ip")
+        .args(["-4", "route"])
+        .output()
+        .expect("ip route");
+    assert!(
+        !String::from_utf8_lossy(&routes.stdout).contains(&prefix),
+        "{prefix} routed here"
+    );
     let vols = tb.volumes_of("deb1.opensvc.com").expect("volumes");
     assert!(vols.btrfs.device.exists() && vols.ext4.device.exists());
     eprintln!("testbed setup took {:?}", tb.setup_time());
@@ -99,7 +110,10 @@ fn two_hosts_reach_each_other_and_leave_nothing_behind() {
     tb.teardown().expect("teardown");
     eprintln!("teardown took {:?}", t.elapsed());
     assert!(!dir.exists(), "{} left behind", dir.display());
-    assert!(!link_exists(&bridge), "bridge {bridge} left behind");
+    assert!(
+        !Path::new(&format!("/proc/{switch}")).exists(),
+        "the switch (bridge and veths) left behind"
+    );
     assert!(loops_backed_by(&dir).is_empty(), "loop devices left behind");
 }
 

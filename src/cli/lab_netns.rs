@@ -42,9 +42,12 @@ pub fn run(opts: NetnsOptions) -> Result<bool> {
         .wrap_err("writing the console's nodes map")?;
     println!("nodes: {}", nodes.display());
     println!(
-        "ssh to a host: ssh -F {} deb1   (or deb2)",
+        "ssh to a host (from the testbed's network): nsenter -t {} -n ssh -F {} deb1   (or deb2)",
+        tb.switch_pid,
         tb.ssh.config().display()
     );
+    // The console sits on the testbed's network, like an operator's desk.
+    tb.enter_operator_seat()?;
     let outcome = if opts.no_console || !std::io::stdout().is_terminal() {
         println!("ready; SIGINT or SIGTERM tears the testbed down");
         wait_for_signal()

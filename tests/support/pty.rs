@@ -24,6 +24,19 @@ impl PtyApp {
 
     /// Starts `drpilot ARGS` in `cwd` with extra environment variables.
     pub fn spawn_with_env(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Self {
+        Self::spawn_program(env!("CARGO_BIN_EXE_drpilot"), args, cwd, env)
+    }
+
+    /// Starts `drpilot ARGS` in the network namespace of process `pid` (the testbed's operator
+    /// seat); nsenter execs drpilot, so the pid stays the console's.
+    pub fn spawn_in_netns(pid: u32, args: &[&str], cwd: &Path) -> Self {
+        let pid = pid.to_string();
+        let mut full = vec!["-t", &pid, "-n", "--", env!("CARGO_BIN_EXE_drpilot")];
+        full.extend_from_slice(args);
+        Self::spawn_program("nsenter", &full, cwd, &[])
+    }
+
+    fn spawn_program(program: &str, args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Self {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows: 40,
@@ -32,7 +45,7 @@ impl PtyApp {
                 pixel_height: 0,
             })
             .expect("openpty");
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_drpilot"));
+        let mut cmd = CommandBuilder::new(program);
         cmd.args(args);
         cmd.cwd(cwd);
         cmd.env("TERM", "xterm-256color");

@@ -28,7 +28,7 @@ pub struct HostRecord {
     pub init_pid: u32,
     /// That process's start time, so a recycled pid is never killed.
     pub init_start: u64,
-    /// The host-side end of its veth.
+    /// The switch's end of its veth (cut it to drop the host's link).
     pub veth: String,
 }
 
@@ -42,11 +42,16 @@ pub struct Host {
     holder: Option<Child>,
 }
 
-/// A process's start time (field 22 of /proc/PID/stat), `None` when it is gone.
+/// A process's start time (field 22 of /proc/PID/stat), `None` when it is gone (a zombie
+/// waiting for its parent counts as gone: it holds no namespace any more).
 pub fn start_time(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after = stat.rsplit_once(')')?.1;
-    after.split_whitespace().nth(19)?.parse().ok()
+    let mut fields = after.split_whitespace();
+    if fields.next()? == "Z" {
+        return None;
+    }
+    fields.nth(18)?.parse().ok()
 }
 
 fn wait_for<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> Result<T> {
@@ -201,14 +206,9 @@ impl Host {
         Ok(())
     }
 
-    /// Plugs the host into `bridge` with address `addr`/24 and a default route through `gw`.
-    pub fn setup_network(&mut self, bridge: &str, addr: Ipv4Addr, gw: Ipv4Addr) -> Result<()> {
-        let veth = self.record.veth.clone();
-        let pid = self.record.init_pid.to_string();
-        run(&[
-            "ip", "link", "add", &veth, "type", "veth", "peer", "name", "eth0", "netns", &pid,
-        ])?;
-        run(&["ip", "link", "set", &veth, "master", bridge, "up"])?;
+    /// Gives the host's `eth0` (plugged by the switch) address `addr`/24 and a default route
+    /// through `gw`.
+    pub fn setup_network(&mut self, addr: Ipv4Addr, gw: Ipv4Addr) -> Result<()> {
         let cidr = format!("{addr}/24");
         self.run(&["ip", "addr", "add", &cidr, "dev", "eth0"])?;
         self.run(&["ip", "link", "set", "eth0", "up"])?;
@@ -237,19 +237,21 @@ impl Host {
 
 /// SIGKILLs the init of a recorded host (only if it is still that process) and waits for it.
 pub fn kill_init(rec: &HostRecord) -> Result<()> {
-    let pid = rec.init_pid;
-    if start_time(pid) != Some(rec.init_start) {
+    kill_recorded(rec.init_pid, rec.init_start, &rec.name)
+}
+
+/// SIGKILLs process `pid` if it still started at `start`, and waits until it is gone.
+pub fn kill_recorded(pid: u32, start: u64, what: &str) -> Result<()> {
+    if start_time(pid) != Some(start) {
         return Ok(());
     }
     let Some(p) = rustix::process::Pid::from_raw(pid as i32) else {
         return Ok(());
     };
     let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
-    wait_for(
-        Duration::from_secs(10),
-        &format!("{} to end", rec.name),
-        || (start_time(pid) != Some(rec.init_start)).then_some(()),
-    )
+    wait_for(Duration::from_secs(10), &format!("{what} to end"), || {
+        (start_time(pid) != Some(start)).then_some(())
+    })
 }
 
 impl Drop for Host {

@@ -69,8 +69,11 @@ pub struct Testbed {
     pub dir: PathBuf,
     /// The subnet of its bridge.
     pub subnet: Subnet,
-    /// The bridge's name.
+    /// The bridge's name (inside the switch namespace).
     pub bridge: String,
+    /// The process holding the switch's network namespace: the operator's seat.
+    pub switch_pid: u32,
+    switch: Option<std::process::Child>,
     /// The hosts, in the spec's order.
     pub hosts: Vec<Host>,
     /// Each host's volumes, in the same order.
@@ -111,13 +114,19 @@ impl Testbed {
         let dir = Path::new(BASE_DIR).join(format!("tb-{id}"));
         std::fs::create_dir_all(&dir).wrap_err_with(|| format!("creating {}", dir.display()))?;
         let bridge = format!("dptb{id}");
-        let record = TestbedRecord::new(&dir, &bridge);
+        let mut record = TestbedRecord::new(&dir, &bridge);
+        record.save()?;
+        let (switch, switch_pid) = net::spawn_switch()?;
+        record.switch_pid = switch_pid;
+        record.switch_start = host::start_time(switch_pid).unwrap_or_default();
         record.save()?;
         let ssh = SshFiles::create(&dir.join("ssh"))?;
         let mut tb = Self {
             dir: dir.clone(),
             subnet,
             bridge: bridge.clone(),
+            switch_pid,
+            switch: Some(switch),
             hosts: Vec::new(),
             volumes: Vec::new(),
             ssh,
@@ -133,7 +142,7 @@ impl Testbed {
     }
 
     fn build(&mut self, spec: &Spec) -> Result<()> {
-        net::create_bridge(&self.bridge, &self.subnet)?;
+        net::create_bridge(self.switch_pid, &self.bridge, &self.subnet)?;
         let gw = self.subnet.host(1);
         let addrs: Vec<(String, String, Ipv4Addr)> = spec
             .hosts
@@ -162,7 +171,8 @@ impl Testbed {
             self.record.hosts.push(host.record.clone());
             self.record.save()?;
             host.setup_system(&hosts_text)?;
-            host.setup_network(&self.bridge, *addr, gw)?;
+            net::plug(self.switch_pid, &self.bridge, &veth, host.record.init_pid)?;
+            host.setup_network(*addr, gw)?;
             self.record.hosts[i] = host.record.clone();
             self.record.save()?;
             let cfg = ssh::write_sshd_config(&hdir, &self.ssh)?;
@@ -201,11 +211,31 @@ impl Testbed {
         }
     }
 
-    /// `ssh -F CONFIG NODE ARGS...` from this machine (the operator's seat).
+    /// `program` run from the operator's seat: this machine, in the switch's network namespace
+    /// (the only place besides the hosts where the testbed's subnet exists).
+    pub fn operator_command(&self, program: &str) -> Command {
+        let mut c = Command::new("nsenter");
+        c.args(["-t", &self.switch_pid.to_string(), "-n", "--", program]);
+        c
+    }
+
+    /// `ssh -F CONFIG NODE ARGS...` from the operator's seat.
     pub fn ssh_command(&self, node: &str, args: &[&str]) -> Command {
-        let mut c = Command::new("ssh");
+        let mut c = self.operator_command("ssh");
         c.arg("-F").arg(self.ssh.config()).arg(node).args(args);
         c
+    }
+
+    /// Moves the calling thread (and the threads and processes it starts afterwards) into the
+    /// operator's seat, so that a console in this process reaches the hosts.
+    pub fn enter_operator_seat(&self) -> Result<()> {
+        let ns = std::fs::File::open(format!("/proc/{}/ns/net", self.switch_pid))
+            .wrap_err("opening the switch's network namespace")?;
+        rustix::thread::move_into_link_name_space(
+            std::os::fd::AsFd::as_fd(&ns),
+            Some(rustix::thread::LinkNameSpaceType::Network),
+        )
+        .wrap_err("entering the switch's network namespace")
     }
 
     /// The host named `node`.
@@ -287,6 +317,9 @@ impl Testbed {
         }
         self.hosts.clear();
         record::teardown_record(&self.record)?;
+        if let Some(mut sw) = self.switch.take() {
+            let _ = sw.wait();
+        }
         // The record's teardown detached the loop devices (retrying while busy).
         for v in self.volumes.drain(..) {
             v.btrfs.keep_attached();

@@ -1,6 +1,8 @@
-//! The testbed's network: a random private /24 that no route of this machine uses, and a bridge
-//! whose name carries the testbed's id. Addresses are only ever configured inside namespaces the
-//! testbed made (and on its own bridge).
+//! The testbed's network: a random private /24 and a bridge, both inside a network namespace of
+//! their own (the "switch", which is also the operator's seat: SSH from the test, the console of
+//! `lab --netns`). The machine's own namespace never sees the subnet: private-range addresses
+//! exist only inside namespaces the testbed made, and ending the switch's holder process removes
+//! the bridge and every veth with it.
 
 use std::net::Ipv4Addr;
 use std::process::Command;
@@ -81,7 +83,8 @@ pub(crate) fn random_u32() -> u32 {
     (x & 0xffff_ffff) as u32
 }
 
-/// Picks a random `10.x.y.0/24` that no current route covers.
+/// Picks a random `10.x.y.0/24` that no route of this machine covers (so an operator reading
+/// addresses never confuses a testbed with a real network).
 pub fn pick_subnet() -> Result<Subnet> {
     let routes = run(&["ip", "-4", "route", "show", "table", "all"])?;
     for attempt in 0..64u32 {
@@ -96,18 +99,66 @@ pub fn pick_subnet() -> Result<Subnet> {
     bail!("no free 10.x.y.0/24 found in 64 tries (is every 10.0.0.0/8 subnet routed?)")
 }
 
-/// Creates the bridge `name` with address `.1` of `subnet`, up.
-pub fn create_bridge(name: &str, subnet: &Subnet) -> Result<()> {
-    run(&["ip", "link", "add", name, "type", "bridge"])?;
+/// `nsenter` into the network namespace of `pid` (the switch), then `argv`.
+pub fn in_netns(pid: u32, argv: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = ["nsenter", "-t", &pid.to_string(), "-n", "--"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    v.extend(argv.iter().map(|s| s.to_string()));
+    v
+}
+
+fn run_in(pid: u32, argv: &[&str]) -> Result<String> {
+    let full = in_netns(pid, argv);
+    let refs: Vec<&str> = full.iter().map(String::as_str).collect();
+    run(&refs)
+}
+
+/// Starts the switch: a process holding a new network namespace. Returns it and its pid.
+pub fn spawn_switch() -> Result<(std::process::Child, u32)> {
+    use std::os::unix::process::CommandExt;
+    let child = Command::new("unshare")
+        .args(["--net", "sleep", "infinity"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .wrap_err("starting the testbed's switch namespace (unshare, from util-linux)")?;
+    let pid = child.id();
+    let ours = std::fs::read_link("/proc/self/ns/net").ok();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    // unshare enters the namespace, then execs sleep: same pid, new namespace.
+    while std::fs::read_link(format!("/proc/{pid}/ns/net")).ok() == ours {
+        if std::time::Instant::now() > deadline {
+            bail!("the switch namespace did not appear within 5 s");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Ok((child, pid))
+}
+
+/// Creates the bridge `name` in the switch, with address `.1` of `subnet`, up.
+pub fn create_bridge(switch: u32, name: &str, subnet: &Subnet) -> Result<()> {
+    run_in(switch, &["ip", "link", "set", "lo", "up"])?;
+    run_in(switch, &["ip", "link", "add", name, "type", "bridge"])?;
     let addr = format!("{}/24", subnet.host(1));
-    run(&["ip", "addr", "add", &addr, "dev", name])?;
-    run(&["ip", "link", "set", name, "up"])?;
+    run_in(switch, &["ip", "addr", "add", &addr, "dev", name])?;
+    run_in(switch, &["ip", "link", "set", name, "up"])?;
     Ok(())
 }
 
-/// Deletes a link if it exists (teardown never fails on what is already gone).
-pub fn delete_link(name: &str) {
-    let _ = run(&["ip", "link", "del", name]);
+/// Plugs a host (its namespaces held by `host`) into the switch's bridge: a veth whose switch
+/// end is `veth` and whose host end is `eth0`.
+pub fn plug(switch: u32, bridge: &str, veth: &str, host: u32) -> Result<()> {
+    let (sw, h) = (switch.to_string(), host.to_string());
+    run(&[
+        "ip", "link", "add", veth, "netns", &sw, "type", "veth", "peer", "name", "eth0", "netns",
+        &h,
+    ])?;
+    run_in(switch, &["ip", "link", "set", veth, "master", bridge, "up"])?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -7,8 +7,7 @@ use std::time::{Duration, Instant};
 use color_eyre::eyre::{Result, WrapErr};
 use serde::{Deserialize, Serialize};
 
-use super::host::{kill_init, start_time, HostRecord};
-use super::net;
+use super::host::{kill_init, kill_recorded, start_time, HostRecord};
 use crate::lab::loopdev::detach_all_under;
 use crate::paths::write_atomic;
 
@@ -27,8 +26,14 @@ pub struct TestbedRecord {
     pub owner_pid: u32,
     /// Start time of the owner, so a recycled pid does not look alive.
     pub owner_start: u64,
-    /// Its bridge.
+    /// Its bridge (inside the switch).
     pub bridge: String,
+    /// The process holding the switch's network namespace.
+    #[serde(default)]
+    pub switch_pid: u32,
+    /// Its start time.
+    #[serde(default)]
+    pub switch_start: u64,
     /// Its hosts, as far as they were built.
     pub hosts: Vec<HostRecord>,
     /// Setup time, for the performance notes.
@@ -45,6 +50,8 @@ impl TestbedRecord {
             owner_pid: pid,
             owner_start: start_time(pid).unwrap_or_default(),
             bridge: bridge.to_string(),
+            switch_pid: 0,
+            switch_start: 0,
             hosts: Vec::new(),
             setup_ms: 0,
         }
@@ -62,15 +69,16 @@ impl TestbedRecord {
     }
 }
 
-/// Ends a recorded testbed: its hosts, bridge, loop devices, docker cgroups and directory.
+/// Ends a recorded testbed: its hosts, its switch (bridge and veths), loop devices, docker
+/// cgroups and directory.
 pub fn teardown_record(rec: &TestbedRecord) -> Result<()> {
     for h in &rec.hosts {
         kill_init(h)?;
     }
-    for h in &rec.hosts {
-        net::delete_link(&h.veth);
+    // The bridge and the switch ends of the veths live in the switch: they go with it.
+    if rec.switch_pid != 0 {
+        kill_recorded(rec.switch_pid, rec.switch_start, "the testbed switch")?;
     }
-    net::delete_link(&rec.bridge);
     // A mount namespace is released just after its last process: retry while busy.
     let deadline = Instant::now() + DETACH_LIMIT;
     loop {
