@@ -11,6 +11,7 @@ pub mod console;
 pub mod drivers;
 pub mod lab;
 pub mod paths;
+pub mod procfs;
 pub mod runbook;
 pub mod status;
 pub mod transport;

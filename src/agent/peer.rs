@@ -68,13 +68,13 @@ fn swap_in(staging: &Path, dst: &Path) -> Result<()> {
     Ok(())
 }
 
-/// What `dir-receive` needs to know about the transfer.
+/// What a receiving verb is told about a transfer (`dir-receive`; btrfs and dds add their own).
 pub struct Incoming<'a> {
     /// Service name.
     pub svc: &'a str,
     /// The sync resource.
     pub rid: &'a str,
-    /// The replicated directory on this node, as the config writes it.
+    /// The replica on this node, as the config writes it (a directory, `DEV:SUBVOL`, a device).
     pub dst: &'a str,
     /// The sending node.
     pub from: &'a str,

@@ -3,6 +3,7 @@
 //! `drpilot peer btrfs-receive` (a send stream on stdin lands in `.drpilot-snap/.incoming`, and
 //! becomes a snapshot beside the others only once complete, read-only and received).
 
+use super::peer::Incoming;
 use std::io::{Read, Write};
 use std::process::Command;
 
@@ -68,22 +69,19 @@ pub fn btrfs_list(
     Ok(())
 }
 
-/// What `btrfs-receive` is told about the transfer.
+/// What `btrfs-receive` is told about the transfer: the common part, and the snapshot's name.
 pub struct BtrfsIncoming<'a> {
-    /// Service name.
-    pub svc: &'a str,
-    /// The sync resource.
-    pub rid: &'a str,
-    /// This node's volume, `DEV:SUBVOL`.
-    pub dst: &'a str,
-    /// The sending node.
-    pub from: &'a str,
-    /// The sync id.
-    pub id: &'a str,
-    /// When the sender took its snapshot (RFC 3339).
-    pub when: &'a str,
+    /// Service, resource, volume (`DEV:SUBVOL`), sender, sync id and time.
+    pub transfer: Incoming<'a>,
     /// The snapshot's name on the sender: the name the stream creates.
     pub snap: &'a str,
+}
+
+impl<'a> std::ops::Deref for BtrfsIncoming<'a> {
+    type Target = Incoming<'a>;
+    fn deref(&self) -> &Incoming<'a> {
+        &self.transfer
+    }
 }
 
 impl BtrfsIncoming<'_> {

@@ -10,6 +10,7 @@
 //! until a `syncfullsync`. Success is reported only after the trailer verified, the volume was
 //! synced and the new state file `datetime;snap uuid` written.
 
+use super::peer::Incoming;
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
@@ -79,24 +80,22 @@ pub fn dds_state(
     Ok(())
 }
 
-/// What `dds-receive` is told about the transfer.
+/// What `dds-receive` is told about the transfer: the common part (the sync id is the uuid of
+/// the snapshot sent, this node's state once merged), and full copy or delta.
 pub struct DdsIncoming<'a> {
-    /// Service name.
-    pub svc: &'a str,
-    /// The sync resource.
-    pub rid: &'a str,
-    /// This node's volume, `/dev/mapper/VG-LV`.
-    pub dst: &'a str,
-    /// The sending node.
-    pub from: &'a str,
-    /// The uuid of the snapshot sent: this node's state once merged.
-    pub id: &'a str,
-    /// When the sender took its snapshot (RFC 3339).
-    pub when: &'a str,
+    /// Service, resource, volume (`/dev/mapper/VG-LV`), sender, snapshot uuid and time.
+    pub transfer: Incoming<'a>,
     /// A full copy (`--full`); otherwise a delta on top of `base`.
     pub full: bool,
     /// The snapshot uuid this node must hold for a delta.
     pub base: Option<&'a str>,
+}
+
+impl<'a> std::ops::Deref for DdsIncoming<'a> {
+    type Target = Incoming<'a>;
+    fn deref(&self) -> &Incoming<'a> {
+        &self.transfer
+    }
 }
 
 impl DdsIncoming<'_> {

@@ -17,6 +17,42 @@ pub struct PeerArgs {
     op: PeerOp,
 }
 
+/// The arguments every receiving verb takes.
+#[derive(Debug, Args)]
+struct TransferArgs {
+    /// The service.
+    #[arg(long)]
+    svc: String,
+    /// The sync resource.
+    #[arg(long)]
+    rid: String,
+    /// The replica on this node.
+    #[arg(long)]
+    dst: String,
+    /// The sending node.
+    #[arg(long)]
+    from: String,
+    /// The sync id (dds: the snapshot uuid).
+    #[arg(long)]
+    id: String,
+    /// When the sender took its image (RFC 3339).
+    #[arg(long)]
+    when: String,
+}
+
+impl TransferArgs {
+    fn incoming(&self) -> Incoming<'_> {
+        Incoming {
+            svc: &self.svc,
+            rid: &self.rid,
+            dst: &self.dst,
+            from: &self.from,
+            id: &self.id,
+            when: &self.when,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum PeerOp {
     /// Prints the manifest of a replicated directory.
@@ -30,18 +66,8 @@ enum PeerOp {
     },
     /// Receives a directory sync on stdin.
     DirReceive {
-        #[arg(long)]
-        svc: String,
-        #[arg(long)]
-        rid: String,
-        #[arg(long)]
-        dst: String,
-        #[arg(long)]
-        from: String,
-        #[arg(long)]
-        id: String,
-        #[arg(long)]
-        when: String,
+        #[command(flatten)]
+        transfer: TransferArgs,
     },
     /// Lists the snapshots of a btrfs subvolume (sync type=btrfs), as JSON.
     BtrfsList {
@@ -55,19 +81,8 @@ enum PeerOp {
     },
     /// Receives a btrfs send stream on stdin (sync type=btrfs).
     BtrfsReceive {
-        #[arg(long)]
-        svc: String,
-        #[arg(long)]
-        rid: String,
-        /// This node's volume, DEV:SUBVOL.
-        #[arg(long)]
-        dst: String,
-        #[arg(long)]
-        from: String,
-        #[arg(long)]
-        id: String,
-        #[arg(long)]
-        when: String,
+        #[command(flatten)]
+        transfer: TransferArgs,
         /// The snapshot's name on the sender.
         #[arg(long)]
         snap: String,
@@ -84,21 +99,8 @@ enum PeerOp {
     },
     /// Merges a dds stream from stdin into a volume (sync type=dds).
     DdsReceive {
-        #[arg(long)]
-        svc: String,
-        #[arg(long)]
-        rid: String,
-        /// This node's volume, /dev/mapper/VG-LV.
-        #[arg(long)]
-        dst: String,
-        #[arg(long)]
-        from: String,
-        /// The uuid of the snapshot sent.
-        #[arg(long)]
-        id: String,
-        #[arg(long)]
-        when: String,
-        /// A full copy of the volume.
+        #[command(flatten)]
+        transfer: TransferArgs,
         #[arg(long, conflicts_with = "base")]
         full: bool,
         /// For a delta: the snapshot uuid this node must hold.
@@ -131,47 +133,19 @@ pub fn run(args: PeerArgs) -> Result<bool> {
             svc_ok(&svc)?;
             dir_manifest(&env, &dst, &mut stdout().lock())?;
         }
-        PeerOp::DirReceive {
-            svc,
-            rid,
-            dst,
-            from,
-            id,
-            when,
-        } => {
-            svc_ok(&svc)?;
-            let inc = Incoming {
-                svc: &svc,
-                rid: &rid,
-                dst: &dst,
-                from: &from,
-                id: &id,
-                when: &when,
-            };
+        PeerOp::DirReceive { transfer } => {
+            svc_ok(&transfer.svc)?;
             let mut input = BufReader::with_capacity(1 << 20, stdin().lock());
-            dir_receive(&env, &inc, &mut input, &mut stdout().lock())?;
+            dir_receive(&env, &transfer.incoming(), &mut input, &mut stdout().lock())?;
         }
         PeerOp::BtrfsList { svc, rid, dst } => {
             svc_ok(&svc)?;
             btrfs_list(&env, &svc, &rid, &dst, &mut stdout().lock())?;
         }
-        PeerOp::BtrfsReceive {
-            svc,
-            rid,
-            dst,
-            from,
-            id,
-            when,
-            snap,
-        } => {
-            svc_ok(&svc)?;
+        PeerOp::BtrfsReceive { transfer, snap } => {
+            svc_ok(&transfer.svc)?;
             let inc = BtrfsIncoming {
-                svc: &svc,
-                rid: &rid,
-                dst: &dst,
-                from: &from,
-                id: &id,
-                when: &when,
+                transfer: transfer.incoming(),
                 snap: &snap,
             };
             btrfs_receive(&env, &inc, &mut stdin(), &mut stdout().lock())?;
@@ -181,23 +155,13 @@ pub fn run(args: PeerArgs) -> Result<bool> {
             dds_state(&env, &svc, &rid, &dst, &mut stdout().lock())?;
         }
         PeerOp::DdsReceive {
-            svc,
-            rid,
-            dst,
-            from,
-            id,
-            when,
+            transfer,
             full,
             base,
         } => {
-            svc_ok(&svc)?;
+            svc_ok(&transfer.svc)?;
             let inc = DdsIncoming {
-                svc: &svc,
-                rid: &rid,
-                dst: &dst,
-                from: &from,
-                id: &id,
-                when: &when,
+                transfer: transfer.incoming(),
                 full,
                 base: base.as_deref(),
             };

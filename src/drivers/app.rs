@@ -31,15 +31,9 @@ struct Tracked {
     start_time: u64,
 }
 
-/// Reads the kernel start time of `pid` and whether it still runs (not a zombie).
+/// The kernel start time of `pid` while it runs (not a zombie).
 fn proc_start_time(pid: i32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    if matches!(fields.first(), Some(&"Z") | Some(&"X")) {
-        return None;
-    }
-    fields.get(19)?.parse().ok()
+    crate::procfs::start_time(u32::try_from(pid).ok()?)
 }
 
 impl Tracked {

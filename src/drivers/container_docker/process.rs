@@ -17,13 +17,7 @@ pub struct Tracked {
 
 /// The kernel start time of `pid`, `None` when it is gone or a zombie.
 fn start_time(pid: i32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    if matches!(fields.first(), Some(&"Z") | Some(&"X")) {
-        return None;
-    }
-    fields.get(19)?.parse().ok()
+    crate::procfs::start_time(u32::try_from(pid).ok()?)
 }
 
 /// The command line of `pid`, one string per argument.

@@ -138,13 +138,7 @@ pub(super) fn comm_of(pdir: &Path) -> String {
 /// The kernel start time of a live (not zombie) process: a pid that is reused is not the same
 /// process.
 fn start_time(pid: i32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    if matches!(fields.first(), Some(&"Z") | Some(&"X")) {
-        return None;
-    }
-    fields.get(19)?.parse().ok()
+    crate::procfs::start_time(u32::try_from(pid).ok()?)
 }
 
 fn parent_of(pid: i32) -> Option<i32> {

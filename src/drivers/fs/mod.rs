@@ -7,7 +7,7 @@
 mod fsck;
 mod holders;
 mod mount;
-mod mountinfo;
+pub(crate) mod mountinfo;
 mod namespaces;
 mod umount;
 

@@ -165,8 +165,8 @@ impl<'a> Top<'a> {
         match mounts::mounted_at(&table, &canon) {
             Some(m)
                 if m.fstype == "btrfs"
-                    && m.root == "/"
-                    && mounts::same_device(Path::new(&m.source), dev) =>
+                    && m.root == Path::new("/")
+                    && mounts::same_device(&m.source, dev) =>
             {
                 tool.log.info(
                     tool.rid,

@@ -42,17 +42,7 @@ pub struct Host {
     holder: Option<Child>,
 }
 
-/// A process's start time (field 22 of /proc/PID/stat), `None` when it is gone (a zombie
-/// waiting for its parent counts as gone: it holds no namespace any more).
-pub fn start_time(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = stat.rsplit_once(')')?.1;
-    let mut fields = after.split_whitespace();
-    if fields.next()? == "Z" {
-        return None;
-    }
-    fields.nth(18)?.parse().ok()
-}
+pub use crate::procfs::start_time;
 
 fn wait_for<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> Result<T> {
     let deadline = Instant::now() + limit;
