@@ -24,7 +24,7 @@ pub fn dir_manifest(env: &NodeEnv, dst: &str, out: &mut impl Write) -> Result<()
 }
 
 /// Refuses to overwrite the data of a service that runs on this node.
-fn refuse_if_running(env: &NodeEnv, svc: &str) -> Result<()> {
+pub(crate) fn refuse_if_running(env: &NodeEnv, svc: &str) -> Result<()> {
     if !env.config_path(svc).exists() {
         return Ok(());
     }

@@ -10,7 +10,7 @@
 //! until a `syncfullsync`. Success is reported only after the trailer verified, the volume was
 //! synced and the new state file `datetime;snap uuid` written.
 
-use super::peer::Incoming;
+use super::peer::{refuse_if_running, Incoming};
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
@@ -18,7 +18,6 @@ use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use chrono::{DateTime, Utc};
 use color_eyre::eyre::{bail, eyre, Result, WrapErr};
 
-use super::{probe, Service};
 use crate::drivers::sync_btrfs::is_plain_name;
 use crate::drivers::sync_dds::delta::{merge, MergeProgress};
 use crate::drivers::sync_dds::marker::{clear_marker, read_marker, write_marker, CutMarker};
@@ -115,23 +114,6 @@ impl DdsIncoming<'_> {
             .map_err(|e| eyre!("bad --when '{}': {e}", self.when))?
             .with_timezone(&Utc))
     }
-}
-
-/// Refuses to overwrite the data of a service that runs on this node.
-fn refuse_if_running(env: &NodeEnv, svc: &str) -> Result<()> {
-    if !env.config_path(svc).exists() {
-        return Ok(());
-    }
-    let service = Service::load(env, svc)?;
-    let st = probe::probe(env, &service);
-    if st.avail.is_up_like() {
-        bail!(
-            "{svc} is {} on {}: refusing to overwrite its live data",
-            st.avail,
-            env.nodename
-        );
-    }
-    Ok(())
 }
 
 /// Opens the volume for writing, exclusively: a mounted or otherwise held block device refuses.
