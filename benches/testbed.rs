@@ -116,7 +116,7 @@ fn main() -> Result<()> {
         println!("skipping the testbed benchmark: it needs root");
         return Ok(());
     }
-    let bin = Path::new(env!("CARGO_BIN_EXE_drpilot"));
+    let built = Path::new(env!("CARGO_BIN_EXE_drpilot"));
     let setup = Instant::now();
     // Room for the blob, its snapshots and the dd copies (sparse files).
     let tb = Testbed::create(&Spec {
@@ -124,6 +124,7 @@ fn main() -> Result<()> {
         ..Spec::seed()
     })?;
     let setup = setup.elapsed();
+    let bin = &tb.install(built)?;
     deploy(&tb, bin)?;
     let prod = tb.host(PROD).ok_or_else(|| eyre!("no deb1"))?;
     let drp = tb.host(DRP).ok_or_else(|| eyre!("no deb2"))?;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use drpilot::lab::testbed::seed_service::{deploy, PROD, SERVICE};
 use support::pty::PtyApp;
-use support::testbed::{bin_path, svc, testbed};
+use support::testbed::{bin_path, host_bin, svc, testbed};
 
 const T: Duration = Duration::from_secs(60);
 
@@ -22,7 +22,7 @@ fn operator_starts_and_syncs_the_seed_service_over_ssh() {
     };
     deploy(&tb, &bin_path()).expect("deploying the seed's service");
     let nodes = tb.dir.join("console-nodes.toml");
-    std::fs::write(&nodes, tb.node_map(&bin_path()).to_toml()).expect("nodes map");
+    std::fs::write(&nodes, tb.node_map(&host_bin(&tb)).to_toml()).expect("nodes map");
     let nodes = nodes.to_string_lossy().into_owned();
     // The console sits where an operator would: on the testbed's network, not this machine's.
     let mut app = PtyApp::spawn_in_netns(tb.switch_pid, &["console", "--nodes", &nodes], &tb.dir);

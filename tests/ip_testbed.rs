@@ -18,7 +18,7 @@ fn an_address_comes_up_and_is_refused_while_it_answers_elsewhere() {
     for node in [PROD, DRP] {
         tb.write_file(node, "/etc/drpilot/ipsvc.env", CONFIG)
             .expect("config");
-        let bin = support::testbed::bin_path();
+        let bin = support::testbed::host_bin(&tb);
         tb.write_file(
             node,
             "/etc/drpilot/nodes.toml",

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use drpilot::lab::testbed::seed_service::{deploy, DRP, PROD, SERVICE};
 use drpilot::lab::testbed::Testbed;
-use support::testbed::{bin_path, on, status, svc, testbed};
+use support::testbed::{bin_path, host_bin, on, status, svc, testbed};
 use support::{resource, wait_until};
 
 const T: Duration = Duration::from_secs(60);
@@ -142,7 +142,7 @@ fn the_seed_scenario_moves_the_container_and_its_data_to_the_drp_node() {
         .ssh_command(
             PROD,
             &[
-                bin_path().to_str().expect("utf-8"),
+                host_bin(&tb).to_str().expect("utf-8"),
                 "svc",
                 SERVICE,
                 "syncupdate",

@@ -29,8 +29,8 @@ pub fn run(opts: NetnsOptions) -> Result<bool> {
         println!("{} stale testbed(s) removed", swept.len());
         return Ok(true);
     }
-    let bin = self_exe()?;
     let tb = Testbed::create(&Spec::seed()).wrap_err("building the testbed")?;
+    let bin = tb.install(&self_exe()?)?;
     println!("testbed: {}", tb.dir.display());
     let ready = prepare(&tb, &bin);
     if let Err(e) = ready {

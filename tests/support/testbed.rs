@@ -20,9 +20,15 @@ pub const TOOLS: &[&str] = &[
     "mkfs.ext4",
 ];
 
-/// The drpilot binary under test (the same path inside every host).
+/// The drpilot binary under test, as built.
 pub fn bin_path() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_drpilot"))
+}
+
+/// The drpilot binary under test as the testbed's hosts see it (installed in the testbed).
+pub fn host_bin(tb: &Testbed) -> PathBuf {
+    tb.install(&bin_path())
+        .expect("installing drpilot in the testbed")
 }
 
 /// A seed-shaped testbed, or None when this machine cannot build one (and CI does not demand
@@ -37,7 +43,7 @@ pub fn testbed(test: &str, extra: &[&str]) -> Option<Testbed> {
 
 /// `drpilot ARGS` on `node`, over SSH from the operator's seat.
 pub fn drpilot(tb: &Testbed, node: &str, args: &[&str]) -> Run {
-    let bin = bin_path();
+    let bin = host_bin(tb);
     let mut full = vec![bin.to_str().expect("utf-8 path")];
     full.extend_from_slice(args);
     tb.ssh_command(node, &full)

@@ -238,6 +238,31 @@ impl Testbed {
         .wrap_err("entering the switch's network namespace")
     }
 
+    /// Makes `bin` (drpilot) runnable inside the hosts and returns its path there. Each host has
+    /// a private `/tmp`, so a binary built under /tmp would be invisible to them: it is linked
+    /// (or copied) into the testbed's directory, which every host sees.
+    pub fn install(&self, bin: &Path) -> Result<PathBuf> {
+        let dir = self.dir.join("bin");
+        let target = dir.join("drpilot");
+        let same = |a: &Path, b: &Path| -> bool {
+            use std::os::unix::fs::MetadataExt;
+            match (std::fs::metadata(a), std::fs::metadata(b)) {
+                (Ok(x), Ok(y)) => x.ino() == y.ino() && x.dev() == y.dev(),
+                _ => false,
+            }
+        };
+        if same(bin, &target) {
+            return Ok(target);
+        }
+        std::fs::create_dir_all(&dir).wrap_err_with(|| format!("creating {}", dir.display()))?;
+        let _ = std::fs::remove_file(&target);
+        if std::fs::hard_link(bin, &target).is_err() {
+            std::fs::copy(bin, &target)
+                .wrap_err_with(|| format!("copying {} into the testbed", bin.display()))?;
+        }
+        Ok(target)
+    }
+
     /// The host named `node`.
     pub fn host(&self, node: &str) -> Option<&Host> {
         self.hosts.iter().find(|h| h.record.name == node)

@@ -69,9 +69,11 @@ fn must(out: CallOutput, what: &str) -> Result<String> {
     Ok(out.stdout_text())
 }
 
-/// Deploys the service: config and nodes map on every host, subvolumes on the production
-/// node's volume, the image imported there. Leaves the service down everywhere.
+/// Deploys the service: `bin` installed in the testbed, config and nodes map on every host,
+/// subvolumes on the production node's volume, the image imported there. Leaves the service
+/// down everywhere.
 pub fn deploy(tb: &Testbed, bin: &Path) -> Result<()> {
+    let bin = &tb.install(bin)?;
     let config = config_text(tb)?;
     let nodes = tb.node_map(bin).to_toml();
     for h in &tb.hosts {
