@@ -1,7 +1,7 @@
 //! `drpilot lab --netns`: the rehearsal sandbox for on-call engineers. Builds the root testbed
 //! (two namespaced hosts over SSH), deploys the seed's service, starts it on deb1 with a first
-//! full sync to deb2, and opens the console on both nodes over real SSH. Everything is torn down
-//! when the console (or, with `--no-console`, a SIGINT/SIGTERM) ends it.
+//! full sync and a syncdrp to deb2, and opens the console on both nodes over real SSH.
+//! Everything is torn down when the console (or, with `--no-console`, a SIGINT/SIGTERM) ends it.
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -65,13 +65,19 @@ pub fn run(opts: NetnsOptions) -> Result<bool> {
     Ok(true)
 }
 
-/// The service deployed, started on deb1 and fully synced to deb2.
+/// The service deployed, started on deb1, fully synced to deb2 and its config pushed.
 fn prepare(tb: &Testbed, bin: &Path) -> Result<()> {
     seed_service::deploy(tb, bin)?;
     let prod = tb
         .host(PROD)
         .ok_or_else(|| color_eyre::eyre::eyre!("no host {PROD}"))?;
-    for step in [&["start"][..], &["syncfullsync", "--force"][..]] {
+    // The seed's preparation: a full copy, then the config push and an update (syncdrp), so a
+    // rehearsal's preflight finds everything in sync.
+    for step in [
+        &["start"][..],
+        &["syncfullsync"][..],
+        &["syncdrp", "--force"][..],
+    ] {
         let mut args = vec!["svc", SERVICE];
         args.extend_from_slice(step);
         let out = seed_service::drpilot_on(prod, bin, &args)?;

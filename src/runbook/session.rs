@@ -126,14 +126,39 @@ pub fn run(mode: Mode, svc: &str, map: NodeMap, op: &mut dyn Operator) -> Result
         }
     };
     let rep = report::load(&path)?;
-    let base = path.with_extension("");
-    let md = base.with_extension("md");
+    let md = report_path(&path, &rep.run, "md");
     crate::paths::write_atomic(&md, report::markdown(&rep).as_bytes())?;
-    crate::paths::write_atomic(&base.with_extension("html"), report::html(&rep).as_bytes())?;
-    crate::paths::write_atomic(&base.with_extension("json"), report::json(&rep).as_bytes())?;
+    crate::paths::write_atomic(
+        &report_path(&path, &rep.run, "html"),
+        report::html(&rep).as_bytes(),
+    )?;
+    crate::paths::write_atomic(
+        &report_path(&path, &rep.run, "json"),
+        report::json(&rep).as_bytes(),
+    )?;
     Ok(Outcome {
         ok,
         run: rep.run,
         report: md,
     })
+}
+
+/// A report's file beside the run's journal: `RUN.EXT`. Built from the run id, never by
+/// swapping extensions: a service name has dots (`busybox.opensvc.com`).
+fn report_path(journal: &std::path::Path, run: &str, ext: &str) -> std::path::PathBuf {
+    journal.with_file_name(format!("{run}.{ext}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_keep_a_dotted_service_name() {
+        let j = std::path::Path::new("/runs/busybox.opensvc.com-20261124T205905Z-8ed3.jsonl");
+        assert_eq!(
+            report_path(j, "busybox.opensvc.com-20261124T205905Z-8ed3", "md"),
+            std::path::Path::new("/runs/busybox.opensvc.com-20261124T205905Z-8ed3.md")
+        );
+    }
 }
