@@ -78,6 +78,9 @@ pub fn run(args: ConsoleArgs) -> Result<bool> {
     let theme = Theme::choose(args.theme.as_deref())?;
     let ssh = SshOptions {
         accept_new_host_keys: args.accept_new_host_keys || map.accept_new_host_keys(),
+        server_alive_interval: map
+            .server_alive_interval()
+            .unwrap_or(SshOptions::default().server_alive_interval),
         ..SshOptions::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

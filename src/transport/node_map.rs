@@ -1,6 +1,7 @@
 //! The node address map (`nodes.toml`): `[nodes] deb1 = "ssh://root@deb1.example.org"`, with
 //! optional per-node options (`[options.deb1]`: remote binary, remote root, ssh config file) and
-//! global ssh settings (`[ssh] accept_new_host_keys`). A file with only `[nodes]` stays valid.
+//! global ssh settings (`[ssh] accept_new_host_keys`, `server_alive_interval` in seconds). A file
+//! with only `[nodes]` stays valid.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -26,6 +27,8 @@ struct NodeMapFile {
 struct SshSection {
     #[serde(default)]
     accept_new_host_keys: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    server_alive_interval: Option<u64>,
 }
 
 /// How drpilot runs on one node reached over ssh (`[options.NODE]` in nodes.toml). Exists
@@ -70,6 +73,7 @@ pub struct NodeMap {
     entries: BTreeMap<String, NodeAddress>,
     options: BTreeMap<String, NodeOptions>,
     accept_new_host_keys: bool,
+    server_alive_interval: Option<u64>,
 }
 
 impl NodeMap {
@@ -98,7 +102,8 @@ impl NodeMap {
         Ok(Self {
             entries,
             options: file.options,
-            accept_new_host_keys: file.ssh.is_some_and(|s| s.accept_new_host_keys),
+            accept_new_host_keys: file.ssh.as_ref().is_some_and(|s| s.accept_new_host_keys),
+            server_alive_interval: file.ssh.as_ref().and_then(|s| s.server_alive_interval),
         })
     }
 
@@ -142,6 +147,18 @@ impl NodeMap {
         self.accept_new_host_keys
     }
 
+    /// How often the ssh master probes a silent link (`[ssh] server_alive_interval`, seconds): a
+    /// dead link ends a session after about four intervals.
+    pub fn server_alive_interval(&self) -> Option<std::time::Duration> {
+        self.server_alive_interval
+            .map(std::time::Duration::from_secs)
+    }
+
+    /// Sets `server_alive_interval` (the testbed uses a short one).
+    pub fn set_server_alive_interval(&mut self, secs: u64) {
+        self.server_alive_interval = Some(secs);
+    }
+
     /// Sets the global `accept_new_host_keys` default (the `--accept-new-host-keys` flag).
     pub fn set_accept_new_host_keys(&mut self, accept: bool) {
         self.accept_new_host_keys = accept;
@@ -156,9 +173,12 @@ impl NodeMap {
                 .map(|(k, v)| (k.clone(), v.to_string()))
                 .collect(),
             options: self.options.clone(),
-            ssh: self.accept_new_host_keys.then_some(SshSection {
-                accept_new_host_keys: true,
-            }),
+            ssh: (self.accept_new_host_keys || self.server_alive_interval.is_some()).then_some(
+                SshSection {
+                    accept_new_host_keys: self.accept_new_host_keys,
+                    server_alive_interval: self.server_alive_interval,
+                },
+            ),
         };
         toml::to_string(&file).unwrap_or_default()
     }
@@ -167,6 +187,19 @@ impl NodeMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keepalive_interval_round_trips() {
+        let map = NodeMap::parse("[nodes]\n[ssh]\nserver_alive_interval = 2\n").unwrap();
+        assert_eq!(
+            map.server_alive_interval(),
+            Some(std::time::Duration::from_secs(2))
+        );
+        let again = NodeMap::parse(&map.to_toml()).unwrap();
+        assert_eq!(again.server_alive_interval(), map.server_alive_interval());
+        assert!(!again.accept_new_host_keys());
+        assert_eq!(NodeMap::parse("[nodes]\n").unwrap().server_alive_interval(), None);
+    }
 
     #[test]
     fn missing_nodes_default_to_ssh() {

@@ -42,6 +42,9 @@ pub struct SshOptions {
     pub accept_new_host_keys: bool,
     /// The limit for opening a session (and for the session checks).
     pub connect_timeout: Duration,
+    /// How often the master probes a silent link; about four silent intervals end the session
+    /// (15 s: a dead link is noticed within a minute).
+    pub server_alive_interval: Duration,
 }
 
 impl Default for SshOptions {
@@ -49,6 +52,7 @@ impl Default for SshOptions {
         Self {
             accept_new_host_keys: false,
             connect_timeout: Duration::from_secs(10),
+            server_alive_interval: SERVER_ALIVE_INTERVAL,
         }
     }
 }
@@ -96,7 +100,7 @@ impl SshNode {
             .control_directory(&dir)
             .control_persist(idle_persist())
             .connect_timeout(ssh.connect_timeout.max(Duration::from_secs(1)))
-            .server_alive_interval(SERVER_ALIVE_INTERVAL);
+            .server_alive_interval(ssh.server_alive_interval.max(Duration::from_secs(1)));
         if let Some(u) = user {
             builder.user(u.clone());
         }

@@ -274,9 +274,11 @@ impl Testbed {
         self.volumes.get(i)
     }
 
-    /// The nodes map reaching every host over SSH as root, running `bin` there.
+    /// The nodes map reaching every host over SSH as root, running `bin` there; keepalives
+    /// every 2 s, so that a dropped link ends a transfer within ~8 s.
     pub fn node_map(&self, bin: &Path) -> NodeMap {
         let mut map = NodeMap::default();
+        map.set_server_alive_interval(2);
         for h in &self.hosts {
             let name = &h.record.name;
             map.insert(
