@@ -1,5 +1,6 @@
 //! The root testbed: two (or more) hosts on one machine, each in its own pid, net, uts and mount
-//! namespaces, on a bridge with a random private /24, each with an sshd, loop-file btrfs and ext4
+//! namespaces, plugged into a bridge with a random private /24 that lives in a "switch" network
+//! namespace of its own (the operator's seat), each with an sshd, loop-file btrfs and ext4
 //! volumes and private system directories. The end-to-end tests and `drpilot lab --netns` both
 //! stand on it. Teardown leaves nothing behind; a run that crashed before its teardown is swept
 //! by the next [`Testbed::create`] (or `drpilot lab --netns --sweep`).
