@@ -198,7 +198,10 @@ mod tests {
         let again = NodeMap::parse(&map.to_toml()).unwrap();
         assert_eq!(again.server_alive_interval(), map.server_alive_interval());
         assert!(!again.accept_new_host_keys());
-        assert_eq!(NodeMap::parse("[nodes]\n").unwrap().server_alive_interval(), None);
+        assert_eq!(
+            NodeMap::parse("[nodes]\n").unwrap().server_alive_interval(),
+            None
+        );
     }
 
     #[test]
