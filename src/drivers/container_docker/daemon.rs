@@ -96,7 +96,7 @@ impl Daemon {
         named_by(&pid_file, "dockerd", &pid_file.to_string_lossy())
     }
 
-    /// this call started it.
+    /// Starts the daemon unless it already answers; true when this call started it.
     pub fn start(&self, ctx: &Ctx, rid: &str) -> Result<bool> {
         if self.client.answers() {
             return Ok(false);
