@@ -63,3 +63,45 @@ fn operator_starts_and_syncs_the_seed_service_over_ssh() {
     svc(&tb, PROD, SERVICE, &["stop"]).expect_ok("stop on deb1");
     tb.teardown().expect("teardown");
 }
+
+#[test]
+fn the_rehearsal_sandbox_opens_the_console_and_leaves_nothing_behind() {
+    if !support::root_testbed_ready(
+        "drpilot lab --netns",
+        &[
+            "unshare",
+            "nsenter",
+            "docker-init",
+            "ip",
+            "losetup",
+            "ssh",
+            "dockerd",
+            "docker",
+            "btrfs",
+            "arping",
+            "busybox",
+        ],
+    ) {
+        return;
+    }
+    let cwd = tempfile::tempdir().expect("cwd");
+    let mut app = PtyApp::spawn(&["lab", "--netns"], cwd.path());
+    // Built, deployed, started on deb1 and synced: the console shows it up and replicated.
+    app.wait_screen(Duration::from_secs(180), "the sandbox's console", |s| {
+        s.contains("deb1.opensvc.com · production")
+            && s.lines()
+                .find(|l| l.contains("|- avail"))
+                .is_some_and(|l| l.contains("▲ up"))
+            && s.matches("|  |- sync#2      ▲ up").count() == 2
+    });
+    let dir = String::from_utf8_lossy(&app.raw())
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("testbed: ").map(str::to_string))
+        .expect("the sandbox says where it lives");
+    app.send("q");
+    assert!(app.wait_exit(T), "the console exits");
+    assert!(app.terminal_restored(), "the terminal is given back");
+    support::wait_until(T, "the sandbox torn down", || {
+        !std::path::Path::new(dir.trim()).exists()
+    });
+}
