@@ -715,6 +715,13 @@ mod tests {
         out
     }
 
+    /// `:` + the command line + Enter, as an operator types it.
+    fn command(app: &mut App, line: &str, now: Instant) -> Vec<Effect> {
+        app.handle(key(KeyCode::Char(':')), now);
+        typed(app, line, now);
+        app.handle(key(KeyCode::Enter), now)
+    }
+
     fn lab_app(read_only: bool) -> App {
         let mut app = App::new(Theme::load("default").unwrap(), read_only, false, vec![]);
         let now = Instant::now();
@@ -757,9 +764,7 @@ mod tests {
     fn typed_gates_refuse_a_wrong_name_and_esc_never_runs() {
         let now = Instant::now();
         let mut app = lab_app(false);
-        app.handle(key(KeyCode::Char(':')), now);
-        typed(&mut app, "stop deb1", now);
-        app.handle(key(KeyCode::Enter), now);
+        command(&mut app, "stop deb1", now);
         assert!(matches!(app.mode, Mode::Confirm(_)));
         typed(&mut app, "busybo", now);
         assert!(
@@ -770,9 +775,7 @@ mod tests {
         typed(&mut app, "busybox", now);
         assert!(app.handle(key(KeyCode::Esc), now).is_empty());
         assert_eq!(app.mode, Mode::Normal);
-        app.handle(key(KeyCode::Char(':')), now);
-        typed(&mut app, "stop deb1", now);
-        app.handle(key(KeyCode::Enter), now);
+        command(&mut app, "stop deb1", now);
         typed(&mut app, "busybox", now);
         let eff = app.handle(key(KeyCode::Enter), now);
         assert_eq!(
@@ -789,16 +792,12 @@ mod tests {
     fn button_gates_default_to_cancel() {
         let now = Instant::now();
         let mut app = lab_app(false);
-        app.handle(key(KeyCode::Char(':')), now);
-        typed(&mut app, "syncupdate", now);
-        app.handle(key(KeyCode::Enter), now);
+        command(&mut app, "syncupdate", now);
         assert!(
             app.handle(key(KeyCode::Enter), now).is_empty(),
             "enter on the default button cancels"
         );
-        app.handle(key(KeyCode::Char(':')), now);
-        typed(&mut app, "syncupdate", now);
-        app.handle(key(KeyCode::Enter), now);
+        command(&mut app, "syncupdate", now);
         app.handle(key(KeyCode::Right), now);
         let eff = app.handle(key(KeyCode::Enter), now);
         assert_eq!(
@@ -816,9 +815,7 @@ mod tests {
         let now = Instant::now();
         let mut app = lab_app(true);
         for cmd in ["start deb1", "stop deb1", "syncupdate", "syncdrp"] {
-            app.handle(key(KeyCode::Char(':')), now);
-            typed(&mut app, cmd, now);
-            assert!(app.handle(key(KeyCode::Enter), now).is_empty());
+            assert!(command(&mut app, cmd, now).is_empty());
             assert_eq!(app.mode, Mode::Normal);
             typed(&mut app, "busybox", now);
             assert!(app.handle(key(KeyCode::Enter), now).is_empty());
@@ -870,10 +867,8 @@ mod tests {
         assert_eq!(shown, vec!["app#1"]);
         app.handle(key(KeyCode::Esc), now);
         assert_eq!(app.visible_log().len(), 3);
-        app.handle(key(KeyCode::Char(':')), now);
-        typed(&mut app, "save /tmp/x.log", now);
         assert_eq!(
-            app.handle(key(KeyCode::Enter), now),
+            command(&mut app, "save /tmp/x.log", now),
             vec![Effect::SaveLog("/tmp/x.log".into())]
         );
     }
