@@ -94,7 +94,7 @@ impl DataSync for SyncDir {
             SyncMode::Full => Vec::new(),
             SyncMode::Update => {
                 let out = target.call(
-                    &peer_args("dir-manifest", ctx.svc, rid, &dst, &[]),
+                    &super::peer_argv("dir-manifest", ctx.svc, rid, &dst, &[]),
                     None,
                     Some(MANIFEST_TIMEOUT),
                 )?;
@@ -134,7 +134,7 @@ impl DataSync for SyncDir {
             "--when",
             &when,
         ];
-        let args = peer_args("dir-receive", ctx.svc, rid, &dst, &extra);
+        let args = super::peer_argv("dir-receive", ctx.svc, rid, &dst, &extra);
         let (mut reader, writer) = std::io::pipe().wrap_err("creating a pipe")?;
         let (sent, out) = std::thread::scope(|s| {
             // The writer moves into the thread so that the target sees end-of-stream when done.
@@ -203,13 +203,4 @@ impl DataSync for SyncDir {
     fn rid_for_state(&self) -> &str {
         &self.rid
     }
-}
-
-fn peer_args(verb: &str, svc: &str, rid: &str, dst: &str, extra: &[&str]) -> Vec<String> {
-    let mut v: Vec<String> = ["peer", verb, "--svc", svc, "--rid", rid, "--dst", dst]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    v.extend(extra.iter().map(|s| s.to_string()));
-    v
 }

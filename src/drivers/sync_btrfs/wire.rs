@@ -14,19 +14,7 @@ pub const LIST_VERB: &str = "btrfs-list";
 pub const RECEIVE_VERB: &str = "btrfs-receive";
 
 fn base(verb: &str, svc: &str, rid: &str, dst: &Location) -> Vec<String> {
-    [
-        "peer",
-        verb,
-        "--svc",
-        svc,
-        "--rid",
-        rid,
-        "--dst",
-        &dst.to_string(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    crate::drivers::peer_argv(verb, svc, rid, &dst.to_string(), &[])
 }
 
 /// `drpilot peer btrfs-list --svc S --rid R --dst DEV:SUBVOL`.
@@ -48,17 +36,10 @@ pub struct Transfer<'a> {
 
 /// `drpilot peer btrfs-receive --svc S --rid R --dst DEV:SUBVOL --from N --id I --when T --snap X`.
 pub fn receive_args(svc: &str, rid: &str, dst: &Location, t: &Transfer) -> Vec<String> {
-    let mut v = base(RECEIVE_VERB, svc, rid, dst);
-    for (k, val) in [
-        ("--from", t.from),
-        ("--id", t.id),
-        ("--when", t.when),
-        ("--snap", t.snap),
-    ] {
-        v.push(k.to_string());
-        v.push(val.to_string());
-    }
-    v
+    let extra = [
+        "--from", t.from, "--id", t.id, "--when", t.when, "--snap", t.snap,
+    ];
+    crate::drivers::peer_argv(RECEIVE_VERB, svc, rid, &dst.to_string(), &extra)
 }
 
 /// The target's answer to a successful receive.

@@ -11,16 +11,9 @@ pub const STATE_VERB: &str = "dds-state";
 /// The verb receiving a stream on stdin.
 pub const RECEIVE_VERB: &str = "dds-receive";
 
-fn base(verb: &str, svc: &str, rid: &str, dst: &str) -> Vec<String> {
-    ["peer", verb, "--svc", svc, "--rid", rid, "--dst", dst]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
-}
-
 /// `drpilot peer dds-state --svc S --rid R --dst DEV`.
 pub fn state_args(svc: &str, rid: &str, dst: &str) -> Vec<String> {
-    base(STATE_VERB, svc, rid, dst)
+    crate::drivers::peer_argv(STATE_VERB, svc, rid, dst, &[])
 }
 
 /// What the target is told about a transfer.
@@ -38,19 +31,12 @@ pub struct Transfer<'a> {
 /// `drpilot peer dds-receive --svc S --rid R --dst DEV --from N --id UUID --when T` then
 /// `--full` or `--base UUID`.
 pub fn receive_args(svc: &str, rid: &str, dst: &str, t: &Transfer) -> Vec<String> {
-    let mut v = base(RECEIVE_VERB, svc, rid, dst);
-    for (k, val) in [("--from", t.from), ("--id", t.id), ("--when", t.when)] {
-        v.push(k.to_string());
-        v.push(val.to_string());
-    }
+    let mut extra = vec!["--from", t.from, "--id", t.id, "--when", t.when];
     match t.base {
-        None => v.push("--full".to_string()),
-        Some(b) => {
-            v.push("--base".to_string());
-            v.push(b.to_string());
-        }
+        None => extra.push("--full"),
+        Some(b) => extra.extend(["--base", b]),
     }
-    v
+    crate::drivers::peer_argv(RECEIVE_VERB, svc, rid, dst, &extra)
 }
 
 /// The target's answer to `dds-state`.
