@@ -6,24 +6,18 @@ mod support;
 
 use std::time::Duration;
 
-use drpilot::lab::testbed::seed_service::{deploy, PROD, SERVICE};
+use drpilot::lab::testbed::seed_service::{PROD, SERVICE};
 use support::pty::PtyApp;
-use support::testbed::{bin_path, host_bin, svc, testbed};
+use support::testbed::{operator_nodes, seed_testbed, svc};
 
 const T: Duration = Duration::from_secs(60);
 
 #[test]
 fn operator_starts_and_syncs_the_seed_service_over_ssh() {
-    let Some(tb) = testbed(
-        "console on the testbed",
-        &["dockerd", "docker", "btrfs", "arping", "busybox", "tar"],
-    ) else {
+    let Some(tb) = seed_testbed("console on the testbed") else {
         return;
     };
-    deploy(&tb, &bin_path()).expect("deploying the seed's service");
-    let nodes = tb.dir.join("console-nodes.toml");
-    std::fs::write(&nodes, tb.node_map(&host_bin(&tb)).to_toml()).expect("nodes map");
-    let nodes = nodes.to_string_lossy().into_owned();
+    let nodes = operator_nodes(&tb);
     // The console sits where an operator would: on the testbed's network, not this machine's.
     let mut app = PtyApp::spawn_in_netns(tb.switch_pid, &["console", "--nodes", &nodes], &tb.dir);
     app.wait_screen(T, "both trees over SSH", |s| {

@@ -6,9 +6,9 @@ mod support;
 
 use std::time::Duration;
 
-use drpilot::lab::testbed::seed_service::{deploy, DRP, PROD, SERVICE};
+use drpilot::lab::testbed::seed_service::{DRP, PROD, SERVICE};
 use drpilot::lab::testbed::Testbed;
-use support::testbed::{bin_path, host_bin, on, status, svc, testbed};
+use support::testbed::{bin_path, on, operator_nodes, seed_testbed, status, svc};
 use support::{resource, wait_until, Run};
 
 const T: Duration = Duration::from_secs(60);
@@ -25,16 +25,10 @@ fn drp(tb: &Testbed, nodes: &str, state: &std::path::Path, verb: &str) -> Run {
 
 #[test]
 fn rehearsal_and_failback_on_the_testbed() {
-    let Some(tb) = testbed(
-        "runbook on the testbed",
-        &["dockerd", "docker", "btrfs", "arping", "busybox", "tar"],
-    ) else {
+    let Some(tb) = seed_testbed("runbook on the testbed") else {
         return;
     };
-    deploy(&tb, &bin_path()).expect("deploying the seed's service");
-    let nodes = tb.dir.join("console-nodes.toml");
-    std::fs::write(&nodes, tb.node_map(&host_bin(&tb)).to_toml()).expect("nodes map");
-    let nodes = nodes.to_string_lossy().into_owned();
+    let nodes = operator_nodes(&tb);
     let state = tempfile::tempdir().expect("state dir");
     svc(&tb, PROD, SERVICE, &["start"]).expect_ok("start on deb1");
     svc(&tb, PROD, SERVICE, &["syncfullsync"]).expect_ok("syncfullsync");

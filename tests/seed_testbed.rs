@@ -9,9 +9,9 @@ mod support;
 use std::process::Stdio;
 use std::time::Duration;
 
-use drpilot::lab::testbed::seed_service::{deploy, DRP, PROD, SERVICE};
+use drpilot::lab::testbed::seed_service::{DRP, PROD, SERVICE};
 use drpilot::lab::testbed::Testbed;
-use support::testbed::{bin_path, host_bin, on, status, svc, testbed};
+use support::testbed::{host_bin, on, seed_testbed, status, svc};
 use support::{resource, wait_until};
 
 const T: Duration = Duration::from_secs(60);
@@ -73,13 +73,9 @@ fn snapshots(tb: &Testbed, node: &str, subvol: &str, file: &str) -> (Vec<String>
 
 #[test]
 fn the_seed_scenario_moves_the_container_and_its_data_to_the_drp_node() {
-    let Some(tb) = testbed(
-        "seed scenario on the testbed",
-        &["dockerd", "docker", "btrfs", "arping", "busybox", "tar"],
-    ) else {
+    let Some(tb) = seed_testbed("seed scenario on the testbed") else {
         return;
     };
-    deploy(&tb, &bin_path()).expect("deploying the seed's service");
     let prod_ip = tb.subnet.host(21).to_string();
     let drp_ip = tb.subnet.host(22).to_string();
 

@@ -37,9 +37,7 @@ pub fn run(opts: NetnsOptions) -> Result<bool> {
         tb.teardown()?;
         return Err(e);
     }
-    let nodes = tb.dir.join("console-nodes.toml");
-    std::fs::write(&nodes, tb.node_map(&bin).to_toml())
-        .wrap_err("writing the console's nodes map")?;
+    let nodes = tb.write_operator_nodes(&bin)?;
     println!("nodes: {}", nodes.display());
     println!(
         "ssh to a host (from the testbed's network): nsenter -t {} -n ssh -F {} deb1   (or deb2)",

@@ -41,6 +41,25 @@ pub fn testbed(test: &str, extra: &[&str]) -> Option<Testbed> {
     Some(Testbed::create(&Spec::seed()).unwrap_or_else(|e| panic!("{test}: testbed: {e:?}")))
 }
 
+/// What the seed's service needs on this machine beyond the testbed's own tools.
+pub const SEED_TOOLS: &[&str] = &["dockerd", "docker", "btrfs", "arping", "busybox", "tar"];
+
+/// A testbed with the seed's service deployed (down everywhere), or None when it skips.
+pub fn seed_testbed(test: &str) -> Option<Testbed> {
+    let tb = testbed(test, SEED_TOOLS)?;
+    drpilot::lab::testbed::seed_service::deploy(&tb, &bin_path())
+        .unwrap_or_else(|e| panic!("{test}: deploying the seed's service: {e:?}"));
+    Some(tb)
+}
+
+/// The operator's nodes map of `tb`, for a console or `drp` run from the operator's seat.
+pub fn operator_nodes(tb: &Testbed) -> String {
+    tb.write_operator_nodes(&host_bin(tb))
+        .expect("nodes map")
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// `drpilot ARGS` on `node`, over SSH from the operator's seat.
 pub fn drpilot(tb: &Testbed, node: &str, args: &[&str]) -> Run {
     let bin = host_bin(tb);

@@ -302,6 +302,15 @@ impl Testbed {
         map
     }
 
+    /// Writes the operator's nodes map (`console-nodes.toml` in the testbed's directory: every
+    /// host over SSH, running `bin`) for a console or `drp` run from the operator's seat.
+    pub fn write_operator_nodes(&self, bin: &Path) -> Result<PathBuf> {
+        let path = self.dir.join("console-nodes.toml");
+        std::fs::write(&path, self.node_map(bin).to_toml())
+            .wrap_err("writing the operator's nodes map")?;
+        Ok(path)
+    }
+
     /// Writes a file on a host (through its private directories: the path is the host's view).
     pub fn write_file(&self, node: &str, path: &str, text: &str) -> Result<()> {
         let Some(host) = self.host(node) else {
