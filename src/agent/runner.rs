@@ -133,9 +133,20 @@ fn run_one(
     let result = match action {
         Action::Start(group) => start(&ctx, svc, *group, opts),
         Action::Stop(group) => stop(&ctx, svc, *group, opts),
-        Action::SyncFull => data_syncs(&ctx, svc, SyncMode::Full, None, opts),
-        Action::SyncUpdate => data_syncs(&ctx, svc, SyncMode::Update, None, opts),
-        Action::SyncNodes => push_config(&ctx, &sync_config::targets(&svc.cfg, &env.nodename)),
+        Action::SyncFull | Action::SyncUpdate => {
+            let mode = if matches!(action, Action::SyncFull) {
+                SyncMode::Full
+            } else {
+                SyncMode::Update
+            };
+            require_up_here(&ctx, svc)?;
+            data_syncs(&ctx, svc, mode, None, opts, &mut Links::new(ctx.peers))
+        }
+        Action::SyncNodes => push_config(
+            &ctx,
+            &sync_config::targets(&svc.cfg, &env.nodename),
+            &mut Links::new(ctx.peers),
+        ),
         Action::SyncDrp => sync_drp(&ctx, svc, opts),
         Action::PostSync => peer::postsync(&ctx, svc),
         Action::CutAccess => cut_access(&ctx, svc, opts),
@@ -409,14 +420,42 @@ fn require_up_here(ctx: &Ctx, svc: &Service) -> Result<()> {
     Ok(())
 }
 
+/// The transports of one action, each node connected once (a syncdrp talks to a DRP node for
+/// the config push, every data sync and the postsync: one SSH session, not one per call).
+struct Links<'a> {
+    map: &'a NodeMap,
+    open: std::collections::HashMap<String, Box<dyn Transport>>,
+}
+
+impl<'a> Links<'a> {
+    fn new(map: &'a NodeMap) -> Self {
+        Self {
+            map,
+            open: std::collections::HashMap::new(),
+        }
+    }
+
+    /// The transport to `node`, connected on first use.
+    fn to(&mut self, node: &str) -> Result<&dyn Transport> {
+        if !self.open.contains_key(node) {
+            self.open.insert(node.to_string(), connect(self.map, node)?);
+        }
+        self.open
+            .get(node)
+            .map(|t| t.as_ref())
+            .ok_or_else(|| eyre!("no transport to {node}"))
+    }
+}
+
+/// Runs the data syncs (the caller has checked that the service is up here).
 fn data_syncs(
     ctx: &Ctx,
     svc: &Service,
     mode: SyncMode,
     only: Option<&[String]>,
     opts: &Options,
+    links: &mut Links,
 ) -> Result<()> {
-    require_up_here(ctx, svc)?;
     let mut any = false;
     for r in &svc.resources {
         let Some(sync) = r.driver.as_sync() else {
@@ -452,8 +491,7 @@ fn data_syncs(
             ctx.log.info(rid, "no destination nodes");
         }
         for node in nodes {
-            let t = connect(ctx.peers, &node)?;
-            sync.sync_to(ctx, mode, t.as_ref())?;
+            sync.sync_to(ctx, mode, links.to(&node)?)?;
         }
     }
     if !any {
@@ -462,10 +500,9 @@ fn data_syncs(
     Ok(())
 }
 
-fn push_config(ctx: &Ctx, nodes: &[String]) -> Result<()> {
+fn push_config(ctx: &Ctx, nodes: &[String], links: &mut Links) -> Result<()> {
     for node in nodes {
-        let t = connect(ctx.peers, node)?;
-        sync_config::push(ctx, t.as_ref())?;
+        sync_config::push(ctx, links.to(node)?)?;
     }
     Ok(())
 }
@@ -476,11 +513,11 @@ fn sync_drp(ctx: &Ctx, svc: &Service, opts: &Options) -> Result<()> {
     if drp.is_empty() {
         bail!("{}: no drpnodes configured", svc.name);
     }
-    push_config(ctx, &drp)?;
-    data_syncs(ctx, svc, SyncMode::Update, Some(&drp), opts)?;
+    let mut links = Links::new(ctx.peers);
+    push_config(ctx, &drp, &mut links)?;
+    data_syncs(ctx, svc, SyncMode::Update, Some(&drp), opts, &mut links)?;
     for node in &drp {
-        let t = connect(ctx.peers, node)?;
-        remote_postsync(ctx, svc, t.as_ref())?;
+        remote_postsync(ctx, svc, links.to(node)?)?;
     }
     Ok(())
 }
