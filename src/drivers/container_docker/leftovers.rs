@@ -29,13 +29,14 @@ pub fn cgroup_dirs(parent: &str) -> Vec<PathBuf> {
 /// Why `dir` must not be deleted: a mount at or under it (never delete through a mount), or
 /// no way to tell.
 pub fn mount_under(dir: &Path) -> Option<String> {
-    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+    // The fs driver's parser: mount points are unescaped (`\040` is a space).
+    let Ok(table) = crate::drivers::fs::mountinfo::read() else {
         return Some("cannot read /proc/self/mountinfo to check for mounts".to_string());
     };
-    info.lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .find(|m| Path::new(m).starts_with(dir))
-        .map(|m| format!("{m} is still mounted"))
+    table
+        .iter()
+        .find(|m| m.mount_point.starts_with(dir))
+        .map(|m| format!("{} is still mounted", m.mount_point.display()))
 }
 
 pub fn remove_if_present(p: &Path) -> Result<()> {

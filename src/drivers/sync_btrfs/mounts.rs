@@ -4,13 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::drivers::fs::mountinfo::parse;
-pub(crate) use crate::drivers::fs::mountinfo::{same_device, MountEntry as Mount};
-
-/// The mount table of this process.
-pub(crate) fn current() -> Vec<Mount> {
-    parse(&std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default())
-}
+pub(crate) use crate::drivers::fs::mountinfo::{
+    read as current, same_device, visible_at as mounted_at, MountEntry as Mount,
+};
 
 /// Where subvolume `subvol` (or something inside it) of device `dev` is mounted.
 pub(crate) fn subvol_mounts(table: &[Mount], dev: &Path, subvol: &str) -> Vec<PathBuf> {
@@ -25,14 +21,10 @@ pub(crate) fn subvol_mounts(table: &[Mount], dev: &Path, subvol: &str) -> Vec<Pa
         .collect()
 }
 
-/// The mount at `point`, if any (the last one wins, as the kernel stacks them).
-pub(crate) fn mounted_at<'a>(table: &'a [Mount], point: &Path) -> Option<&'a Mount> {
-    table.iter().rev().find(|m| m.mount_point == point)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::drivers::fs::mountinfo::parse;
 
     const TABLE: &str = "\
 43 27 0:39 / /var/lib/drpilot/svc/btrfs/sync#1/top rw,relatime - btrfs /dev/loop0 rw,subvolid=5,subvol=/

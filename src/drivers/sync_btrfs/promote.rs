@@ -74,7 +74,10 @@ fn promote(
     replace_live: bool,
 ) -> Result<()> {
     let (rid, log, sv) = (tool.rid, tool.log, &loc.subvol);
-    let used = mounts::subvol_mounts(&mounts::current(), dev, sv);
+    // An unreadable mount table is an error: "not mounted" must never be assumed here.
+    let table =
+        mounts::current().map_err(|e| tool.fail("reading the mount table", format!("{e:#}")))?;
+    let used = mounts::subvol_mounts(&table, dev, sv);
     if !used.is_empty() {
         let at: Vec<String> = used.iter().map(|p| p.display().to_string()).collect();
         return Err(tool.fail(

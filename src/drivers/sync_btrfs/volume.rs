@@ -155,7 +155,8 @@ impl<'a> Top<'a> {
             .map_err(|e| tool.fail(&format!("creating {}", path.display()), e))?;
         let lock = lock(tool, &dir.join("lock"))?;
         let canon = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-        let table = mounts::current();
+        let table = mounts::current()
+            .map_err(|e| tool.fail("reading the mount table", format!("{e:#}")))?;
         let mut top = Self {
             tool,
             path: canon.clone(),
