@@ -122,15 +122,48 @@ impl SyncProgress {
     }
 }
 
-/// The transports of a node map.
+/// The transports of a node map, one session per node for the whole run (the engine polls a
+/// node's status every half second while it waits: one SSH handshake per poll otherwise). A
+/// call that fails drops its node's session, so a node that comes back is reached afresh.
 pub struct MapOps {
     /// The node map.
     pub map: NodeMap,
     /// The service.
     pub svc: String,
+    open:
+        std::cell::RefCell<std::collections::HashMap<String, Box<dyn crate::transport::Transport>>>,
 }
 
 impl MapOps {
+    /// The operations on `svc` through the nodes of `map`.
+    pub fn new(map: NodeMap, svc: &str) -> Self {
+        Self {
+            map,
+            svc: svc.to_string(),
+            open: Default::default(),
+        }
+    }
+
+    /// Runs `f` with `node`'s transport, connecting on first use; an error forgets it.
+    fn with<T>(
+        &self,
+        node: &str,
+        f: impl FnOnce(&dyn crate::transport::Transport) -> Result<T>,
+    ) -> Result<T> {
+        let mut open = self.open.borrow_mut();
+        if !open.contains_key(node) {
+            open.insert(node.to_string(), connect(&self.map, node)?);
+        }
+        let t = open
+            .get(node)
+            .ok_or_else(|| color_eyre::eyre::eyre!("no transport to {node}"))?;
+        let r = f(t.as_ref());
+        if r.is_err() {
+            open.remove(node);
+        }
+        r
+    }
+
     fn argv(&self, args: &[&str]) -> Vec<String> {
         let mut argv = vec!["svc".to_string(), self.svc.clone()];
         argv.extend(args.iter().map(|s| s.to_string()));
@@ -140,12 +173,8 @@ impl MapOps {
 
 impl NodeOps for MapOps {
     fn status(&self, node: &str) -> Result<ServiceStatus> {
-        let t = connect(&self.map, node)?;
-        let args: Vec<String> = ["svc", &self.svc, "print", "status", "--format", "json"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        let out = t.call(&args, None, Some(STATUS_TIMEOUT))?;
+        let args = self.argv(&["print", "status", "--format", "json"]);
+        let out = self.with(node, |t| t.call(&args, None, Some(STATUS_TIMEOUT)))?;
         if !out.success {
             bail!("{node}: {}", out.failure_reason());
         }
@@ -154,8 +183,9 @@ impl NodeOps for MapOps {
     }
 
     fn act(&self, node: &str, args: &[&str]) -> Result<ActionResult> {
-        let t = connect(&self.map, node)?;
-        let out = t.call(&self.argv(args), None, Some(ACTION_TIMEOUT))?;
+        let out = self.with(node, |t| {
+            t.call(&self.argv(args), None, Some(ACTION_TIMEOUT))
+        })?;
         Ok(result(out))
     }
 
@@ -165,8 +195,9 @@ impl NodeOps for MapOps {
         args: &[&str],
         on_line: &mut dyn FnMut(&str),
     ) -> Result<ActionResult> {
-        let t = connect(&self.map, node)?;
-        let out = t.call_lines(&self.argv(args), on_line, Some(ACTION_TIMEOUT))?;
+        let out = self.with(node, |t| {
+            t.call_lines(&self.argv(args), on_line, Some(ACTION_TIMEOUT))
+        })?;
         Ok(result(out))
     }
 }

@@ -84,9 +84,12 @@ pub fn run(mode: Mode, svc: &str, map: NodeMap, op: &mut dyn Operator) -> Result
     let (Some(prod), Some(drp)) = (nodes.nodes.first(), nodes.drpnodes.first()) else {
         bail!("{svc} needs a node and a DRP node (nodes and drpnodes)");
     };
-    let ops = MapOps {
-        map: map.clone(),
+    let ops = MapOps::new(map.clone(), svc);
+    let spec = RunSpec {
+        mode,
         svc: svc.to_string(),
+        prod: prod.clone(),
+        drp: drp.clone(),
     };
     let found = unfinished(&dir, svc)?;
     let (ok, path) = match found {
@@ -101,12 +104,6 @@ pub fn run(mode: Mode, svc: &str, map: NodeMap, op: &mut dyn Operator) -> Result
                 recs[0].run,
                 recs.len()
             ));
-            let spec = RunSpec {
-                mode,
-                svc: svc.to_string(),
-                prod: prod.clone(),
-                drp: drp.clone(),
-            };
             let (journal, recs) = Journal::reopen(&path)?;
             let (mut engine, done) = Engine::resume(spec, &ops, op, journal, &recs)?;
             (engine.run(&done)?, path)
@@ -115,12 +112,6 @@ pub fn run(mode: Mode, svc: &str, map: NodeMap, op: &mut dyn Operator) -> Result
             let run = new_run_id(svc);
             let journal = Journal::create(&dir, &run)?;
             let path = journal.path().to_path_buf();
-            let spec = RunSpec {
-                mode,
-                svc: svc.to_string(),
-                prod: prod.clone(),
-                drp: drp.clone(),
-            };
             let mut engine = Engine::start(spec, &ops, op, journal)?;
             (engine.run(&Default::default())?, path)
         }
