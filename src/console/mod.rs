@@ -67,7 +67,11 @@ pub fn default_nodes_file() -> PathBuf {
 /// Runs the console until the operator quits.
 pub fn run(args: ConsoleArgs) -> Result<bool> {
     let file = args.nodes.clone().unwrap_or_else(default_nodes_file);
-    let map = NodeMap::load(&file)?;
+    let mut map = NodeMap::load(&file)?;
+    // The flag goes into the map, so the runbooks the console starts honour it too.
+    if args.accept_new_host_keys {
+        map.set_accept_new_host_keys(true);
+    }
     let nodes = map.nodes();
     if nodes.is_empty() {
         bail!(
@@ -76,13 +80,7 @@ pub fn run(args: ConsoleArgs) -> Result<bool> {
         );
     }
     let theme = Theme::choose(args.theme.as_deref())?;
-    let ssh = SshOptions {
-        accept_new_host_keys: args.accept_new_host_keys || map.accept_new_host_keys(),
-        server_alive_interval: map
-            .server_alive_interval()
-            .unwrap_or(SshOptions::default().server_alive_interval),
-        ..SshOptions::default()
-    };
+    let ssh = map.ssh_options();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

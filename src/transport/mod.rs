@@ -61,13 +61,7 @@ pub fn connect(map: &NodeMap, node: &str) -> Result<Box<dyn Transport>> {
             node,
             &addr,
             &map.options_of(node),
-            &SshOptions {
-                accept_new_host_keys: map.accept_new_host_keys(),
-                server_alive_interval: map
-                    .server_alive_interval()
-                    .unwrap_or(SshOptions::default().server_alive_interval),
-                ..SshOptions::default()
-            },
+            &map.ssh_options(),
         )?)),
     }
 }

@@ -154,6 +154,18 @@ impl NodeMap {
             .map(std::time::Duration::from_secs)
     }
 
+    /// The ssh settings of every connection made through this map.
+    pub fn ssh_options(&self) -> super::SshOptions {
+        let default = super::SshOptions::default();
+        super::SshOptions {
+            accept_new_host_keys: self.accept_new_host_keys,
+            server_alive_interval: self
+                .server_alive_interval()
+                .unwrap_or(default.server_alive_interval),
+            ..default
+        }
+    }
+
     /// Sets `server_alive_interval` (the testbed uses a short one).
     pub fn set_server_alive_interval(&mut self, secs: u64) {
         self.server_alive_interval = Some(secs);
