@@ -54,8 +54,6 @@ pub enum Action {
     SyncNodes,
     /// `postsync`.
     PostSync,
-    /// `docker ARGS...`.
-    Docker(Vec<String>),
     /// `cutaccess`: runs the `drp_cut_access` hook of the config (a stop verb), the runbook's
     /// "cut user access" step.
     CutAccess,
@@ -86,7 +84,6 @@ impl Action {
             Action::SyncDrp => "syncdrp".into(),
             Action::SyncNodes => "syncnodes".into(),
             Action::PostSync => "postsync".into(),
-            Action::Docker(_) => "docker".into(),
             Action::CutAccess => "cutaccess".into(),
             Action::AppCheck => "appcheck".into(),
         }
@@ -96,7 +93,7 @@ impl Action {
     pub fn is_mutating(&self) -> bool {
         !matches!(
             self,
-            Action::PrintStatus | Action::PrintConfig { .. } | Action::Validate | Action::Docker(_)
+            Action::PrintStatus | Action::PrintConfig { .. } | Action::Validate
         )
     }
 }

@@ -100,9 +100,6 @@ fn run_one(
             );
             return Ok(());
         }
-        Action::Docker(_) => {
-            bail!("docker runs through `drpilot svc SVC docker ARGS`, not as an action")
-        }
         _ => {}
     }
     check_rids(svc, &opts.rids)?;

@@ -84,8 +84,10 @@ pub enum PrintWhat {
     },
 }
 
-fn action_of(verb: Verb) -> Action {
-    match verb {
+/// The agent's action of a verb; `None` for `docker`, which is not an action (it passes
+/// through to the service's private daemon).
+fn action_of(verb: Verb) -> Option<Action> {
+    Some(match verb {
         Verb::Print {
             what: PrintWhat::Status,
         } => Action::PrintStatus,
@@ -112,8 +114,8 @@ fn action_of(verb: Verb) -> Action {
         Verb::Validate => Action::Validate,
         Verb::Cutaccess => Action::CutAccess,
         Verb::Appcheck => Action::AppCheck,
-        Verb::Docker { args } => Action::Docker(args),
-    }
+        Verb::Docker { .. } => return None,
+    })
 }
 
 /// Runs `drpilot svc`.
@@ -134,7 +136,10 @@ pub fn run(args: SvcArgs) -> Result<bool> {
         target: args.target,
         paint: paint::for_stdout(),
     };
-    crate::agent::run(&env, &args.selector, &action_of(args.verb), &opts)
+    let Some(action) = action_of(args.verb) else {
+        bail!("docker is handled above");
+    };
+    crate::agent::run(&env, &args.selector, &action, &opts)
 }
 
 /// `drpilot svc SVC docker ARGS`: docker against the service's private daemon, started first
