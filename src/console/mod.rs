@@ -137,6 +137,7 @@ async fn run_async(
         let _ = signal_tx.send(Event::Terminate).await;
     });
     let mut clock = tokio::time::interval(Duration::from_secs(1));
+    let panic_after_draw = std::env::var_os("DRPILOT_PANIC_AFTER_DRAW").is_some();
     let mut dirty = true;
     let mut last_frame = Instant::now() - Duration::from_secs(1);
     let result: Result<()> = async {
@@ -151,7 +152,7 @@ async fn run_async(
                 terminal.draw(|f| ui::draw(f, &app, now))?;
                 last_frame = Instant::now();
                 // Test hook: proves a panic gives the terminal back.
-                if std::env::var_os("DRPILOT_PANIC_AFTER_DRAW").is_some() {
+                if panic_after_draw {
                     panic!("DRPILOT_PANIC_AFTER_DRAW is set");
                 }
                 dirty = false;

@@ -25,9 +25,15 @@ pub async fn watch_node(
     services: Vec<String>,
     tx: Sender<Event>,
 ) {
-    let mut backoff = Duration::from_millis(500);
+    const FIRST_RETRY: Duration = Duration::from_millis(500);
+    let mut backoff = FIRST_RETRY;
     loop {
-        let reason = watch_once(&node, &map, &ssh, &services, &tx).await;
+        let mut greeted = false;
+        let reason = watch_once(&node, &map, &ssh, &services, &tx, &mut greeted).await;
+        // A link that worked starts the backoff over: a drop after hours is retried at once.
+        if greeted {
+            backoff = FIRST_RETRY;
+        }
         let down = Event::Node(NodeEvent::Down {
             node: node.clone(),
             reason,
@@ -47,6 +53,7 @@ async fn watch_once(
     ssh: &SshOptions,
     services: &[String],
     tx: &Sender<Event>,
+    greeted: &mut bool,
 ) -> String {
     let link = match NodeLink::open(map, node, ssh).await {
         Ok(l) => l,
@@ -71,10 +78,13 @@ async fn watch_once(
             Ok(Ok(Some(l))) => l,
         };
         let ev = match serde_json::from_str::<WatchRecord>(&line) {
-            Ok(WatchRecord::Hello { node: _, services }) => NodeEvent::Hello {
-                node: node.to_string(),
-                services,
-            },
+            Ok(WatchRecord::Hello { node: _, services }) => {
+                *greeted = true;
+                NodeEvent::Hello {
+                    node: node.to_string(),
+                    services,
+                }
+            }
             Ok(WatchRecord::Status { status }) => NodeEvent::Status {
                 node: node.to_string(),
                 status,
