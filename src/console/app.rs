@@ -339,17 +339,13 @@ impl App {
         self.log.push_back(line);
     }
 
-    /// The log lines that pass the filter.
+    /// The log lines that pass the filter (a resource or a text, any case). Runs at every frame
+    /// of the log pane: it allocates nothing per line.
     pub fn visible_log(&self) -> Vec<&LogLine> {
         let f = self.log_filter.to_lowercase();
         self.log
             .iter()
-            .filter(|l| {
-                f.is_empty()
-                    || l.rid.to_lowercase() == f
-                    || l.msg.to_lowercase().contains(&f)
-                    || l.rid.to_lowercase().contains(&f)
-            })
+            .filter(|l| f.is_empty() || contains_ci(&l.rid, &f) || contains_ci(&l.msg, &f))
             .collect()
     }
 
@@ -698,6 +694,20 @@ impl App {
     }
 }
 
+/// Whether `hay` contains `needle` (already lowercase), ignoring case, without allocating for
+/// ASCII needles.
+fn contains_ci(hay: &str, needle: &str) -> bool {
+    if !needle.is_ascii() {
+        return hay.to_lowercase().contains(needle);
+    }
+    let n = needle.as_bytes();
+    n.is_empty()
+        || hay
+            .as_bytes()
+            .windows(n.len())
+            .any(|w| w.eq_ignore_ascii_case(n))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -786,6 +796,13 @@ mod tests {
                 verb: "stop".into()
             }]
         );
+    }
+
+    #[test]
+    fn the_log_filter_ignores_case() {
+        assert!(contains_ci("SYNC#1 sent 3 files", "sync#1"));
+        assert!(contains_ci("Größe", "größe"));
+        assert!(!contains_ci("fs#1", "fs#2"));
     }
 
     #[test]
