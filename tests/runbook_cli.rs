@@ -208,7 +208,7 @@ fn a_run_killed_after_a_destructive_step_resumes_without_redoing_it() {
             out.stdout
         );
         assert!(
-            !out.stdout.contains(&format!("[gate {crash}]")),
+            !out.stdout.contains(&format!("[gate {crash} on ")),
             "{crash} was asked again:\n{}",
             out.stdout
         );

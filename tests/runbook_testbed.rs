@@ -49,6 +49,12 @@ fn rehearsal_and_failback_on_the_testbed() {
     on(&tb, DRP, &["touch", mark]).expect_ok("write on deb2");
     let r = drp(&tb, &nodes, state.path(), "failback").expect_ok("failback");
     assert!(r.stdout.contains("succeeded"), "{}", r.stdout);
+    // A failback cuts access where the service runs: the DRP node, and its gate says so.
+    assert!(
+        r.stdout.contains(&format!("[gate cut_access on {DRP}]")),
+        "{}",
+        r.stdout
+    );
     assert_eq!(status(&tb, PROD, SERVICE)["avail"], "up");
     assert_eq!(status(&tb, DRP, SERVICE)["avail"], "down");
     on(&tb, PROD, &["test", "-e", mark]).expect_ok("deb2's write is on deb1");

@@ -60,36 +60,27 @@ fn operator_name() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
-/// Confirms every gate: `--yes`.
-struct AutoYes;
-
-impl Operator for AutoYes {
-    fn confirm(&mut self, step: Step, prompt: &str, _typed: Option<&str>) -> bool {
-        println!("[gate {}] {prompt}: confirmed by --yes", step.name());
-        true
-    }
-    fn say(&mut self, msg: &str) {
-        println!("{msg}");
-    }
-    fn name(&self) -> String {
-        format!("{} (--yes)", operator_name())
-    }
-    fn sync_progress(&mut self, rid: &str, p: &SyncProgress) {
-        println!("  {rid} {}", p.bar(20));
-    }
+/// The terminal as the runbook's operator: with `--yes` every gate is confirmed (and says so),
+/// otherwise each gate is asked; the default is no, and typed gates need the service name.
+struct Terminal {
+    yes: bool,
 }
 
-/// Asks each gate on the terminal; the default is no, and typed gates need the service name.
-struct Terminal;
-
 impl Operator for Terminal {
-    fn confirm(&mut self, step: Step, prompt: &str, typed: Option<&str>) -> bool {
+    fn confirm(&mut self, step: Step, node: &str, prompt: &str, typed: Option<&str>) -> bool {
+        if self.yes {
+            println!(
+                "[gate {} on {node}] {prompt}: confirmed by --yes",
+                step.name()
+            );
+            return true;
+        }
         match typed {
             Some(name) => print!(
-                "[gate {}] {prompt}\n  type {name} to go on, anything else aborts: ",
+                "[gate {} on {node}] {prompt}\n  type {name} to go on, anything else aborts: ",
                 step.name()
             ),
-            None => print!("[gate {}] {prompt} [y/N] ", step.name()),
+            None => print!("[gate {} on {node}] {prompt} [y/N] ", step.name()),
         }
         let _ = std::io::stdout().flush();
         let mut line = String::new();
@@ -105,7 +96,11 @@ impl Operator for Terminal {
         println!("{msg}");
     }
     fn name(&self) -> String {
-        operator_name()
+        if self.yes {
+            format!("{} (--yes)", operator_name())
+        } else {
+            operator_name()
+        }
     }
     fn sync_progress(&mut self, rid: &str, p: &SyncProgress) {
         println!("  {rid} {}", p.bar(20));
@@ -121,9 +116,7 @@ pub fn run(args: DrpArgs) -> Result<bool> {
     };
     let file = a.nodes.unwrap_or_else(crate::console::default_nodes_file);
     let map = NodeMap::load(&file)?;
-    let mut auto = AutoYes;
-    let mut term = Terminal;
-    let op: &mut dyn Operator = if a.yes { &mut auto } else { &mut term };
+    let op = &mut Terminal { yes: a.yes };
     println!("== {} of {}", mode.banner(), a.svc);
     let out = session::run(mode, &a.svc, map, op)?;
     println!(

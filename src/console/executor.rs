@@ -28,18 +28,13 @@ struct ConsoleOperator {
     tx: Sender<Event>,
     answers: std::sync::mpsc::Receiver<bool>,
     svc: String,
-    prod_drp: (String, String),
 }
 
 impl Operator for ConsoleOperator {
-    fn confirm(&mut self, step: Step, prompt: &str, typed: Option<&str>) -> bool {
-        let node = match step {
-            Step::StartDrp | Step::StopDrp => self.prod_drp.1.clone(),
-            _ => self.prod_drp.0.clone(),
-        };
+    fn confirm(&mut self, step: Step, node: &str, prompt: &str, typed: Option<&str>) -> bool {
         let gate = RunbookEvent::Gate {
             svc: self.svc.clone(),
-            node,
+            node: node.to_string(),
             step: step.name().to_string(),
             prompt: prompt.to_string(),
             typed: typed.is_some(),
@@ -148,19 +143,10 @@ impl Executor {
                 steps,
             };
             let _ = tx.blocking_send(Event::Runbook(started));
-            let prod_drp = crate::runbook::nodes::service_nodes(&map, &svc)
-                .map(|n| {
-                    (
-                        n.nodes.first().cloned().unwrap_or_default(),
-                        n.drpnodes.first().cloned().unwrap_or_default(),
-                    )
-                })
-                .unwrap_or_default();
             let mut op = ConsoleOperator {
                 tx: tx.clone(),
                 answers,
                 svc: svc.clone(),
-                prod_drp,
             };
             let done = match crate::runbook::session::run(mode, &svc, map, &mut op) {
                 Ok(o) => RunbookEvent::Done {

@@ -21,7 +21,7 @@ const VERIFY_WITHIN: Duration = Duration::from_secs(60);
 /// The human side of a run: gates and messages.
 pub trait Operator {
     /// Asks to go on with `step`; `typed` gates need the service name. False aborts.
-    fn confirm(&mut self, step: Step, prompt: &str, typed: Option<&str>) -> bool;
+    fn confirm(&mut self, step: Step, node: &str, prompt: &str, typed: Option<&str>) -> bool;
     /// Tells the operator something.
     fn say(&mut self, msg: &str);
     /// Who is operating (journaled with every gate).
@@ -190,6 +190,21 @@ impl<'a> Engine<'a> {
         Ok(true)
     }
 
+    /// The node a step acts on (what its gate names): the active node for cutting access,
+    /// production or the DRP node for the others.
+    fn node_of(&self, step: Step) -> String {
+        let prod_side = match step {
+            Step::CutAccess => self.spec.mode != Mode::Failback,
+            Step::StopProd | Step::StartProd | Step::SyncUpdate => true,
+            _ => false,
+        };
+        if prod_side {
+            self.spec.prod.clone()
+        } else {
+            self.spec.drp.clone()
+        }
+    }
+
     fn gate(&mut self, step: Step) -> Result<bool> {
         let (svc, prod, drp) = (&self.spec.svc, &self.spec.prod, &self.spec.drp);
         let prompt = match step {
@@ -202,7 +217,8 @@ impl<'a> Engine<'a> {
             _ => return Ok(true),
         };
         let typed = (step.gate() == Gate::Typed).then_some(svc.as_str());
-        let yes = self.op.confirm(step, &prompt, typed);
+        let node = self.node_of(step);
+        let yes = self.op.confirm(step, &node, &prompt, typed);
         let kind = if yes {
             "gate_confirmed"
         } else {
@@ -293,11 +309,7 @@ impl<'a> Engine<'a> {
                 Ok(json!({"rpo_s": rpo, "last_sync": last}))
             }
             Step::CutAccess => {
-                let node = if self.spec.mode == Mode::Failback {
-                    drp
-                } else {
-                    prod
-                };
+                let node = self.node_of(step);
                 self.act(&node, &["cutaccess"])
             }
             Step::SyncUpdate => self.sync(&prod, &["syncupdate", "--force", "--format", "json"]),
@@ -443,7 +455,8 @@ impl<'a> Engine<'a> {
             "start on {} failed: stop what started there and restart {} on {}?",
             self.spec.drp, self.spec.svc, self.spec.prod
         );
-        if !self.op.confirm(failed, &prompt, None) {
+        let drp = self.spec.drp.clone();
+        if !self.op.confirm(failed, &drp, &prompt, None) {
             self.journal.append(
                 "gate_refused",
                 Some("rollback"),
