@@ -27,8 +27,13 @@ pub enum NodeLink {
 
 /// The stdout lines of a running remote drpilot.
 pub enum LineStream {
-    /// A local child process.
-    Local(Child, Lines<BufReader<ChildStdout>>),
+    /// A local child process, its stdout lines, and its stderr drained by a task (a child that
+    /// fills the stderr pipe while we read stdout would block otherwise).
+    Local(
+        Child,
+        Lines<BufReader<ChildStdout>>,
+        tokio::task::JoinHandle<String>,
+    ),
     /// A remote process over SSH.
     Ssh(RemoteLines),
 }
@@ -72,7 +77,17 @@ impl NodeLink {
                     .spawn()
                     .wrap_err_with(|| format!("starting drpilot for node {node}"))?;
                 let out = child.stdout.take().ok_or_else(|| eyre!("no stdout"))?;
-                Ok(LineStream::Local(child, BufReader::new(out).lines()))
+                let mut err = child.stderr.take().ok_or_else(|| eyre!("no stderr"))?;
+                let stderr = tokio::spawn(async move {
+                    let mut text = String::new();
+                    let _ = err.read_to_string(&mut text).await;
+                    text
+                });
+                Ok(LineStream::Local(
+                    child,
+                    BufReader::new(out).lines(),
+                    stderr,
+                ))
             }
             Self::Ssh(s) => s.spawn_lines(args).await.map(LineStream::Ssh),
         }
@@ -83,35 +98,30 @@ impl LineStream {
     /// The next stdout line, `None` at the end.
     pub async fn next_line(&mut self) -> Result<Option<String>> {
         match self {
-            Self::Local(_, lines) => Ok(lines.next_line().await?),
+            Self::Local(_, lines, _) => Ok(lines.next_line().await?),
             Self::Ssh(r) => r.next_line().await,
         }
     }
 
-    /// Waits for the end: whether it succeeded, and its last error line.
+    /// Waits for the end: whether it succeeded, and why not (empty when it did).
     pub async fn finish(self) -> Result<(bool, String)> {
-        match self {
-            Self::Local(mut child, _) => {
-                let mut err = String::new();
-                if let Some(mut e) = child.stderr.take() {
-                    let _ = e.read_to_string(&mut err).await;
-                }
+        let out = match self {
+            Self::Local(mut child, _, stderr) => {
                 let status = child.wait().await?;
-                Ok((status.success(), last_line(&err)))
+                crate::transport::CallOutput {
+                    success: status.success(),
+                    code: status.code(),
+                    stderr: stderr.await.unwrap_or_default(),
+                    ..Default::default()
+                }
             }
-            Self::Ssh(r) => {
-                let out = r.finish().await?;
-                Ok((out.success, out.failure_reason()))
-            }
-        }
+            Self::Ssh(r) => r.finish().await?,
+        };
+        let why = if out.success {
+            String::new()
+        } else {
+            out.failure_reason()
+        };
+        Ok((out.success, why))
     }
-}
-
-fn last_line(text: &str) -> String {
-    text.lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or_default()
-        .trim()
-        .to_string()
 }
