@@ -14,6 +14,61 @@ pub fn start_time(pid: u32) -> Option<u64> {
     fields.nth(18)?.parse().ok()
 }
 
+/// A live process we identified: its pid and kernel start time (a service's app, a private
+/// dockerd). Signals only ever reach it while it is still that process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tracked {
+    /// The pid.
+    pub pid: i32,
+    /// Its kernel start time.
+    pub start_time: u64,
+}
+
+impl Tracked {
+    /// The process running as `pid` now, if any (a child just spawned, a pid from a file).
+    pub fn spawned(pid: u32) -> Option<Self> {
+        Some(Self {
+            pid: i32::try_from(pid).ok()?,
+            start_time: start_time(pid)?,
+        })
+    }
+
+    /// Whether it still runs.
+    pub fn alive(&self) -> bool {
+        u32::try_from(self.pid)
+            .ok()
+            .and_then(start_time)
+            .is_some_and(|t| t == self.start_time)
+    }
+
+    /// Sends `sig`, only while it is still the same process.
+    pub fn signal(&self, sig: rustix::process::Signal) {
+        if !self.alive() {
+            return;
+        }
+        if let Some(p) = rustix::process::Pid::from_raw(self.pid) {
+            let _ = rustix::process::kill_process(p, sig);
+        }
+    }
+
+    /// Waits up to `limit` for it to be gone; true when it is. The wait counts as time spent on
+    /// an external process (the failover benchmark tells it from the agent's overhead).
+    pub fn wait_gone(&self, limit: std::time::Duration) -> bool {
+        let started = std::time::Instant::now();
+        let deadline = started + limit;
+        let mut gone = false;
+        while std::time::Instant::now() < deadline {
+            if !self.alive() {
+                gone = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        crate::transport::child_time::account(started.elapsed());
+        gone || !self.alive()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,23 +24,7 @@ pub struct App {
     rid: String,
 }
 
-/// A process we started: its pid and its kernel start time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Tracked {
-    pid: i32,
-    start_time: u64,
-}
-
-/// The kernel start time of `pid` while it runs (not a zombie).
-fn proc_start_time(pid: i32) -> Option<u64> {
-    crate::procfs::start_time(u32::try_from(pid).ok()?)
-}
-
-impl Tracked {
-    fn alive(&self) -> bool {
-        proc_start_time(self.pid) == Some(self.start_time)
-    }
-}
+use crate::procfs::Tracked;
 
 impl App {
     /// A driver for section `rid`.
@@ -181,7 +165,7 @@ impl Resource for App {
             .spawn()
             .wrap_err_with(|| format!("{}: cannot run {}", self.rid, argv[0]))?;
         let pid = child.id() as i32;
-        let start_time = proc_start_time(pid)
+        let start_time = crate::procfs::start_time(pid as u32)
             .ok_or_else(|| eyre!("{}: {} exited at once", self.rid, argv[0]))?;
         write_atomic(
             &self.pid_file(ctx),

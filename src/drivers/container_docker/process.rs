@@ -3,22 +3,8 @@
 //! by another process is never mistaken for the daemon (nor signalled).
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
-use rustix::process::{kill_process, Pid, Signal};
-
-/// A live process we identified: its pid and kernel start time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Tracked {
-    /// The pid.
-    pub pid: i32,
-    start_time: u64,
-}
-
-/// The kernel start time of `pid`, `None` when it is gone or a zombie.
-fn start_time(pid: i32) -> Option<u64> {
-    crate::procfs::start_time(u32::try_from(pid).ok()?)
-}
+pub use crate::procfs::Tracked;
 
 /// The command line of `pid`, one string per argument.
 fn cmdline(pid: i32) -> Vec<String> {
@@ -49,52 +35,8 @@ pub fn runs(argv: &[String], program: &str, needle: &str) -> bool {
 pub fn named_by(pid_file: &Path, program: &str, needle: &str) -> Option<Tracked> {
     let text = std::fs::read_to_string(pid_file).ok()?;
     let pid: i32 = text.trim().parse().ok()?;
-    let start_time = start_time(pid)?;
-    runs(&cmdline(pid), program, needle).then_some(Tracked { pid, start_time })
-}
-
-impl Tracked {
-    /// A child we just spawned.
-    pub fn spawned(pid: u32) -> Option<Self> {
-        let pid = pid as i32;
-        Some(Self {
-            pid,
-            start_time: start_time(pid)?,
-        })
-    }
-
-    /// Whether it still runs.
-    pub fn alive(&self) -> bool {
-        start_time(self.pid) == Some(self.start_time)
-    }
-
-    /// Sends `sig`, only while it is still the same process.
-    pub fn signal(&self, sig: Signal) {
-        if !self.alive() {
-            return;
-        }
-        if let Some(p) = Pid::from_raw(self.pid) {
-            let _ = kill_process(p, sig);
-        }
-    }
-
-    /// Waits up to `limit` for it to be gone; true when it is.
-    pub fn wait_gone(&self, limit: Duration) -> bool {
-        // Time spent waiting for the daemon's own shutdown is an external process's time, as
-        // a command's would be (the failover benchmark tells it from the agent's overhead).
-        let started = Instant::now();
-        let deadline = started + limit;
-        let mut gone = false;
-        while Instant::now() < deadline {
-            if !self.alive() {
-                gone = true;
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        crate::transport::child_time::account(started.elapsed());
-        gone || !self.alive()
-    }
+    let t = Tracked::spawned(u32::try_from(pid).ok()?)?;
+    runs(&cmdline(pid), program, needle).then_some(t)
 }
 
 #[cfg(test)]
