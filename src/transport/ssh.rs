@@ -160,7 +160,21 @@ impl SshNode {
 
     /// Starts a long-running remote drpilot whose stdout is read line by line (`agent watch`).
     pub async fn spawn_lines(&self, args: &[String]) -> Result<RemoteLines> {
-        let mut cmd = self.command(&self.remote_argv(args));
+        self.spawn_lines_within(args, None).await
+    }
+
+    /// Like [`Self::spawn_lines`], for a command the caller gives up on after `limit`: the remote
+    /// side kills it itself a little later (the mux protocol cannot signal it).
+    pub async fn spawn_lines_within(
+        &self,
+        args: &[String],
+        limit: Option<Duration>,
+    ) -> Result<RemoteLines> {
+        let mut argv = self.remote_argv(args);
+        if let Some(limit) = limit {
+            argv.splice(0..0, remote_deadline(limit));
+        }
+        let mut cmd = self.command(&argv);
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

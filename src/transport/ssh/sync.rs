@@ -103,10 +103,12 @@ impl Transport for SshTransport {
         on_line: &mut dyn FnMut(&str),
         timeout: Option<Duration>,
     ) -> Result<CallOutput> {
-        // Live lines (sync progress) through a streaming channel, under the same deadline.
-        self.runtime.block_on(async {
+        // Live lines (sync progress) through a streaming channel, under the same deadline, here
+        // and on the remote side.
+        let started = std::time::Instant::now();
+        let out = self.runtime.block_on(async {
             let run = async {
-                let mut lines = self.node.spawn_lines(args).await?;
+                let mut lines = self.node.spawn_lines_within(args, timeout).await?;
                 let mut all = Vec::new();
                 while let Some(l) = lines.next_line().await? {
                     on_line(&l);
@@ -127,7 +129,9 @@ impl Transport for SshTransport {
                     }),
                 },
             }
-        })
+        });
+        crate::transport::child_time::account(started.elapsed());
+        out
     }
 }
 
