@@ -39,7 +39,9 @@ fn a_failing_resource_stops_the_start_and_nothing_after_it_runs() {
     assert!(out.stderr.contains("fs#1"), "{}", out.stderr);
     assert!(out.stderr.contains("not found"), "{}", out.stderr);
     let st = lab.status("deb2");
-    assert_eq!(resource(&st, "app#1")["status"], "down");
+    // The app is not evaluated while the rest of the instance is down (OpenSVC's n/a).
+    assert_eq!(resource(&st, "app#1")["status"], "n/a");
+    assert_eq!(resource(&st, "app#1")["comments"][0], "not evaluated (instance not up)");
     assert!(
         !out.stdout.contains("APP#1"),
         "the app was touched:\n{}",

@@ -44,6 +44,11 @@ pub enum Action {
     Start(Option<Group>),
     /// `stop`, or `stop<group>`.
     Stop(Option<Group>),
+    /// `startstandby`: the resources that are standby on this node, whatever runs elsewhere.
+    StartStandby,
+    /// `stopstandby`: the resources that are standby on this node, when the service is stopped
+    /// here.
+    StopStandby,
     /// `syncfullsync`.
     SyncFull,
     /// `syncupdate`.
@@ -79,6 +84,8 @@ impl Action {
             Action::Validate => "validate".into(),
             Action::Start(x) => g("start", x),
             Action::Stop(x) => g("stop", x),
+            Action::StartStandby => "startstandby".into(),
+            Action::StopStandby => "stopstandby".into(),
             Action::SyncFull => "syncfullsync".into(),
             Action::SyncUpdate => "syncupdate".into(),
             Action::SyncDrp => "syncdrp".into(),

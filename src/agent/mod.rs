@@ -5,6 +5,7 @@ pub mod action;
 pub mod lock;
 pub mod log;
 pub mod peer;
+pub mod peer_answer;
 pub mod peer_btrfs;
 pub mod peer_dds;
 pub mod probe;

@@ -38,9 +38,30 @@ pub fn probe(env: &NodeEnv, svc: &Service) -> ServiceStatus {
     };
     let mut rows = Vec::new();
     let mut syncs = Vec::new();
-    for r in &svc.resources {
-        let p = r.driver.probe(&ctx);
+    // Apps last: whether they are evaluated depends on how the rest of the instance is.
+    let (apps, others): (Vec<_>, Vec<_>) = svc
+        .resources
+        .iter()
+        .partition(|r| group_of(r.driver.rid()) == "app");
+    let mut instance = Status::Undef;
+    let mut instance_len = 0;
+    for r in others.into_iter().chain(apps) {
+        let is_app = group_of(r.driver.rid()) == "app";
+        let instance_up = instance_len == 0
+            || matches!(
+                instance.displayed(),
+                Status::Up | Status::NotApplicable | Status::Undef
+            );
+        let p = if is_app && !instance_up {
+            r.driver.probe_instance_down(&ctx)
+        } else {
+            r.driver.probe(&ctx)
+        };
         let (status, comments) = r.common.effective(p.status, p.comments);
+        if !is_app && !matches!(group_of(r.driver.rid()), "sync" | "hb") {
+            instance = instance.merge(status);
+            instance_len += 1;
+        }
         rows.push(ResourceStatus {
             rid: r.driver.rid().to_string(),
             type_name: r.driver.type_name(),

@@ -4,18 +4,16 @@
 
 use std::time::Duration;
 
-use color_eyre::eyre::{bail, eyre, Result, WrapErr};
+use color_eyre::eyre::{bail, eyre, Result};
 
 use super::action::{start_rank, Action, Group};
 use super::log::{ActionLog, Format};
+use super::peer_answer::PeerAnswer;
 use super::{lock, peer, probe, selector, Service};
 use crate::drivers::{sync_config, sync_state, Ctx, Loaded, SyncMode};
 use crate::paths::NodeEnv;
 use crate::status::{group_of, render_json, render_text, Status};
 use crate::transport::{connect, NodeMap, Transport};
-
-/// How long the split-brain guard waits for a peer's status.
-const PEER_STATUS_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Flags of `drpilot svc`.
 #[derive(Debug, Clone)]
@@ -31,6 +29,9 @@ pub struct Options {
     /// `--target NODE`: data syncs go to this node of the service instead of their `target`
     /// (failback replicates from the DRP node back to production).
     pub target: Option<String>,
+    /// `--declared-lost NODE`: nodes a disaster was declared on; their being unreachable does
+    /// not block a start (any other answer of theirs still does).
+    pub declared_lost: Vec<String>,
     /// Colours for `print status` (decided by the CLI: tty and NO_COLOR).
     pub paint: fn(Status, &str) -> String,
 }
@@ -139,11 +140,16 @@ fn run_one(
             require_up_here(&ctx, svc)?;
             data_syncs(&ctx, svc, mode, None, opts, &mut Links::new(ctx.peers))
         }
-        Action::SyncNodes => push_config(
-            &ctx,
-            &sync_config::targets(&svc.cfg, &env.nodename),
-            &mut Links::new(ctx.peers),
-        ),
+        Action::StartStandby => start_standby(&ctx, svc, opts),
+        Action::StopStandby => stop_standby(&ctx, svc, opts),
+        Action::SyncNodes => {
+            refuse_push_from_idle_drp_node(&ctx, svc)?;
+            push_config(
+                &ctx,
+                &sync_config::targets(&svc.cfg, &env.nodename),
+                &mut Links::new(ctx.peers),
+            )
+        }
         Action::SyncDrp => sync_drp(&ctx, svc, opts),
         Action::PostSync => peer::postsync(&ctx, svc),
         Action::CutAccess => cut_access(&ctx, svc, opts),
@@ -239,63 +245,54 @@ fn natural_key(rid: &str) -> (String, u64, String) {
     }
 }
 
-/// The split-brain guard: refuses to start when a reachable peer runs the service.
-fn guard_peers(ctx: &Ctx, svc: &Service) -> Result<()> {
+/// The split-brain guard (docs/safety.md): a start goes on only when every peer positively
+/// answered that the service does not run there. A peer that runs it, errs, answers garbage,
+/// stays silent or cannot be reached blocks the start; `--force` overrides that (and the log says
+/// what each peer answered), `--declared-lost NODE` accepts only that node's being unreachable.
+fn guard_peers(ctx: &Ctx, svc: &Service, opts: &Options) -> Result<()> {
+    let timeout = ctx.peers.status_timeout();
+    let mut blockers = Vec::new();
     for node in sync_config::targets(&svc.cfg, &ctx.env.nodename) {
-        let transport = match connect(ctx.peers, &node) {
-            Ok(t) => t,
-            Err(e) => {
-                ctx.log
-                    .warn("", &format!("cannot check {node} before starting: {e:#}"));
-                continue;
-            }
-        };
-        let args = vec![
-            "svc".to_string(),
-            svc.name.clone(),
-            "print".into(),
-            "status".into(),
-            "--format".into(),
-            "json".into(),
-        ];
-        let out = match transport.call(&args, None, Some(PEER_STATUS_TIMEOUT)) {
-            Ok(o) => o,
-            Err(e) => {
-                ctx.log
-                    .warn("", &format!("cannot check {node} before starting: {e:#}"));
-                continue;
-            }
-        };
-        if !out.success {
-            ctx.log.info(
-                "",
-                &format!("{node} does not run {}: {}", svc.name, out.failure_reason()),
-            );
-            continue;
-        }
-        let st: crate::status::ServiceStatus = serde_json::from_slice(&out.stdout)
-            .wrap_err_with(|| format!("reading the status of {} on {node}", svc.name))?;
-        if st.avail.is_active() {
-            bail!(
-                "{} is {} on {node}: refusing to start it here too (split brain); \
-                 stop it on {node} first, or use --force if {node} is really dead",
+        let answer = PeerAnswer::ask(ctx.peers, &node, &svc.name, timeout);
+        match answer.runs() {
+            Some(false) => ctx.log.info("", &format!("{node} {answer}: {} does not run there", svc.name)),
+            Some(true) => blockers.push(format!(
+                "{} is {} on {node}: refusing to start it here too (split brain); stop it on {node} first",
                 svc.name,
-                st.avail
-            );
+                answer_avail(&answer)
+            )),
+            None if answer.is_unreachable() && opts.declared_lost.contains(&node) => ctx.log.warn(
+                "",
+                &format!("{node} {answer}: it was declared lost, going on"),
+            ),
+            None => blockers.push(format!(
+                "cannot tell whether {} runs on {node}: it {answer}; refusing to start \
+                 (repair {node}, or use --force if {} surely does not run there)",
+                svc.name, svc.name
+            )),
         }
-        ctx.log
-            .info("", &format!("{} is {} on {node}", svc.name, st.avail));
     }
-    Ok(())
+    if blockers.is_empty() {
+        return Ok(());
+    }
+    if ctx.force {
+        for b in &blockers {
+            ctx.log.warn("", &format!("--force overrides the split-brain guard: {b}"));
+        }
+        return Ok(());
+    }
+    bail!("{}", blockers.join("; "))
+}
+
+fn answer_avail(answer: &PeerAnswer) -> String {
+    match answer {
+        PeerAnswer::Status(st) => st.avail.to_string(),
+        other => other.to_string(),
+    }
 }
 
 fn start(ctx: &Ctx, svc: &Service, group: Option<Group>, opts: &Options) -> Result<()> {
-    if ctx.force {
-        ctx.log
-            .warn("", "--force: the split-brain guard is skipped");
-    } else {
-        guard_peers(ctx, svc)?;
-    }
+    guard_peers(ctx, svc, opts)?;
     let mut started: Vec<&Loaded> = Vec::new();
     // Replicas are made live only by a start that mounts the filesystems.
     let mut replicas_ready = !group.is_none_or(|g| g == Group::Fs);
@@ -358,6 +355,93 @@ fn rollback(ctx: &Ctx, started: &[&Loaded]) {
             ctx.log.error(rid, &format!("rollback failed: {e:#}"));
         }
     }
+}
+
+/// The resources that are standby on this node (`always_on`), in start order.
+fn standby_resources<'a>(svc: &'a Service, opts: &Options) -> Vec<&'a Loaded> {
+    selected(svc, None, &opts.rids)
+        .into_iter()
+        .filter(|r| r.common.standby && !r.common.disabled)
+        .collect()
+}
+
+/// `startstandby`: brings up what this node keeps up for replication (the tutorial's
+/// `vg#1 stdby up` on the DRP node). It never starts a resource that is not standby here, so it
+/// needs no split-brain guard and runs while the service is up on a peer.
+fn start_standby(ctx: &Ctx, svc: &Service, opts: &Options) -> Result<()> {
+    let todo = standby_resources(svc, opts);
+    if todo.is_empty() {
+        ctx.log.info(
+            "",
+            &format!("no standby resource on {} (see always_on)", ctx.env.nodename),
+        );
+        return Ok(());
+    }
+    let mut started: Vec<&Loaded> = Vec::new();
+    for r in todo {
+        let rid = r.driver.rid();
+        if r.driver.probe(ctx).status == Status::Up {
+            ctx.log
+                .info(rid, &format!("{} is already up", r.driver.label(ctx)));
+            continue;
+        }
+        match r.driver.start(ctx) {
+            Ok(()) => started.push(r),
+            Err(e) => {
+                ctx.log.error(rid, &format!("{e:#}"));
+                rollback(ctx, &started);
+                return Err(e.wrap_err(format!("startstandby of {} stopped at {rid}", svc.name)));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `stopstandby`: takes down the standby resources of this node, which `stop` leaves up.
+/// Refused while the service runs here: its filesystems may sit on them.
+fn stop_standby(ctx: &Ctx, svc: &Service, opts: &Options) -> Result<()> {
+    let st = probe::probe(ctx.env, svc);
+    if st.avail.is_active() && !ctx.force {
+        bail!(
+            "{} is {} on {}: stop the service before its standby resources (or use --force)",
+            svc.name,
+            st.avail,
+            ctx.env.nodename
+        );
+    }
+    let mut todo = standby_resources(svc, opts);
+    todo.reverse();
+    for r in todo {
+        let rid = r.driver.rid();
+        if let Err(e) = r.driver.stop(ctx) {
+            ctx.log.error(rid, &format!("{e:#}"));
+            return Err(e.wrap_err(format!("stopstandby of {} stopped at {rid}", svc.name)));
+        }
+    }
+    Ok(())
+}
+
+/// A DRP node where the service does not run holds a copy of the config, not the reference:
+/// pushing it would overwrite production's (OpenSVC never syncs from such a node either).
+fn refuse_push_from_idle_drp_node(ctx: &Ctx, svc: &Service) -> Result<()> {
+    if svc.cfg.role(&ctx.env.nodename) != crate::config::Role::Drp {
+        return Ok(());
+    }
+    let st = probe::probe(ctx.env, svc);
+    if st.avail.is_active() {
+        return Ok(());
+    }
+    let prod = svc.cfg.nodes.join(", ");
+    bail!(
+        "{} is {} on {}, a DRP node of {}: its config is pushed from the node that runs the \
+         service, not from here; run `drpilot svc {} syncnodes` on {prod} (after a failover, \
+         the DRP node that runs the service pushes)",
+        svc.name,
+        st.avail,
+        ctx.env.nodename,
+        svc.name,
+        svc.name
+    )
 }
 
 fn stop(ctx: &Ctx, svc: &Service, group: Option<Group>, opts: &Options) -> Result<()> {

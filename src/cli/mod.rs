@@ -136,6 +136,10 @@ struct SvcArgs {
     /// Data syncs go to this node instead of their `target` (failback).
     #[arg(long, global = true, value_name = "NODE")]
     target: Option<String>,
+    /// A node a disaster was declared on: `start` goes on although it cannot be reached (any
+    /// other answer of that node still blocks the start). The disaster runbook passes it.
+    #[arg(long, global = true, value_name = "NODE")]
+    declared_lost: Vec<String>,
 }
 
 /// Parses the command line and runs it; the exit code says whether it succeeded.

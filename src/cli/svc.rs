@@ -44,6 +44,11 @@ pub enum Verb {
     Stopcontainer,
     /// Starts the apps.
     Startapp,
+    /// Starts the resources that are standby on this node (`always_on`), even while the service
+    /// runs on another node: what a DRP node keeps up for replication.
+    Startstandby,
+    /// Stops the resources that are standby on this node; refused while the service runs here.
+    Stopstandby,
     /// Stops the apps.
     Stopapp,
     /// Full copy of every data sync to its targets.
@@ -105,6 +110,8 @@ fn action_of(verb: Verb) -> Option<Action> {
         Verb::Startcontainer => Action::Start(Some(Group::Container)),
         Verb::Stopcontainer => Action::Stop(Some(Group::Container)),
         Verb::Startapp => Action::Start(Some(Group::App)),
+        Verb::Startstandby => Action::StartStandby,
+        Verb::Stopstandby => Action::StopStandby,
         Verb::Stopapp => Action::Stop(Some(Group::App)),
         Verb::Syncfullsync => Action::SyncFull,
         Verb::Syncupdate => Action::SyncUpdate,
@@ -134,12 +141,30 @@ pub fn run(args: SvcArgs) -> Result<bool> {
         rids: args.rid,
         format: args.format,
         target: args.target,
+        declared_lost: args.declared_lost,
         paint: paint::for_stdout(),
     };
     let Some(action) = action_of(args.verb) else {
         bail!("docker is handled above");
     };
+    if action == Action::PrintStatus && not_configured(&env, &args.selector) {
+        // A peer's split-brain guard reads this exit code as "it cannot run here".
+        eprintln!(
+            "error: service {} is not configured on {} (no {})",
+            crate::text::printable(&args.selector),
+            env.nodename,
+            env.config_path(&args.selector).display()
+        );
+        std::process::exit(crate::agent::peer_answer::EXIT_NOT_CONFIGURED.into());
+    }
     crate::agent::run(&env, &args.selector, &action, &opts)
+}
+
+/// Whether `selector` names one valid service that has no config on this node.
+fn not_configured(env: &NodeEnv, selector: &str) -> bool {
+    !selector::is_multi(selector)
+        && crate::config::is_valid_service_name(selector)
+        && !env.config_path(selector).exists()
 }
 
 /// `drpilot svc SVC docker ARGS`: docker against the service's private daemon, started first

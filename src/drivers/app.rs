@@ -14,10 +14,14 @@ use rustix::process::{kill_process_group, Pid, Signal};
 
 use super::sync_state::parse_delay;
 use super::{run_logged, Ctx, Probe, Resource};
+use crate::status::Status;
 use crate::paths::write_atomic;
 use crate::transport::run_child;
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The comment of an app that is not evaluated, as OpenSVC words it.
+const NOT_EVALUATED: &str = "not evaluated (instance not up)";
 
 /// The app resource driver.
 pub struct App {
@@ -96,11 +100,25 @@ impl App {
         if let Ok(Some(cwd)) = self.cwd(ctx) {
             cmd.current_dir(cwd);
         }
-        match run_child(cmd, None, Some(self.timeout(ctx))) {
-            Ok(o) if o.success => Probe::up(),
-            Ok(o) => Probe::down(format!("check failed: {}", o.failure_reason())),
-            Err(e) => Probe::down(format!("check cannot run: {e}")),
+        let timeout = self.timeout(ctx);
+        match run_child(cmd, None, Some(timeout)) {
+            Ok(o) => check_verdict(&o, timeout),
+            Err(e) => Probe::warn(format!("check cannot run: {e}")),
         }
+    }
+}
+
+/// OpenSVC's reading of a check's exit: 0 up, 1 down, anything else (another code, a signal, a
+/// check that outlived its timeout) is `warn`: the check could not tell.
+fn check_verdict(out: &crate::transport::CallOutput, timeout: Duration) -> Probe {
+    if out.timed_out {
+        return Probe::warn(format!("check timed out after {}s", timeout.as_secs()));
+    }
+    match out.code {
+        Some(0) => Probe::up(),
+        Some(1) => Probe::down(format!("check reports down: {}", out.failure_reason())),
+        Some(n) => Probe::warn(format!("check reports errors ({n})")),
+        None => Probe::warn("check killed by a signal"),
     }
 }
 
@@ -127,6 +145,18 @@ impl Resource for App {
             Some(t) if t.alive() => Probe::up(),
             Some(t) => Probe::down(format!("not running (pid {} is gone)", t.pid)),
             None => Probe::down("not running"),
+        }
+    }
+
+    fn probe_instance_down(&self, ctx: &Ctx) -> Probe {
+        // Its check would only see what runs elsewhere (a production URL answers on the DRP
+        // node too); the process this node started is the one thing known to run here.
+        match self.tracked(ctx).filter(Tracked::alive) {
+            Some(t) => Probe::with(
+                Status::Up,
+                format!("pid {} runs although the instance is not up", t.pid),
+            ),
+            None => Probe::with(Status::NotApplicable, NOT_EVALUATED),
         }
     }
 

@@ -155,6 +155,12 @@ pub trait Resource {
     fn label(&self, ctx: &Ctx) -> String;
     /// Looks at the system and says how the resource is.
     fn probe(&self, ctx: &Ctx) -> Probe;
+    /// The status while the rest of the service's instance on this node is not up. Most
+    /// resources look as always; an app is not evaluated then (OpenSVC: `n/a`, "not evaluated
+    /// (instance not up)"), unless a process it started here still runs.
+    fn probe_instance_down(&self, ctx: &Ctx) -> Probe {
+        self.probe(ctx)
+    }
     /// Brings the resource up.
     fn start(&self, ctx: &Ctx) -> Result<()>;
     /// Brings the resource down.

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use super::journal::{Journal, Record};
 use super::nodes::{NodeOps, SyncProgress};
 use super::plan::{steps, Gate, Mode, Step};
+use crate::agent::peer_answer::PeerAnswer;
 use crate::status::{ServiceStatus, Status};
 
 /// How long a verification step waits for the expected state.
@@ -328,6 +329,11 @@ impl<'a> Engine<'a> {
             Step::VerifyProdDown => self.wait_for(&prod, false),
             Step::StopDrp => self.act(&drp, &["stop"]),
             Step::VerifyDrpDown => self.wait_for(&drp, false),
+            // After the typed disaster declaration, production's being unreachable no longer
+            // blocks the DRP start; any other answer of production still does (docs/safety.md).
+            Step::StartDrp if self.spec.mode == Mode::Disaster => {
+                self.act(&drp, &["start", "--declared-lost", &prod])
+            }
             Step::StartDrp => self.act(&drp, &["start"]),
             Step::VerifyDrpUp => self.verify_up(&drp),
             Step::StartProd => self.act(&prod, &["start"]),
@@ -337,16 +343,16 @@ impl<'a> Engine<'a> {
 
     fn preflight(&mut self) -> Result<serde_json::Value> {
         let (prod, drp) = (self.spec.prod.clone(), self.spec.drp.clone());
-        let p = self.ops.status(&prod);
-        let d = self.ops.status(&drp);
+        let svc = self.spec.svc.clone();
+        let p = self.ops.answer(&prod);
+        let d = self.ops.answer(&drp);
         let mut problems = Vec::new();
         match self.spec.mode {
             Mode::Rehearsal => {
                 match &p {
-                    Err(e) => problems.push(format!("production {prod} is unreachable ({e:#}): if it is lost, run the disaster runbook")),
-                    Ok(p) => {
+                    PeerAnswer::Status(p) => {
                         if !p.avail.is_active() {
-                            problems.push(format!("{} is {} on {prod}, not running", self.spec.svc, p.avail));
+                            problems.push(format!("{svc} is {} on {prod}, not running", p.avail));
                         }
                         for r in &p.resources {
                             let is_sync = r.rid.starts_with("sync#");
@@ -356,47 +362,55 @@ impl<'a> Engine<'a> {
                             }
                         }
                     }
+                    p if p.is_unreachable() => problems.push(format!(
+                        "production {prod} {p}: if it is lost, run the disaster runbook"
+                    )),
+                    p => problems.push(format!("production {prod} {p}")),
                 }
                 self.check_drp_standby(&d, &mut problems);
             }
             Mode::Disaster => {
-                if p.is_ok() {
+                // Production is lost only when it cannot be reached at all: a node that answers
+                // anything, even an error or garbage, may still run the service.
+                if !p.is_unreachable() {
                     problems.push(format!(
-                        "production {prod} answers: this is no disaster, run a rehearsal"
+                        "production {prod} {p}: a node that answers is not lost, so no disaster \
+                         is declared against it; stop {svc} there and run a rehearsal, or cut \
+                         {prod} off (power, network) before declaring the disaster"
                     ));
                 }
                 self.check_drp_standby(&d, &mut problems);
             }
             Mode::Failback => {
                 match &d {
-                    Err(e) => problems.push(format!("DRP node {drp} is unreachable: {e:#}")),
-                    Ok(d) if !d.avail.is_active() => problems.push(format!(
-                        "{} is {} on {drp}: nothing to fail back",
-                        self.spec.svc, d.avail
+                    PeerAnswer::Status(d) if !d.avail.is_active() => problems.push(format!(
+                        "{svc} is {} on {drp}: nothing to fail back",
+                        d.avail
                     )),
-                    Ok(_) => {}
+                    PeerAnswer::Status(_) => {}
+                    d => problems.push(format!("DRP node {drp} {d}")),
                 }
-                match &p {
-                    Err(e) => problems.push(format!("production {prod} is unreachable: {e:#}")),
-                    Ok(p) if p.avail.is_active() => problems.push(format!(
-                        "{} is {} on {prod}: already running there",
-                        self.spec.svc, p.avail
-                    )),
-                    Ok(_) => {}
+                match p.runs() {
+                    Some(false) => {}
+                    Some(true) => problems.push(format!("{svc} is already running on {prod}")),
+                    None => problems.push(format!("production {prod} {p}")),
                 }
             }
         }
         if !problems.is_empty() {
             bail!("preflight: {}", problems.join("; "));
         }
-        Ok(json!({"production": p.ok().map(|s| s.avail), "drp": d.ok().map(|s| s.avail)}))
+        let avail = |a: &PeerAnswer| match a {
+            PeerAnswer::Status(st) => json!(st.avail),
+            other => json!(other.to_string()),
+        };
+        Ok(json!({"production": avail(&p), "drp": avail(&d)}))
     }
 
-    fn check_drp_standby(&self, d: &Result<ServiceStatus>, problems: &mut Vec<String>) {
+    fn check_drp_standby(&self, d: &PeerAnswer, problems: &mut Vec<String>) {
         let drp = &self.spec.drp;
         match d {
-            Err(e) => problems.push(format!("DRP node {drp} is unreachable: {e:#}")),
-            Ok(d) => {
+            PeerAnswer::Status(d) => {
                 if d.avail.is_active() {
                     problems.push(format!("{} is already {} on {drp}", self.spec.svc, d.avail));
                 }
@@ -406,11 +420,12 @@ impl<'a> Engine<'a> {
                     .filter(|r| r.standby && r.status != Status::StdbyUp)
                 {
                     problems.push(format!(
-                        "standby resource {} is {} on {drp}",
+                        "standby resource {} is {} on {drp} (run startstandby there)",
                         r.rid, r.status
                     ));
                 }
             }
+            other => problems.push(format!("DRP node {drp} {other}")),
         }
     }
 
@@ -422,13 +437,24 @@ impl<'a> Engine<'a> {
                 .map(|s| s.avail)
                 .map_err(|e| format!("{e:#}"))
         };
-        if done.contains(&Step::VerifyProdDown) || done.contains(&Step::StopProd) {
-            if let Ok(a) = st(&self.spec.prod) {
-                if a.is_active() {
+        let prod_stopped = done.contains(&Step::VerifyProdDown) || done.contains(&Step::StopProd);
+        if prod_stopped || done.contains(&Step::DeclareDisaster) {
+            let answer = self.ops.answer(&self.spec.prod);
+            let lost_ok = self.spec.mode == Mode::Disaster && answer.is_unreachable();
+            match answer.runs() {
+                Some(false) => {}
+                None if lost_ok => {}
+                Some(true) => {
                     return Err(format!(
-                        "{} runs again on {} ({a})",
+                        "{} runs again on {} ({answer})",
                         self.spec.svc, self.spec.prod
-                    ));
+                    ))
+                }
+                None => {
+                    return Err(format!(
+                        "cannot tell whether {} runs on {}: it {answer}",
+                        self.spec.svc, self.spec.prod
+                    ))
                 }
             }
         }

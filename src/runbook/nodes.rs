@@ -3,14 +3,13 @@
 
 use std::time::Duration;
 
-use color_eyre::eyre::{bail, eyre, Result, WrapErr};
+use color_eyre::eyre::{eyre, Result, WrapErr};
 
+use crate::agent::peer_answer::PeerAnswer;
 use crate::agent::watch::ServiceNodes;
 use crate::status::ServiceStatus;
 use crate::transport::{connect, NodeMap};
 
-/// How long a status query may take.
-const STATUS_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long an action may take.
 const ACTION_TIMEOUT: Duration = Duration::from_secs(3600);
 
@@ -25,8 +24,12 @@ pub struct ActionResult {
 
 /// Reaches the nodes of one service.
 pub trait NodeOps {
-    /// The service's status on `node`; an error when the node cannot be reached.
-    fn status(&self, node: &str) -> Result<ServiceStatus>;
+    /// What `node` answered when asked for the service's status (docs/safety.md decides on it).
+    fn answer(&self, node: &str) -> PeerAnswer;
+    /// The service's status on `node`; an error, saying what the node answered, otherwise.
+    fn status(&self, node: &str) -> Result<ServiceStatus> {
+        self.answer(node).into_status(node)
+    }
     /// Runs `drpilot svc SVC ARGS` on `node`.
     fn act(&self, node: &str, args: &[&str]) -> Result<ActionResult>;
     /// Same, handing each stdout line to `on_line` as it comes (live progress).
@@ -172,14 +175,20 @@ impl MapOps {
 }
 
 impl NodeOps for MapOps {
-    fn status(&self, node: &str) -> Result<ServiceStatus> {
-        let args = self.argv(&["print", "status", "--format", "json"]);
-        let out = self.with(node, |t| t.call(&args, None, Some(STATUS_TIMEOUT)))?;
-        if !out.success {
-            bail!("{node}: {}", out.failure_reason());
+    fn answer(&self, node: &str) -> PeerAnswer {
+        let timeout = self.map.status_timeout();
+        let asked = self.with(node, |t| {
+            let answer = PeerAnswer::ask_through(t, &self.svc, timeout);
+            // A session that failed is dropped, so that a node that comes back is reached anew.
+            match answer {
+                PeerAnswer::Unreachable(why) => Err(eyre!("{why}")),
+                other => Ok(other),
+            }
+        });
+        match asked {
+            Ok(answer) => answer,
+            Err(e) => PeerAnswer::Unreachable(format!("{e:#}")),
         }
-        serde_json::from_slice(&out.stdout)
-            .wrap_err_with(|| format!("reading the status of {} on {node}", self.svc))
     }
 
     fn act(&self, node: &str, args: &[&str]) -> Result<ActionResult> {
@@ -223,7 +232,7 @@ pub fn service_nodes(map: &NodeMap, svc: &str) -> Result<ServiceNodes> {
             }
         };
         let args = vec!["agent".to_string(), "services".to_string()];
-        match t.call(&args, None, Some(STATUS_TIMEOUT)) {
+        match t.call(&args, None, Some(map.status_timeout())) {
             Ok(out) if out.success => {
                 let list: Vec<ServiceNodes> = serde_json::from_slice(&out.stdout)
                     .wrap_err_with(|| format!("services of {node}"))?;

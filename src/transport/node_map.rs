@@ -20,7 +20,21 @@ struct NodeMapFile {
     options: BTreeMap<String, NodeOptions>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ssh: Option<SshSection>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    timeouts: Option<TimeoutsSection>,
 }
+
+/// `[timeouts]`: how long a node may take to answer before it counts as silent.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct TimeoutsSection {
+    /// Seconds a status query (the split-brain guard, the runbook's checks) may take.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    status: Option<u64>,
+}
+
+/// How long a node may take to answer a status query when the map does not say.
+pub const DEFAULT_STATUS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -74,6 +88,7 @@ pub struct NodeMap {
     options: BTreeMap<String, NodeOptions>,
     accept_new_host_keys: bool,
     server_alive_interval: Option<u64>,
+    status_timeout: Option<u64>,
 }
 
 impl NodeMap {
@@ -104,6 +119,10 @@ impl NodeMap {
             options: file.options,
             accept_new_host_keys: file.ssh.as_ref().is_some_and(|s| s.accept_new_host_keys),
             server_alive_interval: file.ssh.as_ref().and_then(|s| s.server_alive_interval),
+            status_timeout: match file.timeouts.and_then(|t| t.status) {
+                Some(0) => bail!("[timeouts] status must be at least 1 second"),
+                t => t,
+            },
         })
     }
 
@@ -154,6 +173,19 @@ impl NodeMap {
             .map(std::time::Duration::from_secs)
     }
 
+    /// How long a node may take to answer a status query before it counts as silent
+    /// (`[timeouts] status`, seconds): a silent node never reads as one that is down.
+    pub fn status_timeout(&self) -> std::time::Duration {
+        self.status_timeout
+            .map(std::time::Duration::from_secs)
+            .unwrap_or(DEFAULT_STATUS_TIMEOUT)
+    }
+
+    /// Sets `[timeouts] status` in seconds.
+    pub fn set_status_timeout(&mut self, secs: u64) {
+        self.status_timeout = Some(secs);
+    }
+
     /// The ssh settings of every connection made through this map.
     pub fn ssh_options(&self) -> super::SshOptions {
         let default = super::SshOptions::default();
@@ -191,6 +223,7 @@ impl NodeMap {
                     server_alive_interval: self.server_alive_interval,
                 },
             ),
+            timeouts: self.status_timeout.map(|s| TimeoutsSection { status: Some(s) }),
         };
         toml::to_string(&file).unwrap_or_default()
     }
@@ -214,6 +247,16 @@ mod tests {
             NodeMap::parse("[nodes]\n").unwrap().server_alive_interval(),
             None
         );
+    }
+
+    #[test]
+    fn status_timeout_round_trips_and_defaults() {
+        let map = NodeMap::parse("[nodes]\n[timeouts]\nstatus = 2\n").unwrap();
+        assert_eq!(map.status_timeout(), std::time::Duration::from_secs(2));
+        let again = NodeMap::parse(&map.to_toml()).unwrap();
+        assert_eq!(again.status_timeout(), map.status_timeout());
+        assert_eq!(NodeMap::default().status_timeout(), DEFAULT_STATUS_TIMEOUT);
+        assert!(NodeMap::parse("[timeouts]\nstatus = 0\n").is_err());
     }
 
     #[test]
