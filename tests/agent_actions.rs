@@ -41,7 +41,10 @@ fn a_failing_resource_stops_the_start_and_nothing_after_it_runs() {
     let st = lab.status("deb2");
     // The app is not evaluated while the rest of the instance is down (OpenSVC's n/a).
     assert_eq!(resource(&st, "app#1")["status"], "n/a");
-    assert_eq!(resource(&st, "app#1")["comments"][0], "not evaluated (instance not up)");
+    assert_eq!(
+        resource(&st, "app#1")["comments"][0],
+        "not evaluated (instance not up)"
+    );
     assert!(
         !out.stdout.contains("APP#1"),
         "the app was touched:\n{}",

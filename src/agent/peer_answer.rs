@@ -115,7 +115,9 @@ impl fmt::Display for PeerAnswer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PeerAnswer::Status(st) => write!(f, "answered {}", st.avail),
-            PeerAnswer::NotConfigured => write!(f, "answered that it has no config for the service"),
+            PeerAnswer::NotConfigured => {
+                write!(f, "answered that it has no config for the service")
+            }
             PeerAnswer::Error(why) => write!(f, "answered an error: {why}"),
             PeerAnswer::Garbage(why) => write!(f, "answered garbage: {why}"),
             PeerAnswer::NoAnswer(t) => write!(f, "did not answer within {}s", t.as_secs()),
@@ -140,7 +142,13 @@ mod tests {
     }
 
     fn status_json(svc: &str, node: &str) -> String {
-        let st = aggregate(svc, node, "2026-12-01T00:00:00Z".into(), Vec::new(), Vec::new());
+        let st = aggregate(
+            svc,
+            node,
+            "2026-12-01T00:00:00Z".into(),
+            Vec::new(),
+            Vec::new(),
+        );
         serde_json::to_string(&st).unwrap()
     }
 
@@ -148,7 +156,12 @@ mod tests {
 
     #[test]
     fn only_a_status_of_this_service_on_that_node_counts_as_an_answer() {
-        let a = PeerAnswer::from_output("deb1", "svc", &output(0, &status_json("svc", "deb1"), ""), T);
+        let a = PeerAnswer::from_output(
+            "deb1",
+            "svc",
+            &output(0, &status_json("svc", "deb1"), ""),
+            T,
+        );
         assert_eq!(a.runs(), Some(false), "{a}");
         assert!(matches!(&a, PeerAnswer::Status(st) if st.avail == Status::NotApplicable));
         for (stdout, what) in [

@@ -277,7 +277,8 @@ fn guard_peers(ctx: &Ctx, svc: &Service, opts: &Options) -> Result<()> {
     }
     if ctx.force {
         for b in &blockers {
-            ctx.log.warn("", &format!("--force overrides the split-brain guard: {b}"));
+            ctx.log
+                .warn("", &format!("--force overrides the split-brain guard: {b}"));
         }
         return Ok(());
     }
@@ -373,7 +374,10 @@ fn start_standby(ctx: &Ctx, svc: &Service, opts: &Options) -> Result<()> {
     if todo.is_empty() {
         ctx.log.info(
             "",
-            &format!("no standby resource on {} (see always_on)", ctx.env.nodename),
+            &format!(
+                "no standby resource on {} (see always_on)",
+                ctx.env.nodename
+            ),
         );
         return Ok(());
     }

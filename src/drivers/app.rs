@@ -14,8 +14,8 @@ use rustix::process::{kill_process_group, Pid, Signal};
 
 use super::sync_state::parse_delay;
 use super::{run_logged, Ctx, Probe, Resource};
-use crate::status::Status;
 use crate::paths::write_atomic;
+use crate::status::Status;
 use crate::transport::run_child;
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);

@@ -356,9 +356,21 @@ impl<'a> Engine<'a> {
                         }
                         for r in &p.resources {
                             let is_sync = r.rid.starts_with("sync#");
-                            if is_sync && r.status != Status::Up && r.status != Status::NotApplicable {
-                                let what = if r.rid == "sync#i0" { "config not in sync" } else { "sync not fresh" };
-                                problems.push(format!("{what}: {} is {} ({})", r.rid, r.status, r.comments.join("; ")));
+                            if is_sync
+                                && r.status != Status::Up
+                                && r.status != Status::NotApplicable
+                            {
+                                let what = if r.rid == "sync#i0" {
+                                    "config not in sync"
+                                } else {
+                                    "sync not fresh"
+                                };
+                                problems.push(format!(
+                                    "{what}: {} is {} ({})",
+                                    r.rid,
+                                    r.status,
+                                    r.comments.join("; ")
+                                ));
                             }
                         }
                     }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use color_eyre::eyre::{eyre, Result, WrapErr};
+use color_eyre::eyre::{eyre, Result};
 
 use crate::agent::peer_answer::PeerAnswer;
 use crate::agent::watch::ServiceNodes;
@@ -234,10 +234,13 @@ pub fn service_nodes(map: &NodeMap, svc: &str) -> Result<ServiceNodes> {
         let args = vec!["agent".to_string(), "services".to_string()];
         match t.call(&args, None, Some(map.status_timeout())) {
             Ok(out) if out.success => {
-                let list: Vec<ServiceNodes> = serde_json::from_slice(&out.stdout)
-                    .wrap_err_with(|| format!("services of {node}"))?;
-                if let Some(s) = list.into_iter().find(|s| s.name == svc) {
-                    return Ok(s);
+                // A node that answers garbage tells nothing; another node may still know.
+                match serde_json::from_slice::<Vec<ServiceNodes>>(&out.stdout) {
+                    Ok(list) => match list.into_iter().find(|s| s.name == svc) {
+                        Some(s) => return Ok(s),
+                        None => why.push(format!("{node}: does not know {svc}")),
+                    },
+                    Err(e) => why.push(format!("{node}: answered garbage ({e})")),
                 }
             }
             Ok(out) => why.push(format!("{node}: {}", out.failure_reason())),

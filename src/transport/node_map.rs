@@ -223,7 +223,9 @@ impl NodeMap {
                     server_alive_interval: self.server_alive_interval,
                 },
             ),
-            timeouts: self.status_timeout.map(|s| TimeoutsSection { status: Some(s) }),
+            timeouts: self
+                .status_timeout
+                .map(|s| TimeoutsSection { status: Some(s) }),
         };
         toml::to_string(&file).unwrap_or_default()
     }
