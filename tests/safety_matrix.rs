@@ -212,9 +212,9 @@ impl Matrix {
             .to_string()
     }
 
-    fn disaster(&self) -> Run {
+    fn drp(&self, which: &str) -> Run {
         bin()
-            .args(["drp", "disaster", "busybox", "--yes", "--nodes"])
+            .args(["drp", which, "busybox", "--yes", "--nodes"])
             .arg(self.lab.dir.join("matrix-nodes.toml"))
             .env("XDG_STATE_HOME", self.state.path())
             .output()
@@ -298,7 +298,7 @@ fn every_row_of_the_safety_table_decides_as_written() {
             standby.stdout
         );
         // The disaster: declared only against a production that cannot be reached at all.
-        let out = m.disaster();
+        let out = m.drp("disaster");
         let what = format!("{row:?}: drp disaster --yes");
         if row.unreachable() {
             out.expect_ok(&what);
@@ -312,6 +312,22 @@ fn every_row_of_the_safety_table_decides_as_written() {
                 out.stderr
             );
             assert_eq!(m.deb2_avail(), "down", "{what}");
+        }
+        // The rehearsal: only a production that answers that it runs the service.
+        m.svc("deb2", &["stop"]).expect_ok("stop deb2");
+        if matches!(row, Answer::Up | Answer::Warn) {
+            m.svc("deb1", &["syncupdate", "--force"])
+                .expect_ok("a fresh sync before the rehearsal");
+        }
+        let out = m.drp("rehearse");
+        let what = format!("{row:?}: drp rehearse --yes");
+        if matches!(row, Answer::Up | Answer::Warn) {
+            out.expect_ok(&what);
+            assert_eq!(m.deb2_avail(), "up", "{what}");
+        } else {
+            let out = out.expect_err(&what);
+            assert!(out.stdout.contains("preflight"), "{what}:\n{}", out.stdout);
+            assert_ne!(m.deb2_avail(), "up", "{what}");
         }
         m.leave(row);
     }
