@@ -91,4 +91,27 @@ mod tests {
         drop(acquire(&env, "svc", "start", Duration::ZERO).unwrap());
         assert!(acquire(&env, "svc", "stop", Duration::ZERO).is_ok());
     }
+
+    #[test]
+    fn a_wait_too_long_to_add_to_now_waits_forever_instead_of_panicking() {
+        let d = tempfile::tempdir().unwrap();
+        let env = NodeEnv::new(d.path(), "n1");
+        let forever = Duration::from_secs(u64::MAX);
+        // A free lock is taken at once, whatever the wait.
+        drop(acquire(&env, "svc", "stop", forever).unwrap());
+        let held = acquire(&env, "svc", "start", Duration::ZERO).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waiter_env = env.clone();
+        let waiter = std::thread::spawn(move || {
+            let got = acquire(&waiter_env, "svc", "stop", forever).map(|_| ());
+            let _ = tx.send(());
+            got
+        });
+        // Still waiting while the lock is held...
+        assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
+        drop(held);
+        // ...and it gets the lock once released.
+        assert!(rx.recv_timeout(Duration::from_secs(10)).is_ok());
+        waiter.join().expect("no panic").unwrap();
+    }
 }

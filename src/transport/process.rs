@@ -288,4 +288,59 @@ mod tests {
         assert_eq!(out.code, Some(3));
         assert_eq!(out.failure_reason(), "the reason");
     }
+
+    /// The pid a shell printed for its background grandchild.
+    fn grandchild(out: &CallOutput) -> i32 {
+        out.stdout_text().trim().parse().expect("the shell printed a pid")
+    }
+
+    /// The process is gone or a zombie.
+    fn ended(pid: i32) -> bool {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => true,
+            Ok(stat) => stat
+                .rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
+        }
+    }
+
+    /// Runs `f` on a thread and gives its result, failing past `limit`.
+    fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(f());
+        });
+        rx.recv_timeout(limit)
+            .expect("the call returned within its deadline")
+    }
+
+    #[test]
+    fn a_timed_out_child_ends_with_its_whole_tree() {
+        let script = "sleep 300 & echo $!; wait";
+        let out = within(Duration::from_secs(20), move || {
+            let mut cmd = Command::new("sh");
+            cmd.args(["-c", script]);
+            run_child(cmd, None, Some(Duration::from_millis(300))).unwrap()
+        });
+        assert!(out.timed_out);
+        let pid = grandchild(&out);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !ended(pid) {
+            assert!(std::time::Instant::now() < deadline, "sleep {pid} survived");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+
+        let out = within(Duration::from_secs(20), move || {
+            let mut cmd = Command::new("sh");
+            cmd.args(["-c", script]);
+            run_child_lines(cmd, &mut |_| {}, Some(Duration::from_millis(300))).unwrap()
+        });
+        assert!(out.timed_out);
+        let pid = grandchild(&out);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !ended(pid) {
+            assert!(std::time::Instant::now() < deadline, "sleep {pid} survived");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
