@@ -16,8 +16,22 @@ pub struct ServiceLock {
     _file: File,
 }
 
-/// Takes the lock of `svc` for `what`, waiting at most `wait`.
+/// Takes the lock of `svc` for `what`, waiting at most `wait` (a wait too long to count, like
+/// `--waitlock 18446744073709551615`, waits forever).
 pub fn acquire(env: &NodeEnv, svc: &str, what: &str, wait: Duration) -> Result<ServiceLock> {
+    acquire_logging(env, svc, what, wait, &mut |_| {})
+}
+
+/// Like [`acquire`], telling `on_wait` once, when it has to wait, who holds the lock ("waiting
+/// up to 60s for the lock held by pid 42 (syncupdate) since 10:02:03"): an operator watching a
+/// runbook sees why its step does not move.
+pub fn acquire_logging(
+    env: &NodeEnv,
+    svc: &str,
+    what: &str,
+    wait: Duration,
+    on_wait: &mut dyn FnMut(&str),
+) -> Result<ServiceLock> {
     let dir = env.state_dir(svc);
     std::fs::create_dir_all(&dir).wrap_err_with(|| format!("creating {}", dir.display()))?;
     let path = dir.join("lock");
@@ -28,22 +42,30 @@ pub fn acquire(env: &NodeEnv, svc: &str, what: &str, wait: Duration) -> Result<S
         .truncate(false)
         .open(&path)
         .wrap_err_with(|| format!("opening {}", path.display()))?;
-    let deadline = Instant::now() + wait;
+    // `None`: no instant is that far, so the wait has no end.
+    let deadline = Instant::now().checked_add(wait);
+    let mut told = false;
     loop {
         match flock(&file, FlockOperation::NonBlockingLockExclusive) {
             Ok(()) => break,
-            Err(rustix::io::Errno::WOULDBLOCK) if Instant::now() < deadline => {
+            Err(rustix::io::Errno::WOULDBLOCK)
+                if deadline.is_none_or(|d| Instant::now() < d) =>
+            {
+                if !told {
+                    told = true;
+                    let limit = match deadline {
+                        Some(_) => format!("up to {}s ", wait.as_secs()),
+                        None => String::new(),
+                    };
+                    on_wait(&format!(
+                        "waiting {limit}for the lock held by {}",
+                        holder(&mut file)
+                    ));
+                }
                 std::thread::sleep(Duration::from_millis(50));
             }
             Err(rustix::io::Errno::WOULDBLOCK) => {
-                let mut holder = String::new();
-                let _ = file.read_to_string(&mut holder);
-                let holder = holder.trim();
-                let holder = if holder.is_empty() {
-                    "another action"
-                } else {
-                    holder
-                };
+                let holder = holder(&mut file);
                 if wait.is_zero() {
                     bail!("{svc}: {what} refused: already running ({holder})");
                 }
@@ -64,6 +86,17 @@ pub fn acquire(env: &NodeEnv, svc: &str, what: &str, wait: Duration) -> Result<S
         chrono::Local::now().format("%H:%M:%S")
     );
     Ok(ServiceLock { _file: file })
+}
+
+/// What the holder of the lock wrote in it ("pid N (verb) since HH:MM:SS").
+fn holder(file: &mut File) -> String {
+    let mut text = String::new();
+    let _ = file.rewind();
+    let _ = file.read_to_string(&mut text);
+    match text.trim() {
+        "" => "another action".to_string(),
+        t => t.to_string(),
+    }
 }
 
 #[cfg(test)]

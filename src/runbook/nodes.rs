@@ -12,7 +12,7 @@ use crate::transport::{connect, NodeMap};
 /// How long a status query may take.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long an action may take.
-const ACTION_TIMEOUT: Duration = Duration::from_secs(3600);
+pub(crate) const ACTION_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// A verb's result: success and what it printed (stdout, then stderr).
 #[derive(Debug, Clone)]
