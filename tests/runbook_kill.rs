@@ -195,10 +195,14 @@ fn a_runbooks_node_commands_end_with_it() {
 
     drp.kill().unwrap();
     drp.wait().unwrap();
-    wait_until(Duration::from_secs(20), "the sync of the dead seat to end", || {
-        node_processes(&deb1, &["syncupdate"]).is_empty()
-            && node_processes(&deb2, &["dir-receive"]).is_empty()
-    });
+    wait_until(
+        Duration::from_secs(20),
+        "the sync of the dead seat to end",
+        || {
+            node_processes(&deb1, &["syncupdate"]).is_empty()
+                && node_processes(&deb2, &["dir-receive"]).is_empty()
+        },
+    );
     assert!(
         lock_is_free(&d.lock_file("deb1")),
         "the lock of deb1 is free once the seat is dead"

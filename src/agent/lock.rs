@@ -48,9 +48,7 @@ pub fn acquire_logging(
     loop {
         match flock(&file, FlockOperation::NonBlockingLockExclusive) {
             Ok(()) => break,
-            Err(rustix::io::Errno::WOULDBLOCK)
-                if deadline.is_none_or(|d| Instant::now() < d) =>
-            {
+            Err(rustix::io::Errno::WOULDBLOCK) if deadline.is_none_or(|d| Instant::now() < d) => {
                 if !told {
                     told = true;
                     let limit = match deadline {

@@ -289,7 +289,10 @@ mod tests {
 
     /// The pid a shell printed for its background grandchild.
     fn grandchild(out: &CallOutput) -> i32 {
-        out.stdout_text().trim().parse().expect("the shell printed a pid")
+        out.stdout_text()
+            .trim()
+            .parse()
+            .expect("the shell printed a pid")
     }
 
     /// The process is gone or a zombie.
