@@ -171,6 +171,43 @@ fn a_held_lock_refuses_syncs_at_once_and_other_actions_after_waitlock() {
 }
 
 #[test]
+fn a_sync_waits_for_the_lock_when_waitlock_is_given() {
+    let lab = TestLab::new();
+    let env = drpilot::paths::NodeEnv::new(lab.root("deb1"), "deb1");
+    let _held =
+        drpilot::agent::lock::acquire(&env, "busybox", "syncupdate", Duration::ZERO).unwrap();
+    let out = lab
+        .svc("deb1", &["syncupdate", "--force", "--waitlock", "1"])
+        .expect_err("sync under lock with --waitlock");
+    assert!(
+        out.stdout
+            .contains("waiting up to 1s for the lock held by pid"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr
+            .contains("gave up after waiting 1s for the lock held by pid"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_waitlock_too_long_to_add_waits_forever_and_never_panics() {
+    let lab = TestLab::new();
+    let huge = "18446744073709551615";
+    let plain = lab.svc("deb1", &["stop"]);
+    let out = lab.svc("deb1", &["stop", "--waitlock", huge]);
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    assert_eq!(out.code, plain.code, "{}", out.stderr);
+    lab.svc("deb1", &["start", "--waitlock", huge])
+        .expect_ok("start with a huge --waitlock");
+    lab.svc("deb1", &["stop", "--waitlock", huge])
+        .expect_ok("stop with a huge --waitlock");
+}
+
+#[test]
 fn json_logs_carry_commands_and_messages() {
     let lab = TestLab::new();
     let out = lab

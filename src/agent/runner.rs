@@ -15,13 +15,17 @@ use crate::paths::NodeEnv;
 use crate::status::{group_of, render_json, render_text, Status};
 use crate::transport::{connect, NodeMap, Transport};
 
+/// How long an action other than a sync waits for the service lock when `--waitlock` is not
+/// given (syncs fail at once then: a periodic sync skipped is taken at the next period).
+pub const DEFAULT_WAITLOCK: Duration = Duration::from_secs(60);
+
 /// Flags of `drpilot svc`.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// `--force`: outside the sync period, past the split-brain guard, standby resources too.
     pub force: bool,
-    /// `--waitlock SECS`.
-    pub waitlock: Duration,
+    /// `--waitlock SECS`; `None` when not given: [`DEFAULT_WAITLOCK`], and no wait for syncs.
+    pub waitlock: Option<Duration>,
     /// `--rid`: act on these resources only.
     pub rids: Vec<String>,
     /// `--format`.
@@ -117,17 +121,21 @@ fn run_one(
         force: opts.force,
         peers,
     };
-    // Syncs fail fast when another action holds the lock; the others wait up to --waitlock.
+    // Without --waitlock, syncs fail fast when another action holds the lock and the others
+    // wait; with it, every verb waits that long (a runbook waiting for the sync a dead seat left
+    // running).
     let is_sync = matches!(
         action,
         Action::SyncFull | Action::SyncUpdate | Action::SyncDrp | Action::SyncNodes
     );
-    let wait = if is_sync {
-        Duration::ZERO
-    } else {
-        opts.waitlock
+    let wait = match opts.waitlock {
+        Some(w) => w,
+        None if is_sync => Duration::ZERO,
+        None => DEFAULT_WAITLOCK,
     };
-    let _lock = lock::acquire(env, &svc.name, &action.verb(), wait)?;
+    let _lock = lock::acquire_logging(env, &svc.name, &action.verb(), wait, &mut |msg| {
+        log.info("", msg)
+    })?;
     let result = match action {
         Action::Start(group) => start(&ctx, svc, *group, opts),
         Action::Stop(group) => stop(&ctx, svc, *group, opts),

@@ -124,9 +124,10 @@ struct SvcArgs {
     /// Outside the sync period, past the split-brain guard, standby resources included.
     #[arg(long, global = true)]
     force: bool,
-    /// Seconds to wait for the service lock held by another action.
-    #[arg(long, global = true, default_value_t = 60, value_name = "SECS")]
-    waitlock: u64,
+    /// Seconds to wait for the service lock held by another action [default: 60; syncs fail at
+    /// once unless it is given]. A wait too long to count waits forever.
+    #[arg(long, global = true, value_name = "SECS")]
+    waitlock: Option<u64>,
     /// Act on these resources only (comma list).
     #[arg(long, global = true, value_delimiter = ',', value_name = "RID")]
     rid: Vec<String>,

@@ -137,7 +137,7 @@ pub fn run(args: SvcArgs) -> Result<bool> {
     }
     let opts = Options {
         force: args.force,
-        waitlock: Duration::from_secs(args.waitlock),
+        waitlock: args.waitlock.map(Duration::from_secs),
         rids: args.rid,
         format: args.format,
         target: args.target,
@@ -202,7 +202,13 @@ fn docker(env: &NodeEnv, args: &SvcArgs, docker_args: &[String]) -> Result<i32> 
         peers: &peers,
     };
     if !container_docker::daemon_answers(&ctx) {
-        let _lock = lock::acquire(env, &svc.name, "docker", Duration::from_secs(args.waitlock))?;
+        let _lock = lock::acquire(
+            env,
+            &svc.name,
+            "docker",
+            args.waitlock
+                .map_or(crate::agent::runner::DEFAULT_WAITLOCK, Duration::from_secs),
+        )?;
         // Another action may have started it while we waited for the lock.
         if !container_docker::daemon_answers(&ctx) {
             let daemon = Daemon::of(&ctx);

@@ -19,6 +19,11 @@ use crate::status::{ServiceStatus, Status};
 /// How long a verification step waits for the expected state.
 const VERIFY_WITHIN: Duration = Duration::from_secs(60);
 
+/// How long a sync step waits for the service lock (`--waitlock`): a sync left running by a seat
+/// that died (an ssh node's command outlives its seat) is waited for, then this one goes on.
+/// Half of a node command's deadline; the other half is for the sync itself.
+const SYNC_WAITLOCK: Duration = Duration::from_secs(super::nodes::ACTION_TIMEOUT.as_secs() / 2);
+
 /// The human side of a run: gates and messages.
 pub trait Operator {
     /// Asks to go on with `step`; `typed` gates need the service name. False aborts.
@@ -313,7 +318,17 @@ impl<'a> Engine<'a> {
                 let node = self.node_of(step);
                 self.act(&node, &["cutaccess"])
             }
-            Step::SyncUpdate => self.sync(&prod, &["syncupdate", "--force", "--format", "json"]),
+            Step::SyncUpdate => self.sync(
+                &prod,
+                &[
+                    "syncupdate",
+                    "--force",
+                    "--format",
+                    "json",
+                    "--waitlock",
+                    &SYNC_WAITLOCK.as_secs().to_string(),
+                ],
+            ),
             Step::ReverseSync => self.sync(
                 &drp,
                 &[
@@ -321,6 +336,8 @@ impl<'a> Engine<'a> {
                     "--force",
                     "--format",
                     "json",
+                    "--waitlock",
+                    &SYNC_WAITLOCK.as_secs().to_string(),
                     "--target",
                     &prod,
                 ],

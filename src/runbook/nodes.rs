@@ -11,7 +11,7 @@ use crate::status::ServiceStatus;
 use crate::transport::{connect, NodeMap};
 
 /// How long an action may take.
-const ACTION_TIMEOUT: Duration = Duration::from_secs(3600);
+pub(crate) const ACTION_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// A verb's result: success and what it printed (stdout, then stderr).
 #[derive(Debug, Clone)]

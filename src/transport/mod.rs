@@ -7,6 +7,7 @@ mod address;
 pub mod child_time;
 mod local;
 mod node_map;
+mod parent_death;
 mod process;
 mod ssh;
 
@@ -18,6 +19,7 @@ use color_eyre::eyre::Result;
 pub use address::NodeAddress;
 pub use local::{self_exe, LocalTransport};
 pub use node_map::{NodeMap, NodeOptions};
+pub use parent_death::end_with_parent;
 pub use process::{run_child, run_child_lines, CallOutput};
 pub use ssh::{RemoteLines, SshNode, SshOptions, SshTransport};
 

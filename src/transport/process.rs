@@ -1,5 +1,6 @@
 //! Running a child process with a stdin stream, captured output and a deadline. Shared by the
-//! transports and by drivers that run external commands.
+//! transports and by drivers that run external commands. Every child ends with the drpilot that
+//! waits for it, and a deadline kills its whole process group (see `parent_death`).
 
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
@@ -7,6 +8,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use color_eyre::eyre::{Result, WrapErr};
+
+use super::parent_death::{end_with_parent, kill_tree};
 
 /// What a finished child left: its exit and everything it printed.
 #[derive(Debug, Clone, Default)]
@@ -49,10 +52,12 @@ impl CallOutput {
     }
 }
 
-/// Spawns `cmd` with piped stdout and stderr (and stdin when `with_stdin`); returns the child and
-/// the program's name for messages.
+/// Spawns `cmd` with piped stdout and stderr (and stdin when `with_stdin`), ending with this
+/// process ([`end_with_parent`]: called from the thread that then waits for the child); returns
+/// the child and the program's name for messages.
 fn spawn_piped(cmd: &mut Command, with_stdin: bool) -> Result<(std::process::Child, String)> {
     let program = format!("{:?}", cmd.get_program());
+    end_with_parent(cmd);
     cmd.stdin(if with_stdin {
         Stdio::piped()
     } else {
@@ -78,13 +83,6 @@ fn copy_large(src: &mut (dyn Read + Send), sink: &mut impl Write) -> std::io::Re
             Err(e) => return Err(e),
         };
         sink.write_all(&buf[..n])?;
-    }
-}
-
-/// Kills a child past its deadline.
-fn kill_pid(pid: u32) {
-    if let Some(p) = rustix::process::Pid::from_raw(pid as i32) {
-        let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
     }
 }
 
@@ -154,7 +152,7 @@ fn run_child_inner(
         if let Some(limit) = timeout {
             if rx.recv_timeout(limit).is_err() {
                 timed_out = true;
-                kill_pid(pid);
+                kill_tree(pid);
             }
         }
         let status = waiter
@@ -212,7 +210,7 @@ fn run_child_lines_inner(
         if let Some(limit) = timeout {
             if let Err(mpsc::RecvTimeoutError::Timeout) = done_rx.recv_timeout(limit) {
                 flag.store(true, std::sync::atomic::Ordering::SeqCst);
-                kill_pid(pid);
+                kill_tree(pid);
             }
         }
     });
@@ -287,5 +285,63 @@ mod tests {
         let out = run_child(cmd, None, None).unwrap();
         assert_eq!(out.code, Some(3));
         assert_eq!(out.failure_reason(), "the reason");
+    }
+
+    /// The pid a shell printed for its background grandchild.
+    fn grandchild(out: &CallOutput) -> i32 {
+        out.stdout_text()
+            .trim()
+            .parse()
+            .expect("the shell printed a pid")
+    }
+
+    /// The process is gone or a zombie.
+    fn ended(pid: i32) -> bool {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => true,
+            Ok(stat) => stat
+                .rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
+        }
+    }
+
+    /// Runs `f` on a thread and gives its result, failing past `limit`.
+    fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(f());
+        });
+        rx.recv_timeout(limit)
+            .expect("the call returned within its deadline")
+    }
+
+    #[test]
+    fn a_timed_out_child_ends_with_its_whole_tree() {
+        let script = "sleep 300 & echo $!; wait";
+        let out = within(Duration::from_secs(20), move || {
+            let mut cmd = Command::new("sh");
+            cmd.args(["-c", script]);
+            run_child(cmd, None, Some(Duration::from_millis(300))).unwrap()
+        });
+        assert!(out.timed_out);
+        let pid = grandchild(&out);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !ended(pid) {
+            assert!(std::time::Instant::now() < deadline, "sleep {pid} survived");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+
+        let out = within(Duration::from_secs(20), move || {
+            let mut cmd = Command::new("sh");
+            cmd.args(["-c", script]);
+            run_child_lines(cmd, &mut |_| {}, Some(Duration::from_millis(300))).unwrap()
+        });
+        assert!(out.timed_out);
+        let pid = grandchild(&out);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !ended(pid) {
+            assert!(std::time::Instant::now() < deadline, "sleep {pid} survived");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }

@@ -66,7 +66,10 @@ pub fn stream(
     total: Option<u64>,
 ) -> Result<(u64, Duration, Vec<u8>)> {
     let (rid, log) = (tool.rid, tool.log);
-    let mut child = Command::new(&send[0])
+    let mut cmd = Command::new(&send[0]);
+    // Ends with this drpilot (spawned from the thread that waits for it below).
+    crate::transport::end_with_parent(&mut cmd);
+    let mut child = cmd
         .args(&send[1..])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
