@@ -7,6 +7,7 @@ pub mod log;
 pub mod peer;
 pub mod peer_btrfs;
 pub mod peer_dds;
+pub mod peer_receive;
 pub mod probe;
 pub mod runner;
 pub mod selector;
