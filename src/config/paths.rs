@@ -104,9 +104,11 @@ pub fn check_path(value: &str, role: PathRole) -> Result<String, String> {
             (Beneath::Refused, _) => {
                 return Err(format!("{shown} is beneath the system directory {dir}"))
             }
-            (Beneath::Devices, PathRole::Dir) => return Err(format!(
+            (Beneath::Devices, PathRole::Dir) => {
+                return Err(format!(
                 "{shown} is beneath {dir}, where only devices belong: this key names a directory"
-            )),
+            ))
+            }
             _ => break,
         }
     }
