@@ -107,7 +107,10 @@ fn check_config_refuses_sync_paths_that_escape_or_hit_the_system() {
         ("/", "'/' is the root directory"),
         ("/../victim", "'/../victim' contains '..'"),
         ("/etc", "'/etc' is the system directory /etc"),
-        ("/usr/share/x", "'/usr/share/x' is beneath the system directory /usr"),
+        (
+            "/usr/share/x",
+            "'/usr/share/x' is beneath the system directory /usr",
+        ),
         ("srv/data", "'srv/data' is not an absolute path"),
     ] {
         replace_in_config(
@@ -213,7 +216,7 @@ fn the_receiver_refuses_a_dst_its_own_config_does_not_name() {
     let out = Run::from(
         lab.node_cmd("deb2")
             .args(["peer", "dir-manifest"])
-            .args(&args)
+            .args(args)
             .output()
             .unwrap(),
     )
@@ -240,7 +243,7 @@ fn the_receiver_refuses_without_its_own_config_or_the_right_sync() {
         out.stderr.contains("[fs#1] in ")
             && out
                 .stderr
-                .contains("is a fs resource, not a sync of type dir"),
+                .contains("is a resource of kind fs, not a sync of type dir"),
         "{}",
         out.stderr
     );

@@ -95,7 +95,7 @@ pub fn local_sync(
         let is = if rid.kind() == "sync" {
             format!("a sync of type '{found}'")
         } else {
-            format!("a {} resource", rid.kind())
+            format!("a resource of kind {}", rid.kind())
         };
         bail!(
             "{rid} on {node}: [{rid}] in {shown} is {is}, not a sync of type {}: refusing a {} \
