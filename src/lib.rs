@@ -12,6 +12,7 @@ pub mod drivers;
 pub mod lab;
 pub mod paths;
 pub mod procfs;
+pub mod protocol;
 pub mod runbook;
 pub mod status;
 pub mod text;

@@ -8,6 +8,7 @@ pub mod peer;
 pub mod peer_answer;
 pub mod peer_btrfs;
 pub mod peer_dds;
+pub mod peer_receive;
 pub mod probe;
 pub mod runner;
 pub mod selector;

@@ -5,19 +5,28 @@
 use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Utc};
 use color_eyre::eyre::{bail, eyre, Result, WrapErr};
 use rustix::fs::{renameat_with, RenameFlags, CWD};
 
+use super::peer_receive::{local_sync, receive_lock, SyncType};
 use super::{probe, Service};
 use crate::drivers::sync_archive::{apply_stream, walk};
 use crate::drivers::sync_state::{read_state, write_state, SyncState};
 use crate::drivers::{sync_config, Ctx};
 use crate::paths::NodeEnv;
+use crate::protocol::names::{ConfigHash, NodeName, Rid, ServiceName, SyncId, Timestamp};
 
-/// Prints the manifest of the replicated directory `dst` as JSON.
-pub fn dir_manifest(env: &NodeEnv, dst: &str, out: &mut impl Write) -> Result<()> {
-    let entries = walk(&env.path(dst))?;
+/// Prints, as JSON, the manifest of the directory sync `rid` holds on this node; `dst` is what
+/// the sender believes it is, checked against this node's config.
+pub fn dir_manifest(
+    env: &NodeEnv,
+    svc: &ServiceName,
+    rid: &Rid,
+    dst: &str,
+    out: &mut impl Write,
+) -> Result<()> {
+    let local = local_sync(env, svc, rid, SyncType::Dir, dst, None)?;
+    let entries = walk(&env.path(&local.dst))?;
     serde_json::to_writer(&mut *out, &entries)?;
     writeln!(out)?;
     Ok(())
@@ -68,20 +77,22 @@ fn swap_in(staging: &Path, dst: &Path) -> Result<()> {
     Ok(())
 }
 
-/// What a receiving verb is told about a transfer (`dir-receive`; btrfs and dds add their own).
+/// What a receiving verb is told about a transfer (`dir-receive`; btrfs and dds add their own),
+/// every name already checked by its parser.
 pub struct Incoming<'a> {
     /// Service name.
-    pub svc: &'a str,
+    pub svc: &'a ServiceName,
     /// The sync resource.
-    pub rid: &'a str,
-    /// The replica on this node, as the config writes it (a directory, `DEV:SUBVOL`, a device).
+    pub rid: &'a Rid,
+    /// The replica as the sender names it (a directory, `DEV:SUBVOL`, a device): only compared
+    /// with this node's config, which alone decides where data lands.
     pub dst: &'a str,
     /// The sending node.
-    pub from: &'a str,
-    /// The sync id, recorded on both nodes.
-    pub id: &'a str,
-    /// When the sender took its image (RFC 3339).
-    pub when: &'a str,
+    pub from: &'a NodeName,
+    /// The sync id, recorded on both nodes (dds: the snapshot uuid, checked again as one).
+    pub id: &'a SyncId,
+    /// When the sender took its image.
+    pub when: Timestamp,
 }
 
 /// Receives a directory sync: rebuilds the tree beside the current copy, then swaps it in. A cut
@@ -92,14 +103,20 @@ pub fn dir_receive(
     input: &mut impl BufRead,
     out: &mut impl Write,
 ) -> Result<()> {
+    let local = local_sync(
+        env,
+        inc.svc,
+        inc.rid,
+        SyncType::Dir,
+        inc.dst,
+        Some(inc.from),
+    )?;
+    let _lock = receive_lock(env, inc.svc, inc.rid, inc.from)?;
     refuse_if_running(env, inc.svc)?;
-    let when: DateTime<Utc> = DateTime::parse_from_rfc3339(inc.when)
-        .map_err(|e| eyre!("bad --when '{}': {e}", inc.when))?
-        .with_timezone(&Utc);
-    let dst = env.path(inc.dst);
+    let dst = env.path(&local.dst);
     let parent = dst
         .parent()
-        .ok_or_else(|| eyre!("{} has no parent", inc.dst))?;
+        .ok_or_else(|| eyre!("{} has no parent", local.dst))?;
     std::fs::create_dir_all(parent).wrap_err_with(|| format!("creating {}", parent.display()))?;
     let staging = staging_path(&dst)?;
     if staging.exists() {
@@ -113,17 +130,26 @@ pub fn dir_receive(
             let _ = std::fs::remove_dir_all(&staging);
             return Err(e.wrap_err(format!(
                 "{}: receiving from {} failed; the previous copy of {} is intact",
-                inc.rid, inc.from, inc.dst
+                inc.rid, inc.from, local.dst
             )));
         }
     };
+    // The lock keeps drpilot from starting the service meanwhile; whatever else started it, the
+    // swap must not pull the directory from under a running app.
+    if let Err(e) = refuse_if_running(env, inc.svc) {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e.wrap_err(format!(
+            "{}: the copy from {} was not swapped in; the previous copy of {} is intact",
+            inc.rid, inc.from, local.dst
+        )));
+    }
     swap_in(&staging, &dst)?;
     write_state(
         env,
         inc.svc,
         inc.rid,
         &SyncState {
-            when,
+            when: inc.when.0,
             id: inc.id.to_string(),
         },
     )?;
@@ -135,9 +161,9 @@ pub fn dir_receive(
 /// Receives a config pushed by a peer.
 pub fn config_receive(
     env: &NodeEnv,
-    svc: &str,
-    from: &str,
-    hash: &str,
+    svc: &ServiceName,
+    from: &NodeName,
+    hash: &ConfigHash,
     input: &mut impl Read,
 ) -> Result<()> {
     let mut bytes = Vec::new();

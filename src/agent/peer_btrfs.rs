@@ -7,18 +7,18 @@ use super::peer::Incoming;
 use std::io::{Read, Write};
 use std::process::Command;
 
-use chrono::{DateTime, Utc};
 use color_eyre::eyre::{bail, eyre, Result, WrapErr};
 
+use super::peer_receive::{local_sync, receive_lock, LocalSync, SyncType};
 use crate::agent::log::ActionLog;
-use crate::config::ServiceConfig;
 use crate::drivers::sync_btrfs::location::{Location, INCOMING_DIR, REPLACED_PREFIX, SNAP_DIR};
+use crate::drivers::sync_btrfs::plan;
 use crate::drivers::sync_btrfs::rotate::{kept_for_others, record_common, rotate};
 use crate::drivers::sync_btrfs::volume::{Tool, Top};
 use crate::drivers::sync_btrfs::wire::{ReceiveReport, Tail};
-use crate::drivers::sync_btrfs::{is_plain_name, plan};
 use crate::drivers::sync_state::{write_state, SyncState};
 use crate::paths::NodeEnv;
+use crate::protocol::names::{Rid, ServiceName, SnapName};
 use crate::transport::run_child;
 
 /// The relative path of the incoming directory.
@@ -26,17 +26,11 @@ fn incoming_rel() -> String {
     format!("{SNAP_DIR}/{INCOMING_DIR}")
 }
 
-/// Checks a resource id before it becomes part of a path.
-fn check_rid(rid: &str) -> Result<()> {
-    if !is_plain_name(rid, true) {
-        bail!("invalid resource id '{rid}'");
-    }
-    Ok(())
-}
-
-/// The volume named by `--dst`, whose device must exist on this node.
-fn volume(env: &NodeEnv, rid: &str, dst: &str) -> Result<(Location, std::path::PathBuf)> {
-    let loc = Location::parse(dst).map_err(|e| eyre!("{rid} on {}: --dst: {e}", env.nodename))?;
+/// The volume this node's config names for `rid` (see [`local_sync`]), whose device must exist
+/// on this node.
+fn volume(env: &NodeEnv, rid: &Rid, local: &LocalSync) -> Result<(Location, std::path::PathBuf)> {
+    let loc =
+        Location::parse(&local.dst).map_err(|e| eyre!("{rid} on {}: dst: {e}", env.nodename))?;
     let dev = env.path(&loc.dev);
     if !dev.exists() {
         bail!("{rid} on {}: device {} not found", env.nodename, loc.dev);
@@ -44,16 +38,17 @@ fn volume(env: &NodeEnv, rid: &str, dst: &str) -> Result<(Location, std::path::P
     Ok((loc, dev))
 }
 
-/// Prints, as JSON, the snapshots this node holds of the subvolume named by `dst`.
+/// Prints, as JSON, the snapshots this node holds of the subvolume of `rid`; `dst` is what the
+/// sender believes it is, checked against this node's config.
 pub fn btrfs_list(
     env: &NodeEnv,
-    svc: &str,
-    rid: &str,
+    svc: &ServiceName,
+    rid: &Rid,
     dst: &str,
     out: &mut impl Write,
 ) -> Result<()> {
-    check_rid(rid)?;
-    let (loc, dev) = volume(env, rid, dst)?;
+    let local = local_sync(env, svc, rid, SyncType::Btrfs, dst, None)?;
+    let (loc, dev) = volume(env, rid, &local)?;
     let log = ActionLog::silent(svc);
     let tool = Tool {
         log: &log,
@@ -74,7 +69,7 @@ pub struct BtrfsIncoming<'a> {
     /// Service, resource, volume (`DEV:SUBVOL`), sender, sync id and time.
     pub transfer: Incoming<'a>,
     /// The snapshot's name on the sender: the name the stream creates.
-    pub snap: &'a str,
+    pub snap: &'a SnapName,
 }
 
 impl<'a> std::ops::Deref for BtrfsIncoming<'a> {
@@ -85,19 +80,16 @@ impl<'a> std::ops::Deref for BtrfsIncoming<'a> {
 }
 
 impl BtrfsIncoming<'_> {
+    /// What the names' parsers cannot know: a sync id is not a promotion's, and the snapshot
+    /// is the one of this sync id.
     fn check(&self) -> Result<()> {
-        check_rid(self.rid)?;
-        if !is_plain_name(self.from, false) {
-            bail!("invalid node name '{}'", self.from);
+        if self.id.starts_with(REPLACED_PREFIX) {
+            bail!(
+                "invalid sync id '{}': {REPLACED_PREFIX}... names a promotion's",
+                self.id
+            );
         }
-        if !is_plain_name(self.id, false) || self.id.starts_with(REPLACED_PREFIX) {
-            bail!("invalid sync id '{}'", self.id);
-        }
-        let ok = self
-            .snap
-            .split_once('@')
-            .is_some_and(|(sv, id)| is_plain_name(sv, false) && id == self.id);
-        if !ok {
+        if self.snap.id() != &**self.id {
             bail!(
                 "invalid snapshot name '{}' for sync id {}",
                 self.snap,
@@ -138,14 +130,6 @@ fn clean_incoming(top: &Top) -> Result<Vec<String>> {
     Ok(cleaned)
 }
 
-/// The nodes of the service when its config is readable here (rotation then ignores records of
-/// nodes no longer in it).
-fn service_nodes(env: &NodeEnv, svc: &str) -> Option<Vec<String>> {
-    ServiceConfig::load(&env.config_path(svc))
-        .ok()
-        .map(|l| l.config.all_nodes())
-}
-
 /// Receives a btrfs send stream from `input`; prints the [`ReceiveReport`] as JSON. A cut or
 /// refused stream leaves the previous snapshots and the state file as they were.
 pub fn btrfs_receive(
@@ -155,11 +139,17 @@ pub fn btrfs_receive(
     out: &mut impl Write,
 ) -> Result<()> {
     inc.check()?;
-    let when: DateTime<Utc> = DateTime::parse_from_rfc3339(inc.when)
-        .map_err(|e| eyre!("bad --when '{}': {e}", inc.when))?
-        .with_timezone(&Utc);
+    let local = local_sync(
+        env,
+        inc.svc,
+        inc.rid,
+        SyncType::Btrfs,
+        inc.dst,
+        Some(inc.from),
+    )?;
+    let _lock = receive_lock(env, inc.svc, inc.rid, inc.from)?;
     let (rid, node) = (inc.rid, env.nodename.as_str());
-    let (loc, dev) = volume(env, rid, inc.dst)?;
+    let (loc, dev) = volume(env, rid, &local)?;
     let log = ActionLog::silent(inc.svc);
     let tool = Tool {
         log: &log,
@@ -230,7 +220,7 @@ pub fn btrfs_receive(
         inc.svc,
         rid,
         &SyncState {
-            when,
+            when: inc.when.0,
             id: inc.id.to_string(),
         },
     )
@@ -241,8 +231,8 @@ pub fn btrfs_receive(
             inc.from
         )
     })?;
-    let nodes = service_nodes(env, inc.svc);
-    let keep = kept_for_others(&state_dir, rid, inc.from, nodes.as_deref());
+    let nodes = local.config.all_nodes();
+    let keep = kept_for_others(&state_dir, rid, inc.from, Some(&nodes));
     let deleted = match rotate(&top, &loc, &name, &keep) {
         Ok(r) => {
             warnings.extend(r.warnings);

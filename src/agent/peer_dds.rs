@@ -11,59 +11,36 @@
 //! synced and the new state file `datetime;snap uuid` written.
 
 use super::peer::{refuse_if_running, Incoming};
+use super::peer_receive::{local_sync, receive_lock, SyncType};
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use color_eyre::eyre::{bail, eyre, Result, WrapErr};
 
-use crate::drivers::sync_btrfs::is_plain_name;
 use crate::drivers::sync_dds::delta::{merge, MergeProgress};
 use crate::drivers::sync_dds::marker::{clear_marker, read_marker, write_marker, CutMarker};
 use crate::drivers::sync_dds::wire::{ReceiveReport, TargetState};
 use crate::drivers::sync_state::{read_state, write_state, SyncState};
 use crate::paths::NodeEnv;
+use crate::protocol::names::{LvmUuid, Rid, ServiceName};
 
-/// Checks a resource id before it becomes part of a path.
-fn check_rid(rid: &str) -> Result<()> {
-    if !is_plain_name(rid, true) {
-        bail!("invalid resource id '{rid}'");
-    }
-    Ok(())
-}
-
-/// Checks an LVM uuid (letters, digits, dashes).
-fn check_uuid(what: &str, id: &str) -> Result<()> {
-    if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-        bail!("invalid {what} '{id}' (an LVM uuid: letters, digits and dashes)");
-    }
-    Ok(())
-}
-
-/// `dst` must name a device: a config typo must not turn into writing a file elsewhere.
-fn check_dst(dst: &str) -> Result<()> {
-    if !dst.starts_with("/dev/") || dst.contains("/../") {
-        bail!("invalid --dst '{dst}': a dds destination is a device under /dev");
-    }
-    Ok(())
-}
-
-/// Prints, as JSON, this node's dds state of `dst`: [`TargetState`].
+/// Prints, as JSON, this node's dds state of the volume of `rid`: [`TargetState`]; `dst` is
+/// what the sender believes it is, checked against this node's config.
 pub fn dds_state(
     env: &NodeEnv,
-    svc: &str,
-    rid: &str,
+    svc: &ServiceName,
+    rid: &Rid,
     dst: &str,
     out: &mut impl Write,
 ) -> Result<()> {
-    check_rid(rid)?;
-    check_dst(dst)?;
+    let local = local_sync(env, svc, rid, SyncType::Dds, dst, None)?;
     let node = &env.nodename;
     let state = read_state(env, svc, rid)
         .wrap_err_with(|| format!("{rid} on {node}: reading the state file"))?;
     let cut = read_marker(env, svc, rid)?;
-    let dst_size = File::open(env.path(dst))
+    let dst_size = File::open(env.path(&local.dst))
         .and_then(|mut f| f.seek(SeekFrom::End(0)))
         .ok();
     let answer = TargetState {
@@ -87,7 +64,7 @@ pub struct DdsIncoming<'a> {
     /// A full copy (`--full`); otherwise a delta on top of `base`.
     pub full: bool,
     /// The snapshot uuid this node must hold for a delta.
-    pub base: Option<&'a str>,
+    pub base: Option<&'a LvmUuid>,
 }
 
 impl<'a> std::ops::Deref for DdsIncoming<'a> {
@@ -98,34 +75,27 @@ impl<'a> std::ops::Deref for DdsIncoming<'a> {
 }
 
 impl DdsIncoming<'_> {
-    fn check(&self) -> Result<DateTime<Utc>> {
-        check_rid(self.rid)?;
-        check_dst(self.dst)?;
-        check_uuid("snap uuid", self.id)?;
-        if !is_plain_name(self.from, false) {
-            bail!("invalid node name '{}'", self.from);
-        }
+    /// The sync id is the snapshot's LVM uuid, and a transfer is a full copy or a delta.
+    fn check(&self) -> Result<()> {
+        self.id.parse::<LvmUuid>()?;
         match (self.full, self.base) {
-            (true, None) => {}
-            (false, Some(b)) => check_uuid("base snap uuid", b)?,
+            (true, None) | (false, Some(_)) => Ok(()),
             _ => bail!("give either --full or --base UUID"),
         }
-        Ok(DateTime::parse_from_rfc3339(self.when)
-            .map_err(|e| eyre!("bad --when '{}': {e}", self.when))?
-            .with_timezone(&Utc))
     }
 }
 
-/// Opens the volume for writing, exclusively: a mounted or otherwise held block device refuses.
-fn open_target(env: &NodeEnv, inc: &DdsIncoming) -> Result<File> {
+/// Opens the volume `dst` (this node's) for writing, exclusively: a mounted or otherwise held
+/// block device refuses.
+fn open_target(env: &NodeEnv, inc: &DdsIncoming, dst: &str) -> Result<File> {
     let node = &env.nodename;
-    let path = env.path(inc.dst);
+    let path = env.path(dst);
     let meta = std::fs::metadata(&path)
-        .wrap_err_with(|| format!("{} on {node}: {} not found", inc.rid, inc.dst))?;
+        .wrap_err_with(|| format!("{} on {node}: {dst} not found", inc.rid))?;
     // Under DRPILOT_ROOT (the lab, tests) a plain file may stand for a volume.
     let lab = !env.root.as_os_str().is_empty();
     if !(meta.file_type().is_block_device() || lab && meta.is_file()) {
-        bail!("{} on {node}: {} is not a block device", inc.rid, inc.dst);
+        bail!("{} on {node}: {dst} is not a block device", inc.rid);
     }
     OpenOptions::new()
         .read(true)
@@ -134,11 +104,10 @@ fn open_target(env: &NodeEnv, inc: &DdsIncoming) -> Result<File> {
         .open(&path)
         .map_err(|e| match e.raw_os_error() {
             Some(code) if code == rustix::io::Errno::BUSY.raw_os_error() => eyre!(
-                "{} on {node}: {} is in use (mounted or held open): refusing to write under it",
+                "{} on {node}: {dst} is in use (mounted or held open): refusing to write under it",
                 inc.rid,
-                inc.dst
             ),
-            _ => eyre!(e).wrap_err(format!("{} on {node}: opening {}", inc.rid, inc.dst)),
+            _ => eyre!(e).wrap_err(format!("{} on {node}: opening {dst}", inc.rid)),
         })
 }
 
@@ -149,7 +118,17 @@ pub fn dds_receive(
     input: &mut dyn Read,
     out: &mut impl Write,
 ) -> Result<()> {
-    let when = inc.check()?;
+    inc.check()?;
+    let local = local_sync(
+        env,
+        inc.svc,
+        inc.rid,
+        SyncType::Dds,
+        inc.dst,
+        Some(inc.from),
+    )?;
+    let dst = local.dst.as_str();
+    let _lock = receive_lock(env, inc.svc, inc.rid, inc.from)?;
     let (rid, node, svc) = (inc.rid, env.nodename.as_str(), inc.svc);
     refuse_if_running(env, svc)?;
     let old = read_state(env, svc, rid)
@@ -160,11 +139,11 @@ pub fn dds_receive(
             bail!(
                 "{rid} on {node}: {} is inconsistent: {}; a delta cannot repair it, run \
                  syncfullsync",
-                inc.dst,
+                dst,
                 cut.describe()
             );
         }
-        if old_id.as_deref() != Some(base) {
+        if old_id.as_deref() != Some(&**base) {
             bail!(
                 "{rid} on {node}: this node holds snap uuid {} but the delta from {} applies on \
                  top of {base}; run syncfullsync",
@@ -173,10 +152,10 @@ pub fn dds_receive(
             );
         }
     }
-    let mut file = open_target(env, inc)?;
+    let mut file = open_target(env, inc, dst)?;
     let dst_size = file
         .seek(SeekFrom::End(0))
-        .wrap_err_with(|| format!("{rid} on {node}: measuring {}", inc.dst))?;
+        .wrap_err_with(|| format!("{rid} on {node}: measuring {}", dst))?;
     let earlier_cut = read_marker(env, svc, rid)?.is_some();
     write_marker(
         env,
@@ -189,12 +168,12 @@ pub fn dds_receive(
             started: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         },
     )
-    .wrap_err_with(|| format!("{rid} on {node}: marking {} as being merged", inc.dst))?;
+    .wrap_err_with(|| format!("{rid} on {node}: marking {} as being merged", dst))?;
     let mut progress = MergeProgress::default();
     let mut reader = BufReader::with_capacity(1 << 20, input);
     let merged = merge(&mut reader, &mut file, dst_size, inc.full, &mut progress).and_then(|m| {
         file.sync_all()
-            .wrap_err_with(|| format!("syncing {} to disk", inc.dst))?;
+            .wrap_err_with(|| format!("syncing {} to disk", dst))?;
         Ok(m)
     });
     let (_, stats) = match merged {
@@ -208,13 +187,13 @@ pub fn dds_receive(
                 let _ = clear_marker(env, svc, rid);
             }
             let what = if untouched {
-                format!("nothing was written to {}", inc.dst)
+                format!("nothing was written to {}", dst)
             } else {
                 format!(
                     "{} chunks ({} bytes) were already written: {} is inconsistent and flagged, \
                      its state file still names snap uuid {kept}, and the next syncupdate will \
                      be refused: run syncfullsync",
-                    progress.records, progress.data_bytes, inc.dst
+                    progress.records, progress.data_bytes, dst
                 )
             };
             return Err(eyre!(
@@ -228,7 +207,7 @@ pub fn dds_receive(
         svc,
         rid,
         &SyncState {
-            when,
+            when: inc.when.0,
             id: inc.id.to_string(),
         },
     )

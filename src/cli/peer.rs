@@ -1,4 +1,7 @@
 //! `drpilot peer ...`: the receiving end of node-to-node operations, run through a transport.
+//! Every name a peer passes is parsed by clap into its `protocol::names` type, so a hostile
+//! value (`--rid ../../x`) is refused before anything runs; `--dst` is only compared with this
+//! node's own config.
 
 use std::io::{stdin, stdout, BufReader};
 
@@ -9,6 +12,9 @@ use crate::agent::peer::{config_receive, dir_manifest, dir_receive, Incoming};
 use crate::agent::peer_btrfs::{btrfs_list, btrfs_receive, BtrfsIncoming};
 use crate::agent::peer_dds::{dds_receive, dds_state, DdsIncoming};
 use crate::paths::NodeEnv;
+use crate::protocol::names::{
+    ConfigHash, LvmUuid, NodeName, Rid, ServiceName, SnapName, SyncId, Timestamp,
+};
 
 /// Arguments of `drpilot peer`.
 #[derive(Debug, Args)]
@@ -17,38 +23,45 @@ pub struct PeerArgs {
     op: PeerOp,
 }
 
+/// The arguments every listing verb takes.
+#[derive(Debug, Args)]
+struct TargetArgs {
+    /// The service.
+    #[arg(long)]
+    svc: ServiceName,
+    /// The sync resource.
+    #[arg(long)]
+    rid: Rid,
+    /// The replica on this node as the sender names it; it must match this node's config.
+    #[arg(long)]
+    dst: String,
+}
+
 /// The arguments every receiving verb takes.
 #[derive(Debug, Args)]
 struct TransferArgs {
-    /// The service.
-    #[arg(long)]
-    svc: String,
-    /// The sync resource.
-    #[arg(long)]
-    rid: String,
-    /// The replica on this node.
-    #[arg(long)]
-    dst: String,
+    #[command(flatten)]
+    target: TargetArgs,
     /// The sending node.
     #[arg(long)]
-    from: String,
+    from: NodeName,
     /// The sync id (dds: the snapshot uuid).
     #[arg(long)]
-    id: String,
+    id: SyncId,
     /// When the sender took its image (RFC 3339).
     #[arg(long)]
-    when: String,
+    when: Timestamp,
 }
 
 impl TransferArgs {
     fn incoming(&self) -> Incoming<'_> {
         Incoming {
-            svc: &self.svc,
-            rid: &self.rid,
-            dst: &self.dst,
+            svc: &self.target.svc,
+            rid: &self.target.rid,
+            dst: &self.target.dst,
             from: &self.from,
             id: &self.id,
-            when: &self.when,
+            when: self.when,
         }
     }
 }
@@ -57,27 +70,18 @@ impl TransferArgs {
 enum PeerOp {
     /// Prints the manifest of a replicated directory.
     DirManifest {
-        #[arg(long)]
-        svc: String,
-        #[arg(long)]
-        rid: String,
-        #[arg(long)]
-        dst: String,
+        #[command(flatten)]
+        target: TargetArgs,
     },
     /// Receives a directory sync on stdin.
     DirReceive {
         #[command(flatten)]
         transfer: TransferArgs,
     },
-    /// Lists the snapshots of a btrfs subvolume (sync type=btrfs), as JSON.
+    /// Lists the snapshots of a btrfs subvolume (sync type=btrfs), as JSON; --dst is DEV:SUBVOL.
     BtrfsList {
-        #[arg(long)]
-        svc: String,
-        #[arg(long)]
-        rid: String,
-        /// This node's volume, DEV:SUBVOL.
-        #[arg(long)]
-        dst: String,
+        #[command(flatten)]
+        target: TargetArgs,
     },
     /// Receives a btrfs send stream on stdin (sync type=btrfs).
     BtrfsReceive {
@@ -85,17 +89,12 @@ enum PeerOp {
         transfer: TransferArgs,
         /// The snapshot's name on the sender.
         #[arg(long)]
-        snap: String,
+        snap: SnapName,
     },
-    /// Prints this node's dds state of a volume (sync type=dds), as JSON.
+    /// Prints this node's dds state of a volume (sync type=dds), as JSON; --dst is the device.
     DdsState {
-        #[arg(long)]
-        svc: String,
-        #[arg(long)]
-        rid: String,
-        /// This node's volume, /dev/mapper/VG-LV.
-        #[arg(long)]
-        dst: String,
+        #[command(flatten)]
+        target: TargetArgs,
     },
     /// Merges a dds stream from stdin into a volume (sync type=dds).
     DdsReceive {
@@ -105,70 +104,56 @@ enum PeerOp {
         full: bool,
         /// For a delta: the snapshot uuid this node must hold.
         #[arg(long, required_unless_present = "full")]
-        base: Option<String>,
+        base: Option<LvmUuid>,
     },
     /// Receives a service config on stdin.
     ConfigReceive {
         #[arg(long)]
-        svc: String,
+        svc: ServiceName,
         #[arg(long)]
-        from: String,
+        from: NodeName,
         #[arg(long)]
-        hash: String,
+        hash: ConfigHash,
     },
 }
 
 /// Runs one peer operation on this node.
 pub fn run(args: PeerArgs) -> Result<bool> {
     let env = NodeEnv::from_env();
-    let svc_ok = |svc: &str| {
-        if crate::config::is_valid_service_name(svc) {
-            Ok(())
-        } else {
-            Err(color_eyre::eyre::eyre!("invalid service name '{svc}'"))
-        }
-    };
     match args.op {
-        PeerOp::DirManifest { svc, dst, .. } => {
-            svc_ok(&svc)?;
-            dir_manifest(&env, &dst, &mut stdout().lock())?;
+        PeerOp::DirManifest { target: t } => {
+            dir_manifest(&env, &t.svc, &t.rid, &t.dst, &mut stdout().lock())?;
         }
         PeerOp::DirReceive { transfer } => {
-            svc_ok(&transfer.svc)?;
             let mut input = BufReader::with_capacity(1 << 20, stdin().lock());
             dir_receive(&env, &transfer.incoming(), &mut input, &mut stdout().lock())?;
         }
-        PeerOp::BtrfsList { svc, rid, dst } => {
-            svc_ok(&svc)?;
-            btrfs_list(&env, &svc, &rid, &dst, &mut stdout().lock())?;
+        PeerOp::BtrfsList { target: t } => {
+            btrfs_list(&env, &t.svc, &t.rid, &t.dst, &mut stdout().lock())?;
         }
         PeerOp::BtrfsReceive { transfer, snap } => {
-            svc_ok(&transfer.svc)?;
             let inc = BtrfsIncoming {
                 transfer: transfer.incoming(),
                 snap: &snap,
             };
             btrfs_receive(&env, &inc, &mut stdin(), &mut stdout().lock())?;
         }
-        PeerOp::DdsState { svc, rid, dst } => {
-            svc_ok(&svc)?;
-            dds_state(&env, &svc, &rid, &dst, &mut stdout().lock())?;
+        PeerOp::DdsState { target: t } => {
+            dds_state(&env, &t.svc, &t.rid, &t.dst, &mut stdout().lock())?;
         }
         PeerOp::DdsReceive {
             transfer,
             full,
             base,
         } => {
-            svc_ok(&transfer.svc)?;
             let inc = DdsIncoming {
                 transfer: transfer.incoming(),
                 full,
-                base: base.as_deref(),
+                base: base.as_ref(),
             };
             dds_receive(&env, &inc, &mut stdin().lock(), &mut stdout().lock())?;
         }
         PeerOp::ConfigReceive { svc, from, hash } => {
-            svc_ok(&svc)?;
             config_receive(&env, &svc, &from, &hash, &mut stdin().lock())?;
         }
     }

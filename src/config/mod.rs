@@ -10,6 +10,7 @@
 mod diagnostic;
 mod ini;
 mod keywords;
+pub mod paths;
 mod print;
 mod required;
 mod scope;
@@ -19,19 +20,14 @@ mod validate;
 
 pub use diagnostic::{ConfigError, Diagnostic, Severity};
 pub use ini::{RawConfig, RawEntry, RawSection};
+pub(crate) use keywords::RESOURCE_KINDS;
 pub use keywords::{keyword_catalogue, KeywordSpec};
 pub use scope::{Resolved, Scope};
 pub use service::{Loaded, Role, ServiceConfig};
 
-/// Checks a service name against `[A-Za-z0-9._-]+`: names become file and directory names.
-pub fn is_valid_service_name(name: &str) -> bool {
-    !name.is_empty()
-        && name != "."
-        && name != ".."
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-}
+/// Checks a service name against `[A-Za-z0-9._-]+` (not first `.` or `-`): names become file
+/// and directory names. The rule lives with the other names a peer sends.
+pub use crate::protocol::names::is_valid_service_name;
 
 #[cfg(test)]
 mod tests;

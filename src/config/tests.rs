@@ -142,7 +142,7 @@ fn rids_and_types_are_checked() {
 #[test]
 fn keyword_and_scope_warnings() {
     let w = warnings(&format!(
-        "{HEAD}sync_perod = 1\n[ip#1]\ntype = x\nipdev = eth0\nipname = a\nipname@n3 = b\nalways_on = n3\nfoo = 1\n[sync#1]\ntype = dds\nsrc = a\ndst = b\ntarget = drpnodes\nsnap_dir = /s\n"
+        "{HEAD}sync_perod = 1\n[ip#1]\ntype = x\nipdev = eth0\nipname = a\nipname@n3 = b\nalways_on = n3\nfoo = 1\n[sync#1]\ntype = dds\nsrc = /dev/vg/a\ndst = /dev/vg/b\ntarget = drpnodes\nsnap_dir = /s\n"
     ));
     let expect = [
         "svc.env:4: [DEFAULT] sync_perod: unknown keyword, did you mean sync_period?",

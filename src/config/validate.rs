@@ -17,6 +17,7 @@ const LIST_WORDS: &[&str] = &["nodes", "drpnodes", "encapnodes"];
 pub(crate) fn validate(cfg: &ServiceConfig) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     check_node_lists(cfg, &mut out);
+    super::paths::check(cfg, &mut out);
     for section in &cfg.raw.sections {
         let kind = if section.name == DEFAULT_SECTION {
             Some(DEFAULT_SECTION)
@@ -151,7 +152,7 @@ fn check_rid(
         )),
         (Some(_), None) => Some(format!("rid {name} has no '#<id>': write [{kind}#1]")),
         (Some(_), Some(id))
-            if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+            if !crate::protocol::names::is_rid_id(id) =>
         {
             Some(format!("invalid rid {name}: the id after '#' uses letters, digits and '_'"))
         }

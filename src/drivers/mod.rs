@@ -2,6 +2,7 @@
 //! replication). Statuses always come from the system: a driver only looks when probed.
 
 mod app;
+pub mod beneath;
 mod common;
 pub mod container_docker;
 mod exec;

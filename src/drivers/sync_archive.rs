@@ -11,6 +11,8 @@ use std::time::{Duration, UNIX_EPOCH};
 use color_eyre::eyre::{bail, eyre, Result, WrapErr};
 use serde::{Deserialize, Serialize};
 
+use super::beneath::Beneath;
+
 const MAGIC: &[u8] = b"DRPSYNC1\n";
 
 /// One entry of a tree, relative path with '/' separators.
@@ -266,13 +268,17 @@ fn safe_rel(path: &str) -> Result<&str> {
 }
 
 /// Rebuilds a tree into `staging` (which must not exist) from a stream, keeping unchanged files
-/// from `current` as hard links. Every written file is fsynced.
+/// from `current` as hard links. Every written file is fsynced. Every entry is created beneath
+/// `staging` without following a symbolic link, and kept files are read beneath `current` the
+/// same way: a stream that would cross a link (its own or the current copy's) is refused.
 pub fn apply_stream(r: &mut impl BufRead, current: &Path, staging: &Path) -> Result<Summary> {
     let magic = get_exact::<9>(r)?;
     if magic != MAGIC {
         bail!("not a drpilot sync stream");
     }
     std::fs::create_dir(staging).wrap_err_with(|| format!("creating {}", staging.display()))?;
+    let mut out = Beneath::open(staging)?;
+    let mut kept: Option<Beneath> = None;
     let mut sum = Summary::default();
     loop {
         let [tag] = get_exact::<1>(r)?;
@@ -288,19 +294,22 @@ pub fn apply_stream(r: &mut impl BufRead, current: &Path, staging: &Path) -> Res
         }
         sum.records += 1;
         let rel = get_str(r)?;
-        let dest = staging.join(safe_rel(&rel)?);
+        let rel = safe_rel(&rel)?;
         match tag {
             b'D' => {
                 let mode = u32::from_le_bytes(get_exact::<4>(r)?);
-                std::fs::create_dir(&dest)?;
-                std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(mode))?;
+                out.mkdir(rel, mode)?;
             }
             b'L' => {
                 let target = get_str(r)?;
-                std::os::unix::fs::symlink(target, &dest)?;
+                out.symlink(rel, &target)?;
             }
             b'K' => {
-                std::fs::hard_link(current.join(&rel), &dest).wrap_err_with(|| {
+                let from = match &mut kept {
+                    Some(b) => b,
+                    None => kept.insert(Beneath::open(current)?),
+                };
+                out.link_from(from, rel).wrap_err_with(|| {
                     format!("keeping {rel}: the target's copy changed since its manifest was read")
                 })?;
                 sum.files_kept += 1;
@@ -309,7 +318,7 @@ pub fn apply_stream(r: &mut impl BufRead, current: &Path, staging: &Path) -> Res
                 let mode = u32::from_le_bytes(get_exact::<4>(r)?);
                 let ns = i128::from_le_bytes(get_exact::<16>(r)?);
                 let size = u64::from_le_bytes(get_exact::<8>(r)?);
-                let mut f = std::fs::File::create(&dest)?;
+                let mut f = out.create_file(rel)?;
                 let copied = io::copy(&mut r.take(size), &mut f)?;
                 if copied != size {
                     bail!("the stream ended early (the sync was cut)");
@@ -394,5 +403,69 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let err = apply_stream(&mut &buf[..], d.path(), &d.path().join("s")).unwrap_err();
         assert!(format!("{err:#}").contains("unsafe path"));
+    }
+
+    /// `esc -> OUTSIDE`, then `esc/pwned.txt`: written with the stream's own record writers.
+    fn escaping_stream(outside: &Path) -> Vec<u8> {
+        let mut buf = MAGIC.to_vec();
+        buf.push(b'L');
+        put_str(&mut buf, "esc").unwrap();
+        put_str(&mut buf, outside.to_str().unwrap()).unwrap();
+        buf.push(b'F');
+        put_str(&mut buf, "esc/pwned.txt").unwrap();
+        buf.extend_from_slice(&0o644u32.to_le_bytes());
+        buf.extend_from_slice(&0i128.to_le_bytes());
+        buf.extend_from_slice(&5u64.to_le_bytes());
+        buf.extend_from_slice(b"owned");
+        buf.push(b'E');
+        buf.extend_from_slice(&2u64.to_le_bytes());
+        buf
+    }
+
+    #[test]
+    fn a_stream_crossing_a_symlink_it_created_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let (outside, cur, stage) = (
+            d.path().join("outside"),
+            d.path().join("cur"),
+            d.path().join("stage"),
+        );
+        std::fs::create_dir_all(&outside).unwrap();
+        tree(&cur);
+        let before = walk(&cur).unwrap();
+        let buf = escaping_stream(&outside);
+        let err = apply_stream(&mut &buf[..], &cur, &stage).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("'esc/pwned.txt' goes through 'esc', a symbolic link"),
+            "{err:#}"
+        );
+        assert!(!outside.join("pwned.txt").exists(), "wrote outside");
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+        assert_eq!(walk(&cur).unwrap(), before, "the current copy changed");
+    }
+
+    #[test]
+    fn a_kept_file_is_never_read_through_a_link_of_the_current_copy() {
+        let d = tempfile::tempdir().unwrap();
+        let (outside, cur, stage) = (
+            d.path().join("outside"),
+            d.path().join("cur"),
+            d.path().join("stage"),
+        );
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("secret"), b"secret").unwrap();
+        std::fs::create_dir_all(&cur).unwrap();
+        std::os::unix::fs::symlink(&outside, cur.join("esc")).unwrap();
+        let mut buf = MAGIC.to_vec();
+        buf.push(b'D');
+        put_str(&mut buf, "esc").unwrap();
+        buf.extend_from_slice(&0o755u32.to_le_bytes());
+        buf.push(b'K');
+        put_str(&mut buf, "esc/secret").unwrap();
+        buf.push(b'E');
+        buf.extend_from_slice(&2u64.to_le_bytes());
+        let err = apply_stream(&mut &buf[..], &cur, &stage).unwrap_err();
+        assert!(format!("{err:#}").contains("a symbolic link"), "{err:#}");
+        assert!(!stage.join("esc/secret").exists());
     }
 }

@@ -20,14 +20,7 @@ pub struct Location {
     pub subvol: String,
 }
 
-/// Whether `s` is a safe single path component made of letters, digits and `._+-` (plus `#` when
-/// `hash` is allowed: resource ids), not starting with a dot.
-pub fn is_plain_name(s: &str, hash: bool) -> bool {
-    !s.is_empty()
-        && !s.starts_with('.')
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c) || (hash && c == '#'))
-}
+pub use crate::protocol::names::is_plain_name;
 
 impl Location {
     /// Parses `DEV:SUBVOL`; the device may itself hold colons (`/dev/disk/by-path/pci-0000:00:1f.2`),

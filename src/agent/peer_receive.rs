@@ -1,0 +1,140 @@
+//! What every receiving verb (`drpilot peer dir-*`, `btrfs-*`, `dds-*`) settles before it touches
+//! anything: this node's own config names the replica, never the sender. The verb loads the
+//! service's config here, finds the sync resource, resolves its `dst` for this node and refuses
+//! a sender whose `--dst` differs; a receive also holds the service lock until it is done, so a
+//! `start` here cannot run the app in a directory about to be replaced.
+
+use std::time::Duration;
+
+use color_eyre::eyre::{bail, eyre, Result};
+
+use super::lock::{self, ServiceLock};
+use crate::config::{paths, ServiceConfig};
+use crate::paths::NodeEnv;
+use crate::protocol::names::{NodeName, Rid, ServiceName};
+
+/// The sync types with a receiving side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncType {
+    /// `type = dir`: a directory.
+    Dir,
+    /// `type = btrfs`: a subvolume, `DEV:SUBVOL`.
+    Btrfs,
+    /// `type = dds`: a device under /dev.
+    Dds,
+}
+
+impl SyncType {
+    fn name(self) -> &'static str {
+        match self {
+            SyncType::Dir => "dir",
+            SyncType::Btrfs => "btrfs",
+            SyncType::Dds => "dds",
+        }
+    }
+
+    /// The normalised form of a `dst` of this type, or why it is not one.
+    fn normalise(self, value: &str) -> Result<String, String> {
+        match self {
+            SyncType::Dir => paths::check_path(value, paths::PathRole::Dir),
+            SyncType::Dds => paths::check_path(value, paths::PathRole::Device),
+            SyncType::Btrfs => paths::check_btrfs_volume(value).map(|l| l.to_string()),
+        }
+    }
+}
+
+/// The replica this node's config names for a transfer.
+pub struct LocalSync {
+    /// This node's `dst`, normalised: a directory, a device, or `DEV:SUBVOL`.
+    pub dst: String,
+    /// The config it came from.
+    pub config: ServiceConfig,
+}
+
+/// The hint for a node that lacks the config, or holds another one.
+fn push_first(from: Option<&NodeName>) -> String {
+    match from {
+        Some(node) => format!("push the config first: syncnodes on {node}"),
+        None => "push the config first: syncnodes on the node the service runs on".to_string(),
+    }
+}
+
+/// Loads `svc`'s config on this node, finds sync `rid` of type `ty` and resolves its `dst` for
+/// this node; refuses when the sender's `sent` names another replica.
+pub fn local_sync(
+    env: &NodeEnv,
+    svc: &ServiceName,
+    rid: &Rid,
+    ty: SyncType,
+    sent: &str,
+    from: Option<&NodeName>,
+) -> Result<LocalSync> {
+    let node = &env.nodename;
+    let path = env.config_path(svc);
+    if !path.exists() {
+        bail!(
+            "{svc} has no config on {node} (no {}): {}",
+            path.display(),
+            push_first(from)
+        );
+    }
+    let config = ServiceConfig::load(&path)
+        .map_err(|e| {
+            eyre!("{svc} on {node}: its config does not load here, nothing received:\n{e}")
+        })?
+        .config;
+    let shown = path.display();
+    if config.raw.section(rid).is_none() {
+        bail!(
+            "{rid} on {node}: {shown} has no [{rid}] section: {}",
+            push_first(from)
+        );
+    }
+    let found = config.section_type(rid, node).unwrap_or_default();
+    if rid.kind() != "sync" || found != ty.name() {
+        let is = if rid.kind() == "sync" {
+            format!("a sync of type '{found}'")
+        } else {
+            format!("a resource of kind {}", rid.kind())
+        };
+        bail!(
+            "{rid} on {node}: [{rid}] in {shown} is {is}, not a sync of type {}: refusing a {} \
+             transfer",
+            ty.name(),
+            ty.name()
+        );
+    }
+    let Some(mine) = config.get(rid, "dst", node) else {
+        bail!("{rid} on {node}: {shown}: [{rid}] dst has no value for {node}");
+    };
+    let at = format!("{shown}:{}", mine.line);
+    let local = ty
+        .normalise(mine.value)
+        .map_err(|e| eyre!("{at}: [{rid}] dst for {node}: {e}"))?;
+    if ty.normalise(sent).ok().as_deref() != Some(local.as_str()) {
+        bail!(
+            "{rid} on {node}: the sender asks for --dst {sent} but this node's config resolves \
+             dst to {} ({at}): refusing; {}",
+            mine.value,
+            push_first(from)
+        );
+    }
+    Ok(LocalSync { dst: local, config })
+}
+
+/// Takes the service lock for a receive, failing fast: an action running here (a start, a
+/// stop, another receive) makes the sender's sync fail and say so, as a sync on the sending node
+/// does when its own lock is held.
+pub fn receive_lock(
+    env: &NodeEnv,
+    svc: &ServiceName,
+    rid: &Rid,
+    from: &NodeName,
+) -> Result<ServiceLock> {
+    lock::acquire(
+        env,
+        svc,
+        &format!("receive of {rid} from {from}"),
+        Duration::ZERO,
+    )
+}
