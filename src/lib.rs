@@ -14,4 +14,5 @@ pub mod paths;
 pub mod procfs;
 pub mod runbook;
 pub mod status;
+pub mod text;
 pub mod transport;

@@ -150,7 +150,8 @@ impl ActionLog {
         if self.quiet {
             return;
         }
-        let text = self.text_line(level, rid, msg);
+        // Command output and config values reach the terminal and the log file: as safe text.
+        let text = crate::text::clean_lines(&self.text_line(level, rid, msg)).into_owned();
         let printed = match self.format {
             Format::Text => text.clone(),
             Format::Json => serde_json::to_string(&JsonLine {

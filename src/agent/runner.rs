@@ -12,6 +12,7 @@ use super::{lock, peer, probe, selector, Service};
 use crate::drivers::{sync_config, sync_state, Ctx, Loaded, SyncMode};
 use crate::paths::NodeEnv;
 use crate::status::{group_of, render_json, render_text, Status};
+use crate::text::clean_lines;
 use crate::transport::{connect, NodeMap, Transport};
 
 /// How long the split-brain guard waits for a peer's status.
@@ -46,7 +47,7 @@ pub fn run(env: &NodeEnv, selector_text: &str, action: &Action, opts: &Options) 
         let svc = match Service::load(env, &name) {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("error: {e:#}");
+                eprintln!("error: {}", clean_lines(&format!("{e:#}")));
                 ok = false;
                 continue;
             }
@@ -61,7 +62,7 @@ pub fn run(env: &NodeEnv, selector_text: &str, action: &Action, opts: &Options) 
             svc.print_warnings();
         }
         if let Err(e) = run_one(env, &svc, &peers, action, opts) {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", clean_lines(&format!("{e:#}")));
             ok = false;
         }
     }
@@ -85,11 +86,10 @@ fn run_one(
             return Ok(());
         }
         Action::PrintConfig { node } => {
-            print!(
-                "{}",
-                svc.cfg
-                    .print_config(node.as_deref().unwrap_or(&env.nodename))
-            );
+            let text = svc
+                .cfg
+                .print_config(node.as_deref().unwrap_or(&env.nodename));
+            print!("{}", clean_lines(&text));
             return Ok(());
         }
         Action::Validate => {

@@ -142,6 +142,14 @@ impl Reader<'_> {
     }
 
     fn line(&mut self, n: usize, line: &str) {
+        if line.contains('\0') {
+            // A text file holds none; the line is still read, so its other errors show too.
+            self.diags.push(Diagnostic::error(
+                self.path,
+                n,
+                "NUL byte in the line: a config is a text file",
+            ));
+        }
         let trimmed = line.trim();
         if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
             return;
@@ -369,6 +377,19 @@ mod tests {
         assert!(diags[5].contains("':' is not a separator"));
         assert!(diags[9].contains("[DEFAULT] K: duplicate key (first at line 11)"));
         assert!(diags[10].contains("duplicate section [DEFAULT]"));
+    }
+
+    #[test]
+    fn nul_bytes_are_errors_on_their_line() {
+        let (cfg, diags) = read("[DEFAULT]\n# x\0\nnodes = n\0\n");
+        assert_eq!(
+            diags,
+            [
+                "t.env:2: NUL byte in the line: a config is a text file",
+                "t.env:3: NUL byte in the line: a config is a text file"
+            ]
+        );
+        assert_eq!(cfg.sections[0].entries.len(), 1);
     }
 
     #[test]

@@ -227,13 +227,22 @@ pub fn service_nodes(map: &NodeMap, svc: &str) -> Result<ServiceNodes> {
             Ok(out) if out.success => {
                 let list: Vec<ServiceNodes> = serde_json::from_slice(&out.stdout)
                     .wrap_err_with(|| format!("services of {node}"))?;
+                let names: Vec<String> = list.iter().map(|s| s.name.clone()).collect();
                 if let Some(s) = list.into_iter().find(|s| s.name == svc) {
                     return Ok(s);
                 }
+                why.push(if names.is_empty() {
+                    format!("{node} has no service")
+                } else {
+                    format!("{node} has only {}", names.join(", "))
+                });
             }
             Ok(out) => why.push(format!("{node}: {}", out.failure_reason())),
             Err(e) => why.push(format!("{node}: {e:#}")),
         }
+    }
+    if why.is_empty() {
+        why.push("the map lists no node (add them under [nodes])".to_string());
     }
     Err(eyre!(
         "no node of the map knows service {svc}: {}",
