@@ -54,7 +54,10 @@ fn check_config(file: &Path) -> Duration {
         .stderr(Stdio::null())
         .status()
         .expect("run drpilot");
-    assert!(status.success(), "check-config refused the generated config");
+    assert!(
+        status.success(),
+        "check-config refused the generated config"
+    );
     t.elapsed()
 }
 

@@ -55,10 +55,33 @@ pub fn clean_lines(text: &str) -> Cow<'_, str> {
     Cow::Owned(lines.join("\n"))
 }
 
+/// A JSON document with DEL and the C1 controls (U+007F to U+009F) escaped as `\u00XX`:
+/// serde_json escapes only U+0000 to U+001F, and a C1 control such as U+009B (CSI) is an
+/// escape sequence to some terminals. The document means the same: these characters can only
+/// stand inside JSON strings, where the escape is the same character.
+pub fn json_safe(json: String) -> String {
+    if !json.chars().any(|c| c.is_control()) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        // U+0000 to U+001F are escaped by serde_json, or are whitespace between tokens.
+        if c.is_control() && u32::from(c) >= 0x7f {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Skips a CSI's parameter and intermediate bytes and its final byte; stops, keeping it, at a
 /// character no CSI holds.
 fn skip_csi(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
-    while chars.next_if(|c| matches!(c, '0'..='?' | ' '..='/')).is_some() {}
+    while chars
+        .next_if(|c| matches!(c, '0'..='?' | ' '..='/'))
+        .is_some()
+    {}
     chars.next_if(|c| matches!(c, '@'..='~'));
 }
 
@@ -86,7 +109,10 @@ mod tests {
 
     #[test]
     fn plain_text_is_borrowed_as_is() {
-        assert!(matches!(clean_line("up  é ✓ 日本"), Cow::Borrowed("up  é ✓ 日本")));
+        assert!(matches!(
+            clean_line("up  é ✓ 日本"),
+            Cow::Borrowed("up  é ✓ 日本")
+        ));
         assert!(matches!(clean_lines("a\nb"), Cow::Borrowed("a\nb")));
     }
 
@@ -98,13 +124,29 @@ mod tests {
         assert_eq!(clean_line("\x1b[2J\x1b[Hx"), "x");
         assert_eq!(clean_line("\x1b(Bx\x1bcy"), "xy");
         assert_eq!(clean_line("a\u{9b}31mb\u{9d}0;t\u{9c}c"), "abc");
-        assert_eq!(clean_line("bell\x07 cr\r del\x7f nul\0."), "bell cr del nul.");
+        assert_eq!(
+            clean_line("bell\x07 cr\r del\x7f nul\0."),
+            "bell cr del nul."
+        );
         assert_eq!(clean_line("a\tb"), "a b");
         assert_eq!(clean_line("a\nb"), "ab");
         // An unterminated title swallows the rest of its line, never the next one.
         assert_eq!(clean_lines("x\x1b]0;title\nnext\x1b"), "x\nnext");
         assert_eq!(clean_line("ends with ESC\x1b"), "ends with ESC");
         assert_eq!(clean_line("\x1b\u{e9}t\u{e9}"), "\u{e9}t\u{e9}");
+    }
+
+    #[test]
+    fn json_keeps_its_meaning_without_raw_controls() {
+        let value = serde_json::json!({"l": "a\u{9b}31m\x7f\x1b]0;t\x07 \u{e9}\n"});
+        let json = json_safe(serde_json::to_string(&value).unwrap_or_default());
+        assert!(!json.chars().any(char::is_control), "{json}");
+        assert!(
+            json.contains("a\\u009b31m\\u007f\\u001b]0;t\\u0007 \u{e9}\\n"),
+            "{json}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+        assert_eq!(back, value);
     }
 
     #[test]

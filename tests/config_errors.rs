@@ -231,7 +231,12 @@ fn diagnostics_strip_control_characters_from_config_values() {
         !has_control(&out.stderr) && !has_control(&out.stdout),
         "{stderr:?}"
     );
-    assert_error_at(&stderr, &path, 4, &["[fs#1] type:", "unknown fs type 'ext5"]);
+    assert_error_at(
+        &stderr,
+        &path,
+        4,
+        &["[fs#1] type:", "unknown fs type 'ext5"],
+    );
     assert_error_at(&stderr, &path, 7, &["malformed section header"]);
 }
 

@@ -327,8 +327,14 @@ fn node_output_never_sends_control_characters_to_the_terminal() {
     let stop = r#"stop = /bin/sh -c "printf '\033]0;PWNED\007stopping the writer\n'""#;
     for node in ["deb1", "deb2"] {
         let cfg = std::fs::read_to_string(d.lab.config(node)).unwrap();
-        let cfg = cfg.replace("cwd = /opt/busybox\n", &format!("cwd = /opt/busybox\n{stop}\n"));
-        assert!(cfg.contains("PWNED"), "no app#1 cwd line to add the stop after");
+        let cfg = cfg.replace(
+            "cwd = /opt/busybox\n",
+            &format!("cwd = /opt/busybox\n{stop}\n"),
+        );
+        assert!(
+            cfg.contains("PWNED"),
+            "no app#1 cwd line to add the stop after"
+        );
         std::fs::write(d.lab.config(node), cfg).unwrap();
     }
     d.lab
@@ -355,7 +361,10 @@ fn node_output_never_sends_control_characters_to_the_terminal() {
         run.stdout
     );
     // The agent's own log of the stop, on the terminal of `svc stop` and in its file.
-    let log = d.lab.root("deb1").join("var/lib/drpilot/busybox/actions.log");
+    let log = d
+        .lab
+        .root("deb1")
+        .join("var/lib/drpilot/busybox/actions.log");
     let logged = std::fs::read(&log).unwrap();
     assert!(
         !has_escape_bytes(&logged),
@@ -363,8 +372,17 @@ fn node_output_never_sends_control_characters_to_the_terminal() {
         String::from_utf8_lossy(&logged)
     );
     assert!(String::from_utf8_lossy(&logged).contains("stopping the writer"));
-    let stop = d.lab.node_cmd("deb2").args(["svc", "busybox", "stop"]).output().unwrap();
-    assert!(stop.status.success(), "{}", String::from_utf8_lossy(&stop.stderr));
+    let stop = d
+        .lab
+        .node_cmd("deb2")
+        .args(["svc", "busybox", "stop"])
+        .output()
+        .unwrap();
+    assert!(
+        stop.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stop.stderr)
+    );
     assert!(!has_escape_bytes(&stop.stdout) && !has_escape_bytes(&stop.stderr));
     assert!(String::from_utf8_lossy(&stop.stdout).contains("stopping the writer"));
 }
@@ -387,7 +405,8 @@ fn a_missing_nodes_file_is_an_error_naming_where_it_was_looked_for() {
     let missing = tmp.path().join("nope.toml");
     let out = drp(&["--nodes", missing.to_str().unwrap()], tmp.path()).expect_err("--nodes nope");
     assert!(
-        out.stderr.contains(&format!("--nodes {}", missing.display()))
+        out.stderr
+            .contains(&format!("--nodes {}", missing.display()))
             && out.stderr.contains("does not exist"),
         "{}",
         out.stderr
@@ -420,7 +439,10 @@ fn a_missing_nodes_file_is_an_error_naming_where_it_was_looked_for() {
         .unwrap()
         .into();
     let unknown = unknown.expect_err("unknown service");
-    for (what, stderr) in [("empty map", &out.stderr), ("unknown service", &unknown.stderr)] {
+    for (what, stderr) in [
+        ("empty map", &out.stderr),
+        ("unknown service", &unknown.stderr),
+    ] {
         let line = stderr
             .lines()
             .find(|l| l.contains("no node of the map knows service"))

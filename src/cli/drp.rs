@@ -145,8 +145,9 @@ pub fn report(run: &str, format: ReportFormat) -> Result<bool> {
     print!(
         "{}",
         match format {
-            ReportFormat::Md => report::markdown(&r),
-            ReportFormat::Html => report::html(&r),
+            // Reasons quote node output: the text formats are printed as safe text.
+            ReportFormat::Md => clean_lines(&report::markdown(&r)).into_owned(),
+            ReportFormat::Html => clean_lines(&report::html(&r)).into_owned(),
             ReportFormat::Json => report::json(&r) + "\n",
         }
     );

@@ -50,11 +50,14 @@ mod tests {
 
     #[test]
     fn unclosed_quotes_in_command_values_are_errors() {
-        let text = "[DEFAULT]\nnodes = n1\n[app#1]\nstart@n1 = sh -c \"echo\ncheck = sh -c 'a\"b'\n";
+        let text =
+            "[DEFAULT]\nnodes = n1\n[app#1]\nstart@n1 = sh -c \"echo\ncheck = sh -c 'a\"b'\n";
         assert_eq!(
             errors(text),
-            ["s.env:4: [app#1] start@n1: missing closing quote: the value is split into \
-              words like a shell command line, so every ' and \" must be closed"]
+            [
+                "s.env:4: [app#1] start@n1: missing closing quote: the value is split into \
+              words like a shell command line, so every ' and \" must be closed"
+            ]
         );
         // Other keywords keep their quotes verbatim.
         assert!(errors("[DEFAULT]\nnodes = n1\ncomment = it's\n").is_empty());

@@ -171,7 +171,7 @@ fn draw_one(frame: &mut Frame, area: Rect, app: &App, svc: &SvcEntry, side: Side
             format!("link down: {}", clean_line(err)),
             app.theme.error(),
         ))
-            .wrap(Wrap { trim: true });
+        .wrap(Wrap { trim: true });
         frame.render_widget(why, top);
         body = rest;
     }
