@@ -205,3 +205,74 @@ fn warnings_do_not_fail_the_check() {
     );
     assert!(!run.stderr.contains("error:"), "{}", run.stderr);
 }
+
+/// Writes `text` as `svc.env` in a fresh directory.
+fn temp_config(bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("svc.env");
+    std::fs::write(&path, bytes).expect("write config");
+    (dir, path)
+}
+
+#[test]
+fn diagnostics_strip_control_characters_from_config_values() {
+    let (_dir, path) = temp_config(
+        b"[DEFAULT]\nnodes = n1\n[fs#1]\ntype = ext5\x1b]0;PWNED\x07\ndev = /d\nmnt = /m\n[app#1\x1b[2J]\nstart = x\nmnt_opts\x1b[31m = y\n",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_drpilot"))
+        .arg("check-config")
+        .arg(&path)
+        .output()
+        .expect("run drpilot");
+    assert_eq!(out.status.code(), Some(1));
+    let has_control = |b: &[u8]| b.iter().any(|b| matches!(b, 0x1b | 0x07));
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !has_control(&out.stderr) && !has_control(&out.stdout),
+        "{stderr:?}"
+    );
+    assert_error_at(
+        &stderr,
+        &path,
+        4,
+        &["[fs#1] type:", "unknown fs type 'ext5"],
+    );
+    assert_error_at(&stderr, &path, 7, &["malformed section header"]);
+}
+
+#[test]
+fn a_command_value_with_an_unterminated_quote_is_refused() {
+    let (_dir, path) = temp_config(
+        b"[DEFAULT]\nnodes = n1\ndrpnodes = d1\ndrp_app_check = test -s 'data\n[app#1]\nstart = /bin/sh -c \"echo\nstop@d1 = /bin/sh -c \"echo 'ok'\"\ncheck = /bin/sh -c 'it'\"'\"'s fine'\n[container#1]\ntype = docker\nrun_image = img\nrun_args = -e 'A=b\n",
+    );
+    let stderr = refused(&path);
+    assert_error_at(
+        &stderr,
+        &path,
+        4,
+        &["[DEFAULT] drp_app_check:", "missing closing quote"],
+    );
+    assert_error_at(
+        &stderr,
+        &path,
+        6,
+        &["[app#1] start:", "missing closing quote"],
+    );
+    assert_error_at(
+        &stderr,
+        &path,
+        12,
+        &["[container#1] run_args:", "missing closing quote"],
+    );
+    let lines = stderr.lines().filter(|l| l.starts_with("error:")).count();
+    assert_eq!(lines, 3, "balanced quotes are fine:\n{stderr}");
+}
+
+#[test]
+fn a_nul_byte_in_the_file_is_refused() {
+    let (_dir, path) =
+        temp_config(b"[DEFAULT]\nnodes = n1\n# a comment\0\n[app#1]\nstart = /bin/true\0 x\n");
+    let stderr = refused(&path);
+    assert_error_at(&stderr, &path, 3, &["NUL"]);
+    assert_error_at(&stderr, &path, 5, &["NUL"]);
+}

@@ -146,3 +146,26 @@ fn read_only_and_wall_consoles_never_spawn_an_action() {
     }
     assert_eq!(lab.status("deb1")["avail"], "down");
 }
+
+#[test]
+fn a_missing_nodes_file_is_an_error_before_the_console_starts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("nope.toml");
+    let missing_text = missing.to_string_lossy().into_owned();
+    let mut app = PtyApp::spawn(&["console", "--nodes", &missing_text], tmp.path());
+    assert!(!app.wait_exit(T), "a missing map is a failure");
+    let raw = || String::from_utf8_lossy(&app.raw()).into_owned();
+    // The last bytes may still be on their way from the pty after the exit.
+    support::wait_until(T, "the error on the terminal", || {
+        raw().contains("does not exist")
+    });
+    let raw = raw();
+    assert!(
+        !raw.contains("\x1b[?1049h"),
+        "the console entered full screen: {raw:?}"
+    );
+    assert!(
+        raw.contains(&format!("--nodes {missing_text}")) && raw.contains("does not exist"),
+        "{raw:?}"
+    );
+}

@@ -314,3 +314,148 @@ fn two_runs_of_the_same_service_cannot_run_at_once() {
     assert_eq!(d.running_on(), vec!["deb1"]);
     d.lab.svc("deb1", &["stop"]).expect_ok("stop");
 }
+
+/// The bytes that start an escape sequence (ESC) or end a title (BEL).
+fn has_escape_bytes(bytes: &[u8]) -> bool {
+    bytes.iter().any(|b| matches!(b, 0x1b | 0x07))
+}
+
+#[test]
+fn node_output_never_sends_control_characters_to_the_terminal() {
+    let d = Drp::ready();
+    // app#1 stops with a command that retitles the terminal (OSC 0) before saying what it does.
+    let stop = r#"stop = /bin/sh -c "printf '\033]0;PWNED\007stopping the writer\n'""#;
+    for node in ["deb1", "deb2"] {
+        let cfg = std::fs::read_to_string(d.lab.config(node)).unwrap();
+        let cfg = cfg.replace(
+            "cwd = /opt/busybox\n",
+            &format!("cwd = /opt/busybox\n{stop}\n"),
+        );
+        assert!(
+            cfg.contains("PWNED"),
+            "no app#1 cwd line to add the stop after"
+        );
+        std::fs::write(d.lab.config(node), cfg).unwrap();
+    }
+    d.lab
+        .svc("deb1", &["syncnodes"])
+        .expect_ok("config records in sync again");
+    let nodes = d.lab.dir.join("nodes.toml");
+    let out = d
+        .cmd(&["drp", "rehearse", "busybox", "--yes", "--nodes"])
+        .arg(&nodes)
+        .output()
+        .unwrap();
+    let run = Run::from(out.clone()).expect_ok("drp rehearse");
+    assert!(
+        !has_escape_bytes(&out.stdout) && !has_escape_bytes(&out.stderr),
+        "control characters reached the terminal:\n{:?}\n{:?}",
+        run.stdout,
+        run.stderr
+    );
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.contains("deb1:") && l.contains("stopping the writer")),
+        "the stop command's output is not relayed:\n{}",
+        run.stdout
+    );
+    // The agent's own log of the stop, on the terminal of `svc stop` and in its file.
+    let log = d
+        .lab
+        .root("deb1")
+        .join("var/lib/drpilot/busybox/actions.log");
+    let logged = std::fs::read(&log).unwrap();
+    assert!(
+        !has_escape_bytes(&logged),
+        "{}",
+        String::from_utf8_lossy(&logged)
+    );
+    assert!(String::from_utf8_lossy(&logged).contains("stopping the writer"));
+    let stop = d
+        .lab
+        .node_cmd("deb2")
+        .args(["svc", "busybox", "stop"])
+        .output()
+        .unwrap();
+    assert!(
+        stop.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stop.stderr)
+    );
+    assert!(!has_escape_bytes(&stop.stdout) && !has_escape_bytes(&stop.stderr));
+    assert!(String::from_utf8_lossy(&stop.stdout).contains("stopping the writer"));
+}
+
+#[test]
+fn a_missing_nodes_file_is_an_error_naming_where_it_was_looked_for() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state");
+    let drp = |args: &[&str], config_home: &Path| -> Run {
+        bin()
+            .args(["drp", "rehearse", "busybox", "--yes"])
+            .args(args)
+            .env("XDG_STATE_HOME", &state)
+            .env("XDG_CONFIG_HOME", config_home)
+            .output()
+            .unwrap()
+            .into()
+    };
+    // An explicit --nodes that does not exist: its path, not an empty map.
+    let missing = tmp.path().join("nope.toml");
+    let out = drp(&["--nodes", missing.to_str().unwrap()], tmp.path()).expect_err("--nodes nope");
+    assert!(
+        out.stderr
+            .contains(&format!("--nodes {}", missing.display()))
+            && out.stderr.contains("does not exist"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("no node of the map"), "{}", out.stderr);
+    assert!(!state.join("drpilot/runs").exists(), "nothing was started");
+    // No --nodes and no default map: where it was looked for, and how to write one.
+    let out = drp(&[], tmp.path()).expect_err("no default map");
+    let default = tmp.path().join("drpilot/nodes.toml");
+    assert!(
+        out.stderr.contains(&default.display().to_string())
+            && out.stderr.contains("[nodes]")
+            && out.stderr.contains("deb1 = \"ssh://root@deb1")
+            && out.stderr.contains("--nodes FILE"),
+        "{}",
+        out.stderr
+    );
+    // A map that lists no node, and one whose nodes do not know the service: never an empty
+    // list after the colon.
+    let empty = tmp.path().join("empty.toml");
+    std::fs::write(&empty, "[nodes]\n").unwrap();
+    let out = drp(&["--nodes", empty.to_str().unwrap()], tmp.path()).expect_err("empty map");
+    let lab = TestLab::new();
+    let nodes = lab.dir.join("nodes.toml");
+    let unknown: Run = bin()
+        .args(["drp", "rehearse", "nosuchsvc", "--yes", "--nodes"])
+        .arg(&nodes)
+        .env("XDG_STATE_HOME", &state)
+        .output()
+        .unwrap()
+        .into();
+    let unknown = unknown.expect_err("unknown service");
+    for (what, stderr) in [
+        ("empty map", &out.stderr),
+        ("unknown service", &unknown.stderr),
+    ] {
+        let line = stderr
+            .lines()
+            .find(|l| l.contains("no node of the map knows service"))
+            .unwrap_or_else(|| panic!("{what}: {stderr}"));
+        assert!(
+            !line.trim_end().ends_with(':'),
+            "{what}: nothing after the colon: {line}"
+        );
+    }
+    assert!(out.stderr.contains("lists no node"), "{}", out.stderr);
+    assert!(
+        unknown.stderr.contains("deb1") && unknown.stderr.contains("deb2"),
+        "{}",
+        unknown.stderr
+    );
+}

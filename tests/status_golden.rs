@@ -313,3 +313,34 @@ fn json_of_the_standby_node_keeps_stdby_words() {
     assert!(json.contains(r#""standby":true"#));
     assert_eq!(parse_json(&json).expect("valid JSON"), status);
 }
+
+#[test]
+fn print_status_strips_control_characters_from_labels_and_comments() {
+    // Labels come from config values (an app's start command), comments from command output.
+    let status = build(
+        "deb1.opensvc.com",
+        vec![
+            res_c(
+                "fs#1",
+                "/srv\x1b]0;PWNED\x07/data",
+                Down,
+                "fsck said:\tbad\x1b[2J\x1b[H block\r",
+            ),
+            res("app#1", "/bin/sh\x1b[31m -c run\x1b[0m\u{9b}1m", Up),
+        ],
+    );
+    let text = render_text(&status, &plain);
+    assert!(
+        !text.chars().any(|c| c.is_control() && c != '\n'),
+        "{text:?}"
+    );
+    assert!(text.contains(" /srv/data\n"), "{text}");
+    assert!(text.contains("# fsck said: bad block\n"), "{text}");
+    assert!(text.contains(" /bin/sh -c run\n"), "{text}");
+    // JSON keeps the values as they are, escaped: it stays valid JSON a program reads back.
+    let json = render_json(&status);
+    assert!(!json.chars().any(char::is_control), "{json}");
+    assert!(json.contains(r"/srv\u001b]0;PWNED\u0007/data"), "{json}");
+    assert!(json.contains(r"run\u001b[0m\u009b1m"), "{json}");
+    assert_eq!(parse_json(&json).expect("valid JSON"), status);
+}

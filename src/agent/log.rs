@@ -150,18 +150,21 @@ impl ActionLog {
         if self.quiet {
             return;
         }
-        let text = self.text_line(level, rid, msg);
+        // Command output and config values reach the terminal and the log file: as safe text.
+        let text = crate::text::clean_lines(&self.text_line(level, rid, msg)).into_owned();
         let printed = match self.format {
             Format::Text => text.clone(),
-            Format::Json => serde_json::to_string(&JsonLine {
-                ts: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                level,
-                svc: &self.svc,
-                rid,
-                kind,
-                msg,
-            })
-            .unwrap_or_default(),
+            Format::Json => crate::text::json_safe(
+                serde_json::to_string(&JsonLine {
+                    ts: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                    level,
+                    svc: &self.svc,
+                    rid,
+                    kind,
+                    msg,
+                })
+                .unwrap_or_default(),
+            ),
         };
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{printed}");

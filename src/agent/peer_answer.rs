@@ -61,7 +61,7 @@ impl PeerAnswer {
             if out.code == Some(i32::from(EXIT_NOT_CONFIGURED)) {
                 return PeerAnswer::NotConfigured;
             }
-            return PeerAnswer::Error(crate::text::printable(&out.failure_reason()));
+            return PeerAnswer::Error(crate::text::clean_line(&out.failure_reason()).into_owned());
         }
         let st: ServiceStatus = match serde_json::from_slice(&out.stdout) {
             Ok(st) => st,
@@ -70,15 +70,15 @@ impl PeerAnswer {
                 let first = first.lines().next().unwrap_or("").chars().take(80);
                 return PeerAnswer::Garbage(format!(
                     "not a status document ({e}): '{}'",
-                    crate::text::printable(&first.collect::<String>())
+                    crate::text::clean_line(&first.collect::<String>())
                 ));
             }
         };
         if st.schema != SCHEMA_VERSION || st.service != svc || st.node != node {
             return PeerAnswer::Garbage(format!(
                 "the status of {} on {} (schema {}), not of {svc} on {node}",
-                crate::text::printable(&st.service),
-                crate::text::printable(&st.node),
+                crate::text::clean_line(&st.service),
+                crate::text::clean_line(&st.node),
                 st.schema
             ));
         }

@@ -13,6 +13,7 @@ use super::{lock, peer, probe, selector, Service};
 use crate::drivers::{sync_config, sync_state, Ctx, Loaded, SyncMode};
 use crate::paths::NodeEnv;
 use crate::status::{group_of, render_json, render_text, Status};
+use crate::text::clean_lines;
 use crate::transport::{connect, NodeMap, Transport};
 
 /// How long an action other than a sync waits for the service lock when `--waitlock` is not
@@ -51,7 +52,7 @@ pub fn run(env: &NodeEnv, selector_text: &str, action: &Action, opts: &Options) 
         let svc = match Service::load(env, &name) {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("error: {e:#}");
+                eprintln!("error: {}", clean_lines(&format!("{e:#}")));
                 ok = false;
                 continue;
             }
@@ -66,7 +67,7 @@ pub fn run(env: &NodeEnv, selector_text: &str, action: &Action, opts: &Options) 
             svc.print_warnings();
         }
         if let Err(e) = run_one(env, &svc, &peers, action, opts) {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", clean_lines(&format!("{e:#}")));
             ok = false;
         }
     }
@@ -90,11 +91,10 @@ fn run_one(
             return Ok(());
         }
         Action::PrintConfig { node } => {
-            print!(
-                "{}",
-                svc.cfg
-                    .print_config(node.as_deref().unwrap_or(&env.nodename))
-            );
+            let text = svc
+                .cfg
+                .print_config(node.as_deref().unwrap_or(&env.nodename));
+            print!("{}", clean_lines(&text));
             return Ok(());
         }
         Action::Validate => {

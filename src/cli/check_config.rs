@@ -11,7 +11,10 @@ pub fn run(file: &Path) -> bool {
             for w in &loaded.warnings {
                 eprintln!("warning: {w}");
             }
-            println!("{}: ok", file.display());
+            println!(
+                "{}: ok",
+                crate::text::clean_line(&file.display().to_string())
+            );
             true
         }
         Err(e) => {

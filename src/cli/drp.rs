@@ -12,6 +12,7 @@ use crate::runbook::journal::runs_dir;
 use crate::runbook::nodes::SyncProgress;
 use crate::runbook::plan::{Mode, Step};
 use crate::runbook::{report, session};
+use crate::text::{clean_line, clean_lines};
 use crate::transport::NodeMap;
 
 /// Arguments of `drpilot drp`.
@@ -68,6 +69,8 @@ struct Terminal {
 
 impl Operator for Terminal {
     fn confirm(&mut self, step: Step, node: &str, prompt: &str, typed: Option<&str>) -> bool {
+        // The prompt quotes node names and the service: printed as safe text.
+        let (node, prompt) = (clean_line(node), clean_lines(prompt));
         if self.yes {
             println!(
                 "[gate {} on {node}] {prompt}: confirmed by --yes",
@@ -93,7 +96,8 @@ impl Operator for Terminal {
         }
     }
     fn say(&mut self, msg: &str) {
-        println!("{msg}");
+        // Node output lines and error reasons: no escape sequence reaches the terminal.
+        println!("{}", clean_lines(msg));
     }
     fn name(&self) -> String {
         if self.yes {
@@ -103,7 +107,7 @@ impl Operator for Terminal {
         }
     }
     fn sync_progress(&mut self, rid: &str, p: &SyncProgress) {
-        println!("  {rid} {}", p.bar(20));
+        println!("  {} {}", clean_line(rid), p.bar(20));
     }
 }
 
@@ -114,8 +118,8 @@ pub fn run(args: DrpArgs) -> Result<bool> {
         Which::Disaster(a) => (Mode::Disaster, a),
         Which::Failback(a) => (Mode::Failback, a),
     };
-    let file = a.nodes.unwrap_or_else(crate::console::default_nodes_file);
-    let map = NodeMap::load(&file)?;
+    let default = crate::console::default_nodes_file();
+    let map = NodeMap::load_for_operator(a.nodes.as_deref(), &default)?;
     let op = &mut Terminal { yes: a.yes };
     println!("== {} of {}", mode.banner(), a.svc);
     let out = session::run(mode, &a.svc, map, op)?;
@@ -141,8 +145,9 @@ pub fn report(run: &str, format: ReportFormat) -> Result<bool> {
     print!(
         "{}",
         match format {
-            ReportFormat::Md => report::markdown(&r),
-            ReportFormat::Html => report::html(&r),
+            // Reasons quote node output: the text formats are printed as safe text.
+            ReportFormat::Md => clean_lines(&report::markdown(&r)).into_owned(),
+            ReportFormat::Html => clean_lines(&report::html(&r)).into_owned(),
             ReportFormat::Json => report::json(&r) + "\n",
         }
     );

@@ -74,8 +74,8 @@ fn overview(lab: &Lab) -> Result<bool> {
         let out = t.call(&args, None, Some(std::time::Duration::from_secs(30)))?;
         let role = if node == PROD { "production" } else { "DRP" };
         println!("== {node} ({role})");
-        print!("{}", out.stdout_text());
-        eprint!("{}", out.stderr);
+        print!("{}", crate::text::clean_lines(&out.stdout_text()));
+        eprint!("{}", crate::text::clean_lines(&out.stderr));
         println!();
     }
     let exe = std::env::current_exe().wrap_err("locating drpilot")?;

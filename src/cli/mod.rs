@@ -150,7 +150,8 @@ pub fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Errors quote config values and node output: printed as safe text.
+            eprintln!("error: {}", crate::text::clean_lines(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }

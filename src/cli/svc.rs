@@ -151,7 +151,7 @@ pub fn run(args: SvcArgs) -> Result<bool> {
         // A peer's split-brain guard reads this exit code as "it cannot run here".
         eprintln!(
             "error: service {} is not configured on {} (no {})",
-            crate::text::printable(&args.selector),
+            crate::text::clean_line(&args.selector),
             env.nodename,
             env.config_path(&args.selector).display()
         );

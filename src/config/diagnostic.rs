@@ -73,15 +73,18 @@ impl Diagnostic {
 }
 
 impl fmt::Display for Diagnostic {
+    /// One line; sections, keys and messages quote the file's text, so control characters in
+    /// it are stripped (a diagnostic never drives the operator's terminal).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: ", self.file.display(), self.line)?;
+        let mut text = format!("{}:{}: ", self.file.display(), self.line);
         if let Some(section) = &self.section {
-            write!(f, "[{section}] ")?;
+            text.push_str(&format!("[{section}] "));
         }
         if let Some(key) = &self.key {
-            write!(f, "{key}: ")?;
+            text.push_str(&format!("{key}: "));
         }
-        f.write_str(&self.message)
+        text.push_str(&self.message);
+        f.write_str(&crate::text::clean_line(&text))
     }
 }
 
@@ -132,6 +135,14 @@ mod tests {
         assert_eq!(d.to_string(), "a.env:3: [ip#1] ipname@deb1: boom");
         let d = Diagnostic::warning(Path::new("a.env"), 4, "hm").for_key("k");
         assert_eq!(d.to_string(), "a.env:4: k: hm");
+    }
+
+    #[test]
+    fn display_strips_control_characters_from_the_file_text() {
+        let d = Diagnostic::error(Path::new("a\x1b[2J.env"), 3, "unknown type 'x\x1b]0;T\x07'")
+            .in_section("fs#1\x07")
+            .for_key("ty\tpe");
+        assert_eq!(d.to_string(), "a.env:3: [fs#1] ty pe: unknown type 'x'");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! drops indented continuation lines and treats ':' as a separator. Here each of those is an
 //! error naming file and line, and reading goes on so that every error is reported at once.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::diagnostic::Diagnostic;
@@ -49,12 +50,21 @@ pub struct RawConfig {
     pub path: PathBuf,
     /// `DEFAULT` first if present, then the other sections in file order.
     pub sections: Vec<RawSection>,
+    /// Section name to its position in `sections`: lookups stay constant-time, so a config of
+    /// many sections is read in linear time.
+    index: HashMap<String, usize>,
 }
 
 impl RawConfig {
     /// Finds a section by exact name.
     pub fn section(&self, name: &str) -> Option<&RawSection> {
-        self.sections.iter().find(|s| s.name == name)
+        let indexed = self
+            .index
+            .get(name)
+            .and_then(|&i| self.sections.get(i))
+            .filter(|s| s.name == name);
+        // `sections` is public: should it ever change behind the index, search it.
+        indexed.or_else(|| self.sections.iter().find(|s| s.name == name))
     }
 }
 
@@ -67,6 +77,8 @@ pub(crate) fn parse(path: &Path, text: &str) -> (RawConfig, Vec<Diagnostic>) {
         path,
         sections: Vec::new(),
         duplicate: Vec::new(),
+        first_of: HashMap::new(),
+        keys: HashMap::new(),
         current: None,
         lost: false,
         diags: Vec::new(),
@@ -90,9 +102,15 @@ pub(crate) fn parse(path: &Path, text: &str) -> (RawConfig, Vec<Diagnostic>) {
         let default = kept.remove(pos);
         kept.insert(0, default);
     }
+    let index = kept
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.clone(), i))
+        .collect();
     let config = RawConfig {
         path: path.to_path_buf(),
         sections: kept,
+        index,
     };
     (config, diags)
 }
@@ -102,6 +120,10 @@ struct Reader<'p> {
     sections: Vec<RawSection>,
     /// Parallel to `sections`: true for a repeated section, read for diagnostics then dropped.
     duplicate: Vec<bool>,
+    /// Section name to the index of its first occurrence (duplicate headers are told by it).
+    first_of: HashMap<String, usize>,
+    /// `(key, scope)` of the current section to its line (duplicate keys are told by it).
+    keys: HashMap<(String, Option<String>), usize>,
     current: Option<usize>,
     /// After a malformed header: following keys are checked but have no section to go to.
     lost: bool,
@@ -120,6 +142,14 @@ impl Reader<'_> {
     }
 
     fn line(&mut self, n: usize, line: &str) {
+        if line.contains('\0') {
+            // A text file holds none; the line is still read, so its other errors show too.
+            self.diags.push(Diagnostic::error(
+                self.path,
+                n,
+                "NUL byte in the line: a config is a text file",
+            ));
+        }
         let trimmed = line.trim();
         if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
             return;
@@ -152,6 +182,7 @@ impl Reader<'_> {
     fn header(&mut self, n: usize, trimmed: &str) {
         self.current = None;
         self.lost = false;
+        self.keys.clear();
         let problem = match trimmed.find(']') {
             None => Some("missing ']'"),
             Some(close) => {
@@ -177,7 +208,7 @@ impl Reader<'_> {
             return;
         }
         let name = trimmed.trim_start_matches('[').trim_end_matches(']');
-        let first = self.sections.iter().position(|s| s.name == name);
+        let first = self.first_of.get(name).copied();
         if let Some(first) = first {
             let first_line = self.sections[first].line;
             let message = if name == DEFAULT_SECTION {
@@ -193,7 +224,9 @@ impl Reader<'_> {
             entries: Vec::new(),
         });
         self.duplicate.push(first.is_some());
-        self.current = Some(self.sections.len() - 1);
+        let idx = self.sections.len() - 1;
+        self.first_of.entry(name.to_string()).or_insert(idx);
+        self.current = Some(idx);
     }
 
     fn entry(&mut self, n: usize, written: &str, value: &str) {
@@ -219,16 +252,12 @@ impl Reader<'_> {
             Some((base, scope)) => (base.to_ascii_lowercase(), Some(scope.to_string())),
             None => (written.to_ascii_lowercase(), None),
         };
-        let earlier = self.sections[idx]
-            .entries
-            .iter()
-            .find(|e| e.key == base && e.scope == scope)
-            .map(|e| e.line);
-        if let Some(first_line) = earlier {
+        if let Some(&first_line) = self.keys.get(&(base.clone(), scope.clone())) {
             self.error(n, format!("duplicate key (first at line {first_line})"))
                 .key = Some(excerpt(written));
             return;
         }
+        self.keys.insert((base.clone(), scope.clone()), n);
         self.sections[idx].entries.push(RawEntry {
             key: base,
             scope,
@@ -348,6 +377,19 @@ mod tests {
         assert!(diags[5].contains("':' is not a separator"));
         assert!(diags[9].contains("[DEFAULT] K: duplicate key (first at line 11)"));
         assert!(diags[10].contains("duplicate section [DEFAULT]"));
+    }
+
+    #[test]
+    fn nul_bytes_are_errors_on_their_line() {
+        let (cfg, diags) = read("[DEFAULT]\n# x\0\nnodes = n\0\n");
+        assert_eq!(
+            diags,
+            [
+                "t.env:2: NUL byte in the line: a config is a text file",
+                "t.env:3: NUL byte in the line: a config is a text file"
+            ]
+        );
+        assert_eq!(cfg.sections[0].entries.len(), 1);
     }
 
     #[test]

@@ -14,6 +14,9 @@ pub struct KeywordSpec {
     pub types: &'static [&'static str],
     /// One line for humans (suggestions, docs).
     pub help: &'static str,
+    /// The value is split into words like a shell command line (an argument vector, never run
+    /// by a shell): its quotes must close, which `check-config` verifies.
+    pub shell_split: bool,
 }
 
 /// Resource kinds a rid may start with (`<kind>#<id>`).
@@ -67,6 +70,7 @@ macro_rules! kw {
             required: true,
             types: &[],
             help: $help,
+            shell_split: false,
         }
     };
     ($kind:literal, $name:literal, opt, $help:literal) => {
@@ -76,6 +80,7 @@ macro_rules! kw {
             required: false,
             types: &[],
             help: $help,
+            shell_split: false,
         }
     };
     ($kind:literal, $name:literal, opt, $types:expr, $help:literal) => {
@@ -85,8 +90,15 @@ macro_rules! kw {
             required: false,
             types: $types,
             help: $help,
+            shell_split: false,
         }
     };
+}
+
+/// Marks a keyword whose value is split into words like a shell command line.
+const fn split(mut spec: KeywordSpec) -> KeywordSpec {
+    spec.shell_split = true;
+    spec
 }
 
 /// Keywords every resource section understands, expanded once per kind.
@@ -195,12 +207,12 @@ const DEFAULT_KEYWORDS: [KeywordSpec; 13] = [
         opt,
         "data directory of the service's private docker daemon"
     ),
-    kw!(
+    split(kw!(
         "DEFAULT",
         "docker_daemon_args",
         opt,
         "extra arguments of the service's private docker daemon"
-    ),
+    )),
     kw!(
         "DEFAULT",
         "sync_period",
@@ -220,12 +232,12 @@ const DEFAULT_KEYWORDS: [KeywordSpec; 13] = [
         opt,
         "command that cuts user access before a DRP switch"
     ),
-    kw!(
+    split(kw!(
         "DEFAULT",
         "drp_app_check",
         opt,
         "command that checks the application after a DRP switch"
-    ),
+    )),
 ];
 
 const IP_KEYWORDS: [KeywordSpec; 3] = [
@@ -252,18 +264,18 @@ const VG_KEYWORDS: [KeywordSpec; 1] = [kw!("vg", "vgname", req, "LVM volume grou
 const CONTAINER_KEYWORDS: [KeywordSpec; 7] = [
     kw!("container", "type", req, "container technology"),
     kw!("container", "run_image", req, "image id or name to run"),
-    kw!(
+    split(kw!(
         "container",
         "run_args",
         opt,
         "extra arguments of docker run"
-    ),
-    kw!(
+    )),
+    split(kw!(
         "container",
         "run_command",
         opt,
         "command run in the container"
-    ),
+    )),
     kw!(
         "container",
         "stop_timeout",
@@ -276,12 +288,12 @@ const CONTAINER_KEYWORDS: [KeywordSpec; 7] = [
         opt,
         "data directory of the private docker daemon"
     ),
-    kw!(
+    split(kw!(
         "container",
         "docker_daemon_args",
         opt,
         "extra arguments of the private docker daemon"
-    ),
+    )),
 ];
 
 const SYNC_KEYWORDS: [KeywordSpec; 8] = [
@@ -323,14 +335,14 @@ const SYNC_KEYWORDS: [KeywordSpec; 8] = [
 ];
 
 const APP_KEYWORDS: [KeywordSpec; 6] = [
-    kw!("app", "start", req, "command starting the application"),
-    kw!("app", "stop", opt, "command stopping the application"),
-    kw!(
+    split(kw!("app", "start", req, "command starting the application")),
+    split(kw!("app", "stop", opt, "command stopping the application")),
+    split(kw!(
         "app",
         "check",
         opt,
         "command checking the application (exit 0 = up)"
-    ),
+    )),
     kw!("app", "cwd", opt, "working directory of the commands"),
     kw!("app", "timeout", opt, "seconds before a command is killed"),
     kw!(
@@ -397,6 +409,24 @@ mod tests {
         assert_eq!(
             find("sync", "snap_dir").map(|s| s.types),
             Some(&["btrfs"][..])
+        );
+        let split: Vec<String> = cat
+            .iter()
+            .filter(|s| s.shell_split)
+            .map(|s| format!("{}.{}", s.section_kind, s.name))
+            .collect();
+        assert_eq!(
+            split,
+            [
+                "DEFAULT.docker_daemon_args",
+                "DEFAULT.drp_app_check",
+                "container.run_args",
+                "container.run_command",
+                "container.docker_daemon_args",
+                "app.start",
+                "app.stop",
+                "app.check"
+            ]
         );
     }
 }

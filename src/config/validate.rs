@@ -6,7 +6,7 @@ use super::ini::{RawEntry, RawSection, DEFAULT_SECTION};
 use super::keywords::{self, NODE_LIST_KEYWORDS, RESOURCE_KINDS};
 use super::scope::{split_list, Scope};
 use super::service::ServiceConfig;
-use super::{required, suggest};
+use super::{command_values, required, suggest};
 
 /// Rids the agent declares itself (config and system-file replication).
 const RESERVED_RIDS: &[&str] = &["sync#i0", "sync#i1"];
@@ -34,6 +34,7 @@ pub(crate) fn validate(cfg: &ServiceConfig) -> Vec<Diagnostic> {
             required::check(cfg, section, kind, &mut out);
         }
     }
+    command_values::check(cfg, &mut out);
     out
 }
 

@@ -240,6 +240,7 @@ impl App {
                 self.message = Some(if ok {
                     (format!("{verb} of {svc} on {node} done"), false)
                 } else {
+                    let reason = crate::text::clean_line(&reason);
                     (format!("{verb} of {svc} on {node} FAILED: {reason}"), true)
                 });
                 Vec::new()
@@ -318,7 +319,7 @@ impl App {
                     typed: typed.then(String::new),
                     on_run: false,
                     error: None,
-                    runbook: Some(prompt),
+                    runbook: Some(crate::text::clean_line(&prompt).into_owned()),
                 });
             }
             R::Done { ok, summary } => {
@@ -331,8 +332,14 @@ impl App {
         }
     }
 
-    /// Adds a log line, dropping the oldest past the capacity.
-    pub fn push_log(&mut self, line: LogLine) {
+    /// Adds a log line, dropping the oldest past the capacity. Its text comes from the nodes:
+    /// kept as safe text, like every line drpilot prints.
+    pub fn push_log(&mut self, mut line: LogLine) {
+        for field in [&mut line.node, &mut line.svc, &mut line.rid, &mut line.msg] {
+            if let std::borrow::Cow::Owned(clean) = crate::text::clean_line(field) {
+                *field = clean;
+            }
+        }
         if self.log.len() == LOG_CAPACITY {
             self.log.pop_front();
         }

@@ -67,7 +67,7 @@ pub fn default_nodes_file() -> PathBuf {
 /// Runs the console until the operator quits.
 pub fn run(args: ConsoleArgs) -> Result<bool> {
     let file = args.nodes.clone().unwrap_or_else(default_nodes_file);
-    let mut map = NodeMap::load(&file)?;
+    let mut map = NodeMap::load_for_operator(args.nodes.as_deref(), &file)?;
     // The flag goes into the map, so the runbooks the console starts honour it too.
     if args.accept_new_host_keys {
         map.set_accept_new_host_keys(true);

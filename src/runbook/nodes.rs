@@ -235,17 +235,29 @@ pub fn service_nodes(map: &NodeMap, svc: &str) -> Result<ServiceNodes> {
         match t.call(&args, None, Some(map.status_timeout())) {
             Ok(out) if out.success => {
                 // A node that answers garbage tells nothing; another node may still know.
-                match serde_json::from_slice::<Vec<ServiceNodes>>(&out.stdout) {
-                    Ok(list) => match list.into_iter().find(|s| s.name == svc) {
-                        Some(s) => return Ok(s),
-                        None => why.push(format!("{node}: does not know {svc}")),
-                    },
-                    Err(e) => why.push(format!("{node}: answered garbage ({e})")),
+                let list: Vec<ServiceNodes> = match serde_json::from_slice(&out.stdout) {
+                    Ok(list) => list,
+                    Err(e) => {
+                        why.push(format!("{node}: answered garbage ({e})"));
+                        continue;
+                    }
+                };
+                let names: Vec<String> = list.iter().map(|s| s.name.clone()).collect();
+                if let Some(s) = list.into_iter().find(|s| s.name == svc) {
+                    return Ok(s);
                 }
+                why.push(if names.is_empty() {
+                    format!("{node} has no service")
+                } else {
+                    format!("{node} has only {}", names.join(", "))
+                });
             }
             Ok(out) => why.push(format!("{node}: {}", out.failure_reason())),
             Err(e) => why.push(format!("{node}: {e:#}")),
         }
+    }
+    if why.is_empty() {
+        why.push("the map lists no node (add them under [nodes])".to_string());
     }
     Err(eyre!(
         "no node of the map knows service {svc}: {}",

@@ -306,5 +306,5 @@ pub fn html(r: &Report) -> String {
 
 /// JSON.
 pub fn json(r: &Report) -> String {
-    serde_json::to_string_pretty(r).unwrap_or_default()
+    crate::text::json_safe(serde_json::to_string_pretty(r).unwrap_or_default())
 }

@@ -2,15 +2,17 @@
 
 use super::{ServiceStatus, SCHEMA_VERSION};
 
-/// Serializes the status as one line of JSON.
+/// Serializes the status as one line of JSON, every control character escaped (it may be
+/// printed on a terminal).
 pub fn render_json(status: &ServiceStatus) -> String {
     // Plain strings, integers and enums cannot fail to serialize; keep a valid document anyway.
-    serde_json::to_string(status).unwrap_or_else(|_| {
+    let json = serde_json::to_string(status).unwrap_or_else(|_| {
         format!(
             "{{\"schema\":{},\"error\":\"serialization failed\"}}",
             status.schema
         )
-    })
+    });
+    crate::text::json_safe(json)
 }
 
 /// Parses a document produced by [`render_json`] (a peer's status, a saved report). Unknown

@@ -7,6 +7,7 @@
 use super::group::{block_of, group_of, Block};
 use super::wrap::wrap;
 use super::{ResourceStatus, ServiceStatus, Status};
+use crate::text::clean_line;
 
 /// Width of the tree prefix plus name, before the flags column.
 const NAME_WIDTH: usize = 20;
@@ -21,7 +22,7 @@ const LINE_WIDTH: usize = 78;
 /// plain text); padding is computed on the bare word, so escapes do not shift columns.
 pub fn render_text(status: &ServiceStatus, paint: &dyn Fn(Status, &str) -> String) -> String {
     let mut out = Vec::new();
-    out.push(status.service.clone());
+    out.push(clean_line(&status.service).into_owned());
     out.push(line("overall", "", status.overall, "", paint));
     out.push(line("|- avail", "", status.avail, "", paint));
     render_block(&mut out, status, Block::Avail, paint);
@@ -70,10 +71,17 @@ fn render_block(
     for (i, r) in rows.iter().enumerate() {
         let last = i + 1 == rows.len();
         let (row_prefix, comment_prefix) = prefixes(block, last, &r.rid);
-        let name = format!("{row_prefix}{}", r.rid);
-        out.push(line(&name, &r.flags.render(), r.status, &r.label, paint));
+        // Labels come from config values, comments from command output: as safe text.
+        let name = format!("{row_prefix}{}", clean_line(&r.rid));
+        out.push(line(
+            &name,
+            &r.flags.render(),
+            r.status,
+            &clean_line(&r.label),
+            paint,
+        ));
         for comment in &r.comments {
-            let text = format!("# {comment}");
+            let text = format!("# {}", clean_line(comment));
             for piece in wrap(&text, LINE_WIDTH - LABEL_COL) {
                 out.push(format!("{comment_prefix:<LABEL_COL$}{piece}"));
             }

@@ -91,15 +91,52 @@ pub struct NodeMap {
     status_timeout: Option<u64>,
 }
 
+/// What to write in a node map, shown when the operator has none.
+const MAP_EXAMPLE: &str = "[nodes]\n\
+    deb1 = \"ssh://root@deb1.example.org\"\n\
+    deb2 = \"ssh://root@deb2.example.org\"";
+
 impl NodeMap {
-    /// Reads a map file; a missing file is an empty map (every node reached by ssh).
+    /// Reads a node's own map (`/etc/drpilot/nodes.toml` under its root), where a missing file
+    /// legitimately means an empty map: every peer is reached by ssh to its name. Maps an
+    /// operator names or relies on are read with [`NodeMap::load_required`].
     pub fn load(path: &Path) -> Result<Self> {
+        Ok(Self::read(path)?.unwrap_or_default())
+    }
+
+    /// Reads a map that must exist: a missing file is an error naming it, never an empty map
+    /// (the console would watch no node, a runbook would find no service).
+    pub fn load_required(path: &Path) -> Result<Self> {
+        Self::read(path)?.ok_or_else(|| eyre!("{} does not exist", path.display()))
+    }
+
+    /// Reads the operator's map: `explicit` (`--nodes FILE`) when given, else `default`. A
+    /// missing explicit file is an error naming it; a missing default one says where it was
+    /// looked for and how to write one.
+    pub fn load_for_operator(explicit: Option<&Path>, default: &Path) -> Result<Self> {
+        match explicit {
+            Some(path) => Self::read(path)?
+                .ok_or_else(|| eyre!("--nodes {}: the file does not exist", path.display())),
+            None => Self::read(default)?.ok_or_else(|| {
+                eyre!(
+                    "no node map: {} does not exist. Write one there (or name one with \
+                     --nodes FILE), for example:\n{MAP_EXAMPLE}",
+                    default.display()
+                )
+            }),
+        }
+    }
+
+    /// The map in `path`, `None` when the file does not exist.
+    fn read(path: &Path) -> Result<Option<Self>> {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e).wrap_err_with(|| format!("reading {}", path.display())),
         };
-        Self::parse(&text).wrap_err_with(|| format!("{}", path.display()))
+        Self::parse(&text)
+            .wrap_err_with(|| format!("{}", path.display()))
+            .map(Some)
     }
 
     /// Parses the TOML text of a map.
@@ -234,6 +271,33 @@ impl NodeMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_map_is_empty_only_for_the_node_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nodes.toml");
+        assert!(NodeMap::load(&missing).unwrap().nodes().is_empty());
+        let err = format!("{:#}", NodeMap::load_required(&missing).unwrap_err());
+        assert!(err.contains(&missing.display().to_string()), "{err}");
+        let err = format!(
+            "{:#}",
+            NodeMap::load_for_operator(Some(&missing), Path::new("/d.toml")).unwrap_err()
+        );
+        assert_eq!(
+            err,
+            format!("--nodes {}: the file does not exist", missing.display())
+        );
+        let err = format!(
+            "{:#}",
+            NodeMap::load_for_operator(None, &missing).unwrap_err()
+        );
+        assert!(err.contains(&missing.display().to_string()), "{err}");
+        assert!(err.ends_with(MAP_EXAMPLE), "{err}");
+        assert!(NodeMap::parse(MAP_EXAMPLE).is_ok());
+        std::fs::write(&missing, "[nodes]\ndeb1 = \"local:/x\"\n").unwrap();
+        let map = NodeMap::load_for_operator(None, &missing).unwrap();
+        assert_eq!(map.nodes(), ["deb1"]);
+    }
 
     #[test]
     fn keepalive_interval_round_trips() {

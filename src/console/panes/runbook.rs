@@ -58,7 +58,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, rb: &RunbookView) {
     {
         for (i, (rid, p)) in rb.syncs.iter().enumerate() {
             let bar = Line::from(Span::styled(
-                format!("  {rid:<8} {}", p.bar(8)),
+                format!("  {:<8} {}", crate::text::clean_line(rid), p.bar(8)),
                 app.theme.title(false),
             ));
             lines.insert(pos + 1 + i, bar);

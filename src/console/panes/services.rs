@@ -53,7 +53,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Instant) {
         for (node, h) in &app.nodes {
             match &h.error {
                 Some(e) => text.push(Line::from(Span::styled(
-                    format!("{node}: {e}"),
+                    format!("{node}: {}", crate::text::clean_line(e)),
                     app.theme.error(),
                 ))),
                 None => text.push(Line::from(Span::styled(

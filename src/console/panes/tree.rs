@@ -13,6 +13,7 @@ use ratatui::Frame;
 use super::{freshness_text, status_span};
 use crate::console::app::{App, Focus, SvcEntry};
 use crate::status::{group_of, ServiceStatus, Status};
+use crate::text::clean_line;
 
 /// One row of a tree: name column, status, label, and the reasons under it.
 struct Row {
@@ -116,7 +117,7 @@ fn draw_one(frame: &mut Frame, area: Rect, app: &App, svc: &SvcEntry, side: Side
     let mut lines = Vec::new();
     if let Some(err) = svc.errors.get(node) {
         lines.push(Line::from(Span::styled(
-            format!("config error: {err}"),
+            format!("config error: {}", clean_line(err)),
             app.theme.error(),
         )));
     }
@@ -143,7 +144,7 @@ fn draw_one(frame: &mut Frame, area: Rect, app: &App, svc: &SvcEntry, side: Side
                     name,
                     status,
                     Span::raw(" ".repeat(pad)),
-                    Span::styled(r.label.clone(), app.theme.muted()),
+                    Span::styled(clean_line(&r.label).into_owned(), app.theme.muted()),
                 ]));
                 let indent = if r.name.starts_with("|  ") {
                     "|  |    "
@@ -152,7 +153,7 @@ fn draw_one(frame: &mut Frame, area: Rect, app: &App, svc: &SvcEntry, side: Side
                 };
                 for c in &r.comments {
                     lines.push(Line::from(Span::styled(
-                        format!("{indent}# {c}"),
+                        format!("{indent}# {}", clean_line(c)),
                         app.theme.muted(),
                     )));
                 }
@@ -166,8 +167,11 @@ fn draw_one(frame: &mut Frame, area: Rect, app: &App, svc: &SvcEntry, side: Side
         // Why the node cannot be reached, in full: it is what the operator must act on.
         let [top, rest] =
             Layout::vertical([Constraint::Length(4), Constraint::Min(0)]).areas(inner);
-        let why = Paragraph::new(Span::styled(format!("link down: {err}"), app.theme.error()))
-            .wrap(Wrap { trim: true });
+        let why = Paragraph::new(Span::styled(
+            format!("link down: {}", clean_line(err)),
+            app.theme.error(),
+        ))
+        .wrap(Wrap { trim: true });
         frame.render_widget(why, top);
         body = rest;
     }
