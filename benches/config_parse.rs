@@ -21,7 +21,7 @@ fn config(n: usize) -> String {
             0 => format!("[fs#{i}]\ntype = directory\ndev = /srv/d{i}\nmnt = /opt/m{i}\n"),
             1 => format!("[app#{i}]\nstart = /bin/true {i}\nstop@n1 = /bin/true\n"),
             _ => format!(
-                "[sync#{i}]\ntype = btrfs\nsrc = /s{i}\ndst = /d{i}\ntarget = drpnodes\nsnap_dir = /x\n"
+                "[sync#{i}]\ntype = btrfs\nsrc = /dev/vdb:s{i}\ndst = /dev/vdc:d{i}\ntarget = drpnodes\nsnap_dir = /x\n"
             ),
         });
     }

@@ -99,6 +99,14 @@ fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     }
 }
 
+/// The `error: …` lines of a failure, terminal-safe, with one `error:` prefix even when the
+/// failure's own text starts with one (a refused config lists its diagnostics that way).
+pub fn error_lines(e: &color_eyre::eyre::Report) -> String {
+    let text = format!("{e:#}");
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    format!("error: {}", clean_lines(text))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

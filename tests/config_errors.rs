@@ -64,7 +64,7 @@ fn bare_line_without_equals() {
         &stderr,
         &path,
         7,
-        &["[ip#1]", "line has no '='", "rust-ini"],
+        &["[ip#1]", "line has no '='", "key = value"],
     );
 }
 

@@ -32,14 +32,15 @@ pub fn dir_manifest(
     Ok(())
 }
 
-/// Refuses to overwrite the data of a service that runs on this node.
+/// Refuses to overwrite the data of a service that runs on this node, even in part (`warn`: a
+/// filesystem up, say), as the split-brain guard counts it.
 pub(crate) fn refuse_if_running(env: &NodeEnv, svc: &str) -> Result<()> {
     if !env.config_path(svc).exists() {
         return Ok(());
     }
     let service = Service::load(env, svc)?;
     let st = probe::probe(env, &service);
-    if st.avail.is_up_like() {
+    if st.avail.is_active() {
         bail!(
             "{svc} is {} on {}: refusing to overwrite its live data",
             st.avail,

@@ -52,7 +52,7 @@ pub fn run(env: &NodeEnv, selector_text: &str, action: &Action, opts: &Options) 
         let svc = match Service::load(env, &name) {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("error: {}", clean_lines(&format!("{e:#}")));
+                eprintln!("{}", crate::text::error_lines(&e));
                 ok = false;
                 continue;
             }
@@ -67,7 +67,7 @@ pub fn run(env: &NodeEnv, selector_text: &str, action: &Action, opts: &Options) 
             svc.print_warnings();
         }
         if let Err(e) = run_one(env, &svc, &peers, action, opts) {
-            eprintln!("error: {}", clean_lines(&format!("{e:#}")));
+            eprintln!("{}", crate::text::error_lines(&e));
             ok = false;
         }
     }

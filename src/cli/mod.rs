@@ -151,7 +151,7 @@ pub fn main() -> ExitCode {
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
             // Errors quote config values and node output: printed as safe text.
-            eprintln!("error: {}", crate::text::clean_lines(&format!("{e:#}")));
+            eprintln!("{}", crate::text::error_lines(&e));
             ExitCode::FAILURE
         }
     }

@@ -171,7 +171,7 @@ impl Reader<'_> {
             } else {
                 self.error(
                     n,
-                    "line has no '=': rust-ini would silently glue it onto the next key",
+                    "line has no '=': every line is `key = value`, a [section] or a # comment",
                 );
             }
             return;
@@ -371,7 +371,7 @@ mod tests {
                 "t.env:9", "t.env:10", "t.env:12", "t.env:13", "t.env:14", "t.env:15", "t.env:16"
             ]
         );
-        assert!(diags[2].contains("rust-ini would silently glue"));
+        assert!(diags[2].contains("every line is `key = value`"));
         assert!(diags[3].contains("indented continuation"));
         assert!(diags[4].contains("':' is not a separator"));
         assert!(diags[5].contains("':' is not a separator"));
