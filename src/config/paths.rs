@@ -160,7 +160,8 @@ impl Rule {
 /// (scoped spellings and DEFAULT fallbacks included) and that breaks the rules above, at the
 /// line that wrote it.
 pub(crate) fn check(cfg: &ServiceConfig, out: &mut Vec<Diagnostic>) {
-    let mut seen: Vec<(usize, &str)> = Vec::new();
+    // A value reached from several nodes (a DEFAULT fallback, a plain key) is checked once.
+    let mut seen: std::collections::HashSet<(usize, &str)> = std::collections::HashSet::new();
     for section in cfg.resource_sections() {
         let kind = section.name.split('#').next().unwrap_or_default();
         for node in cfg.all_nodes() {
@@ -173,10 +174,9 @@ pub(crate) fn check(cfg: &ServiceConfig, out: &mut Vec<Diagnostic>) {
                     continue;
                 };
                 // Empty values are the required-keyword check's to report.
-                if found.value.is_empty() || seen.contains(&(found.line, key)) {
+                if found.value.is_empty() || !seen.insert((found.line, key)) {
                     continue;
                 }
-                seen.push((found.line, key));
                 if let Err(message) = rule.check(found.value) {
                     let written = cfg
                         .raw
