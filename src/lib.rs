@@ -4,6 +4,7 @@
 //! nodes through [`transport`]. [`lab`] builds the embedded two-node lab; [`console`] is the
 //! operations console that watches both nodes.
 
+pub mod action_log;
 pub mod agent;
 pub mod cli;
 pub mod config;

@@ -3,7 +3,7 @@
 
 pub mod action;
 pub mod lock;
-pub mod log;
+
 pub mod peer;
 pub mod peer_answer;
 pub mod peer_btrfs;

@@ -10,7 +10,7 @@ use std::process::Command;
 use color_eyre::eyre::{bail, eyre, Result, WrapErr};
 
 use super::peer_receive::{local_sync, receive_lock, LocalSync, SyncType};
-use crate::agent::log::ActionLog;
+use crate::action_log::ActionLog;
 use crate::drivers::sync_btrfs::location::{Location, INCOMING_DIR, REPLACED_PREFIX, SNAP_DIR};
 use crate::drivers::sync_btrfs::plan;
 use crate::drivers::sync_btrfs::rotate::{kept_for_others, record_common, rotate};

@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 
-use super::log::ActionLog;
+use crate::action_log::ActionLog;
 use super::Service;
 use crate::drivers::{sync_config, Ctx};
 use crate::paths::NodeEnv;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use color_eyre::eyre::{bail, eyre, Result};
 
 use super::action::{start_rank, Action, Group};
-use super::log::{ActionLog, Format};
+use crate::action_log::{ActionLog, Format};
 use super::peer_answer::PeerAnswer;
 use super::{lock, peer, probe, selector, Service};
 use crate::drivers::{sync_config, sync_state, Ctx, Loaded, SyncMode};

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use color_eyre::eyre::Result;
 
-use crate::agent::log::Format;
+use crate::action_log::Format;
 
 /// drpilot: run a service replicated between a production node and a DRP node, and fail it over.
 #[derive(Debug, Parser)]

@@ -98,7 +98,7 @@ pub struct RunbookView {
     /// When over: whether it succeeded, and the summary.
     pub finished: Option<(bool, String)>,
     /// Transfer progress per sync resource, during the sync step.
-    pub syncs: Vec<(String, crate::runbook::nodes::SyncProgress)>,
+    pub syncs: Vec<(String, crate::protocol::log::SyncProgress)>,
 }
 
 /// A node's health as the console knows it.

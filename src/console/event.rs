@@ -85,7 +85,7 @@ pub enum RunbookEvent {
     /// A sync resource's transfer progress.
     SyncProgress {
         rid: String,
-        progress: crate::runbook::nodes::SyncProgress,
+        progress: crate::protocol::log::SyncProgress,
     },
     /// A gate: the run waits for the operator's answer.
     Gate {

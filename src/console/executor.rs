@@ -5,11 +5,11 @@
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Local};
-use serde::Deserialize;
 use tokio::sync::mpsc::Sender;
 
 use super::event::{Event, LogLine, RunbookEvent};
 use super::link::NodeLink;
+use crate::protocol::log::LogRecord;
 use crate::runbook::engine::Operator;
 use crate::runbook::plan::{Mode, Step};
 use crate::transport::{NodeMap, SshOptions};
@@ -59,7 +59,7 @@ impl Operator for ConsoleOperator {
         )
     }
 
-    fn sync_progress(&mut self, rid: &str, p: &crate::runbook::nodes::SyncProgress) {
+    fn sync_progress(&mut self, rid: &str, p: &crate::protocol::log::SyncProgress) {
         let ev = RunbookEvent::SyncProgress {
             rid: rid.to_string(),
             progress: *p,
@@ -76,28 +76,19 @@ impl Operator for ConsoleOperator {
     }
 }
 
-#[derive(Deserialize)]
-struct JsonLog {
-    ts: String,
-    level: String,
-    svc: String,
-    rid: String,
-    msg: String,
-}
-
 fn log_line(node: &str, svc: &str, line: &str) -> LogLine {
-    match serde_json::from_str::<JsonLog>(line) {
-        Ok(j) => LogLine {
+    match LogRecord::parse(line) {
+        Some(j) => LogLine {
             time: DateTime::parse_from_rfc3339(&j.ts)
                 .map(|t| t.with_timezone(&Local).format("%H:%M:%S").to_string())
                 .unwrap_or(j.ts),
             node: node.to_string(),
             svc: j.svc,
             rid: j.rid,
-            level: j.level,
+            level: j.level.word().to_string(),
             msg: j.msg,
         },
-        Err(_) => LogLine {
+        None => LogLine {
             time: Local::now().format("%H:%M:%S").to_string(),
             node: node.to_string(),
             svc: svc.to_string(),

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use color_eyre::eyre::{bail, Result};
 
-use crate::agent::log::ActionLog;
+use crate::action_log::ActionLog;
 use crate::config::ServiceConfig;
 use crate::paths::NodeEnv;
 use crate::status::Status;

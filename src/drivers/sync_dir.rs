@@ -10,6 +10,7 @@ use color_eyre::eyre::{bail, eyre, Result, WrapErr};
 use super::sync_archive::{write_stream_with_progress, Entry, Progress, Summary};
 use super::sync_state::{probe_state, write_state, SyncState};
 use super::{Ctx, DataSync, Probe, Resource, SyncMode};
+use crate::protocol::log::SyncProgress;
 use crate::transport::Transport;
 
 /// How long a target may take to list its copy.
@@ -18,15 +19,13 @@ const MANIFEST_TIMEOUT: Duration = Duration::from_secs(120);
 /// How often a transfer reports its progress.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
-/// The progress line a console parses: `progress bytes=SENT/TOTAL files=F/N rate=B/s eta=S`.
-pub fn progress_line(p: Progress, elapsed: Duration) -> String {
-    let secs = elapsed.as_secs_f64().max(0.001);
-    let rate = (p.bytes_sent as f64 / secs) as u64;
-    let left = p.bytes_total.saturating_sub(p.bytes_sent);
-    let eta = if rate > 0 { left / rate.max(1) } else { 0 };
-    format!(
-        "progress bytes={}/{} files={}/{} rate={rate} eta={eta}",
-        p.bytes_sent, p.bytes_total, p.files_sent, p.files_total
+/// The progress of a directory transfer, files counted.
+pub fn progress_line(p: Progress, elapsed: Duration) -> SyncProgress {
+    SyncProgress::measure(
+        p.bytes_sent,
+        Some(p.bytes_total),
+        Some((p.files_sent, p.files_total)),
+        elapsed,
     )
 }
 
@@ -149,7 +148,7 @@ impl DataSync for SyncDir {
                         return;
                     }
                     last = Some(std::time::Instant::now());
-                    log.progress(rid, &progress_line(p, started.elapsed()));
+                    log.progress(rid, progress_line(p, started.elapsed()));
                 };
                 write_stream_with_progress(&src_path, &manifest, &mut w, &mut report)
             });

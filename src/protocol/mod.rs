@@ -1,4 +1,7 @@
-//! What nodes say to each other: the names a peer passes on a `drpilot peer ...` command line,
-//! each checked once, in one place, before the receiving node uses it.
+//! Every value that crosses a process, defined once: the names a peer passes on a `drpilot
+//! peer ...` command line (checked when parsed), the action log's records with their typed
+//! progress, the watch stream's records, the runbook journal's entries and the agent's verbs.
+//! docs/protocol.md documents each stream; its JSON examples are parsed by a test.
 
+pub mod log;
 pub mod names;

@@ -11,7 +11,8 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::journal::{Journal, Record};
-use super::nodes::{NodeOps, SyncProgress};
+use super::nodes::NodeOps;
+use crate::protocol::log::{LogRecord, SyncProgress};
 use super::plan::{steps, Gate, Mode, Step};
 use crate::agent::peer_answer::PeerAnswer;
 use crate::status::{ServiceStatus, Status};
@@ -274,16 +275,12 @@ impl<'a> Engine<'a> {
     fn sync(&mut self, node: &str, args: &[&str]) -> Result<serde_json::Value> {
         let op = &mut *self.op;
         let mut on_line = |line: &str| {
-            let Ok(rec) = serde_json::from_str::<serde_json::Value>(line) else {
+            let Some(rec) = LogRecord::parse(line) else {
                 return;
             };
-            let (rid, msg) = (
-                rec["rid"].as_str().unwrap_or_default(),
-                rec["msg"].as_str().unwrap_or_default(),
-            );
-            match SyncProgress::parse(msg) {
-                Some(p) if rec["kind"] == "progress" => op.sync_progress(rid, &p),
-                _ => op.say(&format!("  {node}: {rid} {msg}")),
+            match rec.progress {
+                Some(p) => op.sync_progress(&rec.rid, &p),
+                None => op.say(&format!("  {node}: {} {}", rec.rid, rec.msg)),
             }
         };
         let r = self.ops.act_lines(node, args, &mut on_line)?;

@@ -9,25 +9,17 @@ use std::time::{Duration, Instant};
 use color_eyre::eyre::{bail, eyre, Result, WrapErr};
 
 use super::volume::Tool;
-use crate::agent::log::ActionLog;
+use crate::action_log::ActionLog;
+use crate::protocol::log::SyncProgress;
 use crate::transport::Transport;
 
 /// How often a transfer reports its progress.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
-/// The progress line a console parses, `progress bytes=SENT/TOTAL rate=B/s eta=S`; a send
-/// stream's size is not known in advance, so TOTAL is an estimate when there is one and `?`
-/// (with no eta) when there is none or the estimate was passed.
-pub fn progress_line(sent: u64, total: Option<u64>, elapsed: Duration) -> String {
-    let secs = elapsed.as_secs_f64().max(0.001);
-    let rate = (sent as f64 / secs) as u64;
-    match total.filter(|t| *t >= sent) {
-        Some(t) => {
-            let eta = (t - sent).checked_div(rate).unwrap_or(0);
-            format!("progress bytes={sent}/{t} rate={rate} eta={eta}")
-        }
-        None => format!("progress bytes={sent}/? rate={rate}"),
-    }
+/// The progress of a send stream: its size is not known in advance, so the total is an
+/// estimate when there is one, and unknown (no time left) when there is none or it was passed.
+pub fn progress_line(sent: u64, total: Option<u64>, elapsed: Duration) -> SyncProgress {
+    SyncProgress::measure(sent, total, None, elapsed)
 }
 
 /// The send stream on its way to the target, counted and reported.
@@ -49,7 +41,7 @@ impl<R: Read> Read for Counting<'_, R> {
             self.last = Some(Instant::now());
             self.log.progress(
                 self.rid,
-                &progress_line(self.sent, self.total, self.started.elapsed()),
+                progress_line(self.sent, self.total, self.started.elapsed()),
             );
         }
         Ok(n)
@@ -143,7 +135,7 @@ pub fn stream(
             ),
         ),
     }
-    log.progress(rid, &progress_line(sent, Some(sent), elapsed));
+    log.progress(rid, progress_line(sent, Some(sent), elapsed));
     Ok((sent, elapsed, out.stdout))
 }
 

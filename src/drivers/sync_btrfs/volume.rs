@@ -14,7 +14,7 @@ use rustix::fs::{flock, FlockOperation};
 
 use super::mounts;
 use super::subvol::{parse_list, parse_show, Shown, Subvol};
-use crate::agent::log::ActionLog;
+use crate::action_log::ActionLog;
 use crate::transport::{run_child, CallOutput};
 
 /// How long a btrfs or mount command may take (a send or receive has no limit).

@@ -44,7 +44,7 @@ pub fn send(
                     return;
                 }
                 last = Some(Instant::now());
-                log.progress(rid, &progress_line(bytes, Some(total), started.elapsed()));
+                log.progress(rid, progress_line(bytes, Some(total), started.elapsed()));
             };
             extract(
                 &mut file,

@@ -464,7 +464,7 @@ fn dm_names_split_back() {
 mod probe {
     use super::super::marker::{write_marker, CutMarker};
     use super::super::SyncDds;
-    use crate::agent::log::ActionLog;
+    use crate::action_log::ActionLog;
     use crate::config::ServiceConfig;
     use crate::drivers::sync_state::{write_state, SyncState};
     use crate::drivers::{Ctx, Resource};

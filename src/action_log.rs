@@ -1,6 +1,7 @@
-//! The action log: the seed's text lines (`HH:MM:SS INFO    SVC.RID  message`, the command
-//! before it runs, its output after) or JSON lines for the console's feed. Every line also goes
-//! to the service's action log file in its state directory.
+//! The action log, below the drivers that write it: the OpenSVC tutorial's text lines
+//! (`HH:MM:SS INFO    SVC.RID  message`, the command before it runs, its output after) or
+//! [`LogRecord`] JSON lines for the console's feed. Every line also goes to the service's action
+//! log file in its state directory.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -8,7 +9,9 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use chrono::{Local, Utc};
-use serde::Serialize;
+
+pub use crate::protocol::log::{Kind, Level, SyncProgress};
+use crate::protocol::log::LogRecord;
 
 /// Output format of an action's log and of `print status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
@@ -18,52 +21,6 @@ pub enum Format {
     Text,
     /// One JSON object per line.
     Json,
-}
-
-/// Severity of a log line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Level {
-    /// Progress and facts.
-    Info,
-    /// Something the operator should look at; the action goes on.
-    Warning,
-    /// The action failed.
-    Error,
-}
-
-impl Level {
-    fn word(self) -> &'static str {
-        match self {
-            Level::Info => "INFO",
-            Level::Warning => "WARNING",
-            Level::Error => "ERROR",
-        }
-    }
-}
-
-/// What a log line is, so the console can style and filter it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    /// A command about to run.
-    Cmd,
-    /// Output of a command.
-    Output,
-    /// A message.
-    Info,
-    /// Transfer progress.
-    Progress,
-}
-
-#[derive(Serialize)]
-struct JsonLine<'a> {
-    ts: String,
-    level: Level,
-    svc: &'a str,
-    rid: &'a str,
-    kind: Kind,
-    msg: &'a str,
 }
 
 /// Writes an action's log lines to stdout and to the service's log file.
@@ -121,9 +78,9 @@ impl ActionLog {
         self.line(Level::Info, rid, Kind::Cmd, &shell_words::join(argv));
     }
 
-    /// Logs transfer progress.
-    pub fn progress(&self, rid: &str, msg: &str) {
-        self.line(Level::Info, rid, Kind::Progress, msg);
+    /// Logs a transfer's progress: its numbers in JSON, its text line in the text log.
+    pub fn progress(&self, rid: &str, progress: SyncProgress) {
+        self.record(Level::Info, rid, Kind::Progress, &progress.to_string(), Some(progress));
     }
 
     /// Logs a command's output after it ran: an `output:` line then the raw text (text), or one
@@ -147,6 +104,17 @@ impl ActionLog {
     }
 
     fn line(&self, level: Level, rid: &str, kind: Kind, msg: &str) {
+        self.record(level, rid, kind, msg, None);
+    }
+
+    fn record(
+        &self,
+        level: Level,
+        rid: &str,
+        kind: Kind,
+        msg: &str,
+        progress: Option<SyncProgress>,
+    ) {
         if self.quiet {
             return;
         }
@@ -155,13 +123,14 @@ impl ActionLog {
         let printed = match self.format {
             Format::Text => text.clone(),
             Format::Json => crate::text::json_safe(
-                serde_json::to_string(&JsonLine {
+                serde_json::to_string(&LogRecord {
                     ts: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                     level,
-                    svc: &self.svc,
-                    rid,
+                    svc: self.svc.clone(),
+                    rid: rid.to_string(),
                     kind,
-                    msg,
+                    msg: msg.to_string(),
+                    progress,
                 })
                 .unwrap_or_default(),
             ),
