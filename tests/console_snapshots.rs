@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use crossterm::event::{Event as Input, KeyCode, KeyEvent, KeyModifiers};
-use drpilot::agent::watch::ServiceNodes;
+use drpilot::protocol::watch::ServiceNodes;
 use drpilot::console::app::App;
 use drpilot::console::event::{Event, LogLine, NodeEvent};
 use drpilot::console::theme::{Theme, BUILTIN};
@@ -199,7 +199,7 @@ fn unreachable_node_is_never_shown_as_current() {
 #[test]
 fn runbook_pane_in_disaster_mode_with_a_gate_and_a_progress_bar() {
     use drpilot::console::event::RunbookEvent;
-    use drpilot::runbook::nodes::SyncProgress;
+    use drpilot::protocol::log::SyncProgress;
     let (mut app, now) = app("default");
     let steps = [
         "preflight",

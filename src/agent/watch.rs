@@ -9,59 +9,16 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use color_eyre::eyre::Result;
-use serde::{Deserialize, Serialize};
 
 use super::{probe, selector, Service};
 use crate::paths::NodeEnv;
+pub use crate::protocol::watch::{ServiceNodes, WatchRecord};
 use crate::status::ServiceStatus;
 
 /// How often services are probed.
 pub const PROBE_EVERY: Duration = Duration::from_secs(1);
 /// How often a heartbeat is sent; a console calls a node unreachable after three missed ones.
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
-
-/// A service as a console needs to know it to find its nodes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ServiceNodes {
-    /// Service name.
-    pub name: String,
-    /// Production nodes.
-    pub nodes: Vec<String>,
-    /// DRP nodes.
-    pub drpnodes: Vec<String>,
-}
-
-/// One record of the watch stream.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
-pub enum WatchRecord {
-    /// The node's services, sent first and whenever the set changes.
-    Hello {
-        /// The node's name.
-        node: String,
-        /// Its services.
-        services: Vec<ServiceNodes>,
-    },
-    /// A service's status, sent when it changed.
-    Status {
-        /// The status tree.
-        status: Box<ServiceStatus>,
-    },
-    /// The node is alive.
-    Heartbeat {
-        /// The node's name.
-        node: String,
-        /// When (RFC 3339 UTC).
-        ts: String,
-    },
-    /// A service could not be loaded (bad config): shown, never hidden.
-    Error {
-        /// Service name.
-        service: String,
-        /// What is wrong.
-        message: String,
-    },
-}
 
 fn emit(out: &mut impl Write, rec: &WatchRecord) -> std::io::Result<()> {
     let line = serde_json::to_string(rec).map_err(std::io::Error::other)?;

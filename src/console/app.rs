@@ -744,7 +744,7 @@ mod tests {
         let now = Instant::now();
         let hello = NodeEvent::Hello {
             node: "deb1".into(),
-            services: vec![crate::agent::watch::ServiceNodes {
+            services: vec![crate::protocol::watch::ServiceNodes {
                 name: "busybox".into(),
                 nodes: vec!["deb1".into()],
                 drpnodes: vec!["deb2".into()],
@@ -765,7 +765,7 @@ mod tests {
         app.nodes.insert("deb1".into(), NodeHealth::default());
         let hello = NodeEvent::Hello {
             node: "deb1".into(),
-            services: vec![crate::agent::watch::ServiceNodes {
+            services: vec![crate::protocol::watch::ServiceNodes {
                 name: "b".into(),
                 nodes: vec!["deb1".into()],
                 drpnodes: vec!["deb2".into()],

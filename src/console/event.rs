@@ -1,7 +1,7 @@
 //! Everything that reaches the console's app task: terminal input, node streams, action logs.
 //! IO happens in tasks that send these; the app task only updates state and draws.
 
-use crate::agent::watch::ServiceNodes;
+use crate::protocol::watch::ServiceNodes;
 use crate::status::ServiceStatus;
 
 /// What a node's watch task learnt.

@@ -9,7 +9,8 @@ use tokio::sync::mpsc::Sender;
 
 use super::event::{Event, NodeEvent};
 use super::link::NodeLink;
-use crate::agent::watch::{WatchRecord, HEARTBEAT_EVERY};
+use crate::agent::watch::HEARTBEAT_EVERY;
+use crate::protocol::watch::WatchRecord;
 use crate::transport::{NodeMap, SshOptions};
 
 /// No line for this long means the node (or the link) is gone.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use color_eyre::eyre::{eyre, Result};
 
 use crate::agent::peer_answer::PeerAnswer;
-use crate::agent::watch::ServiceNodes;
+use crate::protocol::watch::ServiceNodes;
 use crate::status::ServiceStatus;
 use crate::transport::{connect, NodeMap};
 

@@ -147,20 +147,20 @@ mod tests {
     fn progress_lines_say_when_the_total_is_unknown() {
         let s = Duration::from_secs(2);
         assert_eq!(
-            progress_line(1000, Some(3000), s),
+            progress_line(1000, Some(3000), s).to_string(),
             "progress bytes=1000/3000 rate=500 eta=4"
         );
         assert_eq!(
-            progress_line(1000, None, s),
+            progress_line(1000, None, s).to_string(),
             "progress bytes=1000/? rate=500"
         );
         // An estimate that was passed is no estimate any more.
         assert_eq!(
-            progress_line(4000, Some(3000), s),
+            progress_line(4000, Some(3000), s).to_string(),
             "progress bytes=4000/? rate=2000"
         );
         assert_eq!(
-            progress_line(0, Some(10), Duration::ZERO),
+            progress_line(0, Some(10), Duration::ZERO).to_string(),
             "progress bytes=0/10 rate=0 eta=0"
         );
     }
