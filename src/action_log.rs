@@ -10,8 +10,8 @@ use std::sync::Mutex;
 
 use chrono::{Local, Utc};
 
-pub use crate::protocol::log::{Kind, Level, SyncProgress};
 use crate::protocol::log::LogRecord;
+pub use crate::protocol::log::{Kind, Level, SyncProgress};
 
 /// Output format of an action's log and of `print status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
@@ -80,7 +80,13 @@ impl ActionLog {
 
     /// Logs a transfer's progress: its numbers in JSON, its text line in the text log.
     pub fn progress(&self, rid: &str, progress: SyncProgress) {
-        self.record(Level::Info, rid, Kind::Progress, &progress.to_string(), Some(progress));
+        self.record(
+            Level::Info,
+            rid,
+            Kind::Progress,
+            &progress.to_string(),
+            Some(progress),
+        );
     }
 
     /// Logs a command's output after it ran: an `output:` line then the raw text (text), or one

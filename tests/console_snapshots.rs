@@ -5,11 +5,11 @@
 use std::time::{Duration, Instant};
 
 use crossterm::event::{Event as Input, KeyCode, KeyEvent, KeyModifiers};
-use drpilot::protocol::watch::ServiceNodes;
 use drpilot::console::app::App;
 use drpilot::console::event::{Event, LogLine, NodeEvent};
 use drpilot::console::theme::{Theme, BUILTIN};
 use drpilot::console::ui::draw;
+use drpilot::protocol::watch::ServiceNodes;
 use drpilot::status::{aggregate, Flags, ResourceStatus, ServiceStatus, Status};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;

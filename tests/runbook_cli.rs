@@ -217,7 +217,10 @@ fn a_run_killed_after_a_destructive_step_resumes_without_redoing_it() {
         let recs = drpilot::runbook::journal::read_verified(&journal).unwrap();
         let started = recs
             .iter()
-            .filter(|r| r.kind == "step_started" && r.step.as_deref() == Some(crash))
+            .filter(|r| {
+                r.kind == drpilot::protocol::journal::EntryKind::StepStarted
+                    && r.step.as_deref() == Some(crash)
+            })
             .count();
         assert_eq!(started, 1, "{crash} ran twice");
         assert_eq!(d.report(&journal)["outcome"], "succeeded");

@@ -3,8 +3,8 @@
 
 use chrono::Utc;
 
-use crate::action_log::ActionLog;
 use super::Service;
+use crate::action_log::ActionLog;
 use crate::drivers::{sync_config, Ctx};
 use crate::paths::NodeEnv;
 use crate::status::{aggregate, group_of, Flags, ResourceStatus, ServiceStatus, Status, SyncInfo};

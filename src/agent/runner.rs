@@ -7,9 +7,9 @@ use std::time::Duration;
 use color_eyre::eyre::{bail, eyre, Result};
 
 use super::action::{start_rank, Action, Group};
-use crate::action_log::{ActionLog, Format};
 use super::peer_answer::PeerAnswer;
 use super::{lock, peer, probe, selector, Service};
+use crate::action_log::{ActionLog, Format};
 use crate::drivers::{sync_config, sync_state, Ctx, Loaded, SyncMode};
 use crate::paths::NodeEnv;
 use crate::status::{group_of, render_json, render_text, Status};

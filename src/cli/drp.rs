@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand, ValueEnum};
 use color_eyre::eyre::{bail, Result};
 
+use crate::protocol::log::SyncProgress;
 use crate::runbook::engine::Operator;
 use crate::runbook::journal::runs_dir;
-use crate::protocol::log::SyncProgress;
 use crate::runbook::plan::{Mode, Step};
 use crate::runbook::{report, session};
 use crate::text::{clean_line, clean_lines};

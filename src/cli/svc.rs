@@ -6,8 +6,8 @@ use clap::Subcommand;
 use color_eyre::eyre::{bail, eyre, Result};
 
 use super::{paint, SvcArgs};
-use crate::agent::action::{Action, Group};
 use crate::action_log::ActionLog;
+use crate::agent::action::{Action, Group};
 use crate::agent::{lock, selector, Options, Service};
 use crate::drivers::container_docker::{self, Daemon};
 use crate::drivers::Ctx;

@@ -208,10 +208,20 @@ mod tests {
     fn progress_measures_and_reads_as_the_text_log_writes_it() {
         let p = SyncProgress::measure(512, Some(2048), Some((1, 3)), Duration::from_secs(1));
         assert_eq!(
-            (p.bytes_sent, p.bytes_total, p.files_sent, p.files_total, p.rate, p.eta),
+            (
+                p.bytes_sent,
+                p.bytes_total,
+                p.files_sent,
+                p.files_total,
+                p.rate,
+                p.eta
+            ),
             (512, 2048, 1, 3, 512, 3)
         );
-        assert_eq!(p.to_string(), "progress bytes=512/2048 files=1/3 rate=512 eta=3");
+        assert_eq!(
+            p.to_string(),
+            "progress bytes=512/2048 files=1/3 rate=512 eta=3"
+        );
         assert_eq!(p.percent(), 25);
         assert!(p.bar(8).starts_with("██░░░░░░  25%"), "{}", p.bar(8));
         // A btrfs incremental stream has no known total: the bar says what went.
@@ -224,8 +234,15 @@ mod tests {
 
     #[test]
     fn levels_and_kinds_keep_their_words() {
-        for (level, word) in [(Level::Info, "INFO"), (Level::Warning, "WARNING"), (Level::Error, "ERROR")] {
-            assert_eq!(serde_json::to_string(&level).unwrap(), format!("\"{word}\""));
+        for (level, word) in [
+            (Level::Info, "INFO"),
+            (Level::Warning, "WARNING"),
+            (Level::Error, "ERROR"),
+        ] {
+            assert_eq!(
+                serde_json::to_string(&level).unwrap(),
+                format!("\"{word}\"")
+            );
             assert_eq!(level.word(), word);
         }
         for kind in [Kind::Cmd, Kind::Output, Kind::Info, Kind::Progress] {

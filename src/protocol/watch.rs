@@ -60,15 +60,36 @@ mod tests {
             nodes: vec!["deb1".into()],
             drpnodes: vec!["deb2".into()],
         }];
-        let st = aggregate("busybox", "deb1", "2026-12-01T00:00:00Z".into(), Vec::new(), Vec::new());
+        let st = aggregate(
+            "busybox",
+            "deb1",
+            "2026-12-01T00:00:00Z".into(),
+            Vec::new(),
+            Vec::new(),
+        );
         for rec in [
-            WatchRecord::Hello { node: "deb1".into(), services },
-            WatchRecord::Status { status: Box::new(st) },
-            WatchRecord::Heartbeat { node: "deb1".into(), ts: "2026-12-01T00:00:00Z".into() },
-            WatchRecord::Error { service: "web".into(), message: "bad line".into() },
+            WatchRecord::Hello {
+                node: "deb1".into(),
+                services,
+            },
+            WatchRecord::Status {
+                status: Box::new(st),
+            },
+            WatchRecord::Heartbeat {
+                node: "deb1".into(),
+                ts: "2026-12-01T00:00:00Z".into(),
+            },
+            WatchRecord::Error {
+                service: "web".into(),
+                message: "bad line".into(),
+            },
         ] {
             let line = serde_json::to_string(&rec).unwrap();
-            assert_eq!(serde_json::from_str::<WatchRecord>(&line).unwrap(), rec, "{line}");
+            assert_eq!(
+                serde_json::from_str::<WatchRecord>(&line).unwrap(),
+                rec,
+                "{line}"
+            );
         }
     }
 }

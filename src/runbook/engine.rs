@@ -10,11 +10,11 @@ use color_eyre::eyre::{bail, Result};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::journal::{Journal, Record};
+use super::journal::{EntryKind, Journal, Record};
 use super::nodes::NodeOps;
-use crate::protocol::log::{LogRecord, SyncProgress};
 use super::plan::{steps, Gate, Mode, Step};
 use crate::agent::peer_answer::PeerAnswer;
+use crate::protocol::log::{LogRecord, SyncProgress};
 use crate::status::{ServiceStatus, Status};
 
 /// How long a verification step waits for the expected state.
@@ -78,7 +78,7 @@ impl<'a> Engine<'a> {
     ) -> Result<Self> {
         let plan: Vec<&str> = steps(spec.mode).iter().map(|(s, _)| s.name()).collect();
         journal.append(
-            "run_started",
+            EntryKind::RunStarted,
             None,
             json!({"mode": spec.mode, "service": spec.svc, "production": spec.prod, "drp": spec.drp, "operator": op.name(), "plan": plan}),
         )?;
@@ -100,10 +100,10 @@ impl<'a> Engine<'a> {
     ) -> Result<(Self, HashSet<Step>)> {
         let done: HashSet<Step> = records
             .iter()
-            .filter(|r| r.kind == "step_done" || r.kind == "step_skipped")
+            .filter(|r| r.kind == EntryKind::StepDone || r.kind == EntryKind::StepSkipped)
             .filter_map(|r| r.step.as_deref().and_then(Step::from_name))
             .collect();
-        journal.append("resumed", None, json!({"operator": op.name(), "done": done.iter().map(|s| s.name()).collect::<Vec<_>>()}))?;
+        journal.append(EntryKind::Resumed, None, json!({"operator": op.name(), "done": done.iter().map(|s| s.name()).collect::<Vec<_>>()}))?;
         Ok((
             Self {
                 spec,
@@ -127,7 +127,7 @@ impl<'a> Engine<'a> {
                 self.op
                     .say(&format!("the nodes do not match the journal: {why}"));
                 self.journal.append(
-                    "run_aborted",
+                    EntryKind::RunAborted,
                     None,
                     json!({"reason": format!("re-verification failed: {why}")}),
                 )?;
@@ -141,7 +141,7 @@ impl<'a> Engine<'a> {
             }
             if skipped {
                 self.journal.append(
-                    "step_skipped",
+                    EntryKind::StepSkipped,
                     Some(step.name()),
                     json!({"reason": "production is lost"}),
                 )?;
@@ -151,7 +151,7 @@ impl<'a> Engine<'a> {
             }
             if !self.gate(step)? {
                 self.journal.append(
-                    "run_aborted",
+                    EntryKind::RunAborted,
                     Some(step.name()),
                     json!({"reason": "refused at the gate"}),
                 )?;
@@ -159,19 +159,19 @@ impl<'a> Engine<'a> {
                 return Ok(false);
             }
             self.journal
-                .append("step_started", Some(step.name()), json!({}))?;
+                .append(EntryKind::StepStarted, Some(step.name()), json!({}))?;
             self.op.progress(step, "running");
             match self.exec(step) {
                 Ok(detail) => {
                     self.journal
-                        .append("step_done", Some(step.name()), detail)?;
+                        .append(EntryKind::StepDone, Some(step.name()), detail)?;
                     self.op.progress(step, "done");
                     self.op.say(&format!("{}: done", step.name()));
                 }
                 Err(e) => {
                     let why = format!("{e:#}");
                     self.journal.append(
-                        "step_failed",
+                        EntryKind::StepFailed,
                         Some(step.name()),
                         json!({"reason": why}),
                     )?;
@@ -179,7 +179,7 @@ impl<'a> Engine<'a> {
                     self.op.say(&format!("{} failed: {why}", step.name()));
                     self.rollback(step)?;
                     self.journal.append(
-                        "run_aborted",
+                        EntryKind::RunAborted,
                         Some(step.name()),
                         json!({"reason": why}),
                     )?;
@@ -193,7 +193,7 @@ impl<'a> Engine<'a> {
             "drp": self.ops.status(&self.spec.drp).ok(),
         });
         self.journal
-            .append("run_finished", None, json!({"final": finals}))?;
+            .append(EntryKind::RunFinished, None, json!({"final": finals}))?;
         Ok(true)
     }
 
@@ -227,9 +227,9 @@ impl<'a> Engine<'a> {
         let node = self.node_of(step);
         let yes = self.op.confirm(step, &node, &prompt, typed);
         let kind = if yes {
-            "gate_confirmed"
+            EntryKind::GateConfirmed
         } else {
-            "gate_refused"
+            EntryKind::GateRefused
         };
         self.journal.append(
             kind,
@@ -510,14 +510,14 @@ impl<'a> Engine<'a> {
         let drp = self.spec.drp.clone();
         if !self.op.confirm(failed, &drp, &prompt, None) {
             self.journal.append(
-                "gate_refused",
+                EntryKind::GateRefused,
                 Some("rollback"),
                 json!({"operator": self.op.name()}),
             )?;
             return Ok(());
         }
         self.journal.append(
-            "gate_confirmed",
+            EntryKind::GateConfirmed,
             Some("rollback"),
             json!({"operator": self.op.name()}),
         )?;
@@ -529,7 +529,7 @@ impl<'a> Engine<'a> {
             Ok(_) => json!({"ok": true}),
             Err(e) => json!({"ok": false, "reason": format!("{e:#}")}),
         };
-        self.journal.append("rollback", None, detail)?;
+        self.journal.append(EntryKind::Rollback, None, detail)?;
         Ok(())
     }
 }

@@ -7,35 +7,9 @@ use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use color_eyre::eyre::{bail, eyre, Result, WrapErr};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// The hash before the first record.
-pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-/// One journal record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Record {
-    /// Position in the run, from 0.
-    pub seq: u64,
-    /// When (RFC 3339 UTC, milliseconds).
-    pub ts: String,
-    /// The run id.
-    pub run: String,
-    /// What happened: `run_started`, `step_started`, `step_done`, `step_failed`,
-    /// `step_skipped`, `gate_confirmed`, `gate_refused`, `resumed`, `run_finished`, `run_aborted`.
-    pub kind: String,
-    /// The step concerned.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub step: Option<String>,
-    /// Facts of the record (plan, outputs digest, measured RPO, ...).
-    #[serde(default)]
-    pub detail: serde_json::Value,
-    /// Hash of the previous record.
-    pub prev: String,
-    /// Hash of this record (sha256 of `prev` and the record without `hash`).
-    pub hash: String,
-}
+pub use crate::protocol::journal::{EntryKind, Record, GENESIS};
 
 fn digest(prev: &str, r: &Record) -> String {
     let mut body = r.clone();
@@ -130,7 +104,7 @@ impl Journal {
     /// Appends a record and fsyncs it before returning.
     pub fn append(
         &mut self,
-        kind: &str,
+        kind: EntryKind,
         step: Option<&str>,
         detail: serde_json::Value,
     ) -> Result<Record> {
@@ -138,7 +112,7 @@ impl Journal {
             seq: self.next_seq,
             ts: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             run: self.run.clone(),
-            kind: kind.to_string(),
+            kind,
             step: step.map(str::to_string),
             detail,
             prev: self.last_hash.clone(),
@@ -191,13 +165,17 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let mut j = Journal::create(d.path(), "svc-1").unwrap();
         j.append(
-            "run_started",
+            EntryKind::RunStarted,
             None,
             serde_json::json!({"mode": "rehearsal"}),
         )
         .unwrap();
-        j.append("step_done", Some("preflight"), serde_json::Value::Null)
-            .unwrap();
+        j.append(
+            EntryKind::StepDone,
+            Some("preflight"),
+            serde_json::Value::Null,
+        )
+        .unwrap();
         let path = j.path().to_path_buf();
         let recs = read_verified(&path).unwrap();
         assert_eq!(recs.len(), 2);
@@ -210,10 +188,20 @@ mod tests {
     }
 
     #[test]
+    fn a_journal_written_before_the_kinds_were_typed_still_verifies() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/journal/rehearsal-before-typed-entries.jsonl");
+        let recs = read_verified(&path).unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(recs.len(), 19);
+        assert_eq!(recs[0].kind, EntryKind::RunStarted);
+        assert_eq!(recs[18].kind, EntryKind::RunFinished);
+    }
+
+    #[test]
     fn a_torn_last_line_is_ignored_and_the_run_goes_on() {
         let d = tempfile::tempdir().unwrap();
         let mut j = Journal::create(d.path(), "svc-2").unwrap();
-        j.append("run_started", None, serde_json::Value::Null)
+        j.append(EntryKind::RunStarted, None, serde_json::Value::Null)
             .unwrap();
         let path = j.path().to_path_buf();
         drop(j);
@@ -222,7 +210,8 @@ mod tests {
         drop(f);
         let (mut j, recs) = Journal::reopen(&path).unwrap();
         assert_eq!(recs.len(), 1);
-        j.append("resumed", None, serde_json::Value::Null).unwrap();
+        j.append(EntryKind::Resumed, None, serde_json::Value::Null)
+            .unwrap();
         assert_eq!(read_verified(&path).unwrap().len(), 2);
     }
 }

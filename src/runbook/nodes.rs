@@ -186,4 +186,3 @@ pub fn service_nodes(map: &NodeMap, svc: &str) -> Result<ServiceNodes> {
         why.join("; ")
     ))
 }
-

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use color_eyre::eyre::{eyre, Result};
 use serde::Serialize;
 
-use super::journal::{read_verified, Record};
+use super::journal::{read_verified, EntryKind, Record};
 use super::plan::{Mode, Step};
 use crate::status::{render_text, ServiceStatus};
 
@@ -68,7 +68,7 @@ fn ts(r: &Record) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-fn find<'a>(recs: &'a [Record], kind: &str, step: Step) -> Option<&'a Record> {
+fn find<'a>(recs: &'a [Record], kind: EntryKind, step: Step) -> Option<&'a Record> {
     recs.iter()
         .rev()
         .find(|r| r.kind == kind && r.step.as_deref() == Some(step.name()))
@@ -98,14 +98,14 @@ pub fn build(recs: &[Record]) -> Result<Report> {
         let Some(step) = Step::from_name(name) else {
             continue;
         };
-        let started = find(recs, "step_started", step);
-        let ended = find(recs, "step_done", step)
-            .or_else(|| find(recs, "step_failed", step))
-            .or_else(|| find(recs, "step_skipped", step));
-        let outcome = match ended.map(|r| r.kind.as_str()) {
-            Some("step_done") => "done",
-            Some("step_failed") => "failed",
-            Some("step_skipped") => "skipped",
+        let started = find(recs, EntryKind::StepStarted, step);
+        let ended = find(recs, EntryKind::StepDone, step)
+            .or_else(|| find(recs, EntryKind::StepFailed, step))
+            .or_else(|| find(recs, EntryKind::StepSkipped, step));
+        let outcome = match ended.map(|r| r.kind) {
+            Some(EntryKind::StepDone) => "done",
+            Some(EntryKind::StepFailed) => "failed",
+            Some(EntryKind::StepSkipped) => "skipped",
             _ => "not run",
         };
         let start = started.or(ended).and_then(ts);
@@ -121,44 +121,46 @@ pub fn build(recs: &[Record]) -> Result<Report> {
             reason: ended.and_then(|r| r.detail["reason"].as_str().map(str::to_string)),
         });
     }
-    let at = |kind: &str, step: Step| find(recs, kind, step).and_then(ts);
+    let at = |kind: EntryKind, step: Step| find(recs, kind, step).and_then(ts);
     let (up_step, rto_from, cut_sync) = match mode {
         Mode::Rehearsal => (
             Step::VerifyDrpUp,
-            at("step_started", Step::StopProd),
+            at(EntryKind::StepStarted, Step::StopProd),
             Some(Step::SyncUpdate),
         ),
         Mode::Disaster => (
             Step::VerifyDrpUp,
-            at("step_done", Step::DeclareDisaster),
+            at(EntryKind::StepDone, Step::DeclareDisaster),
             None,
         ),
         Mode::Failback => (
             Step::VerifyProdUp,
-            at("step_started", Step::StopDrp),
+            at(EntryKind::StepStarted, Step::StopDrp),
             Some(Step::ReverseSync),
         ),
     };
-    let up = at("step_done", up_step);
-    let cut =
-        at("step_started", Step::CutAccess).or_else(|| at("step_done", Step::DeclareDisaster));
+    let up = at(EntryKind::StepDone, up_step);
+    let cut = at(EntryKind::StepStarted, Step::CutAccess)
+        .or_else(|| at(EntryKind::StepDone, Step::DeclareDisaster));
     let rpo_s = match cut_sync {
-        Some(sync) => match (at("step_done", Step::CutAccess), at("step_done", sync)) {
+        Some(sync) => match (
+            at(EntryKind::StepDone, Step::CutAccess),
+            at(EntryKind::StepDone, sync),
+        ) {
             (Some(c), Some(s)) if s >= c => Some(0),
             _ => None,
         },
-        None => {
-            find(recs, "step_done", Step::DeclareDisaster).and_then(|r| r.detail["rpo_s"].as_i64())
-        }
+        None => find(recs, EntryKind::StepDone, Step::DeclareDisaster)
+            .and_then(|r| r.detail["rpo_s"].as_i64()),
     };
     let last = recs.last().ok_or_else(|| eyre!("empty journal"))?;
-    let outcome = match last.kind.as_str() {
-        "run_finished" => "succeeded",
-        "run_aborted" => "aborted",
+    let outcome = match last.kind {
+        EntryKind::RunFinished => "succeeded",
+        EntryKind::RunAborted => "aborted",
         _ => "in progress",
     };
     let mut final_trees = Vec::new();
-    if last.kind == "run_finished" {
+    if last.kind == EntryKind::RunFinished {
         for k in ["production", "drp"] {
             if let Ok(st) = serde_json::from_value::<ServiceStatus>(last.detail["final"][k].clone())
             {

@@ -38,9 +38,7 @@ pub fn unfinished(dir: &Path, svc: &str) -> Result<Option<(PathBuf, Vec<Record>)
         }
         let recs = read_verified(&path)?;
         let mine = recs.first().is_some_and(|r| r.detail["service"] == svc);
-        let open = recs
-            .last()
-            .is_some_and(|r| r.kind != "run_finished" && r.kind != "run_aborted");
+        let open = recs.last().is_some_and(|r| !r.kind.ends_run());
         if mine && open {
             return Ok(Some((path, recs)));
         }
