@@ -97,7 +97,10 @@ fn operator_walks_the_whole_rehearsal_with_keystrokes() {
             let r = drpilot::runbook::journal::read_verified(&j).expect("the chain verifies");
             (j, r)
         })
-        .find(|(_, r)| r.iter().any(|x| x.kind == "run_finished"))
+        .find(|(_, r)| {
+            r.iter()
+                .any(|x| x.kind == drpilot::protocol::journal::EntryKind::RunFinished)
+        })
         .expect("a finished run");
     let rep = drpilot::runbook::report::build(&records).unwrap();
     assert_eq!(rep.outcome, "succeeded");
@@ -153,7 +156,10 @@ fn a_killed_console_is_resumed_by_the_next_one() {
         let recs = drpilot::runbook::journal::read_verified(&journal).unwrap();
         let started = recs
             .iter()
-            .filter(|r| r.kind == "step_started" && r.step.as_deref() == Some(crash))
+            .filter(|r| {
+                r.kind == drpilot::protocol::journal::EntryKind::StepStarted
+                    && r.step.as_deref() == Some(crash)
+            })
             .count();
         assert_eq!(started, 1, "{crash} ran twice");
         next.send("q");
