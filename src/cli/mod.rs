@@ -15,6 +15,7 @@ use clap::{Args, Parser, Subcommand};
 use color_eyre::eyre::Result;
 
 use crate::action_log::Format;
+use crate::protocol::verb::SvcFlags;
 
 /// drpilot: run a service replicated between a production node and a DRP node, and fail it over.
 #[derive(Debug, Parser)]
@@ -141,6 +142,22 @@ struct SvcArgs {
     /// other answer of that node still blocks the start). The disaster runbook passes it.
     #[arg(long, global = true, value_name = "NODE")]
     declared_lost: Vec<String>,
+}
+
+/// The verb and the flags of a parsed `drpilot svc` line that cross a process (`None` for
+/// another command, or `docker`): the client's round-trip test reads its lines back here.
+pub fn svc_invocation(cli: Cli) -> Option<(crate::protocol::verb::Action, SvcFlags)> {
+    let Command::Svc(args) = cli.command else {
+        return None;
+    };
+    let flags = SvcFlags {
+        force: args.force,
+        waitlock: args.waitlock,
+        json: args.format == Format::Json,
+        target: args.target,
+        declared_lost: args.declared_lost,
+    };
+    svc::action_of(args.verb).map(|a| (a, flags))
 }
 
 /// Parses the command line and runs it; the exit code says whether it succeeded.

@@ -91,7 +91,7 @@ pub enum PrintWhat {
 
 /// The agent's action of a verb; `None` for `docker`, which is not an action (it passes
 /// through to the service's private daemon).
-fn action_of(verb: Verb) -> Option<Action> {
+pub(super) fn action_of(verb: Verb) -> Option<Action> {
     Some(match verb {
         Verb::Print {
             what: PrintWhat::Status,

@@ -6,4 +6,5 @@
 pub mod journal;
 pub mod log;
 pub mod names;
+pub mod verb;
 pub mod watch;

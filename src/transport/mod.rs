@@ -4,6 +4,7 @@
 //! collect its output (design section 7).
 
 mod address;
+pub mod client;
 pub mod child_time;
 mod local;
 mod node_map;

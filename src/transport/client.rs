@@ -1,0 +1,87 @@
+//! The one place that writes a `drpilot …` command line for another process: the console, the
+//! runbook and the agent's calls to its peers all ask here, so a verb or a flag is spelt once.
+//! A transport then runs these arguments on a node (`local:` as a child, ssh through its session).
+
+use crate::protocol::verb::{Action, SvcFlags};
+
+/// `drpilot svc SVC VERB FLAGS`.
+pub fn svc(svc: &str, action: &Action, flags: &SvcFlags) -> Vec<String> {
+    let mut v = vec!["svc".to_string(), svc.to_string()];
+    v.extend(action.to_args());
+    v.extend(flags.to_args());
+    v
+}
+
+/// `drpilot agent services`: a node's services with their node lists, as JSON.
+pub fn agent_services() -> Vec<String> {
+    vec!["agent".to_string(), "services".to_string()]
+}
+
+/// `drpilot agent watch [SVC...]`: the watch stream of a node.
+pub fn agent_watch(services: &[String]) -> Vec<String> {
+    let mut v = vec!["agent".to_string(), "watch".to_string()];
+    v.extend(services.iter().cloned());
+    v
+}
+
+/// `drpilot peer VERB --svc S --rid R --dst D EXTRA...`: a sync's receiving half on its target
+/// (dir, btrfs and dds alike).
+pub fn peer_sync(verb: &str, svc: &str, rid: &str, dst: &str, extra: &[&str]) -> Vec<String> {
+    ["peer", verb, "--svc", svc, "--rid", rid, "--dst", dst]
+        .iter()
+        .chain(extra)
+        .map(|s| s.to_string())
+        .collect()
+}
+
+/// `drpilot peer config-receive --svc S --from NODE --hash H`: a pushed service config.
+pub fn peer_config_receive(svc: &str, from: &str, hash: &str) -> Vec<String> {
+    ["peer", "config-receive", "--svc", svc, "--from", from, "--hash", hash]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn every_svc_line_is_one_the_cli_reads_back() {
+        let flags = SvcFlags {
+            force: true,
+            waitlock: Some(30),
+            json: true,
+            target: Some("deb1".into()),
+            declared_lost: vec!["deb1".into()],
+        };
+        for action in Action::all() {
+            for flags in [SvcFlags::default(), flags.clone()] {
+                let mut argv = vec!["drpilot".to_string()];
+                argv.extend(svc("busybox", &action, &flags));
+                let parsed = crate::cli::Cli::try_parse_from(&argv)
+                    .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+                assert_eq!(
+                    crate::cli::svc_invocation(parsed),
+                    Some((action.clone(), flags.clone())),
+                    "{argv:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn agent_and_peer_lines_parse() {
+        for args in [
+            agent_services(),
+            agent_watch(&["busybox".to_string()]),
+            peer_config_receive("busybox", "deb1", &"a".repeat(64)),
+            peer_sync("dir-manifest", "busybox", "sync#1", "/srv/data", &[]),
+        ] {
+            let mut argv = vec!["drpilot".to_string()];
+            argv.extend(args);
+            crate::cli::Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+        }
+    }
+}
