@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use color_eyre::eyre::{bail, eyre, Result};
 use drpilot::lab::testbed::seed_service::{clean_env, deploy, drpilot_on, DRP, PROD, SERVICE};
 use drpilot::lab::testbed::{Host, Spec, Testbed};
-use drpilot::transport::{run_child, CallOutput};
+use drpilot::protocol::verb::{Action, SvcFlags};
+use drpilot::transport::{client, run_child, CallOutput};
 
 const MIB: u64 = 1 << 20;
 const BLOB_MIB: u64 = 384;
@@ -26,8 +27,18 @@ fn must(out: CallOutput, what: &str) -> Result<String> {
     Ok(out.stdout_text())
 }
 
-fn agent(host: &Host, bin: &Path, args: &[&str]) -> Result<String> {
-    must(drpilot_on(host, bin, args)?, &args.join(" "))
+fn agent(host: &Host, bin: &Path, action: Action, flags: SvcFlags) -> Result<String> {
+    let args = client::svc(SERVICE, &action, &flags);
+    must(drpilot_on(host, bin, &args)?, &args.join(" "))
+}
+
+/// `--force` (we run outside the sync period), optionally for some resources only.
+fn forced(rids: &[&str]) -> SvcFlags {
+    SvcFlags {
+        force: true,
+        rids: rids.iter().map(|r| r.to_string()).collect(),
+        ..SvcFlags::default()
+    }
 }
 
 /// Bytes the sync reported sending: the `sent N bytes` line.
@@ -85,20 +96,20 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// `total_ms` and `commands_ms` of an action run with DRPILOT_TIMINGS=1.
-fn timed_action(host: &Host, bin: &Path, verb: &str) -> Result<(f64, f64)> {
+fn timed_action(host: &Host, bin: &Path, verb: Action) -> Result<(f64, f64)> {
     let mut cmd = host.command(&bin.to_string_lossy());
-    cmd.args(["svc", SERVICE, verb]);
+    cmd.args(client::svc(SERVICE, &verb, &SvcFlags::default()));
     clean_env(&mut cmd);
     cmd.env("DRPILOT_TIMINGS", "1");
     let out = run_child(cmd, None, Some(Duration::from_secs(300)))?;
     if !out.success {
-        bail!("{verb}: {}", out.failure_reason());
+        bail!("{}: {}", verb.verb(), out.failure_reason());
     }
     let line = out
         .stderr
         .lines()
         .find(|l| l.starts_with("timings:"))
-        .ok_or_else(|| eyre!("no timings line from {verb}"))?;
+        .ok_or_else(|| eyre!("no timings line from {}", verb.verb()))?;
     let field = |k: &str| -> Result<f64> {
         line.split_whitespace()
             .find_map(|w| w.strip_prefix(&format!("{k}=")))
@@ -128,7 +139,7 @@ fn main() -> Result<()> {
     deploy(&tb, bin)?;
     let prod = tb.host(PROD).ok_or_else(|| eyre!("no deb1"))?;
     let drp = tb.host(DRP).ok_or_else(|| eyre!("no deb2"))?;
-    agent(prod, bin, &["svc", SERVICE, "start"])?;
+    agent(prod, bin, Action::Start(None), SvcFlags::default())?;
     let blob = format!("{APPDATA}/blob");
     prod.run(&[
         "dd",
@@ -154,11 +165,11 @@ fn main() -> Result<()> {
         drp.run(&["rm", "-f", &format!("{scratch}/ddcopy")])?;
         drp.run(&["sync"])?;
         let started = Instant::now();
-        let log = agent(
-            prod,
-            bin,
-            &["svc", SERVICE, "syncfullsync", "--rid", "sync#2"],
-        )?;
+        let rid_only = SvcFlags {
+            rids: vec!["sync#2".into()],
+            ..SvcFlags::default()
+        };
+        let log = agent(prod, bin, Action::SyncFull, rid_only)?;
         t_sync.push(started.elapsed().as_secs_f64());
         sent_full = bytes_sent(&log)?;
     }
@@ -191,23 +202,19 @@ fn main() -> Result<()> {
     prod.run(&["sync"])?;
     let changed = 80 * MIB;
     let started = Instant::now();
-    let log = agent(
-        prod,
-        bin,
-        &["svc", SERVICE, "syncupdate", "--force", "--rid", "sync#2"],
-    )?;
+    let log = agent(prod, bin, Action::SyncUpdate, forced(&["sync#2"]))?;
     let t_inc = started.elapsed().as_secs_f64();
     let sent_inc = bytes_sent(&log)?;
     let allowed = changed as f64 * 1.05 + MIB as f64;
 
     // Failover: the last sync, then stop on deb1 and start on deb2.
-    agent(prod, bin, &["svc", SERVICE, "syncupdate", "--force"])?;
-    let (stop_total, stop_cmds) = timed_action(prod, bin, "stop")?;
-    let (start_total, start_cmds) = timed_action(drp, bin, "start")?;
+    agent(prod, bin, Action::SyncUpdate, forced(&[]))?;
+    let (stop_total, stop_cmds) = timed_action(prod, bin, Action::Stop(None))?;
+    let (start_total, start_cmds) = timed_action(drp, bin, Action::Start(None))?;
     let total = stop_total + start_total;
     let cmds = stop_cmds + start_cmds;
     let overhead = (total - cmds) / total * 100.0;
-    agent(drp, bin, &["svc", SERVICE, "stop"])?;
+    agent(drp, bin, Action::Stop(None), SvcFlags::default())?;
     let teardown = Instant::now();
     tb.teardown()?;
     let teardown = teardown.elapsed();

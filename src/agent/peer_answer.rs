@@ -42,10 +42,12 @@ impl PeerAnswer {
 
     /// Asks through an open transport.
     pub fn ask_through(t: &dyn Transport, svc: &str, timeout: Duration) -> Self {
-        let args: Vec<String> = ["svc", svc, "print", "status", "--format", "json"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let flags = crate::protocol::verb::SvcFlags {
+            json: true,
+            ..Default::default()
+        };
+        let args =
+            crate::transport::client::svc(svc, &crate::protocol::verb::Action::PrintStatus, &flags);
         match t.call(&args, None, Some(timeout)) {
             Ok(out) => Self::from_output(t.node(), svc, &out, timeout),
             Err(e) => PeerAnswer::Unreachable(format!("{e:#}")),

@@ -616,10 +616,11 @@ fn sync_drp(ctx: &Ctx, svc: &Service, opts: &Options) -> Result<()> {
 }
 
 fn remote_postsync(ctx: &Ctx, svc: &Service, t: &dyn Transport) -> Result<()> {
-    let args: Vec<String> = ["svc", &svc.name, "postsync", "--waitlock", "3600"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let flags = crate::protocol::verb::SvcFlags {
+        waitlock: Some(3600),
+        ..Default::default()
+    };
+    let args = crate::transport::client::svc(&svc.name, &Action::PostSync, &flags);
     ctx.log.info(
         "",
         &format!(

@@ -65,10 +65,11 @@ fn overview(lab: &Lab) -> Result<bool> {
         lab.init()?;
         println!("lab created in {}\n", lab.dir().display());
     }
-    let args: Vec<String> = ["svc", SERVICE, "print", "status"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let args = crate::transport::client::svc(
+        SERVICE,
+        &crate::protocol::verb::Action::PrintStatus,
+        &Default::default(),
+    );
     for node in [PROD, DRP] {
         let t = LocalTransport::new(node, lab.node_root(node))?;
         let out = t.call(&args, None, Some(std::time::Duration::from_secs(30)))?;

@@ -10,7 +10,8 @@ use color_eyre::eyre::{bail, Result, WrapErr};
 
 use crate::lab::testbed::seed_service::{self, PROD, SERVICE};
 use crate::lab::testbed::{sweep_stale, Spec, Testbed};
-use crate::transport::self_exe;
+use crate::protocol::verb::{Action, SvcFlags};
+use crate::transport::{client, self_exe};
 
 /// Options of the sandbox.
 pub struct NetnsOptions {
@@ -71,16 +72,19 @@ fn prepare(tb: &Testbed, bin: &Path) -> Result<()> {
         .ok_or_else(|| color_eyre::eyre::eyre!("no host {PROD}"))?;
     // The seed's preparation: a full copy, then the config push and an update (syncdrp), so a
     // rehearsal's preflight finds everything in sync.
-    for step in [
-        &["start"][..],
-        &["syncfullsync"][..],
-        &["syncdrp", "--force"][..],
+    let forced = SvcFlags {
+        force: true,
+        ..SvcFlags::default()
+    };
+    for (action, flags) in [
+        (Action::Start(None), SvcFlags::default()),
+        (Action::SyncFull, SvcFlags::default()),
+        (Action::SyncDrp, forced),
     ] {
-        let mut args = vec!["svc", SERVICE];
-        args.extend_from_slice(step);
+        let args = client::svc(SERVICE, &action, &flags);
         let out = seed_service::drpilot_on(prod, bin, &args)?;
         if !out.success {
-            bail!("{} on {PROD}: {}", step.join(" "), out.failure_reason());
+            bail!("{} on {PROD}: {}", action.verb(), out.failure_reason());
         }
     }
     Ok(())

@@ -156,6 +156,7 @@ pub fn svc_invocation(cli: Cli) -> Option<(crate::protocol::verb::Action, SvcFla
         json: args.format == Format::Json,
         target: args.target,
         declared_lost: args.declared_lost,
+        rids: args.rid,
     };
     svc::action_of(args.verb).map(|a| (a, flags))
 }

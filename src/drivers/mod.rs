@@ -245,19 +245,3 @@ pub fn build(cfg: &ServiceConfig, env: &NodeEnv) -> Result<Vec<Loaded>> {
     }
     Ok(out)
 }
-
-/// `drpilot peer VERB --svc S --rid R --dst D EXTRA...`: the command a sync runs on its target
-/// through the transport (dir, btrfs and dds alike).
-pub(crate) fn peer_argv(
-    verb: &str,
-    svc: &str,
-    rid: &str,
-    dst: &str,
-    extra: &[&str],
-) -> Vec<String> {
-    ["peer", verb, "--svc", svc, "--rid", rid, "--dst", dst]
-        .iter()
-        .chain(extra)
-        .map(|s| s.to_string())
-        .collect()
-}

@@ -83,19 +83,7 @@ pub fn push(ctx: &Ctx, target: &dyn Transport) -> Result<()> {
     let path = &ctx.cfg.raw.path;
     let bytes = std::fs::read(path).wrap_err_with(|| format!("reading {}", path.display()))?;
     let hash = hash_bytes(&bytes);
-    let args: Vec<String> = [
-        "peer",
-        "config-receive",
-        "--svc",
-        ctx.svc,
-        "--from",
-        &ctx.env.nodename,
-        "--hash",
-        &hash,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let args = crate::transport::client::peer_config_receive(ctx.svc, &ctx.env.nodename, &hash);
     ctx.log.info(
         RID,
         &format!("send {} to {}", path.display(), target.node()),

@@ -93,7 +93,7 @@ impl DataSync for SyncDir {
             SyncMode::Full => Vec::new(),
             SyncMode::Update => {
                 let out = target.call(
-                    &super::peer_argv("dir-manifest", ctx.svc, rid, &dst, &[]),
+                    &crate::transport::client::peer_sync("dir-manifest", ctx.svc, rid, &dst, &[]),
                     None,
                     Some(MANIFEST_TIMEOUT),
                 )?;
@@ -133,7 +133,7 @@ impl DataSync for SyncDir {
             "--when",
             &when,
         ];
-        let args = super::peer_argv("dir-receive", ctx.svc, rid, &dst, &extra);
+        let args = crate::transport::client::peer_sync("dir-receive", ctx.svc, rid, &dst, &extra);
         let (mut reader, writer) = std::io::pipe().wrap_err("creating a pipe")?;
         let (sent, out) = std::thread::scope(|s| {
             // The writer moves into the thread so that the target sees end-of-stream when done.

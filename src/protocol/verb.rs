@@ -200,6 +200,8 @@ pub struct SvcFlags {
     pub target: Option<String>,
     /// `--declared-lost NODE`.
     pub declared_lost: Vec<String>,
+    /// `--rid RID,...`: these resources only.
+    pub rids: Vec<String>,
 }
 
 impl SvcFlags {
@@ -220,6 +222,9 @@ impl SvcFlags {
         }
         for n in &self.declared_lost {
             v.extend(["--declared-lost".to_string(), n.clone()]);
+        }
+        if !self.rids.is_empty() {
+            v.extend(["--rid".to_string(), self.rids.join(",")]);
         }
         v
     }
@@ -249,10 +254,11 @@ mod tests {
             json: true,
             target: Some("deb1".into()),
             declared_lost: vec!["deb1".into()],
+            rids: vec!["sync#1".into(), "sync#2".into()],
         };
         assert_eq!(
             f.to_args().join(" "),
-            "--force --format json --waitlock 5 --target deb1 --declared-lost deb1"
+            "--force --format json --waitlock 5 --target deb1 --declared-lost deb1 --rid sync#1,sync#2"
         );
         assert!(SvcFlags::default().to_args().is_empty());
     }

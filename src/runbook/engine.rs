@@ -15,6 +15,7 @@ use super::nodes::NodeOps;
 use super::plan::{steps, Gate, Mode, Step};
 use crate::agent::peer_answer::PeerAnswer;
 use crate::protocol::log::{LogRecord, SyncProgress};
+use crate::protocol::verb::{Action, SvcFlags};
 use crate::status::{ServiceStatus, Status};
 
 /// How long a verification step waits for the expected state.
@@ -239,12 +240,12 @@ impl<'a> Engine<'a> {
         Ok(yes)
     }
 
-    fn act(&mut self, node: &str, args: &[&str]) -> Result<serde_json::Value> {
-        let r = self.ops.act(node, args)?;
+    fn act(&mut self, node: &str, action: Action, flags: SvcFlags) -> Result<serde_json::Value> {
+        let r = self.ops.act(node, &action, &flags)?;
         for line in r.output.lines().take(200) {
             self.op.say(&format!("  {node}: {line}"));
         }
-        verdict(node, args, &r)
+        verdict(node, &action, &flags, &r)
     }
 
     fn wait_for(&mut self, node: &str, want_running: bool) -> Result<serde_json::Value> {
@@ -272,7 +273,13 @@ impl<'a> Engine<'a> {
     }
 
     /// A sync verb whose JSON log is followed live for the progress of each sync resource.
-    fn sync(&mut self, node: &str, args: &[&str]) -> Result<serde_json::Value> {
+    fn sync(&mut self, node: &str, flags: SvcFlags) -> Result<serde_json::Value> {
+        let flags = SvcFlags {
+            force: true,
+            json: true,
+            waitlock: Some(SYNC_WAITLOCK.as_secs()),
+            ..flags
+        };
         let op = &mut *self.op;
         let mut on_line = |line: &str| {
             let Some(rec) = LogRecord::parse(line) else {
@@ -283,14 +290,16 @@ impl<'a> Engine<'a> {
                 None => op.say(&format!("  {node}: {} {}", rec.rid, rec.msg)),
             }
         };
-        let r = self.ops.act_lines(node, args, &mut on_line)?;
-        verdict(node, args, &r)
+        let r = self
+            .ops
+            .act_lines(node, &Action::SyncUpdate, &flags, &mut on_line)?;
+        verdict(node, &Action::SyncUpdate, &flags, &r)
     }
 
     /// Up in the tree, then the optional application check (`drp_app_check`) passes there.
     fn verify_up(&mut self, node: &str) -> Result<serde_json::Value> {
         let mut detail = self.wait_for(node, true)?;
-        let check = self.act(node, &["appcheck"])?;
+        let check = self.act(node, Action::AppCheck, SvcFlags::default())?;
         detail["app_check"] = check["output_digest"].clone();
         Ok(detail)
     }
@@ -313,44 +322,33 @@ impl<'a> Engine<'a> {
             }
             Step::CutAccess => {
                 let node = self.node_of(step);
-                self.act(&node, &["cutaccess"])
+                self.act(&node, Action::CutAccess, SvcFlags::default())
             }
-            Step::SyncUpdate => self.sync(
-                &prod,
-                &[
-                    "syncupdate",
-                    "--force",
-                    "--format",
-                    "json",
-                    "--waitlock",
-                    &SYNC_WAITLOCK.as_secs().to_string(),
-                ],
-            ),
+            Step::SyncUpdate => self.sync(&prod, SvcFlags::default()),
+            // The failback's reverse sync names its target: production.
             Step::ReverseSync => self.sync(
                 &drp,
-                &[
-                    "syncupdate",
-                    "--force",
-                    "--format",
-                    "json",
-                    "--waitlock",
-                    &SYNC_WAITLOCK.as_secs().to_string(),
-                    "--target",
-                    &prod,
-                ],
+                SvcFlags {
+                    target: Some(prod.clone()),
+                    ..SvcFlags::default()
+                },
             ),
-            Step::StopProd => self.act(&prod, &["stop"]),
+            Step::StopProd => self.act(&prod, Action::Stop(None), SvcFlags::default()),
             Step::VerifyProdDown => self.wait_for(&prod, false),
-            Step::StopDrp => self.act(&drp, &["stop"]),
+            Step::StopDrp => self.act(&drp, Action::Stop(None), SvcFlags::default()),
             Step::VerifyDrpDown => self.wait_for(&drp, false),
             // After the typed disaster declaration, production's being unreachable no longer
             // blocks the DRP start; any other answer of production still does (docs/safety.md).
             Step::StartDrp if self.spec.mode == Mode::Disaster => {
-                self.act(&drp, &["start", "--declared-lost", &prod])
+                let flags = SvcFlags {
+                    declared_lost: vec![prod.clone()],
+                    ..SvcFlags::default()
+                };
+                self.act(&drp, Action::Start(None), flags)
             }
-            Step::StartDrp => self.act(&drp, &["start"]),
+            Step::StartDrp => self.act(&drp, Action::Start(None), SvcFlags::default()),
             Step::VerifyDrpUp => self.verify_up(&drp),
-            Step::StartProd => self.act(&prod, &["start"]),
+            Step::StartProd => self.act(&prod, Action::Start(None), SvcFlags::default()),
             Step::VerifyProdUp => self.verify_up(&prod),
         }
     }
@@ -523,8 +521,9 @@ impl<'a> Engine<'a> {
         )?;
         let drp = self.spec.drp.clone();
         let prod = self.spec.prod.clone();
-        let stopped = self.act(&drp, &["stop"]);
-        let started = stopped.and_then(|_| self.act(&prod, &["start"]));
+        let stopped = self.act(&drp, Action::Stop(None), SvcFlags::default());
+        let started =
+            stopped.and_then(|_| self.act(&prod, Action::Start(None), SvcFlags::default()));
         let detail = match &started {
             Ok(_) => json!({"ok": true}),
             Err(e) => json!({"ok": false, "reason": format!("{e:#}")}),
@@ -535,7 +534,15 @@ impl<'a> Engine<'a> {
 }
 
 /// A verb's result as a step's journal detail, or its failure with the node's last line.
-fn verdict(node: &str, args: &[&str], r: &super::nodes::ActionResult) -> Result<serde_json::Value> {
+fn verdict(
+    node: &str,
+    action: &Action,
+    flags: &SvcFlags,
+    r: &super::nodes::ActionResult,
+) -> Result<serde_json::Value> {
+    let mut words = action.to_args();
+    words.extend(flags.to_args());
+    let command = words.join(" ");
     if !r.ok {
         let last = r
             .output
@@ -543,9 +550,9 @@ fn verdict(node: &str, args: &[&str], r: &super::nodes::ActionResult) -> Result<
             .rev()
             .find(|l| !l.trim().is_empty())
             .unwrap_or("failed");
-        bail!("{} on {node}: {last}", args.join(" "));
+        bail!("{command} on {node}: {last}");
     }
-    Ok(json!({"node": node, "command": args.join(" "), "output_digest": digest(&r.output)}))
+    Ok(json!({"node": node, "command": command, "output_digest": digest(&r.output)}))
 }
 
 /// The RPO a start on the DRP node would give: the age of its oldest last sync.

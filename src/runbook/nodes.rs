@@ -6,8 +6,10 @@ use std::time::Duration;
 use color_eyre::eyre::{eyre, Result};
 
 use crate::agent::peer_answer::PeerAnswer;
+use crate::protocol::verb::{Action, SvcFlags};
 use crate::protocol::watch::ServiceNodes;
 use crate::status::ServiceStatus;
+use crate::transport::client;
 use crate::transport::{connect, NodeMap};
 
 /// How long an action may take.
@@ -31,15 +33,16 @@ pub trait NodeOps {
         self.answer(node).into_status(node)
     }
     /// Runs `drpilot svc SVC ARGS` on `node`.
-    fn act(&self, node: &str, args: &[&str]) -> Result<ActionResult>;
+    fn act(&self, node: &str, action: &Action, flags: &SvcFlags) -> Result<ActionResult>;
     /// Same, handing each stdout line to `on_line` as it comes (live progress).
     fn act_lines(
         &self,
         node: &str,
-        args: &[&str],
+        action: &Action,
+        flags: &SvcFlags,
         on_line: &mut dyn FnMut(&str),
     ) -> Result<ActionResult> {
-        let r = self.act(node, args)?;
+        let r = self.act(node, action, flags)?;
         for l in r.output.lines() {
             on_line(l);
         }
@@ -88,12 +91,6 @@ impl MapOps {
         }
         r
     }
-
-    fn argv(&self, args: &[&str]) -> Vec<String> {
-        let mut argv = vec!["svc".to_string(), self.svc.clone()];
-        argv.extend(args.iter().map(|s| s.to_string()));
-        argv
-    }
 }
 
 impl NodeOps for MapOps {
@@ -113,22 +110,21 @@ impl NodeOps for MapOps {
         }
     }
 
-    fn act(&self, node: &str, args: &[&str]) -> Result<ActionResult> {
-        let out = self.with(node, |t| {
-            t.call(&self.argv(args), None, Some(ACTION_TIMEOUT))
-        })?;
+    fn act(&self, node: &str, action: &Action, flags: &SvcFlags) -> Result<ActionResult> {
+        let args = client::svc(&self.svc, action, flags);
+        let out = self.with(node, |t| t.call(&args, None, Some(ACTION_TIMEOUT)))?;
         Ok(result(out))
     }
 
     fn act_lines(
         &self,
         node: &str,
-        args: &[&str],
+        action: &Action,
+        flags: &SvcFlags,
         on_line: &mut dyn FnMut(&str),
     ) -> Result<ActionResult> {
-        let out = self.with(node, |t| {
-            t.call_lines(&self.argv(args), on_line, Some(ACTION_TIMEOUT))
-        })?;
+        let args = client::svc(&self.svc, action, flags);
+        let out = self.with(node, |t| t.call_lines(&args, on_line, Some(ACTION_TIMEOUT)))?;
         Ok(result(out))
     }
 }
@@ -153,7 +149,7 @@ pub fn service_nodes(map: &NodeMap, svc: &str) -> Result<ServiceNodes> {
                 continue;
             }
         };
-        let args = vec!["agent".to_string(), "services".to_string()];
+        let args = client::agent_services();
         match t.call(&args, None, Some(map.status_timeout())) {
             Ok(out) if out.success => {
                 // A node that answers garbage tells nothing; another node may still know.

@@ -12,6 +12,13 @@ pub fn svc(svc: &str, action: &Action, flags: &SvcFlags) -> Vec<String> {
     v
 }
 
+/// `drpilot svc SVC docker ARGS...`: docker against the service's private daemon.
+pub fn svc_docker(svc: &str, docker_args: &[&str]) -> Vec<String> {
+    let mut v = vec!["svc".to_string(), svc.to_string(), "docker".to_string()];
+    v.extend(docker_args.iter().map(|s| s.to_string()));
+    v
+}
+
 /// `drpilot agent services`: a node's services with their node lists, as JSON.
 pub fn agent_services() -> Vec<String> {
     vec!["agent".to_string(), "services".to_string()]
@@ -36,10 +43,19 @@ pub fn peer_sync(verb: &str, svc: &str, rid: &str, dst: &str, extra: &[&str]) ->
 
 /// `drpilot peer config-receive --svc S --from NODE --hash H`: a pushed service config.
 pub fn peer_config_receive(svc: &str, from: &str, hash: &str) -> Vec<String> {
-    ["peer", "config-receive", "--svc", svc, "--from", from, "--hash", hash]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+    [
+        "peer",
+        "config-receive",
+        "--svc",
+        svc,
+        "--from",
+        from,
+        "--hash",
+        hash,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
 }
 
 #[cfg(test)]
@@ -55,6 +71,7 @@ mod tests {
             json: true,
             target: Some("deb1".into()),
             declared_lost: vec!["deb1".into()],
+            rids: vec!["sync#1".into(), "fs#2".into()],
         };
         for action in Action::all() {
             for flags in [SvcFlags::default(), flags.clone()] {

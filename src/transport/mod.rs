@@ -4,8 +4,8 @@
 //! collect its output (design section 7).
 
 mod address;
-pub mod client;
 pub mod child_time;
+pub mod client;
 mod local;
 mod node_map;
 mod parent_death;

@@ -14,7 +14,7 @@ pub const LIST_VERB: &str = "btrfs-list";
 pub const RECEIVE_VERB: &str = "btrfs-receive";
 
 fn base(verb: &str, svc: &str, rid: &str, dst: &Location) -> Vec<String> {
-    crate::drivers::peer_argv(verb, svc, rid, &dst.to_string(), &[])
+    crate::transport::client::peer_sync(verb, svc, rid, &dst.to_string(), &[])
 }
 
 /// `drpilot peer btrfs-list --svc S --rid R --dst DEV:SUBVOL`.
@@ -39,7 +39,7 @@ pub fn receive_args(svc: &str, rid: &str, dst: &Location, t: &Transfer) -> Vec<S
     let extra = [
         "--from", t.from, "--id", t.id, "--when", t.when, "--snap", t.snap,
     ];
-    crate::drivers::peer_argv(RECEIVE_VERB, svc, rid, &dst.to_string(), &extra)
+    crate::transport::client::peer_sync(RECEIVE_VERB, svc, rid, &dst.to_string(), &extra)
 }
 
 /// The target's answer to a successful receive.

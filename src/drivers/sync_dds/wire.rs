@@ -13,7 +13,7 @@ pub const RECEIVE_VERB: &str = "dds-receive";
 
 /// `drpilot peer dds-state --svc S --rid R --dst DEV`.
 pub fn state_args(svc: &str, rid: &str, dst: &str) -> Vec<String> {
-    crate::drivers::peer_argv(STATE_VERB, svc, rid, dst, &[])
+    crate::transport::client::peer_sync(STATE_VERB, svc, rid, dst, &[])
 }
 
 /// What the target is told about a transfer.
@@ -36,7 +36,7 @@ pub fn receive_args(svc: &str, rid: &str, dst: &str, t: &Transfer) -> Vec<String
         None => extra.push("--full"),
         Some(b) => extra.extend(["--base", b]),
     }
-    crate::drivers::peer_argv(RECEIVE_VERB, svc, rid, dst, &extra)
+    crate::transport::client::peer_sync(RECEIVE_VERB, svc, rid, dst, &extra)
 }
 
 /// The target's answer to `dds-state`.

@@ -11,7 +11,8 @@ use color_eyre::eyre::{bail, eyre, Result};
 
 use super::{Host, Testbed};
 use crate::lab::busybox_image::{write_rootfs_tar, BUSYBOX};
-use crate::transport::{run_child, CallOutput};
+use crate::protocol::verb::{Action, Group, SvcFlags};
+use crate::transport::{client, run_child, CallOutput};
 
 /// The service's name, as in the seed.
 pub const SERVICE: &str = "busybox.opensvc.com";
@@ -44,7 +45,7 @@ pub fn config_text(tb: &Testbed) -> Result<String> {
 }
 
 /// Runs drpilot (`bin`) on a host, as the node's own root would, through nsenter.
-pub fn drpilot_on(host: &Host, bin: &Path, args: &[&str]) -> Result<CallOutput> {
+pub fn drpilot_on(host: &Host, bin: &Path, args: &[String]) -> Result<CallOutput> {
     let mut cmd = host.command(&bin.to_string_lossy());
     cmd.args(args);
     clean_env(&mut cmd);
@@ -98,16 +99,21 @@ pub fn deploy(tb: &Testbed, bin: &Path) -> Result<()> {
     let tar = super::super::busybox_image::default_tar(&tb.dir);
     write_rootfs_tar(Path::new(BUSYBOX), &tar)?;
     let tar = tar.to_string_lossy().into_owned();
+    let none = SvcFlags::default();
     must(
-        drpilot_on(prod, bin, &["svc", SERVICE, "startfs"])?,
+        drpilot_on(
+            prod,
+            bin,
+            &client::svc(SERVICE, &Action::Start(Some(Group::Fs)), &none),
+        )?,
         "startfs on deb1",
     )?;
     let imported = drpilot_on(
         prod,
         bin,
-        &["svc", SERVICE, "docker", "import", &tar, IMAGE],
+        &client::svc_docker(SERVICE, &["import", &tar, IMAGE]),
     );
-    let stopped = drpilot_on(prod, bin, &["svc", SERVICE, "stop"]);
+    let stopped = drpilot_on(prod, bin, &client::svc(SERVICE, &Action::Stop(None), &none));
     must(imported?, "importing the busybox image on deb1")?;
     must(stopped?, "stopping the service on deb1 after the import")?;
     Ok(())
