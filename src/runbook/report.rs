@@ -68,7 +68,7 @@ fn ts(r: &Record) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-fn find<'a>(recs: &'a [Record], kind: EntryKind, step: Step) -> Option<&'a Record> {
+fn find(recs: &[Record], kind: EntryKind, step: Step) -> Option<&Record> {
     recs.iter()
         .rev()
         .find(|r| r.kind == kind && r.step.as_deref() == Some(step.name()))
