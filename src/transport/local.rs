@@ -114,3 +114,80 @@ impl LocalNode {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::{Link, Transport};
+
+    /// A node whose "drpilot" is `exe` (the test binary cannot act as drpilot).
+    fn node_running(exe: &str, root: PathBuf) -> LocalNode {
+        LocalNode {
+            node: "deb1".to_string(),
+            root,
+            exe: PathBuf::from(exe),
+        }
+    }
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn the_node_command_drops_the_seats_no_color() {
+        let dir = tempfile::tempdir().unwrap();
+        let cmd = node_running("/bin/true", dir.path().to_path_buf())
+            .command(&[])
+            .unwrap();
+        let envs: Vec<_> = cmd.get_envs().collect();
+        assert!(
+            envs.contains(&(std::ffi::OsStr::new("NO_COLOR"), None)),
+            "{envs:?}"
+        );
+        assert!(envs.contains(&(
+            std::ffi::OsStr::new("DRPILOT_ROOT"),
+            Some(dir.path().as_os_str())
+        )));
+    }
+
+    #[test]
+    fn a_missing_root_is_unreachable_on_both_paths() {
+        let link = Link::local("deb1", PathBuf::from("/nonexistent/deb1")).unwrap();
+        let call = match Transport::call(&link, &[], None, None) {
+            Ok(out) => panic!("reached a missing root: {out:?}"),
+            Err(e) => format!("{e:#}"),
+        };
+        let stream = match crate::transport::block_on(link.spawn_lines(&[])).unwrap() {
+            Ok(_) => panic!("streamed from a missing root"),
+            Err(e) => format!("{e:#}"),
+        };
+        let said = "node deb1 is unreachable: its root /nonexistent/deb1 does not exist";
+        assert!(call.contains(said), "{call}");
+        assert!(stream.contains(said), "{stream}");
+    }
+
+    /// The process group of `pid`, from /proc.
+    fn group_of(pid: u32) -> Option<u32> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let (_, rest) = stat.rsplit_once(')')?;
+        rest.split_whitespace().nth(2)?.parse().ok()
+    }
+
+    #[test]
+    fn a_line_stream_child_ends_with_its_tree_like_a_call() {
+        let dir = tempfile::tempdir().unwrap();
+        let node = node_running("/bin/sh", dir.path().to_path_buf());
+        let script = "echo $$; echo $DRPILOT_NODENAME; exec sleep 30";
+        let (pid, name, group) = crate::transport::block_on(async {
+            let mut stream = node.spawn_lines(&args(&["-c", script])).unwrap();
+            let pid: u32 = stream.next_line().await.unwrap().unwrap().parse().unwrap();
+            let name = stream.next_line().await.unwrap().unwrap();
+            // Read while the child runs; dropping the stream kills it.
+            (pid, name, group_of(pid))
+        })
+        .unwrap();
+        assert_eq!(name, "deb1");
+        // A process group of its own: a deadline or a kill reaches everything it started.
+        assert_eq!(group, Some(pid));
+    }
+}
