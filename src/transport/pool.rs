@@ -124,4 +124,25 @@ mod tests {
         pool.forget("deb1", &old);
         assert!(Arc::ptr_eq(&new, &pool.connect("deb1").unwrap()));
     }
+
+    #[test]
+    fn the_console_and_its_runbook_share_one_session_per_node() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = Arc::new(pool(dir.path()));
+        // The console's tasks take the link asynchronously, its runbook thread synchronously.
+        let console = crate::transport::block_on(pool.link("deb1"))
+            .unwrap()
+            .unwrap();
+        let shared = pool.clone();
+        let runbook = std::thread::spawn(move || shared.connect("deb1").unwrap())
+            .join()
+            .unwrap();
+        assert!(Arc::ptr_eq(&console, &runbook));
+        assert!(Arc::ptr_eq(
+            &console,
+            &crate::transport::block_on(pool.link("deb1"))
+                .unwrap()
+                .unwrap()
+        ));
+    }
 }
