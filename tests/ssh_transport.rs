@@ -7,9 +7,7 @@ mod support;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use drpilot::transport::{
-    NodeAddress, NodeMap, NodeOptions, SshNode, SshOptions, SshTransport, Transport,
-};
+use drpilot::transport::{Link, NodeAddress, NodeMap, NodeOptions, SshNode, SshOptions, Transport};
 use support::sshd::TestSshd;
 use support::TestLab;
 
@@ -32,8 +30,8 @@ fn address(sshd: &TestSshd) -> NodeAddress {
     NodeAddress::parse(&sshd.address()).expect("sshd address")
 }
 
-fn connect(sshd: &TestSshd, opts: &NodeOptions) -> SshTransport {
-    SshTransport::connect("deb2", &address(sshd), opts, &SshOptions::default())
+fn connect(sshd: &TestSshd, opts: &NodeOptions) -> Link {
+    Link::connect_ssh("deb2", &address(sshd), opts, &SshOptions::default())
         .unwrap_or_else(|e| panic!("{e:#}\nsshd log:\n{}", sshd.log()))
 }
 
@@ -134,7 +132,7 @@ fn a_changed_host_key_is_refused_by_name() {
     let opts = options(&sshd, DRPILOT, None);
     drop(connect(&sshd, &opts));
     sshd.change_host_key();
-    let err = match SshTransport::connect("deb2", &address(&sshd), &opts, &SshOptions::default()) {
+    let err = match Link::connect_ssh("deb2", &address(&sshd), &opts, &SshOptions::default()) {
         Ok(_) => panic!("connected despite a changed host key"),
         Err(e) => format!("{e:#}"),
     };
@@ -147,7 +145,7 @@ fn a_changed_host_key_is_refused_by_name() {
         accept_new_host_keys: true,
         ..SshOptions::default()
     };
-    assert!(SshTransport::connect("deb2", &address(&sshd), &opts, &accept).is_err());
+    assert!(Link::connect_ssh("deb2", &address(&sshd), &opts, &accept).is_err());
 }
 
 #[test]
@@ -174,7 +172,7 @@ fn an_unknown_host_needs_known_hosts_or_the_opt_in() {
         ssh_config: Some(cfg),
         ..options(&sshd, DRPILOT, None)
     };
-    let err = match SshTransport::connect("deb2", &address(&sshd), &opts, &SshOptions::default()) {
+    let err = match Link::connect_ssh("deb2", &address(&sshd), &opts, &SshOptions::default()) {
         Ok(_) => panic!("connected to an unknown host under strict checking"),
         Err(e) => format!("{e:#}"),
     };
@@ -186,7 +184,7 @@ fn an_unknown_host_needs_known_hosts_or_the_opt_in() {
         accept_new_host_keys: true,
         ..SshOptions::default()
     };
-    let t = SshTransport::connect("deb2", &address(&sshd), &opts, &accept)
+    let t = Link::connect_ssh("deb2", &address(&sshd), &opts, &accept)
         .unwrap_or_else(|e| panic!("{e:#}"));
     assert!(
         t.call(&args(&["--version"]), None, LIMIT)

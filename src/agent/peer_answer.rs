@@ -35,7 +35,7 @@ impl PeerAnswer {
     /// Asks `node` of `map` for the status of `svc`, at most `timeout`.
     pub fn ask(map: &NodeMap, node: &str, svc: &str, timeout: Duration) -> Self {
         match connect(map, node) {
-            Ok(t) => Self::ask_through(t.as_ref(), svc, timeout),
+            Ok(t) => Self::ask_through(&t, svc, timeout),
             Err(e) => PeerAnswer::Unreachable(format!("{e:#}")),
         }
     }

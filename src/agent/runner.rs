@@ -14,7 +14,7 @@ use crate::drivers::{sync_config, sync_state, Ctx, Loaded, SyncMode};
 use crate::paths::NodeEnv;
 use crate::status::{group_of, render_json, render_text, Status};
 use crate::text::clean_lines;
-use crate::transport::{connect, NodeMap, Transport};
+use crate::transport::{NodeMap, Pool, Transport};
 
 /// How long an action other than a sync waits for the service lock when `--waitlock` is not
 /// given (syncs fail at once then: a periodic sync skipped is taken at the next period).
@@ -146,7 +146,7 @@ fn run_one(
                 SyncMode::Update
             };
             require_up_here(&ctx, svc)?;
-            data_syncs(&ctx, svc, mode, None, opts, &mut Links::new(ctx.peers))
+            data_syncs(&ctx, svc, mode, None, opts, &links(ctx.peers))
         }
         Action::StartStandby => start_standby(&ctx, svc, opts),
         Action::StopStandby => stop_standby(&ctx, svc, opts),
@@ -155,7 +155,7 @@ fn run_one(
             push_config(
                 &ctx,
                 &sync_config::targets(&svc.cfg, &env.nodename),
-                &mut Links::new(ctx.peers),
+                &links(ctx.peers),
             )
         }
         Action::SyncDrp => sync_drp(&ctx, svc, opts),
@@ -513,31 +513,10 @@ fn require_up_here(ctx: &Ctx, svc: &Service) -> Result<()> {
     Ok(())
 }
 
-/// The transports of one action, each node connected once (a syncdrp talks to a DRP node for
+/// The sessions of one action, each node connected once (a syncdrp talks to a DRP node for
 /// the config push, every data sync and the postsync: one SSH session, not one per call).
-struct Links<'a> {
-    map: &'a NodeMap,
-    open: std::collections::HashMap<String, Box<dyn Transport>>,
-}
-
-impl<'a> Links<'a> {
-    fn new(map: &'a NodeMap) -> Self {
-        Self {
-            map,
-            open: std::collections::HashMap::new(),
-        }
-    }
-
-    /// The transport to `node`, connected on first use.
-    fn to(&mut self, node: &str) -> Result<&dyn Transport> {
-        if !self.open.contains_key(node) {
-            self.open.insert(node.to_string(), connect(self.map, node)?);
-        }
-        self.open
-            .get(node)
-            .map(|t| t.as_ref())
-            .ok_or_else(|| eyre!("no transport to {node}"))
-    }
+fn links(peers: &NodeMap) -> Pool {
+    Pool::new(peers.clone())
 }
 
 /// Runs the data syncs (the caller has checked that the service is up here).
@@ -547,7 +526,7 @@ fn data_syncs(
     mode: SyncMode,
     only: Option<&[String]>,
     opts: &Options,
-    links: &mut Links,
+    links: &Pool,
 ) -> Result<()> {
     let mut any = false;
     for r in &svc.resources {
@@ -584,7 +563,7 @@ fn data_syncs(
             ctx.log.info(rid, "no destination nodes");
         }
         for node in nodes {
-            sync.sync_to(ctx, mode, links.to(&node)?)?;
+            links.with(&node, |t| sync.sync_to(ctx, mode, t))?;
         }
     }
     if !any {
@@ -593,9 +572,9 @@ fn data_syncs(
     Ok(())
 }
 
-fn push_config(ctx: &Ctx, nodes: &[String], links: &mut Links) -> Result<()> {
+fn push_config(ctx: &Ctx, nodes: &[String], links: &Pool) -> Result<()> {
     for node in nodes {
-        sync_config::push(ctx, links.to(node)?)?;
+        links.with(node, |t| sync_config::push(ctx, t))?;
     }
     Ok(())
 }
@@ -606,11 +585,11 @@ fn sync_drp(ctx: &Ctx, svc: &Service, opts: &Options) -> Result<()> {
     if drp.is_empty() {
         bail!("{}: no drpnodes configured", svc.name);
     }
-    let mut links = Links::new(ctx.peers);
-    push_config(ctx, &drp, &mut links)?;
-    data_syncs(ctx, svc, SyncMode::Update, Some(&drp), opts, &mut links)?;
+    let links = links(ctx.peers);
+    push_config(ctx, &drp, &links)?;
+    data_syncs(ctx, svc, SyncMode::Update, Some(&drp), opts, &links)?;
     for node in &drp {
-        remote_postsync(ctx, svc, links.to(node)?)?;
+        links.with(node, |t| remote_postsync(ctx, svc, t))?;
     }
     Ok(())
 }

@@ -13,7 +13,7 @@ use crate::runbook::journal::runs_dir;
 use crate::runbook::plan::{Mode, Step};
 use crate::runbook::{report, session};
 use crate::text::{clean_line, clean_lines};
-use crate::transport::NodeMap;
+use crate::transport::{NodeMap, Pool};
 
 /// Arguments of `drpilot drp`.
 #[derive(Debug, Args)]
@@ -122,7 +122,7 @@ pub fn run(args: DrpArgs) -> Result<bool> {
     let map = NodeMap::load_for_operator(a.nodes.as_deref(), &default)?;
     let op = &mut Terminal { yes: a.yes };
     println!("== {} of {}", mode.banner(), a.svc);
-    let out = session::run(mode, &a.svc, map, op)?;
+    let out = session::run(mode, &a.svc, &Pool::new(map), op)?;
     println!(
         "run {}: {}; report {}",
         out.run,

@@ -7,7 +7,7 @@ use color_eyre::eyre::{Result, WrapErr};
 
 use super::{LabAction, LabArgs};
 use crate::lab::{Lab, DRP, PROD, SERVICE};
-use crate::transport::{LocalTransport, Transport};
+use crate::transport::{Link, Transport};
 
 /// Runs `drpilot lab`.
 pub fn run(args: LabArgs) -> Result<bool> {
@@ -71,7 +71,7 @@ fn overview(lab: &Lab) -> Result<bool> {
         &Default::default(),
     );
     for node in [PROD, DRP] {
-        let t = LocalTransport::new(node, lab.node_root(node))?;
+        let t = Link::local(node, lab.node_root(node))?;
         let out = t.call(&args, None, Some(std::time::Duration::from_secs(30)))?;
         let role = if node == PROD { "production" } else { "DRP" };
         println!("== {node} ({role})");

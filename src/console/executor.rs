@@ -1,5 +1,6 @@
 //! Runs actions on nodes for an interactive console: `drpilot svc SVC VERB --format json` through
-//! the node's link, each JSON log line forwarded as an event, the end reported. Read-only and
+//! the node's session of the console's pool (the one its watch uses), each JSON log line
+//! forwarded as an event, the end reported. Read-only and
 //! wall consoles are built without one, so no key can reach a node.
 
 use std::sync::{Arc, Mutex};
@@ -8,16 +9,14 @@ use chrono::{DateTime, Local};
 use tokio::sync::mpsc::Sender;
 
 use super::event::{Event, LogLine, RunbookEvent};
-use super::link::NodeLink;
 use crate::protocol::log::LogRecord;
 use crate::runbook::engine::Operator;
 use crate::runbook::plan::{Mode, Step};
-use crate::transport::{NodeMap, SshOptions};
+use crate::transport::Pool;
 
 /// The action runner of an interactive console.
 pub struct Executor {
-    map: Arc<NodeMap>,
-    ssh: SshOptions,
+    pool: Arc<Pool>,
     tx: Sender<Event>,
     /// Where the operator's answer to the running runbook's gate goes.
     gate_answer: Mutex<Option<std::sync::mpsc::Sender<bool>>>,
@@ -100,18 +99,17 @@ fn log_line(node: &str, svc: &str, line: &str) -> LogLine {
 }
 
 impl Executor {
-    /// An executor reaching nodes as `map` says.
-    pub fn new(map: Arc<NodeMap>, ssh: SshOptions, tx: Sender<Event>) -> Self {
+    /// An executor reaching nodes through the sessions of `pool`.
+    pub fn new(pool: Arc<Pool>, tx: Sender<Event>) -> Self {
         Self {
-            map,
-            ssh,
+            pool,
             tx,
             gate_answer: Mutex::new(None),
         }
     }
 
-    /// Starts (or resumes) a runbook on its own thread: the engine blocks on the sync
-    /// transports and on the operator's answers, never on the UI.
+    /// Starts (or resumes) a runbook on its own thread: the engine blocks on the pool's
+    /// blocking facade and on the operator's answers, never on the UI.
     pub fn runbook(&self, mode: &str, svc: String) {
         let mode = match mode {
             "disaster" => Mode::Disaster,
@@ -122,7 +120,7 @@ impl Executor {
         if let Ok(mut slot) = self.gate_answer.lock() {
             *slot = Some(answer_tx);
         }
-        let (map, tx) = ((*self.map).clone(), self.tx.clone());
+        let (pool, tx) = (self.pool.clone(), self.tx.clone());
         std::thread::spawn(move || {
             let steps = crate::runbook::plan::steps(mode)
                 .iter()
@@ -139,7 +137,7 @@ impl Executor {
                 answers,
                 svc: svc.clone(),
             };
-            let done = match crate::runbook::session::run(mode, &svc, map, &mut op) {
+            let done = match crate::runbook::session::run(mode, &svc, &pool, &mut op) {
                 Ok(o) => RunbookEvent::Done {
                     ok: o.ok,
                     summary: format!(
@@ -169,7 +167,7 @@ impl Executor {
 
     /// Starts `verb` of `svc` on `node` in the background.
     pub fn run(&self, svc: String, node: String, verb: String) {
-        let (map, ssh, tx) = (self.map.clone(), self.ssh.clone(), self.tx.clone());
+        let (pool, tx) = (self.pool.clone(), self.tx.clone());
         tokio::spawn(async move {
             let mut args = vec![
                 "svc".to_string(),
@@ -182,18 +180,28 @@ impl Executor {
                 args.push("--force".into());
             }
             let result = async {
-                let link = NodeLink::open(&map, &node, &ssh).await?;
-                let mut stream = link.spawn_lines(&args).await?;
-                while let Some(line) = stream.next_line().await? {
-                    let _ = tx
-                        .send(Event::ActionLog(log_line(&node, &svc, &line)))
-                        .await;
+                let link = pool.link(&node).await?;
+                let run = async {
+                    let mut stream = link.spawn_lines(&args).await?;
+                    while let Some(line) = stream.next_line().await? {
+                        let _ = tx
+                            .send(Event::ActionLog(log_line(&node, &svc, &line)))
+                            .await;
+                    }
+                    stream.finish().await
+                };
+                let out = run.await;
+                // A session that failed under the action is not reused: the next one connects
+                // afresh.
+                if out.is_err() {
+                    pool.forget(&node, &link);
                 }
-                stream.finish().await
+                out
             }
             .await;
             let (ok, reason) = match result {
-                Ok(r) => r,
+                Ok(out) if out.success => (true, String::new()),
+                Ok(out) => (false, out.failure_reason()),
                 Err(e) => (false, format!("{e:#}")),
             };
             if !ok {

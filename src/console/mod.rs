@@ -7,7 +7,6 @@ pub mod app;
 pub mod event;
 mod executor;
 pub mod keys;
-mod link;
 mod node_task;
 pub mod panes;
 mod terminal;
@@ -28,7 +27,7 @@ use event::Event;
 use executor::Executor;
 use theme::Theme;
 
-use crate::transport::{NodeMap, SshOptions};
+use crate::transport::{NodeMap, Pool};
 
 /// Arguments of `drpilot console`.
 #[derive(Debug, Args, Clone, Default)]
@@ -80,32 +79,25 @@ pub fn run(args: ConsoleArgs) -> Result<bool> {
         );
     }
     let theme = Theme::choose(args.theme.as_deref())?;
-    let ssh = map.ssh_options();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .wrap_err("starting the console runtime")?;
-    runtime.block_on(run_async(args, Arc::new(map), nodes, ssh, theme))
+    // The transports' runtime: the console's tasks and its runbook's blocking calls share it.
+    crate::transport::runtime()?.block_on(run_async(args, Arc::new(Pool::new(map)), nodes, theme))
 }
 
 async fn run_async(
     args: ConsoleArgs,
-    map: Arc<NodeMap>,
+    pool: Arc<Pool>,
     nodes: Vec<String>,
-    ssh: SshOptions,
     theme: Theme,
 ) -> Result<bool> {
     let (tx, mut rx) = mpsc::channel::<Event>(1024);
     let read_only = args.read_only || args.wall;
     // Read-only and wall consoles have no executor at all: no key can reach an action.
-    let executor = (!read_only).then(|| Executor::new(map.clone(), ssh.clone(), tx.clone()));
+    let executor = (!read_only).then(|| Executor::new(pool.clone(), tx.clone()));
     let mut app = App::new(theme, read_only, args.wall, args.services.clone());
     let watch = |node: String| {
         tokio::spawn(node_task::watch_node(
             node,
-            map.clone(),
-            ssh.clone(),
+            pool.clone(),
             args.services.clone(),
             tx.clone(),
         ))

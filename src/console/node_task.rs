@@ -1,6 +1,7 @@
-//! One task per node: opens the link, runs `drpilot agent watch` there, turns its records into
-//! events, and when the link or the stream fails (or the heartbeats stop) says so and reconnects
-//! with backoff. Never knows the UI exists.
+//! One task per node: takes the node's link from the console's session pool, runs `drpilot agent
+//! watch` there, turns its records into events, and when the link or the stream fails (or the
+//! heartbeats stop) says so, forgets that session and reconnects with backoff. Never knows the UI
+//! exists.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,10 +9,9 @@ use std::time::Duration;
 use tokio::sync::mpsc::Sender;
 
 use super::event::{Event, NodeEvent};
-use super::link::NodeLink;
 use crate::agent::watch::HEARTBEAT_EVERY;
 use crate::protocol::watch::WatchRecord;
-use crate::transport::{NodeMap, SshOptions};
+use crate::transport::{Link, Pool};
 
 /// No line for this long means the node (or the link) is gone.
 fn silence_limit() -> Duration {
@@ -19,18 +19,12 @@ fn silence_limit() -> Duration {
 }
 
 /// Watches `node` until the receiver is dropped.
-pub async fn watch_node(
-    node: String,
-    map: Arc<NodeMap>,
-    ssh: SshOptions,
-    services: Vec<String>,
-    tx: Sender<Event>,
-) {
+pub async fn watch_node(node: String, pool: Arc<Pool>, services: Vec<String>, tx: Sender<Event>) {
     const FIRST_RETRY: Duration = Duration::from_millis(500);
     let mut backoff = FIRST_RETRY;
     loop {
         let mut greeted = false;
-        let reason = watch_once(&node, &map, &ssh, &services, &tx, &mut greeted).await;
+        let reason = watch_once(&node, &pool, &services, &tx, &mut greeted).await;
         // A link that worked starts the backoff over: a drop after hours is retried at once.
         if greeted {
             backoff = FIRST_RETRY;
@@ -50,16 +44,30 @@ pub async fn watch_node(
 /// One connection's life; returns why it ended.
 async fn watch_once(
     node: &str,
-    map: &NodeMap,
-    ssh: &SshOptions,
+    pool: &Pool,
     services: &[String],
     tx: &Sender<Event>,
     greeted: &mut bool,
 ) -> String {
-    let link = match NodeLink::open(map, node, ssh).await {
+    let link = match pool.link(node).await {
         Ok(l) => l,
         Err(e) => return format!("{e:#}"),
     };
+    let why = watch_through(&link, node, services, tx, greeted).await;
+    // A watch runs as long as its node and its link are well: whatever ended it, the next one
+    // (and the next action) starts on a fresh session.
+    pool.forget(node, &link);
+    why
+}
+
+/// Reads the watch stream through `link` until it ends; returns why it did.
+async fn watch_through(
+    link: &Link,
+    node: &str,
+    services: &[String],
+    tx: &Sender<Event>,
+    greeted: &mut bool,
+) -> String {
     let mut args = vec!["agent".to_string(), "watch".to_string()];
     args.extend(services.iter().cloned());
     let mut stream = match link.spawn_lines(&args).await {
@@ -72,7 +80,7 @@ async fn watch_once(
             Ok(Err(e)) => return format!("{e:#}"),
             Ok(Ok(None)) => {
                 return match stream.finish().await {
-                    Ok((_, why)) if !why.is_empty() => why,
+                    Ok(out) if !out.success => out.failure_reason(),
                     _ => "the watch stream ended".to_string(),
                 }
             }

@@ -10,7 +10,7 @@ use crate::protocol::verb::{Action, SvcFlags};
 use crate::protocol::watch::ServiceNodes;
 use crate::status::ServiceStatus;
 use crate::transport::client;
-use crate::transport::{connect, NodeMap};
+use crate::transport::{CallOutput, Pool, Transport};
 
 /// How long an action may take.
 pub(crate) const ACTION_TIMEOUT: Duration = Duration::from_secs(3600);
@@ -50,53 +50,29 @@ pub trait NodeOps {
     }
 }
 
-/// The transports of a node map, one session per node for the whole run (the engine polls a
-/// node's status every half second while it waits: one SSH handshake per poll otherwise). A
-/// call that fails drops its node's session, so a node that comes back is reached afresh.
-pub struct MapOps {
-    /// The node map.
-    pub map: NodeMap,
+/// The nodes of a runbook, reached through the seat's session pool: one session per node for
+/// the whole run (the engine polls a node's status every half second while it waits), a node
+/// whose call failed reached afresh next time.
+pub struct MapOps<'a> {
+    pool: &'a Pool,
     /// The service.
     pub svc: String,
-    open:
-        std::cell::RefCell<std::collections::HashMap<String, Box<dyn crate::transport::Transport>>>,
 }
 
-impl MapOps {
-    /// The operations on `svc` through the nodes of `map`.
-    pub fn new(map: NodeMap, svc: &str) -> Self {
+impl<'a> MapOps<'a> {
+    /// The operations on `svc` through the sessions of `pool`.
+    pub fn new(pool: &'a Pool, svc: &str) -> Self {
         Self {
-            map,
+            pool,
             svc: svc.to_string(),
-            open: Default::default(),
         }
-    }
-
-    /// Runs `f` with `node`'s transport, connecting on first use; an error forgets it.
-    fn with<T>(
-        &self,
-        node: &str,
-        f: impl FnOnce(&dyn crate::transport::Transport) -> Result<T>,
-    ) -> Result<T> {
-        let mut open = self.open.borrow_mut();
-        if !open.contains_key(node) {
-            open.insert(node.to_string(), connect(&self.map, node)?);
-        }
-        let t = open
-            .get(node)
-            .ok_or_else(|| color_eyre::eyre::eyre!("no transport to {node}"))?;
-        let r = f(t.as_ref());
-        if r.is_err() {
-            open.remove(node);
-        }
-        r
     }
 }
 
-impl NodeOps for MapOps {
+impl NodeOps for MapOps<'_> {
     fn answer(&self, node: &str) -> PeerAnswer {
-        let timeout = self.map.status_timeout();
-        let asked = self.with(node, |t| {
+        let timeout = self.pool.map().status_timeout();
+        let asked = self.pool.with(node, |t| {
             let answer = PeerAnswer::ask_through(t, &self.svc, timeout);
             // A session that failed is dropped, so that a node that comes back is reached anew.
             match answer {
@@ -112,7 +88,9 @@ impl NodeOps for MapOps {
 
     fn act(&self, node: &str, action: &Action, flags: &SvcFlags) -> Result<ActionResult> {
         let args = client::svc(&self.svc, action, flags);
-        let out = self.with(node, |t| t.call(&args, None, Some(ACTION_TIMEOUT)))?;
+        let out = self
+            .pool
+            .with(node, |t| t.call(&args, None, Some(ACTION_TIMEOUT)))?;
         Ok(result(out))
     }
 
@@ -124,12 +102,14 @@ impl NodeOps for MapOps {
         on_line: &mut dyn FnMut(&str),
     ) -> Result<ActionResult> {
         let args = client::svc(&self.svc, action, flags);
-        let out = self.with(node, |t| t.call_lines(&args, on_line, Some(ACTION_TIMEOUT)))?;
+        let out = self
+            .pool
+            .with(node, |t| t.call_lines(&args, on_line, Some(ACTION_TIMEOUT)))?;
         Ok(result(out))
     }
 }
 
-fn result(out: crate::transport::CallOutput) -> ActionResult {
+fn result(out: CallOutput) -> ActionResult {
     let mut output = out.stdout_text();
     output.push_str(&out.stderr);
     ActionResult {
@@ -138,19 +118,14 @@ fn result(out: crate::transport::CallOutput) -> ActionResult {
     }
 }
 
-/// Finds a service's production and DRP nodes by asking the nodes of the map.
-pub fn service_nodes(map: &NodeMap, svc: &str) -> Result<ServiceNodes> {
+/// Finds a service's production and DRP nodes by asking the nodes of the map (through the
+/// pool, so the run goes on with the sessions opened here).
+pub fn service_nodes(pool: &Pool, svc: &str) -> Result<ServiceNodes> {
+    let map = pool.map();
     let mut why = Vec::new();
     for node in map.nodes() {
-        let t = match connect(map, &node) {
-            Ok(t) => t,
-            Err(e) => {
-                why.push(format!("{node}: {e:#}"));
-                continue;
-            }
-        };
         let args = client::agent_services();
-        match t.call(&args, None, Some(map.status_timeout())) {
+        match pool.with(&node, |t| t.call(&args, None, Some(map.status_timeout()))) {
             Ok(out) if out.success => {
                 // A node that answers garbage tells nothing; another node may still know.
                 let list: Vec<ServiceNodes> = match serde_json::from_slice(&out.stdout) {

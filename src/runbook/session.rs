@@ -14,7 +14,7 @@ use super::journal::{read_verified, runs_dir, Journal, Record};
 use super::nodes::{service_nodes, MapOps};
 use super::plan::Mode;
 use super::report;
-use crate::transport::NodeMap;
+use crate::transport::Pool;
 
 /// The outcome of `run`: whether it succeeded, its id and its report files.
 pub struct Outcome {
@@ -55,8 +55,8 @@ fn new_run_id(svc: &str) -> String {
     )
 }
 
-/// Runs (or resumes) the `mode` runbook of `svc` on the nodes of `map`.
-pub fn run(mode: Mode, svc: &str, map: NodeMap, op: &mut dyn Operator) -> Result<Outcome> {
+/// Runs (or resumes) the `mode` runbook of `svc` on the nodes of `pool`, through its sessions.
+pub fn run(mode: Mode, svc: &str, pool: &Pool, op: &mut dyn Operator) -> Result<Outcome> {
     if !crate::config::is_valid_service_name(svc) {
         bail!("invalid service name '{svc}'");
     }
@@ -78,11 +78,11 @@ pub fn run(mode: Mode, svc: &str, map: NodeMap, op: &mut dyn Operator) -> Result
     lock.set_len(0)?;
     let _ = write!(lock, "pid {}", std::process::id());
 
-    let nodes = service_nodes(&map, svc)?;
+    let nodes = service_nodes(pool, svc)?;
     let (Some(prod), Some(drp)) = (nodes.nodes.first(), nodes.drpnodes.first()) else {
         bail!("{svc} needs a node and a DRP node (nodes and drpnodes)");
     };
-    let ops = MapOps::new(map.clone(), svc);
+    let ops = MapOps::new(pool, svc);
     let spec = RunSpec {
         mode,
         svc: svc.to_string(),

@@ -1,15 +1,22 @@
-//! How one node reaches another: the console to the nodes, and an agent to its peers (sync,
-//! config push, remote postsync). Every remote operation is "run drpilot with these arguments
-//! on that node", so a transport only needs to start the node's drpilot, feed its stdin and
-//! collect its output (design section 7).
+//! How one node reaches another: the console to the nodes, the runbook to a service's nodes,
+//! and an agent to its peers (sync, config push, remote postsync). Every remote operation is
+//! "run drpilot with these arguments on that node", so a link only needs to start the node's
+//! drpilot, feed its stdin and collect its output. One [`Link`] type covers `local:` and ssh
+//! nodes, one [`Pool`] keeps a seat's sessions, and one runtime ([`runtime`]) drives the async
+//! ssh sessions for the console and, through a blocking facade ([`Transport`]), for synchronous
+//! callers.
 
 mod address;
 pub mod child_time;
 pub mod client;
+mod lines;
+mod link;
 mod local;
 mod node_map;
 mod parent_death;
+mod pool;
 mod process;
+mod runtime;
 mod ssh;
 
 use std::io::Read;
@@ -18,13 +25,19 @@ use std::time::Duration;
 use color_eyre::eyre::Result;
 
 pub use address::NodeAddress;
-pub use local::{self_exe, LocalTransport};
+pub use lines::{LineStream, LocalLines};
+pub use link::Link;
+pub use local::self_exe;
 pub use node_map::{NodeMap, NodeOptions};
 pub use parent_death::end_with_parent;
+pub use pool::Pool;
 pub use process::{run_child, run_child_lines, CallOutput};
-pub use ssh::{RemoteLines, SshNode, SshOptions, SshTransport};
+pub use runtime::{block_on, runtime};
+pub use ssh::{RemoteLines, SshNode, SshOptions};
 
-/// Runs drpilot on a node. Implemented by the `local:` transport and by SSH.
+/// The blocking facade of a [`Link`] for synchronous callers (the agent, the runbook, the
+/// drivers' syncs, which take `&dyn Transport`): each call returns when the node's drpilot has
+/// ended.
 pub trait Transport {
     /// The node this transport reaches.
     fn node(&self) -> &str;
@@ -39,32 +52,16 @@ pub trait Transport {
         timeout: Option<Duration>,
     ) -> Result<CallOutput>;
 
-    /// Runs `drpilot ARGS` on the node, handing each stdout line to `on_line` (live where the
-    /// transport can; after the end otherwise).
+    /// Runs `drpilot ARGS` on the node, handing each stdout line to `on_line` as it arrives.
     fn call_lines(
         &self,
         args: &[String],
         on_line: &mut dyn FnMut(&str),
         timeout: Option<Duration>,
-    ) -> Result<CallOutput> {
-        let out = self.call(args, None, timeout)?;
-        for l in out.stdout_text().lines() {
-            on_line(l);
-        }
-        Ok(out)
-    }
+    ) -> Result<CallOutput>;
 }
 
-/// Opens the transport to `node` as the map says (a node absent from the map is the ssh host
-/// of the same name).
-pub fn connect(map: &NodeMap, node: &str) -> Result<Box<dyn Transport>> {
-    match map.address_of(node) {
-        NodeAddress::Local { root } => Ok(Box::new(LocalTransport::new(node, root)?)),
-        addr @ NodeAddress::Ssh { .. } => Ok(Box::new(SshTransport::connect(
-            node,
-            &addr,
-            &map.options_of(node),
-            &map.ssh_options(),
-        )?)),
-    }
+/// Opens the link to `node` as the map says, for synchronous callers (see [`Link::connect`]).
+pub fn connect(map: &NodeMap, node: &str) -> Result<Link> {
+    Link::connect(map, node)
 }

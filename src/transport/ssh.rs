@@ -1,12 +1,12 @@
-//! The ssh transport (design section 7): one multiplexed OpenSSH master per node (openssh crate,
-//! native mux), and every remote operation is `drpilot ARGS` run through it as an argument
+//! The ssh half of a [`Link`](super::Link): one multiplexed OpenSSH master per node (openssh
+//! crate, native mux), and every remote operation is `drpilot ARGS` run through it as an argument
 //! vector the crate escapes. Host keys are checked strictly unless accept-new is opted in; the
 //! crate has no deadlines, so every connect, spawn and call here runs under a tokio timeout.
 
+pub(crate) mod blocking;
 mod control_dir;
 mod errors;
 mod lines;
-mod sync;
 
 use std::process::ExitStatus;
 use std::sync::Arc;
@@ -20,7 +20,6 @@ use tokio::sync::mpsc;
 use super::{CallOutput, NodeAddress, NodeOptions};
 
 pub use lines::RemoteLines;
-pub use sync::SshTransport;
 
 /// An idle master (no mux client for this long) exits by itself: the safety net for a drpilot
 /// that died without closing its sessions.
@@ -57,8 +56,8 @@ impl Default for SshOptions {
     }
 }
 
-/// An open multiplexed SSH session to one node (async, for the console's tokio tasks). Cheap to
-/// use concurrently: every call opens a new channel on the same master connection.
+/// An open multiplexed SSH session to one node (async; synchronous callers go through
+/// [`blocking`]). Cheap to use concurrently: every call opens a new channel on the same master connection.
 pub struct SshNode {
     node: String,
     target: String,
@@ -202,7 +201,7 @@ impl SshNode {
     }
 
     /// Runs `drpilot ARGS` feeding stdin from `input` chunks; `None` for `timeout` waits for
-    /// ever. Shared by [`SshNode::call`] and the synchronous [`SshTransport`].
+    /// ever. Shared by [`SshNode::call`] and the blocking facade.
     pub(crate) async fn run(
         &self,
         args: &[String],
@@ -421,8 +420,10 @@ mod tests {
         fn send_sync<T: Send + Sync>() {}
         fn send<T: Send>() {}
         send_sync::<SshNode>();
-        send_sync::<SshTransport>();
+        send_sync::<crate::transport::Link>();
+        send_sync::<crate::transport::Pool>();
         send::<RemoteLines>();
+        send::<crate::transport::LineStream>();
     }
 
     #[test]

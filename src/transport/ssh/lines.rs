@@ -5,17 +5,15 @@ use std::time::Duration;
 
 use color_eyre::eyre::{eyre, Result, WrapErr};
 use openssh::{Child, ChildStdout, Session};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader, Lines};
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::task::JoinHandle;
 
 use super::exit_of;
+use crate::transport::lines::collect_tail;
 use crate::transport::CallOutput;
 
 /// How long [`RemoteLines::finish`] waits for the exit status once stdout has ended.
 const FINISH_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// How much of the remote stderr is kept (the end of it).
-const STDERR_TAIL: usize = 64 * 1024;
 
 /// A remote drpilot whose stdout is read line by line while its stderr is collected aside (so
 /// that a chatty stderr can never block it).
@@ -33,23 +31,7 @@ impl RemoteLines {
             .stdout()
             .take()
             .ok_or_else(|| eyre!("node {node}: the remote stdout was not captured"))?;
-        let stderr = child.stderr().take();
-        let stderr = tokio::spawn(async move {
-            let mut tail = Vec::new();
-            if let Some(mut s) = stderr {
-                let mut buf = vec![0u8; 8192];
-                while let Ok(n) = s.read(&mut buf).await {
-                    if n == 0 {
-                        break;
-                    }
-                    tail.extend_from_slice(&buf[..n]);
-                    if tail.len() > STDERR_TAIL {
-                        tail.drain(..tail.len() - STDERR_TAIL);
-                    }
-                }
-            }
-            String::from_utf8_lossy(&tail).into_owned()
-        });
+        let stderr = collect_tail(child.stderr().take());
         Ok(Self {
             node: node.to_string(),
             bin: bin.to_string(),
