@@ -10,8 +10,10 @@ use tokio::sync::mpsc::Sender;
 
 use super::event::{Event, LogLine, RunbookEvent};
 use crate::protocol::log::LogRecord;
+use crate::protocol::verb::{Action, SvcFlags};
 use crate::runbook::engine::Operator;
 use crate::runbook::plan::{Mode, Step};
+use crate::transport::client;
 use crate::transport::Pool;
 
 /// The action runner of an interactive console.
@@ -169,17 +171,20 @@ impl Executor {
     pub fn run(&self, svc: String, node: String, verb: String) {
         let (pool, tx) = (self.pool.clone(), self.tx.clone());
         tokio::spawn(async move {
-            let mut args = vec![
-                "svc".to_string(),
-                svc.clone(),
-                verb.clone(),
-                "--format".into(),
-                "json".into(),
-            ];
-            if verb.starts_with("sync") {
-                args.push("--force".into());
-            }
+            let action = Action::parse(&[verb.as_str()]);
+            // The console's syncs are the operator's explicit request: outside sync_period too.
+            let is_sync = matches!(
+                action,
+                Some(Action::SyncFull | Action::SyncUpdate | Action::SyncDrp | Action::SyncNodes)
+            );
+            let flags = SvcFlags {
+                json: true,
+                force: is_sync,
+                ..SvcFlags::default()
+            };
             let result = async {
+                let action = action.ok_or_else(|| color_eyre::eyre::eyre!("no verb '{verb}'"))?;
+                let args = client::svc(&svc, &action, &flags);
                 let link = pool.link(&node).await?;
                 let run = async {
                     let mut stream = link.spawn_lines(&args).await?;

@@ -68,8 +68,7 @@ async fn watch_through(
     tx: &Sender<Event>,
     greeted: &mut bool,
 ) -> String {
-    let mut args = vec!["agent".to_string(), "watch".to_string()];
-    args.extend(services.iter().cloned());
+    let args = crate::transport::client::agent_watch(services);
     let mut stream = match link.spawn_lines(&args).await {
         Ok(s) => s,
         Err(e) => return format!("{e:#}"),

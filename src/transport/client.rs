@@ -4,6 +4,20 @@
 
 use crate::protocol::verb::{Action, SvcFlags};
 
+/// The remote command that runs `drpilot ARGS` as `node` through ssh: the node's `bin`, behind
+/// `env DRPILOT_ROOT=… DRPILOT_NODENAME=…` when the node lives under a root directory.
+pub fn remote(node: &str, bin: &str, root: Option<&str>, args: &[String]) -> Vec<String> {
+    let mut argv = Vec::with_capacity(args.len() + 4);
+    if let Some(root) = root {
+        argv.push("env".to_string());
+        argv.push(format!("DRPILOT_ROOT={root}"));
+        argv.push(format!("DRPILOT_NODENAME={node}"));
+    }
+    argv.push(bin.to_string());
+    argv.extend(args.iter().cloned());
+    argv
+}
+
 /// `drpilot svc SVC VERB FLAGS`.
 pub fn svc(svc: &str, action: &Action, flags: &SvcFlags) -> Vec<String> {
     let mut v = vec!["svc".to_string(), svc.to_string()];

@@ -137,7 +137,7 @@ impl SshNode {
     /// The remote argv for `drpilot ARGS` on that node (bin, and the env prefix when root is
     /// set).
     pub fn remote_argv(&self, args: &[String]) -> Vec<String> {
-        drpilot_argv(&self.node, &self.bin, self.root.as_deref(), args)
+        super::client::remote(&self.node, &self.bin, self.root.as_deref(), args)
     }
 
     /// Runs `drpilot ARGS` on the node with `input` as its stdin, at most `timeout` (after
@@ -322,19 +322,6 @@ impl SshNode {
     }
 }
 
-/// `[env DRPILOT_ROOT=<root> DRPILOT_NODENAME=<node>] <bin> ARGS`.
-fn drpilot_argv(node: &str, bin: &str, root: Option<&str>, args: &[String]) -> Vec<String> {
-    let mut argv = Vec::with_capacity(args.len() + 4);
-    if let Some(root) = root {
-        argv.push("env".to_string());
-        argv.push(format!("DRPILOT_ROOT={root}"));
-        argv.push(format!("DRPILOT_NODENAME={node}"));
-    }
-    argv.push(bin.to_string());
-    argv.extend(args.iter().cloned());
-    argv
-}
-
 fn idle_persist() -> ControlPersist {
     match std::num::NonZeroUsize::new(MASTER_IDLE_SECS) {
         Some(n) => ControlPersist::IdleFor(n),
@@ -399,11 +386,11 @@ mod tests {
     fn argv_has_the_env_prefix_only_with_a_root() {
         let args = vec!["svc".to_string(), "a b".to_string()];
         assert_eq!(
-            drpilot_argv("deb2", "drpilot", None, &args),
+            crate::transport::client::remote("deb2", "drpilot", None, &args),
             ["drpilot", "svc", "a b"]
         );
         assert_eq!(
-            drpilot_argv("deb2", "/opt/drpilot", Some("/srv/lab/deb2"), &args),
+            crate::transport::client::remote("deb2", "/opt/drpilot", Some("/srv/lab/deb2"), &args),
             [
                 "env",
                 "DRPILOT_ROOT=/srv/lab/deb2",
