@@ -10,6 +10,7 @@ pub mod config;
 pub mod console;
 pub mod drivers;
 pub mod lab;
+pub mod lock;
 pub mod paths;
 pub mod procfs;
 pub mod protocol;

@@ -9,7 +9,7 @@ mod exec;
 mod fs;
 mod fs_directory;
 mod ip;
-pub mod sync_archive;
+pub mod receive;
 pub mod sync_btrfs;
 pub mod sync_config;
 pub mod sync_dds;

@@ -29,6 +29,7 @@ pub mod location;
 mod mounts;
 pub mod plan;
 mod promote;
+pub mod receive;
 pub mod rotate;
 mod send;
 mod stream;

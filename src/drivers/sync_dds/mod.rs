@@ -50,6 +50,7 @@ pub mod delta;
 mod frame;
 pub mod lvm;
 pub mod marker;
+pub mod receive;
 mod report;
 mod send;
 mod stream;

@@ -11,7 +11,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use color_eyre::eyre::{bail, eyre, Result, WrapErr};
 use serde::{Deserialize, Serialize};
 
-use super::beneath::Beneath;
+use crate::drivers::beneath::Beneath;
 
 const MAGIC: &[u8] = b"DRPSYNC1\n";
 
