@@ -7,6 +7,7 @@
 //! - `cfg.list_includes(&words, node)`, `cfg.role(node)`, `cfg.all_nodes()`, `cfg.resource_sections()`
 //! - `Diagnostic` displays as `file:line: [section] key: message`.
 
+pub mod btrfs_volume;
 mod command_values;
 mod diagnostic;
 mod ini;

@@ -4,9 +4,9 @@
 //! without `..`, not `/` and not a system directory ([`SYSTEM_DIRS`]). The receiving node of a
 //! sync uses [`normalise`] to compare what a sender asks for with its own config.
 
+use super::btrfs_volume::Location;
 use super::diagnostic::Diagnostic;
 use super::service::ServiceConfig;
-use crate::drivers::sync_btrfs::Location;
 
 /// What a system directory protects beneath itself (the directory itself is always refused).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
