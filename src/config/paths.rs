@@ -281,7 +281,12 @@ mod tests {
                     [fs#1]\ntype = directory\ndev = /srv/data\nmnt = /etc\n\
                     [sync#1]\ntype = dir\nsrc = /srv/data\ndst@d1 = /../victim\ndst = /\ntarget = drpnodes\n\
                     [sync#2]\ntype = dds\nsrc = /dev/mapper/vg-lv\ndst = /srv/lv\ntarget = drpnodes\n";
-        let Err(e) = ServiceConfig::parse("svc", Path::new("svc.env"), text) else {
+        let Err(e) = ServiceConfig::parse(
+            "svc",
+            Path::new("svc.env"),
+            text,
+            crate::drivers::catalogue(),
+        ) else {
             panic!("accepted")
         };
         let got: Vec<String> = e.diagnostics.iter().map(ToString::to_string).collect();

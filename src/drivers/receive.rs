@@ -103,7 +103,7 @@ pub fn local_sync(
             push_first(from)
         );
     }
-    let config = ServiceConfig::load(&path)
+    let config = ServiceConfig::load(&path, super::catalogue())
         .map_err(|e| {
             eyre!("{svc} on {node}: its config does not load here, nothing received:\n{e}")
         })?

@@ -41,10 +41,17 @@ use color_eyre::eyre::{eyre, Result};
 
 use super::sync_state::probe_state;
 use super::{Ctx, DataSync, Probe, Resource, SyncMode};
+use crate::config::KeywordSpec;
 use crate::transport::Transport;
 
 pub use location::{is_plain_name, Location};
 pub use stream::progress_line;
+
+/// The keywords only a btrfs sync understands.
+pub(crate) const KEYWORDS: &[KeywordSpec] = &[KeywordSpec::opt(
+    "snap_dir",
+    "not used by drpilot: btrfs snapshots always live in .drpilot-snap at the volume top",
+)];
 
 /// The btrfs replication driver.
 pub struct SyncBtrfs {
