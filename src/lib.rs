@@ -18,3 +18,6 @@ pub mod runbook;
 pub mod status;
 pub mod text;
 pub mod transport;
+
+#[cfg(test)]
+mod layering;
