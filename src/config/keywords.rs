@@ -105,7 +105,7 @@ impl Catalogue {
         Self { kinds, all }
     }
 
-    /// The whole catalogue.
+    /// The whole catalogue, for checks and docs that walk every keyword.
     pub fn keywords(&self) -> &[KeywordSpec] {
         &self.all
     }

@@ -1,5 +1,6 @@
 //! The seed's service configuration: a strict INI reader that names file, line, section and
-//! key in every diagnostic, the keyword catalogue, and per-node scoping (design section 3).
+//! key in every diagnostic, validation against the keyword catalogue the drivers hand in, and
+//! per-node scoping.
 //!
 //! CONTRACT (used by agent, drivers, lab, cli — keep these signatures):
 //! - `ServiceConfig::load(path, cat)` / `ServiceConfig::parse(name, path, text, cat)` -> `Result<Loaded, ConfigError>`,

@@ -25,12 +25,12 @@ pub type LiveCheck<'a> = &'a dyn Fn(&NodeEnv, &str) -> Result<()>;
 pub struct Incoming<'a> {
     /// The service whose replica is received.
     pub svc: &'a ServiceName,
-    /// The sync resource.
+    /// The sync resource whose replica this node holds.
     pub rid: &'a Rid,
     /// The replica as the sender names it (a directory, `DEV:SUBVOL`, a device): only compared
     /// with this node's config, which alone decides where data lands.
     pub dst: &'a str,
-    /// The sending node.
+    /// The sending node, named in refusals and recorded as the replica's source.
     pub from: &'a NodeName,
     /// The sync id, recorded on both nodes (dds: the snapshot uuid, checked again as one).
     pub id: &'a SyncId,
@@ -72,7 +72,7 @@ impl SyncType {
 pub struct LocalSync {
     /// This node's `dst`, normalised: a directory, a device, or `DEV:SUBVOL`.
     pub dst: String,
-    /// The config it came from.
+    /// The config it came from, for what else the receiver needs from it (the nodes).
     pub config: ServiceConfig,
 }
 

@@ -25,13 +25,13 @@ struct Kind {
     defaults_read: &'static [&'static str],
 }
 
-/// One driver.
+/// One driver: the row `build` looks up by kind and `type`.
 struct Driver {
     /// The resource kind it belongs to.
     kind: &'static str,
     /// The `type` values it serves; empty for a kind that takes no `type`.
     types: &'static [&'static str],
-    /// How it is made.
+    /// Makes the driver for one resource section.
     build: Constructor,
     /// The keywords only this driver reads: they apply to its types alone.
     keywords: &'static [KeywordSpec],

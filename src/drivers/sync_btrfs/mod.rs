@@ -1,5 +1,5 @@
 //! `sync` type=btrfs: replication of a btrfs subvolume by read-only snapshots and
-//! `btrfs send [-p parent] | btrfs receive`, through the node transport (design section 6).
+//! `btrfs send [-p parent] | btrfs receive`, through the node transport.
 //!
 //! Config:
 //! ```ini
@@ -25,17 +25,17 @@
 //! `datetime;id` and keep the newest common snapshot. `before_start` promotes a received
 //! snapshot to live data (see `promote`); failback is the same mechanism in the other direction.
 
-pub mod location;
+mod location;
 mod mounts;
-pub mod plan;
+mod plan;
 mod promote;
 pub mod receive;
-pub mod rotate;
+mod rotate;
 mod send;
 mod stream;
-pub mod subvol;
-pub mod volume;
-pub mod wire;
+mod subvol;
+mod volume;
+mod wire;
 
 use color_eyre::eyre::{eyre, Result};
 

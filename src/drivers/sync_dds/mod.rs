@@ -48,14 +48,14 @@
 pub mod cow;
 pub mod delta;
 mod frame;
-pub mod lvm;
-pub mod marker;
+mod lvm;
+mod marker;
 pub mod receive;
 mod report;
 mod send;
 mod stream;
 mod update;
-pub mod wire;
+mod wire;
 
 use color_eyre::eyre::Result;
 

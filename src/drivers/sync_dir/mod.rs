@@ -3,7 +3,7 @@
 //! beside its copy and swaps it in atomically: a cut sync leaves the previous copy intact.
 //! `src` is resolved for the sending node, `dst` for the target node.
 
-pub mod archive;
+mod archive;
 pub mod receive;
 
 use std::time::Duration;
