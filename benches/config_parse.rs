@@ -39,7 +39,12 @@ fn ms(d: Duration) -> f64 {
 
 fn in_process(text: &str) -> Duration {
     let t = Instant::now();
-    let loaded = ServiceConfig::parse("svc", Path::new("svc.env"), text);
+    let loaded = ServiceConfig::parse(
+        "svc",
+        Path::new("svc.env"),
+        text,
+        drpilot::drivers::catalogue(),
+    );
     let took = t.elapsed();
     assert!(loaded.is_ok(), "the generated config is refused");
     took

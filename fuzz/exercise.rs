@@ -5,9 +5,10 @@
 /// Panics (a fuzz finding) only when an invariant of the reader is broken.
 pub fn exercise(text: &str) {
     use drpilot::config::ServiceConfig;
+    use drpilot::drivers::catalogue;
     use std::path::Path;
 
-    let loaded = match ServiceConfig::parse("fuzz", Path::new("fuzz.env"), text) {
+    let loaded = match ServiceConfig::parse("fuzz", Path::new("fuzz.env"), text, catalogue()) {
         Ok(loaded) => loaded,
         Err(e) => {
             assert!(
@@ -35,7 +36,7 @@ pub fn exercise(text: &str) {
             }
             let _ = config.section_type(&section.name, node);
         }
-        let printed = config.print_config(node);
+        let printed = config.print_config(node, catalogue());
         assert_eq!(
             printed.matches("\n[").count() + 1,
             config.raw.sections.len().max(1)

@@ -11,6 +11,7 @@ pub mod config;
 pub mod console;
 pub mod drivers;
 pub mod lab;
+pub mod lock;
 pub mod paths;
 pub mod procfs;
 pub mod protocol;
@@ -18,3 +19,6 @@ pub mod runbook;
 pub mod status;
 pub mod text;
 pub mod transport;
+
+#[cfg(test)]
+mod layering;

@@ -91,9 +91,10 @@ fn run_one(
             return Ok(());
         }
         Action::PrintConfig { node } => {
-            let text = svc
-                .cfg
-                .print_config(node.as_deref().unwrap_or(&env.nodename));
+            let text = svc.cfg.print_config(
+                node.as_deref().unwrap_or(&env.nodename),
+                crate::drivers::catalogue(),
+            );
             print!("{}", clean_lines(&text));
             return Ok(());
         }

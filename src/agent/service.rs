@@ -32,7 +32,7 @@ impl Service {
                 path.display()
             );
         }
-        let loaded = ServiceConfig::load(&path).map_err(|e| eyre!("{e}"))?;
+        let loaded = ServiceConfig::load(&path, drivers::catalogue()).map_err(|e| eyre!("{e}"))?;
         let resources = drivers::build(&loaded.config, env)?;
         Ok(Self {
             name: name.to_string(),

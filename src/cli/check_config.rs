@@ -6,7 +6,7 @@ use crate::config::ServiceConfig;
 
 /// Prints the diagnostics of `file`; returns false when it has errors.
 pub fn run(file: &Path) -> bool {
-    match ServiceConfig::load(file) {
+    match ServiceConfig::load(file, crate::drivers::catalogue()) {
         Ok(loaded) => {
             for w in &loaded.warnings {
                 eprintln!("warning: {w}");

@@ -8,9 +8,11 @@ use std::io::{stdin, stdout, BufReader};
 use clap::{Args, Subcommand};
 use color_eyre::eyre::Result;
 
-use crate::agent::peer::{config_receive, dir_manifest, dir_receive, Incoming};
-use crate::agent::peer_btrfs::{btrfs_list, btrfs_receive, BtrfsIncoming};
-use crate::agent::peer_dds::{dds_receive, dds_state, DdsIncoming};
+use crate::agent::peer::{config_receive, refuse_if_running};
+use crate::drivers::receive::Incoming;
+use crate::drivers::sync_btrfs::receive::{btrfs_list, btrfs_receive, BtrfsIncoming};
+use crate::drivers::sync_dds::receive::{dds_receive, dds_state, DdsIncoming};
+use crate::drivers::sync_dir::receive::{dir_manifest, dir_receive};
 use crate::paths::NodeEnv;
 use crate::protocol::names::{
     ConfigHash, LvmUuid, NodeName, Rid, ServiceName, SnapName, SyncId, Timestamp,
@@ -126,7 +128,13 @@ pub fn run(args: PeerArgs) -> Result<bool> {
         }
         PeerOp::DirReceive { transfer } => {
             let mut input = BufReader::with_capacity(1 << 20, stdin().lock());
-            dir_receive(&env, &transfer.incoming(), &mut input, &mut stdout().lock())?;
+            dir_receive(
+                &env,
+                &transfer.incoming(),
+                &refuse_if_running,
+                &mut input,
+                &mut stdout().lock(),
+            )?;
         }
         PeerOp::BtrfsList { target: t } => {
             btrfs_list(&env, &t.svc, &t.rid, &t.dst, &mut stdout().lock())?;
@@ -151,7 +159,13 @@ pub fn run(args: PeerArgs) -> Result<bool> {
                 full,
                 base: base.as_ref(),
             };
-            dds_receive(&env, &inc, &mut stdin().lock(), &mut stdout().lock())?;
+            dds_receive(
+                &env,
+                &inc,
+                &refuse_if_running,
+                &mut stdin().lock(),
+                &mut stdout().lock(),
+            )?;
         }
         PeerOp::ConfigReceive { svc, from, hash } => {
             config_receive(&env, &svc, &from, &hash, &mut stdin().lock())?;

@@ -4,11 +4,11 @@
 
 use super::diagnostic::Diagnostic;
 use super::ini::DEFAULT_SECTION;
-use super::keywords;
+use super::keywords::Catalogue;
 use super::service::ServiceConfig;
 
 /// Reports every shell-split value of the config whose quotes do not close.
-pub(crate) fn check(cfg: &ServiceConfig, out: &mut Vec<Diagnostic>) {
+pub(crate) fn check(cfg: &ServiceConfig, cat: &Catalogue, out: &mut Vec<Diagnostic>) {
     for section in &cfg.raw.sections {
         let kind = if section.name == DEFAULT_SECTION {
             DEFAULT_SECTION
@@ -16,7 +16,7 @@ pub(crate) fn check(cfg: &ServiceConfig, out: &mut Vec<Diagnostic>) {
             section.name.split('#').next().unwrap_or_default()
         };
         for entry in &section.entries {
-            let split = keywords::find(kind, &entry.key).is_some_and(|s| s.shell_split);
+            let split = cat.find(kind, &entry.key).is_some_and(|s| s.shell_split);
             if let (true, Err(e)) = (split, shell_words::split(&entry.value)) {
                 out.push(
                     Diagnostic::error(
@@ -42,7 +42,7 @@ mod tests {
     use crate::config::ServiceConfig;
 
     fn errors(text: &str) -> Vec<String> {
-        match ServiceConfig::parse("svc", Path::new("s.env"), text) {
+        match ServiceConfig::parse("svc", Path::new("s.env"), text, crate::drivers::catalogue()) {
             Ok(_) => Vec::new(),
             Err(e) => e.diagnostics.iter().map(ToString::to_string).collect(),
         }

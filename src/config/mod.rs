@@ -1,12 +1,15 @@
 //! The seed's service configuration: a strict INI reader that names file, line, section and
-//! key in every diagnostic, the keyword catalogue, and per-node scoping (design section 3).
+//! key in every diagnostic, validation against the keyword catalogue the drivers hand in, and
+//! per-node scoping.
 //!
 //! CONTRACT (used by agent, drivers, lab, cli — keep these signatures):
-//! - `ServiceConfig::load(path)` / `ServiceConfig::parse(name, path, text)` -> `Result<Loaded, ConfigError>`
+//! - `ServiceConfig::load(path, cat)` / `ServiceConfig::parse(name, path, text, cat)` -> `Result<Loaded, ConfigError>`,
+//!   `cat` being the drivers' keyword catalogue (`drivers::catalogue()`)
 //! - `cfg.get(section, key, node) -> Option<Resolved>`; `cfg.get_list(section, key, node) -> Vec<String>`
 //! - `cfg.list_includes(&words, node)`, `cfg.role(node)`, `cfg.all_nodes()`, `cfg.resource_sections()`
 //! - `Diagnostic` displays as `file:line: [section] key: message`.
 
+pub mod btrfs_volume;
 mod command_values;
 mod diagnostic;
 mod ini;
@@ -21,8 +24,7 @@ mod validate;
 
 pub use diagnostic::{ConfigError, Diagnostic, Severity};
 pub use ini::{RawConfig, RawEntry, RawSection};
-pub(crate) use keywords::RESOURCE_KINDS;
-pub use keywords::{keyword_catalogue, KeywordSpec};
+pub use keywords::{Catalogue, KeywordSpec, KindKeywords};
 pub use scope::{Resolved, Scope};
 pub use service::{Loaded, Role, ServiceConfig};
 

@@ -4,9 +4,9 @@
 //! without `..`, not `/` and not a system directory ([`SYSTEM_DIRS`]). The receiving node of a
 //! sync uses [`normalise`] to compare what a sender asks for with its own config.
 
+use super::btrfs_volume::Location;
 use super::diagnostic::Diagnostic;
 use super::service::ServiceConfig;
-use crate::drivers::sync_btrfs::Location;
 
 /// What a system directory protects beneath itself (the directory itself is always refused).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -281,7 +281,12 @@ mod tests {
                     [fs#1]\ntype = directory\ndev = /srv/data\nmnt = /etc\n\
                     [sync#1]\ntype = dir\nsrc = /srv/data\ndst@d1 = /../victim\ndst = /\ntarget = drpnodes\n\
                     [sync#2]\ntype = dds\nsrc = /dev/mapper/vg-lv\ndst = /srv/lv\ntarget = drpnodes\n";
-        let Err(e) = ServiceConfig::parse("svc", Path::new("svc.env"), text) else {
+        let Err(e) = ServiceConfig::parse(
+            "svc",
+            Path::new("svc.env"),
+            text,
+            crate::drivers::catalogue(),
+        ) else {
             panic!("accepted")
         };
         let got: Vec<String> = e.diagnostics.iter().map(ToString::to_string).collect();

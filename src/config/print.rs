@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::ini::{RawSection, DEFAULT_SECTION};
-use super::keywords;
+use super::keywords::Catalogue;
 use super::scope::Scope;
 use super::service::ServiceConfig;
 
@@ -18,20 +18,21 @@ struct Line {
 }
 
 impl ServiceConfig {
-    /// Renders every section with its keywords resolved for `node` (see the module doc).
-    pub fn print_config(&self, node: &str) -> String {
+    /// Renders every section with its keywords resolved for `node` (see the module doc); `cat`
+    /// says which DEFAULT keywords each kind reads.
+    pub fn print_config(&self, node: &str, cat: &Catalogue) -> String {
         let mut out = String::new();
         for (i, section) in self.raw.sections.iter().enumerate() {
             if i > 0 {
                 out.push('\n');
             }
             let _ = writeln!(out, "[{}]", section.name);
-            render(&mut out, &self.section_lines(section, node));
+            render(&mut out, &self.section_lines(section, node, cat));
         }
         out
     }
 
-    fn section_lines(&self, section: &RawSection, node: &str) -> Vec<Line> {
+    fn section_lines(&self, section: &RawSection, node: &str, cat: &Catalogue) -> Vec<Line> {
         let mut keys: Vec<&str> = Vec::new();
         for e in &section.entries {
             if !keys.contains(&e.key.as_str()) {
@@ -57,7 +58,7 @@ impl ServiceConfig {
             .collect();
         if section.name != DEFAULT_SECTION {
             let kind = section.name.split('#').next().unwrap_or_default();
-            for key in keywords::default_keywords_read_by(kind) {
+            for key in cat.default_keywords_read_by(kind) {
                 if keys.contains(key) {
                     continue;
                 }
@@ -126,7 +127,13 @@ ipdev = eth0
 ipname@deb1 = prod.example
 ipname@deb2 = drp.example
 ";
-        let loaded = ServiceConfig::parse("svc", Path::new("svc.env"), text).expect("valid");
+        let loaded = ServiceConfig::parse(
+            "svc",
+            Path::new("svc.env"),
+            text,
+            crate::drivers::catalogue(),
+        )
+        .expect("valid");
         let expected = "\
 [DEFAULT]
 nodes = deb1
@@ -144,8 +151,15 @@ docker_daemon_args = --ip 2    # from [DEFAULT] @drpnodes
 ipdev = eth0
 ipname = drp.example    # @deb2
 ";
-        assert_eq!(loaded.config.print_config("deb2"), expected);
-        let stranger = loaded.config.print_config("deb3");
+        assert_eq!(
+            loaded
+                .config
+                .print_config("deb2", crate::drivers::catalogue()),
+            expected
+        );
+        let stranger = loaded
+            .config
+            .print_config("deb3", crate::drivers::catalogue());
         assert!(
             stranger.contains("\nipname          # no value for deb3\n"),
             "{stranger}"

@@ -4,13 +4,14 @@
 
 use super::diagnostic::Diagnostic;
 use super::ini::{RawSection, DEFAULT_SECTION};
-use super::keywords;
+use super::keywords::Catalogue;
 use super::scope::Scope;
 use super::service::ServiceConfig;
 
 /// Reports required keywords of `section` (of resource kind `kind`) missing on some node.
 pub(crate) fn check(
     cfg: &ServiceConfig,
+    cat: &Catalogue,
     section: &RawSection,
     kind: &str,
     out: &mut Vec<Diagnostic>,
@@ -21,7 +22,7 @@ pub(crate) fn check(
             targets.push(n);
         }
     }
-    for spec in keywords::specs_for(kind).filter(|s| s.required) {
+    for spec in cat.specs_for(kind).filter(|s| s.required) {
         let mut absent: Vec<&str> = Vec::new();
         let mut empty: Vec<(&str, usize)> = Vec::new();
         for node in &targets {

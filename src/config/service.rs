@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 
 use super::diagnostic::{sort_diagnostics, ConfigError, Diagnostic};
 use super::ini::{self, RawConfig, RawSection, DEFAULT_SECTION};
+use super::keywords::Catalogue;
 use super::scope::{resolve_in, split_list, Lists, Resolved};
 use super::{is_valid_service_name, validate};
 
@@ -49,8 +50,9 @@ pub struct Loaded {
 }
 
 impl ServiceConfig {
-    /// Reads and validates `path`; the service name is the file name minus `.env`.
-    pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
+    /// Reads `path` and validates it against the keywords of `cat` (the drivers' catalogue,
+    /// `drivers::catalogue()`); the service name is the file name minus `.env`.
+    pub fn load(path: &Path, cat: &Catalogue) -> Result<Loaded, ConfigError> {
         let bytes = std::fs::read(path).map_err(|e| {
             ConfigError::new(vec![Diagnostic::error(
                 path,
@@ -72,11 +74,17 @@ impl ServiceConfig {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let name = file_name.strip_suffix(".env").unwrap_or(&file_name);
-        Self::parse(name, path, text)
+        Self::parse(name, path, text, cat)
     }
 
-    /// Validates `text` as the config of service `name`; `path` only labels diagnostics.
-    pub fn parse(name: &str, path: &Path, text: &str) -> Result<Loaded, ConfigError> {
+    /// Validates `text` as the config of service `name` against the keywords of `cat`; `path`
+    /// only labels diagnostics.
+    pub fn parse(
+        name: &str,
+        path: &Path,
+        text: &str,
+        cat: &Catalogue,
+    ) -> Result<Loaded, ConfigError> {
         let mut diags = Vec::new();
         if !is_valid_service_name(name) {
             diags.push(Diagnostic::error(
@@ -101,7 +109,7 @@ impl ServiceConfig {
             hash: hex_sha256(text.as_bytes()),
             raw,
         };
-        diags.extend(validate::validate(&config));
+        diags.extend(validate::validate(&config, cat));
         if diags.iter().any(Diagnostic::is_error) {
             return Err(ConfigError::new(diags));
         }
@@ -227,7 +235,12 @@ tags = a,b  c
 ";
 
     fn cfg() -> ServiceConfig {
-        match ServiceConfig::parse("svc", Path::new("svc.env"), TEXT) {
+        match ServiceConfig::parse(
+            "svc",
+            Path::new("svc.env"),
+            TEXT,
+            crate::drivers::catalogue(),
+        ) {
             Ok(loaded) => {
                 assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
                 loaded.config
@@ -336,7 +349,9 @@ tags = a,b  c
 
     #[test]
     fn load_reports_unreadable_files_and_takes_the_name_from_the_file() {
-        let Err(e) = ServiceConfig::load(Path::new("/nonexistent/x.env")) else {
+        let Err(e) =
+            ServiceConfig::load(Path::new("/nonexistent/x.env"), crate::drivers::catalogue())
+        else {
             panic!("loaded a missing file");
         };
         assert!(
@@ -347,11 +362,11 @@ tags = a,b  c
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("my.svc.env");
         std::fs::write(&path, TEXT).expect("write");
-        let loaded = ServiceConfig::load(&path).expect("load");
+        let loaded = ServiceConfig::load(&path, crate::drivers::catalogue()).expect("load");
         assert_eq!(loaded.config.name, "my.svc");
         let bad = dir.path().join("bad.env");
         std::fs::write(&bad, b"[DEFAULT]\nnodes = \xff\n").expect("write");
-        let e = ServiceConfig::load(&bad).expect_err("invalid utf-8");
+        let e = ServiceConfig::load(&bad, crate::drivers::catalogue()).expect_err("invalid utf-8");
         assert_eq!(e.diagnostics[0].line, 2);
     }
 }

@@ -9,7 +9,12 @@ const D1: &str = "deb1.opensvc.com";
 const D2: &str = "deb2.opensvc.com";
 
 fn parse(text: &str) -> Result<Loaded, ConfigError> {
-    ServiceConfig::parse("svc", Path::new("svc.env"), text)
+    ServiceConfig::parse(
+        "svc",
+        Path::new("svc.env"),
+        text,
+        crate::drivers::catalogue(),
+    )
 }
 
 fn errors(text: &str) -> Vec<String> {
@@ -35,8 +40,13 @@ const HEAD: &str = "[DEFAULT]\nnodes = n1\ndrpnodes = d1\n";
 
 #[test]
 fn seed_config_parses_with_only_the_mnt_opts_warning() {
-    let loaded = ServiceConfig::parse("busybox.opensvc.com", Path::new("b.env"), SEED)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let loaded = ServiceConfig::parse(
+        "busybox.opensvc.com",
+        Path::new("b.env"),
+        SEED,
+        crate::drivers::catalogue(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
     assert_eq!(
         warnings,
@@ -60,7 +70,7 @@ fn seed_config_parses_with_only_the_mnt_opts_warning() {
     assert!(c.list_includes(&always_on, D2));
     assert!(!c.list_includes(&always_on, D1));
     assert_eq!(c.all_nodes(), [D1, D2]);
-    let drp_view = c.print_config(D2);
+    let drp_view = c.print_config(D2, crate::drivers::catalogue());
     assert!(
         drp_view.contains("ipname = busybox-drp.opensvc.com    # @deb2.opensvc.com\n"),
         "{drp_view}"
@@ -181,7 +191,13 @@ fn scope_display_matches_resolution() {
 
 #[test]
 fn invalid_service_name_is_an_error_on_line_zero() {
-    let e = ServiceConfig::parse("bad name", Path::new("x.env"), SEED).expect_err("bad name");
+    let e = ServiceConfig::parse(
+        "bad name",
+        Path::new("x.env"),
+        SEED,
+        crate::drivers::catalogue(),
+    )
+    .expect_err("bad name");
     assert_eq!(
         e.diagnostics[0].to_string(),
         "x.env:0: invalid service name 'bad name': use letters, digits, '.', '_' and '-'"
@@ -239,7 +255,9 @@ fn malformed_fixtures_are_refused_at_the_right_line() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config");
     for (file, line, fragment) in cases {
         let path = dir.join(file);
-        let e = ServiceConfig::load(&path).expect_err(file).to_string();
+        let e = ServiceConfig::load(&path, crate::drivers::catalogue())
+            .expect_err(file)
+            .to_string();
         let prefix = format!("error: {}:{line}: ", path.display());
         assert!(
             e.lines()
@@ -247,7 +265,8 @@ fn malformed_fixtures_are_refused_at_the_right_line() {
             "{file}: want {prefix}...{fragment} in\n{e}"
         );
     }
-    let loaded = ServiceConfig::load(&dir.join("warnings.env")).unwrap_or_else(|e| panic!("{e}"));
+    let loaded = ServiceConfig::load(&dir.join("warnings.env"), crate::drivers::catalogue())
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(loaded.warnings.len(), 2, "{:?}", loaded.warnings);
 }
 

@@ -3,7 +3,7 @@
 
 use super::diagnostic::Diagnostic;
 use super::ini::{RawEntry, RawSection, DEFAULT_SECTION};
-use super::keywords::{self, NODE_LIST_KEYWORDS, RESOURCE_KINDS};
+use super::keywords::{Catalogue, NODE_LIST_KEYWORDS, RESOURCE_KINDS};
 use super::scope::{split_list, Scope};
 use super::service::ServiceConfig;
 use super::{command_values, required, suggest};
@@ -13,8 +13,8 @@ const RESERVED_RIDS: &[&str] = &["sync#i0", "sync#i1"];
 
 const LIST_WORDS: &[&str] = &["nodes", "drpnodes", "encapnodes"];
 
-/// Runs every semantic check; the result is unordered.
-pub(crate) fn validate(cfg: &ServiceConfig) -> Vec<Diagnostic> {
+/// Runs every semantic check against the keywords of `cat`; the result is unordered.
+pub(crate) fn validate(cfg: &ServiceConfig, cat: &Catalogue) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     check_node_lists(cfg, &mut out);
     super::paths::check(cfg, &mut out);
@@ -27,14 +27,14 @@ pub(crate) fn validate(cfg: &ServiceConfig) -> Vec<Diagnostic> {
         for entry in &section.entries {
             check_scope(cfg, section, entry, &mut out);
             if let Some(kind) = kind {
-                check_keyword(cfg, section, kind, entry, &mut out);
+                check_keyword(cfg, cat, section, kind, entry, &mut out);
             }
         }
         if let Some(kind) = kind.filter(|k| *k != DEFAULT_SECTION) {
-            required::check(cfg, section, kind, &mut out);
+            required::check(cfg, cat, section, kind, &mut out);
         }
     }
-    command_values::check(cfg, &mut out);
+    command_values::check(cfg, cat, &mut out);
     out
 }
 
@@ -174,12 +174,13 @@ fn check_rid(
 /// Unknown keywords and keywords of another type (warnings), unknown `type` values (errors).
 fn check_keyword(
     cfg: &ServiceConfig,
+    cat: &Catalogue,
     section: &RawSection,
     kind: &str,
     entry: &RawEntry,
     out: &mut Vec<Diagnostic>,
 ) {
-    let allowed_types = keywords::resource_types(kind);
+    let allowed_types = cat.resource_types(kind);
     if entry.key == "type" && !allowed_types.is_empty() {
         let value = entry.value.to_ascii_lowercase();
         if !allowed_types.contains(&value.as_str()) {
@@ -199,7 +200,7 @@ fn check_keyword(
         }
         return;
     }
-    match keywords::find(kind, &entry.key) {
+    match cat.find(kind, &entry.key) {
         None if entry.key == "type" => {
             out.push(warn(
                 cfg,
@@ -209,7 +210,7 @@ fn check_keyword(
             ));
         }
         None => {
-            let names = keywords::specs_for(kind).map(|s| s.name);
+            let names = cat.specs_for(kind).map(|s| s.name);
             let message = match suggest::closest(&entry.key, names) {
                 Some(near) => format!("unknown keyword, did you mean {near}?"),
                 None => "unknown keyword".to_string(),

@@ -14,9 +14,23 @@ use rustix::process::{kill_process_group, Pid, Signal};
 
 use super::sync_state::parse_delay;
 use super::{run_logged, Ctx, Probe, Resource};
+use crate::config::KeywordSpec;
 use crate::paths::write_atomic;
 use crate::status::Status;
 use crate::transport::run_child;
+
+/// The keywords of an `app` section.
+pub(crate) const KEYWORDS: &[KeywordSpec] = &[
+    KeywordSpec::req("start", "command starting the application").split(),
+    KeywordSpec::opt("stop", "command stopping the application").split(),
+    KeywordSpec::opt("check", "command checking the application (exit 0 = up)").split(),
+    KeywordSpec::opt("cwd", "working directory of the commands"),
+    KeywordSpec::opt("timeout", "seconds before a command is killed"),
+    KeywordSpec::opt(
+        "environment",
+        "KEY=VALUE words added to the commands' environment",
+    ),
+];
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 

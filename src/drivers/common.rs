@@ -1,6 +1,7 @@
 //! Keywords every resource type shares: `always_on`, `disable`, `disable_on`, `optional`,
 //! `optional_on`, `monitor`, resolved for the local node.
 
+use crate::config::KeywordSpec;
 use crate::config::ServiceConfig;
 use crate::status::{Flags, Status};
 
@@ -16,6 +17,25 @@ pub struct Common {
     /// Monitored (the M flag).
     pub monitored: bool,
 }
+
+/// The keywords every resource section understands, whatever its kind.
+pub(crate) const KEYWORDS: &[KeywordSpec] = &[
+    KeywordSpec::opt(
+        "always_on",
+        "nodes where the resource is started even in standby (node names, nodes, drpnodes)",
+    ),
+    KeywordSpec::opt(
+        "optional",
+        "a failure of this resource does not fail the action",
+    ),
+    KeywordSpec::opt("optional_on", "nodes where the resource is optional"),
+    KeywordSpec::opt("disable", "the resource is ignored by every action"),
+    KeywordSpec::opt("disable_on", "nodes where the resource is disabled"),
+    KeywordSpec::opt("monitor", "a failure of this resource is a service failure"),
+    KeywordSpec::opt("comment", "free text for humans"),
+    KeywordSpec::opt("tags", "words to select resources with"),
+    KeywordSpec::opt("subset", "subset the resource belongs to, for ordering"),
+];
 
 fn truthy(v: Option<String>) -> bool {
     matches!(

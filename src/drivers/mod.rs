@@ -9,7 +9,8 @@ mod exec;
 mod fs;
 mod fs_directory;
 mod ip;
-pub mod sync_archive;
+pub mod receive;
+pub mod registry;
 pub mod sync_btrfs;
 pub mod sync_config;
 pub mod sync_dds;
@@ -29,6 +30,7 @@ use crate::transport::{NodeMap, Transport};
 
 pub use common::Common;
 pub use exec::run_logged;
+pub use registry::catalogue;
 
 /// Everything a driver may use while probing or acting on this node.
 pub struct Ctx<'a> {
@@ -223,21 +225,13 @@ pub fn build(cfg: &ServiceConfig, env: &NodeEnv) -> Result<Vec<Loaded>> {
         let rid = section.name.as_str();
         let kind = rid.split('#').next().unwrap_or_default();
         let ty = cfg.section_type(rid, &env.nodename).unwrap_or_default();
-        let driver: Box<dyn Resource> = match (kind, ty.as_str()) {
-            ("ip", _) => Box::new(ip::Ip::new(rid)),
-            ("vg", _) => Box::new(vg::Vg::new(rid)),
-            ("fs", "directory") => Box::new(fs_directory::FsDirectory::new(rid)),
-            ("fs", _) => Box::new(fs::FsMount::new(rid, &ty)),
-            ("container", "docker") => Box::new(container_docker::Docker::new(rid)),
-            ("app", _) => Box::new(app::App::new(rid)),
-            ("sync", "dir") => Box::new(sync_dir::SyncDir::new(rid)),
-            ("sync", "dds") => Box::new(sync_dds::SyncDds::new(rid)),
-            ("sync", "btrfs") => Box::new(sync_btrfs::SyncBtrfs::new(rid)),
-            (k, t) => bail!(
-                "{}: [{rid}] type: no driver for {k} type '{t}'",
+        let Some(make) = registry::constructor(kind, &ty) else {
+            bail!(
+                "{}: [{rid}] type: no driver for {kind} type '{ty}'",
                 cfg.raw.path.display()
-            ),
+            );
         };
+        let driver = make(rid, &ty);
         out.push(Loaded {
             common: Common::resolve(cfg, rid, &env.nodename),
             driver,

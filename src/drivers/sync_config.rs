@@ -108,7 +108,7 @@ pub fn receive(env: &NodeEnv, svc: &str, from: &str, hash: &str, bytes: &[u8]) -
     let text =
         std::str::from_utf8(bytes).map_err(|_| eyre!("the config from {from} is not UTF-8"))?;
     let path = env.config_path(svc);
-    if let Err(e) = ServiceConfig::parse(svc, &path, text) {
+    if let Err(e) = ServiceConfig::parse(svc, &path, text, super::catalogue()) {
         bail!("the config from {from} does not parse here; nothing changed:\n{e}");
     }
     write_atomic(&path, bytes).wrap_err_with(|| format!("writing {}", path.display()))?;

@@ -8,7 +8,27 @@ use chrono::{DateTime, Local, NaiveTime, Utc};
 use color_eyre::eyre::{bail, eyre, Result};
 
 use super::{Ctx, Probe};
+use crate::config::KeywordSpec;
 use crate::paths::{write_atomic, NodeEnv};
+
+/// The keywords every data sync reads, whatever its type.
+pub(crate) const KEYWORDS: &[KeywordSpec] = &[
+    KeywordSpec::req("type", "replication driver"),
+    KeywordSpec::req("src", "source device or path"),
+    KeywordSpec::req("dst", "destination device or path"),
+    KeywordSpec::req(
+        "target",
+        "nodes to replicate to: nodes, drpnodes or node names",
+    ),
+    KeywordSpec::opt("sync_period", "time window when the sync may run"),
+    KeywordSpec::opt(
+        "sync_max_delay",
+        "minutes after which a missed sync is a warning",
+    ),
+];
+
+/// The DEFAULT keywords a sync reads when its section leaves them out.
+pub(crate) const DEFAULTS_READ: &[&str] = &["sync_period", "sync_max_delay"];
 
 /// Default `sync_max_delay`: 1500 minutes, as OpenSVC.
 pub const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(1500 * 60);

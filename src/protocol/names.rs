@@ -7,9 +7,11 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+/// Resource kinds a rid may start with (`<kind>#<id>`): part of the rid's grammar, which the
+/// peer protocol checks too, so the list lives here; the driver registry covers each kind.
+pub const RESOURCE_KINDS: &[&str] = &["ip", "fs", "vg", "container", "sync", "app"];
 
-use crate::config::RESOURCE_KINDS;
+use chrono::{DateTime, SecondsFormat, Utc};
 
 /// The longest name accepted: a file name on every Linux filesystem drpilot writes to.
 const MAX_LEN: usize = 255;

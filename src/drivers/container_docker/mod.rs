@@ -16,9 +16,34 @@ use std::time::{Duration, Instant};
 use color_eyre::eyre::{bail, eyre, Result};
 
 use super::{run_logged, Ctx, Probe, Resource};
+use crate::config::KeywordSpec;
 pub use client::socket_path;
 use client::{fail, Client, Container, QueryError};
 pub use daemon::Daemon;
+
+/// The keywords of a `container` section (docker is its only type).
+pub(crate) const KEYWORDS: &[KeywordSpec] = &[
+    KeywordSpec::req("type", "container technology"),
+    KeywordSpec::req("run_image", "image id or name to run"),
+    KeywordSpec::opt("run_args", "extra arguments of docker run").split(),
+    KeywordSpec::opt("run_command", "command run in the container").split(),
+    KeywordSpec::opt(
+        "stop_timeout",
+        "seconds docker stop waits before killing the container (default 10)",
+    ),
+    KeywordSpec::opt(
+        "docker_data_dir",
+        "data directory of the private docker daemon",
+    ),
+    KeywordSpec::opt(
+        "docker_daemon_args",
+        "extra arguments of the private docker daemon",
+    )
+    .split(),
+];
+
+/// The DEFAULT keywords a container reads when its section leaves them out.
+pub(crate) const DEFAULTS_READ: &[&str] = &["docker_data_dir", "docker_daemon_args"];
 
 /// `docker stop -t` when `stop_timeout` is not set: busybox `sh` as PID 1 ignores SIGTERM.
 const DEFAULT_STOP_TIMEOUT: u64 = 10;

@@ -18,8 +18,18 @@ use std::time::Duration;
 use color_eyre::eyre::{Result, WrapErr};
 
 use super::{Ctx, Probe, Resource};
+use crate::config::KeywordSpec;
 use crate::transport::{run_child, CallOutput};
 use mountinfo::{Found, MountEntry};
+
+/// The keywords of an `fs` section, mounted or a directory.
+pub(crate) const KEYWORDS: &[KeywordSpec] = &[
+    KeywordSpec::req("type", "filesystem type"),
+    KeywordSpec::req("dev", "block device (or source directory) to mount"),
+    KeywordSpec::req("mnt", "mount point"),
+    KeywordSpec::opt("mnt_opt", "mount options"),
+    KeywordSpec::opt("fsck", "run fsck before mounting (true/false)"),
+];
 
 /// How long a mount may take (a journal replay on a big fs is slow).
 const MOUNT_TIMEOUT: Duration = Duration::from_secs(300);

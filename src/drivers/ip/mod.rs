@@ -13,10 +13,18 @@ use std::time::Duration;
 use color_eyre::eyre::{bail, eyre, Result};
 
 use super::{run_logged, Ctx, Probe, Resource};
+use crate::config::KeywordSpec;
 use crate::paths::on_path;
 use crate::transport::run_child;
 use addrs::IfAddr;
 use availability::Availability;
+
+/// The keywords of an `ip` section.
+pub(crate) const KEYWORDS: &[KeywordSpec] = &[
+    KeywordSpec::req("ipname", "address or resolvable name to plumb"),
+    KeywordSpec::req("ipdev", "network interface carrying the address"),
+    KeywordSpec::opt("netmask", "netmask or prefix length"),
+];
 
 /// How long one iproute2 or arping command may take.
 const CMD_TIMEOUT: Duration = Duration::from_secs(10);

@@ -1,5 +1,5 @@
 //! `sync` type=btrfs: replication of a btrfs subvolume by read-only snapshots and
-//! `btrfs send [-p parent] | btrfs receive`, through the node transport (design section 6).
+//! `btrfs send [-p parent] | btrfs receive`, through the node transport.
 //!
 //! Config:
 //! ```ini
@@ -25,25 +25,33 @@
 //! `datetime;id` and keep the newest common snapshot. `before_start` promotes a received
 //! snapshot to live data (see `promote`); failback is the same mechanism in the other direction.
 
-pub mod location;
+mod location;
 mod mounts;
-pub mod plan;
+mod plan;
 mod promote;
-pub mod rotate;
+pub mod receive;
+mod rotate;
 mod send;
 mod stream;
-pub mod subvol;
-pub mod volume;
-pub mod wire;
+mod subvol;
+mod volume;
+mod wire;
 
 use color_eyre::eyre::{eyre, Result};
 
 use super::sync_state::probe_state;
 use super::{Ctx, DataSync, Probe, Resource, SyncMode};
+use crate::config::KeywordSpec;
 use crate::transport::Transport;
 
 pub use location::{is_plain_name, Location};
 pub use stream::progress_line;
+
+/// The keywords only a btrfs sync understands.
+pub(crate) const KEYWORDS: &[KeywordSpec] = &[KeywordSpec::opt(
+    "snap_dir",
+    "not used by drpilot: btrfs snapshots always live in .drpilot-snap at the volume top",
+)];
 
 /// The btrfs replication driver.
 pub struct SyncBtrfs {

@@ -197,11 +197,6 @@ impl<'a> Top<'a> {
         Ok(top)
     }
 
-    /// The mount point.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// A path under the top level.
     pub fn join(&self, rel: &str) -> PathBuf {
         self.path.join(rel)

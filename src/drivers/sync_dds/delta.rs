@@ -14,7 +14,7 @@
 //! The framing costs 96 bytes plus 12 per record: 0.3% of a 4 KiB chunk.
 //!
 //! `merge` writes records as they arrive (a volume is too big to stage), so a cut merge leaves
-//! the target partly written: the caller flags that (see `peer_dds`) and only reports success,
+//! the target partly written: the caller flags that (see `receive`) and only reports success,
 //! and writes its state file, after the trailer verified.
 
 use std::io::{Read, Seek, SeekFrom, Write};

@@ -48,21 +48,29 @@
 pub mod cow;
 pub mod delta;
 mod frame;
-pub mod lvm;
-pub mod marker;
+mod lvm;
+mod marker;
+pub mod receive;
 mod report;
 mod send;
 mod stream;
 mod update;
-pub mod wire;
+mod wire;
 
 use color_eyre::eyre::Result;
 
 use super::sync_state::probe_state;
 use super::{Ctx, DataSync, Probe, Resource, SyncMode};
+use crate::config::KeywordSpec;
 use crate::transport::Transport;
 
 pub use report::delta_report;
+
+/// The keywords only a dds sync understands.
+pub(crate) const KEYWORDS: &[KeywordSpec] = &[KeywordSpec::opt(
+    "snap_size",
+    "size of each LVM snapshot (lvcreate -L, e.g. 200M); default 10% of the origin, at least 4M",
+)];
 
 /// The dds replication driver.
 pub struct SyncDds {

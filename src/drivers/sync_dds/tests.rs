@@ -477,9 +477,14 @@ mod probe {
                        target = drpnodes\n";
 
     fn probe_on(root: &std::path::Path, node: &str) -> crate::drivers::Probe {
-        let cfg = ServiceConfig::parse("svc", std::path::Path::new("svc.env"), CFG)
-            .unwrap()
-            .config;
+        let cfg = ServiceConfig::parse(
+            "svc",
+            std::path::Path::new("svc.env"),
+            CFG,
+            crate::drivers::catalogue(),
+        )
+        .unwrap()
+        .config;
         let env = NodeEnv::new(root, node);
         let log = ActionLog::silent("svc");
         let peers = NodeMap::default();

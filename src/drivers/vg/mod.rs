@@ -10,8 +10,12 @@ use std::time::Duration;
 use color_eyre::eyre::{bail, Result, WrapErr};
 
 use super::{run_logged, Ctx, Probe, Resource};
+use crate::config::KeywordSpec;
 use crate::paths::on_path;
 use lvm::{lookup, Group, Lookup, LVM};
+
+/// The keywords of a `vg` section.
+pub(crate) const KEYWORDS: &[KeywordSpec] = &[KeywordSpec::req("vgname", "LVM volume group name")];
 
 /// How long one `vgchange` or `kpartx` may run.
 const ACT_TIMEOUT: Duration = Duration::from_secs(120);

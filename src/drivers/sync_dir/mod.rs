@@ -3,11 +3,14 @@
 //! beside its copy and swaps it in atomically: a cut sync leaves the previous copy intact.
 //! `src` is resolved for the sending node, `dst` for the target node.
 
+mod archive;
+pub mod receive;
+
 use std::time::Duration;
 
 use color_eyre::eyre::{bail, eyre, Result, WrapErr};
 
-use super::sync_archive::{write_stream_with_progress, Entry, Progress, Summary};
+use self::archive::{write_stream_with_progress, Entry, Progress, Summary};
 use super::sync_state::{probe_state, write_state, SyncState};
 use super::{Ctx, DataSync, Probe, Resource, SyncMode};
 use crate::protocol::log::SyncProgress;

@@ -1,4 +1,5 @@
-//! The per-service lock: one action at a time on a service, across every console and shell.
+//! The per-service lock: one action at a time on a service, across every console and shell; the
+//! agent's verbs and a driver receiving a replica both take it, so it sits below both.
 //! An advisory `flock` on a file in the state directory, released when the process ends, so a
 //! crashed action never leaves a stale lock.
 

@@ -1,21 +1,20 @@
-//! The target's side of `sync` type=btrfs, run by the sending node through its transport:
+//! The receiving half of `sync` type=btrfs, run by the sending node through its transport:
 //! `drpilot peer btrfs-list` (the snapshots this node holds, to find the common parent) and
 //! `drpilot peer btrfs-receive` (a send stream on stdin lands in `.drpilot-snap/.incoming`, and
 //! becomes a snapshot beside the others only once complete, read-only and received).
 
-use super::peer::Incoming;
 use std::io::{Read, Write};
 use std::process::Command;
 
 use color_eyre::eyre::{bail, eyre, Result, WrapErr};
 
-use super::peer_receive::{local_sync, receive_lock, LocalSync, SyncType};
+use super::location::{Location, INCOMING_DIR, REPLACED_PREFIX, SNAP_DIR};
+use super::plan;
+use super::rotate::{kept_for_others, record_common, rotate};
+use super::volume::{Tool, Top};
+use super::wire::{ReceiveReport, Tail};
 use crate::action_log::ActionLog;
-use crate::drivers::sync_btrfs::location::{Location, INCOMING_DIR, REPLACED_PREFIX, SNAP_DIR};
-use crate::drivers::sync_btrfs::plan;
-use crate::drivers::sync_btrfs::rotate::{kept_for_others, record_common, rotate};
-use crate::drivers::sync_btrfs::volume::{Tool, Top};
-use crate::drivers::sync_btrfs::wire::{ReceiveReport, Tail};
+use crate::drivers::receive::{local_sync, receive_lock, Incoming, LocalSync, SyncType};
 use crate::drivers::sync_state::{write_state, SyncState};
 use crate::paths::NodeEnv;
 use crate::protocol::names::{Rid, ServiceName, SnapName};

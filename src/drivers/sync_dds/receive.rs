@@ -1,4 +1,4 @@
-//! The target's side of `sync` type=dds, run by the sending node through its transport:
+//! The receiving half of `sync` type=dds, run by the sending node through its transport:
 //! `drpilot peer dds-state` (the state file, a cut-merge mark and the device size, as JSON) and
 //! `drpilot peer dds-receive` (a stream on stdin merged into the `dst` volume in place).
 //!
@@ -10,8 +10,6 @@
 //! until a `syncfullsync`. Success is reported only after the trailer verified, the volume was
 //! synced and the new state file `datetime;snap uuid` written.
 
-use super::peer::{refuse_if_running, Incoming};
-use super::peer_receive::{local_sync, receive_lock, SyncType};
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
@@ -19,9 +17,10 @@ use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use chrono::Utc;
 use color_eyre::eyre::{bail, eyre, Result, WrapErr};
 
-use crate::drivers::sync_dds::delta::{merge, MergeProgress};
-use crate::drivers::sync_dds::marker::{clear_marker, read_marker, write_marker, CutMarker};
-use crate::drivers::sync_dds::wire::{ReceiveReport, TargetState};
+use super::delta::{merge, MergeProgress};
+use super::marker::{clear_marker, read_marker, write_marker, CutMarker};
+use super::wire::{ReceiveReport, TargetState};
+use crate::drivers::receive::{local_sync, receive_lock, Incoming, LiveCheck, SyncType};
 use crate::drivers::sync_state::{read_state, write_state, SyncState};
 use crate::paths::NodeEnv;
 use crate::protocol::names::{LvmUuid, Rid, ServiceName};
@@ -115,6 +114,7 @@ fn open_target(env: &NodeEnv, inc: &DdsIncoming, dst: &str) -> Result<File> {
 pub fn dds_receive(
     env: &NodeEnv,
     inc: &DdsIncoming,
+    refuse_if_running: LiveCheck,
     input: &mut dyn Read,
     out: &mut impl Write,
 ) -> Result<()> {

@@ -11,7 +11,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use color_eyre::eyre::{bail, eyre, Result, WrapErr};
 use serde::{Deserialize, Serialize};
 
-use super::beneath::Beneath;
+use crate::drivers::beneath::Beneath;
 
 const MAGIC: &[u8] = b"DRPSYNC1\n";
 
@@ -134,6 +134,7 @@ fn put_str(w: &mut impl Write, s: &str) -> io::Result<()> {
 }
 
 /// Writes the stream that turns `target` (the target's manifest) into a copy of `root`.
+#[cfg(test)]
 pub fn write_stream(root: &Path, target: &[Entry], w: &mut impl Write) -> Result<Summary> {
     write_stream_with_progress(root, target, w, &mut |_| {})
 }
@@ -151,7 +152,8 @@ pub struct Progress {
     pub files_total: u64,
 }
 
-/// [`write_stream`], reporting progress after every MiB and every file.
+/// Writes the stream that turns `target` (the target's manifest) into a copy of `root`,
+/// reporting progress after every MiB and every file.
 pub fn write_stream_with_progress(
     root: &Path,
     target: &[Entry],

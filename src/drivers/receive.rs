@@ -3,15 +3,40 @@
 //! service's config here, finds the sync resource, resolves its `dst` for this node and refuses
 //! a sender whose `--dst` differs; a receive also holds the service lock until it is done, so a
 //! `start` here cannot run the app in a directory about to be replaced.
+//!
+//! Whether the service runs here takes the agent (its loader and probe), which sits above the
+//! drivers: the caller hands it in as a [`LiveCheck`].
 
 use std::time::Duration;
 
 use color_eyre::eyre::{bail, eyre, Result};
 
-use super::lock::{self, ServiceLock};
 use crate::config::{paths, ServiceConfig};
+use crate::lock::{self, ServiceLock};
 use crate::paths::NodeEnv;
-use crate::protocol::names::{NodeName, Rid, ServiceName};
+use crate::protocol::names::{NodeName, Rid, ServiceName, SyncId, Timestamp};
+
+/// Refuses, with the reason, when the service named runs on this node, even in part: a receive
+/// must not overwrite live data. The agent implements it (`agent::peer::refuse_if_running`).
+pub type LiveCheck<'a> = &'a dyn Fn(&NodeEnv, &str) -> Result<()>;
+
+/// What a receiving verb is told about a transfer (`dir-receive`; btrfs and dds add their own),
+/// every name already checked by its parser.
+pub struct Incoming<'a> {
+    /// The service whose replica is received.
+    pub svc: &'a ServiceName,
+    /// The sync resource whose replica this node holds.
+    pub rid: &'a Rid,
+    /// The replica as the sender names it (a directory, `DEV:SUBVOL`, a device): only compared
+    /// with this node's config, which alone decides where data lands.
+    pub dst: &'a str,
+    /// The sending node, named in refusals and recorded as the replica's source.
+    pub from: &'a NodeName,
+    /// The sync id, recorded on both nodes (dds: the snapshot uuid, checked again as one).
+    pub id: &'a SyncId,
+    /// When the sender took its image.
+    pub when: Timestamp,
+}
 
 /// The sync types with a receiving side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +72,7 @@ impl SyncType {
 pub struct LocalSync {
     /// This node's `dst`, normalised: a directory, a device, or `DEV:SUBVOL`.
     pub dst: String,
-    /// The config it came from.
+    /// The config it came from, for what else the receiver needs from it (the nodes).
     pub config: ServiceConfig,
 }
 
@@ -78,7 +103,7 @@ pub fn local_sync(
             push_first(from)
         );
     }
-    let config = ServiceConfig::load(&path)
+    let config = ServiceConfig::load(&path, super::catalogue())
         .map_err(|e| {
             eyre!("{svc} on {node}: its config does not load here, nothing received:\n{e}")
         })?
