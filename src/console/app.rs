@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use crossterm::event::{Event as Input, KeyEventKind, MouseEventKind};
 
 use super::action::Action;
-use super::event::{Event, FileDone, LogLine, NodeEvent, RunbookEvent};
 pub use super::effects::{Effect, FileIo};
+use super::event::{Event, FileDone, LogLine, NodeEvent, RunbookEvent};
 pub use super::state::dialogs::{Confirm, Mode};
 pub use super::state::log::{Log, LOG_CAPACITY};
 pub use super::state::nodes::{unreachable_after, NodeHealth, Nodes, SvcEntry};
@@ -205,7 +205,9 @@ impl App {
 
     fn on_file(&mut self, done: FileDone) {
         match done {
-            FileDone::Saved { file, error: None } => self.say(format!("log saved to {file}"), false),
+            FileDone::Saved { file, error: None } => {
+                self.say(format!("log saved to {file}"), false)
+            }
             FileDone::Saved {
                 file,
                 error: Some(e),
@@ -450,7 +452,13 @@ mod tests {
     fn read_only_consoles_never_ask_for_an_action() {
         let now = Instant::now();
         let mut app = lab_app(true);
-        for cmd in ["start deb1", "stop deb1", "syncupdate", "syncdrp", "rehearse"] {
+        for cmd in [
+            "start deb1",
+            "stop deb1",
+            "syncupdate",
+            "syncdrp",
+            "rehearse",
+        ] {
             assert!(command(&mut app, cmd, now).is_empty());
             assert_eq!(app.mode, Mode::Normal);
             typed(&mut app, "busybox", now);
@@ -573,7 +581,10 @@ mod tests {
         command(&mut app, "quit", now);
         assert!(app.quit);
         let quit = BINDINGS.iter().find(|b| b.label.starts_with('q')).unwrap();
-        assert_eq!(crate::console::commands::parse("q"), Some(quit.action.clone()));
+        assert_eq!(
+            crate::console::commands::parse("q"),
+            Some(quit.action.clone())
+        );
     }
 
     #[test]

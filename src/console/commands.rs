@@ -155,15 +155,13 @@ pub const COMMANDS: &[Command] = &[
 pub fn parse(line: &str) -> Option<Action> {
     let words: Vec<&str> = line.split_whitespace().collect();
     let (&name, args) = words.split_first()?;
-    Some(
-        match COMMANDS.iter().find(|c| c.names.contains(&name)) {
-            Some(c) => (c.action)(args),
-            None => Action::Notice {
-                text: format!("unknown command '{name}' (? lists them)"),
-                error: true,
-            },
+    Some(match COMMANDS.iter().find(|c| c.names.contains(&name)) {
+        Some(c) => (c.action)(args),
+        None => Action::Notice {
+            text: format!("unknown command '{name}' (? lists them)"),
+            error: true,
         },
-    )
+    })
 }
 
 #[cfg(test)]
@@ -209,7 +207,10 @@ mod tests {
                 node: Some("deb2".into())
             })
         );
-        assert_eq!(parse("filter sync#1"), Some(Action::Filter("sync#1".into())));
+        assert_eq!(
+            parse("filter sync#1"),
+            Some(Action::Filter("sync#1".into()))
+        );
         assert_eq!(parse(""), None);
         assert_eq!(
             parse("theme"),

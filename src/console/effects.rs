@@ -54,12 +54,15 @@ impl FileIo {
     fn perform(self) -> FileDone {
         match self {
             FileIo::SaveLog { file, text } => {
-                let error = crate::paths::write_atomic(std::path::Path::new(&file), text.as_bytes())
-                    .err()
-                    .map(|e| e.to_string());
+                let error =
+                    crate::paths::write_atomic(std::path::Path::new(&file), text.as_bytes())
+                        .err()
+                        .map(|e| e.to_string());
                 FileDone::Saved { file, error }
             }
-            FileIo::LoadTheme(path) => FileDone::Theme(Theme::load(&path).map_err(|e| format!("{e:#}"))),
+            FileIo::LoadTheme(path) => {
+                FileDone::Theme(Theme::load(&path).map_err(|e| format!("{e:#}")))
+            }
         }
     }
 

@@ -143,7 +143,12 @@ mod tests {
                 } else {
                     KeyModifiers::NONE
                 };
-                assert_eq!(lookup(press(k.code, m)), Some(b.action.clone()), "{}", b.label);
+                assert_eq!(
+                    lookup(press(k.code, m)),
+                    Some(b.action.clone()),
+                    "{}",
+                    b.label
+                );
             }
         }
         assert_eq!(

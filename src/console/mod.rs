@@ -22,11 +22,11 @@ mod terminal;
 pub mod theme;
 pub mod ui;
 
-use std::path::PathBuf;
-use std::sync::Arc;
 use clap::Args;
 use color_eyre::eyre::{bail, Result, WrapErr};
 use futures::StreamExt;
+use std::path::PathBuf;
+use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
 use app::App;

@@ -31,7 +31,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Instant) {
                 .get(&node)
                 .map(|x| x.overall)
                 .unwrap_or(Status::Undef);
-            let marker = if i == app.selection.selected { "▸" } else { " " };
+            let marker = if i == app.selection.selected {
+                "▸"
+            } else {
+                " "
+            };
             let mut name = format!("{marker}{}", s.name);
             name.truncate(12);
             let line = Line::from(vec![
