@@ -169,3 +169,38 @@ fn a_missing_nodes_file_is_an_error_before_the_console_starts() {
         "{raw:?}"
     );
 }
+
+#[test]
+fn every_frame_is_drawn_inside_a_synchronized_update() {
+    let lab = TestLab::new();
+    let nodes = lab.dir.join("nodes.toml").to_string_lossy().into_owned();
+    let mut app = PtyApp::spawn(&["console", "--nodes", &nodes], &lab.dir);
+    app.wait_screen(T, "both trees", both_trees);
+    app.send("q");
+    assert!(app.wait_exit(T));
+    let raw = String::from_utf8_lossy(&app.raw()).into_owned();
+    let (begin, end) = ("\x1b[?2026h", "\x1b[?2026l");
+    let frames: Vec<&str> = raw
+        .split(begin)
+        .skip(1)
+        .map(|f| f.split(end).next().unwrap_or_default())
+        .collect();
+    assert!(!frames.is_empty(), "no synchronized update: {raw:?}");
+    assert_eq!(
+        raw.matches(begin).count(),
+        raw.matches(end).count(),
+        "a frame was left open"
+    );
+    assert!(
+        frames.iter().any(|f| f.contains("production")),
+        "the trees are drawn outside the synchronized updates"
+    );
+    // Between two frames the console writes nothing but the ends and starts of updates.
+    for gap in raw.split(end).skip(1) {
+        let outside = gap.split(begin).next().unwrap_or_default();
+        assert!(
+            !outside.contains("production") && !outside.contains("busybox"),
+            "drawn outside a synchronized update: {outside:?}"
+        );
+    }
+}

@@ -1,5 +1,6 @@
 //! Everything that reaches the console's app task: terminal input, node streams, action logs.
-//! IO happens in tasks that send these; the app task only updates state and draws.
+//! IO happens in tasks that send these; the app task only updates the state, and a render task
+//! draws it.
 
 use crate::protocol::watch::ServiceNodes;
 use crate::status::ServiceStatus;
@@ -36,7 +37,7 @@ pub struct LogLine {
     pub time: String,
     /// Node the action ran on.
     pub node: String,
-    /// Service.
+    /// The service the action ran for.
     pub svc: String,
     /// Resource id (empty for the service itself).
     pub rid: String,
@@ -65,8 +66,24 @@ pub enum Event {
     },
     /// From a runbook run by this console.
     Runbook(RunbookEvent),
+    /// File work asked by the operator is over.
+    File(FileDone),
     /// SIGTERM or SIGHUP: leave cleanly.
     Terminate,
+}
+
+/// The outcome of file work done off the app task.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FileDone {
+    /// `:save` wrote the log, or could not (why).
+    Saved {
+        /// The file, as the operator typed it.
+        file: String,
+        /// Why it could not be written.
+        error: Option<String>,
+    },
+    /// A theme file was read, or why it could not be used.
+    Theme(Result<crate::console::theme::Theme, String>),
 }
 
 /// What a runbook in progress tells the console.

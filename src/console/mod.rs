@@ -1,30 +1,38 @@
 //! The operations console: watches every node of the services over their links, shows the
-//! production and DRP trees side by side, and runs actions behind confirmation gates. Node and
-//! action IO live in tasks that send [`event::Event`]s; the app task owns the state and redraws
-//! only when something changed (and once a second for the staleness clocks).
+//! production and DRP trees side by side, and runs actions behind confirmation gates. Node,
+//! action and file IO live in tasks that send [`event::Event`]s; the app task
+//! (src/console/app_task.rs) applies them and the operator's [`action::Action`]s to the state
+//! ([`app::App`]); the render task (src/console/render.rs) draws it only when something changed
+//! (and once a second for the staleness clocks).
 
+pub mod action;
 pub mod app;
+mod app_task;
+pub mod commands;
+pub mod effects;
 pub mod event;
 mod executor;
 pub mod keys;
 mod node_task;
 pub mod panes;
+mod render;
+pub mod state;
 mod terminal;
 pub mod theme;
 pub mod ui;
 
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
 use clap::Args;
 use color_eyre::eyre::{bail, Result, WrapErr};
 use futures::StreamExt;
-use tokio::sync::mpsc;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::{mpsc, watch};
 
-use app::{App, Effect};
+use app::App;
+use app_task::World;
 use event::Event;
 use executor::Executor;
+use render::Shared;
 use theme::Theme;
 
 use crate::transport::{NodeMap, Pool};
@@ -89,22 +97,19 @@ async fn run_async(
     nodes: Vec<String>,
     theme: Theme,
 ) -> Result<bool> {
-    let (tx, mut rx) = mpsc::channel::<Event>(1024);
+    let (tx, rx) = mpsc::channel::<Event>(1024);
     let read_only = args.read_only || args.wall;
-    // Read-only and wall consoles have no executor at all: no key can reach an action.
-    let executor = (!read_only).then(|| Executor::new(pool.clone(), tx.clone()));
-    let mut app = App::new(theme, read_only, args.wall, args.services.clone());
-    let watch = |node: String| {
-        tokio::spawn(node_task::watch_node(
-            node,
-            pool.clone(),
-            args.services.clone(),
-            tx.clone(),
-        ))
+    let world = World {
+        // Read-only and wall consoles have no executor at all: no key can reach an action.
+        executor: (!read_only).then(|| Executor::new(pool.clone(), tx.clone())),
+        pool,
+        services: args.services.clone(),
+        tx: tx.clone(),
     };
+    let mut app = App::new(theme, read_only, args.wall, args.services.clone());
     for n in &nodes {
-        app.nodes.insert(n.clone(), app::NodeHealth::default());
-        watch(n.clone());
+        app.nodes.watch(n);
+        world.watch(n.clone());
     }
 
     // The handlers are installed here, before the terminal is taken: a SIGTERM arriving at any time
@@ -112,8 +117,7 @@ async fn run_async(
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).wrap_err("installing the SIGTERM handler")?;
     let mut hup = signal(SignalKind::hangup()).wrap_err("installing the SIGHUP handler")?;
-    let mut terminal =
-        terminal::enter().wrap_err("entering full-screen mode (is this a terminal?)")?;
+    let terminal = terminal::enter().wrap_err("entering full-screen mode (is this a terminal?)")?;
     let input_tx = tx.clone();
     let input = tokio::spawn(async move {
         let mut events = crossterm::event::EventStream::new();
@@ -123,96 +127,17 @@ async fn run_async(
             }
         }
     });
-    let signal_tx = tx.clone();
+    let signal_tx = tx;
     let signals = tokio::spawn(async move {
         tokio::select! { _ = term.recv() => {}, _ = hup.recv() => {} }
         let _ = signal_tx.send(Event::Terminate).await;
     });
-    let mut clock = tokio::time::interval(Duration::from_secs(1));
-    let panic_after_draw = std::env::var_os("DRPILOT_PANIC_AFTER_DRAW").is_some();
-    let mut dirty = true;
-    let mut last_frame = Instant::now() - Duration::from_secs(1);
-    let result: Result<()> = async {
-        loop {
-            if dirty {
-                // Bursts (a flood of log lines) cost one frame per ~30 ms, not one per line.
-                let since = last_frame.elapsed();
-                if since < Duration::from_millis(30) {
-                    tokio::time::sleep(Duration::from_millis(30) - since).await;
-                }
-                let now = Instant::now();
-                terminal.draw(|f| ui::draw(f, &app, now))?;
-                last_frame = Instant::now();
-                // Test hook: proves a panic gives the terminal back.
-                if panic_after_draw {
-                    panic!("DRPILOT_PANIC_AFTER_DRAW is set");
-                }
-                dirty = false;
-            }
-            tokio::select! {
-                ev = rx.recv() => {
-                    let Some(ev) = ev else { break };
-                    let mut batch = vec![ev];
-                    while let Ok(more) = rx.try_recv() {
-                        batch.push(more);
-                    }
-                    for ev in batch {
-                        for effect in app.handle(ev, Instant::now()) {
-                            match effect {
-                                Effect::Watch(node) => {
-                                    watch(node);
-                                }
-                                Effect::Run { svc, node, verb } => match &executor {
-                                    Some(x) => x.run(svc, node, verb),
-                                    None => app.message = Some(("read-only console: actions are disabled".into(), true)),
-                                },
-                                Effect::SaveLog(file) => app.message = Some(save_log(&app, &file)),
-                                Effect::Runbook { mode, svc } => match &executor {
-                                    Some(x) => x.runbook(&mode, svc),
-                                    None => app.message = Some(("read-only console: actions are disabled".into(), true)),
-                                },
-                                Effect::RunbookAnswer(yes) => {
-                                    if let Some(x) = &executor {
-                                        x.answer(yes);
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    dirty = true;
-                }
-                _ = clock.tick() => dirty = true,
-            }
-            if app.quit {
-                break;
-            }
-        }
-        Ok(())
-    }
-    .await;
+    let state = Shared::new(app);
+    let (changed, changed_rx) = watch::channel(());
+    let render = render::spawn(terminal, state.clone(), changed_rx);
+    let result = app_task::run(&state, rx, &world, changed, render).await;
     input.abort();
     signals.abort();
     terminal::leave();
     result.map(|()| true)
-}
-
-fn save_log(app: &App, file: &str) -> (String, bool) {
-    let text: String = app
-        .visible_log()
-        .iter()
-        .map(|l| {
-            format!(
-                "{} {:<7} {} {} {}\n",
-                l.time,
-                l.level,
-                l.node,
-                if l.rid.is_empty() { &l.svc } else { &l.rid },
-                l.msg
-            )
-        })
-        .collect();
-    match crate::paths::write_atomic(std::path::Path::new(file), text.as_bytes()) {
-        Ok(()) => (format!("log saved to {file}"), false),
-        Err(e) => (format!("cannot save the log to {file}: {e}"), true),
-    }
 }

@@ -111,12 +111,25 @@ impl Theme {
             })
     }
 
-    /// A built-in theme by name, or a theme file by path, laid over the default theme.
+    /// A built-in theme by name (`None` when no built-in has that name). Reads no file: the
+    /// console's app task uses it directly.
+    pub fn builtin(name: &str) -> Option<Result<Self>> {
+        let (name, text) = BUILTIN.iter().find(|(n, _)| *n == name)?;
+        Some(
+            Self::base()
+                .overlay(text, &format!("themes/{name}.toml"))
+                .map(|mut t| {
+                    t.name = name.to_string();
+                    t
+                }),
+        )
+    }
+
+    /// A built-in theme by name, or a theme file by path, laid over the default theme. Reads the
+    /// file: off the console's app task.
     pub fn load(name_or_path: &str) -> Result<Self> {
-        if let Some((name, text)) = BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
-            let mut t = Self::base().overlay(text, &format!("themes/{name}.toml"))?;
-            t.name = name.to_string();
-            return Ok(t);
+        if let Some(t) = Self::builtin(name_or_path) {
+            return t;
         }
         let path = Path::new(name_or_path);
         if !path.exists() {

@@ -1,4 +1,5 @@
-//! The `?` overlay, generated from the binding and command tables.
+//! The `?` overlay, generated from the key table (src/console/keys.rs) and the command table
+//! (src/console/commands.rs): what it lists is what the keys and the parser do.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -6,14 +7,14 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
 use crate::console::app::App;
-use crate::console::keys::{BINDINGS, COMMANDS};
+use crate::console::commands::COMMANDS;
+use crate::console::keys::BINDINGS;
 
-/// Draws the help overlay.
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+fn lines(app: &App) -> Vec<Line<'static>> {
     let mut lines = vec![Line::from(Span::styled("keys", app.theme.title(true)))];
     for b in BINDINGS {
         lines.push(Line::from(vec![
-            Span::styled(format!("  {:<12}", b.keys), app.theme.title(false)),
+            Span::styled(format!("  {:<12}", b.label), app.theme.title(false)),
             Span::styled(b.help, app.theme.text()),
         ]));
     }
@@ -24,7 +25,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     )));
     for c in COMMANDS.iter().filter(|c| !(c.acts && app.read_only)) {
         lines.push(Line::from(vec![
-            Span::styled(format!("  {:<22}", c.usage), app.theme.title(false)),
+            Span::styled(format!("  {:<22}", c.usage()), app.theme.title(false)),
             Span::styled(c.help, app.theme.text()),
         ]));
     }
@@ -39,10 +40,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         "any key closes this help",
         app.theme.muted(),
     )));
+    lines
+}
+
+/// The overlay's height with its border: every line of the tables, when the screen allows.
+pub fn height(app: &App) -> u16 {
+    u16::try_from(lines(app).len() + 2).unwrap_or(u16::MAX)
+}
+
+/// Draws the help overlay.
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(app.theme.border(true))
         .title(Span::styled(" help ", app.theme.title(true)));
     frame.render_widget(Clear, area);
-    frame.render_widget(Paragraph::new(lines).block(block), area);
+    frame.render_widget(Paragraph::new(lines(app)).block(block), area);
 }

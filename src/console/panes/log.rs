@@ -10,15 +10,15 @@ use crate::console::app::{App, Focus};
 
 /// Draws the log pane.
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let focused = app.focus == Focus::Log;
+    let focused = app.selection.focus == Focus::Log;
     let lines = app.visible_log();
-    let what = if app.log_filter.is_empty() {
+    let what = if app.log.filter.is_empty() {
         "all resources".to_string()
     } else {
-        format!("filter {}", app.log_filter)
+        format!("filter {}", app.log.filter)
     };
-    let scrolled = if app.log_scroll > 0 {
-        format!(" · ↑{}", app.log_scroll)
+    let scrolled = if app.log.scroll > 0 {
+        format!(" · ↑{}", app.log.scroll)
     } else {
         String::new()
     };
@@ -30,7 +30,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             app.theme.title(focused),
         ));
     let height = area.height.saturating_sub(2) as usize;
-    let end = lines.len().saturating_sub(app.log_scroll);
+    let end = lines.len().saturating_sub(app.log.scroll);
     let start = end.saturating_sub(height);
     let text: Vec<Line> = lines[start..end]
         .iter()

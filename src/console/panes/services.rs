@@ -13,12 +13,13 @@ use crate::status::Status;
 
 /// Draws the service list.
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Instant) {
-    let focused = app.focus == Focus::Services;
+    let focused = app.selection.focus == Focus::Services;
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(app.theme.border(focused))
         .title(Span::styled(" services ", app.theme.title(focused)));
     let lines: Vec<Line> = app
+        .nodes
         .services
         .iter()
         .enumerate()
@@ -30,14 +31,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Instant) {
                 .get(&node)
                 .map(|x| x.overall)
                 .unwrap_or(Status::Undef);
-            let marker = if i == app.selected { "▸" } else { " " };
+            let marker = if i == app.selection.selected {
+                "▸"
+            } else {
+                " "
+            };
             let mut name = format!("{marker}{}", s.name);
             name.truncate(12);
             let line = Line::from(vec![
                 Span::raw(format!("{name:<13}")),
                 status_span(app, st, stale),
             ]);
-            if i == app.selected {
+            if i == app.selection.selected {
                 line.style(app.theme.selected())
             } else {
                 line
@@ -50,7 +55,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Instant) {
             "waiting for nodes…",
             app.theme.muted(),
         ))];
-        for (node, h) in &app.nodes {
+        for (node, h) in &app.nodes.health {
             match &h.error {
                 Some(e) => text.push(Line::from(Span::styled(
                     format!("{node}: {}", crate::text::clean_line(e)),

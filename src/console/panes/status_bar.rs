@@ -36,7 +36,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Instant) {
         spans.push(Span::styled(svc.name.clone(), app.theme.title(true)));
         spans.push(Span::raw("   "));
     }
-    for (i, node) in app.nodes.keys().enumerate() {
+    for (i, node) in app.nodes.health.keys().enumerate() {
         if i > 0 {
             spans.push(Span::styled(" · ", app.theme.muted()));
         }

@@ -82,7 +82,7 @@ struct Side<'a> {
 /// Draws one node's tree; `other` is the other node's status, for the differences.
 fn draw_one(frame: &mut Frame, area: Rect, app: &App, svc: &SvcEntry, side: Side, now: Instant) {
     let Side { node, role, other } = side;
-    let focused = app.focus == Focus::Trees;
+    let focused = app.selection.focus == Focus::Trees;
     let Some(node) = node else {
         let block = Block::default()
             .borders(Borders::ALL)
@@ -163,7 +163,7 @@ fn draw_one(frame: &mut Frame, area: Rect, app: &App, svc: &SvcEntry, side: Side
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let mut body = inner;
-    if let Some(err) = app.nodes.get(node).and_then(|h| h.error.as_ref()) {
+    if let Some(err) = app.nodes.health.get(node).and_then(|h| h.error.as_ref()) {
         // Why the node cannot be reached, in full: it is what the operator must act on.
         let [top, rest] =
             Layout::vertical([Constraint::Length(4), Constraint::Min(0)]).areas(inner);

@@ -21,7 +21,7 @@ pub const CYCLE: Duration = Duration::from_secs(8);
 
 /// Draws wall mode.
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Instant) {
-    let n = app.services.len().max(1);
+    let n = app.nodes.services.len().max(1);
     let [bar, grid, detail, bottom] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length((n as u16) * CELL_HEIGHT),
@@ -32,7 +32,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Instant) {
     super::bottom::draw(frame, bottom, app);
     super::status_bar::draw(frame, bar, app, now);
     let rows = Layout::vertical(vec![Constraint::Length(CELL_HEIGHT); n]).split(grid);
-    for (svc, row) in app.services.iter().zip(rows.iter()) {
+    for (svc, row) in app.nodes.services.iter().zip(rows.iter()) {
         let nodes: Vec<&String> = svc.nodes.iter().chain(&svc.drpnodes).collect();
         let mut cols = vec![Constraint::Length(20)];
         cols.extend(std::iter::repeat_n(Constraint::Fill(1), nodes.len()));
@@ -88,9 +88,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Instant) {
             );
         }
     }
-    if !app.services.is_empty() && detail.height > 4 {
+    if !app.nodes.services.is_empty() && detail.height > 4 {
         let i = (now.saturating_duration_since(app.started).as_secs() / CYCLE.as_secs()) as usize
-            % app.services.len();
-        tree::draw_pair(frame, detail, app, app.services.get(i), now);
+            % app.nodes.services.len();
+        tree::draw_pair(frame, detail, app, app.nodes.services.get(i), now);
     }
 }

@@ -1,0 +1,73 @@
+//! Everything an operator can ask of the console, as one type: keys (src/console/keys.rs), parsed
+//! `:` commands (src/console/commands.rs), dialogs and the mouse all produce an [`Action`], and
+//! [`crate::console::app::App::update`] is the one place that applies it to the state.
+
+/// One request of the operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Leave the console.
+    Quit,
+    /// Open the help overlay.
+    Help,
+    /// Open the `:` command line.
+    CommandLine,
+    /// Open the `/` log filter line, starting from the current filter.
+    FilterLine,
+    /// Move the keyboard focus to the next pane.
+    FocusNext,
+    /// Move the keyboard focus to the previous pane.
+    FocusPrev,
+    /// Up in the focused pane: the previous service, or the log scrolled up a line.
+    Up,
+    /// Down in the focused pane: the next service, or the log scrolled down a line.
+    Down,
+    /// Scroll the log up (`up`) or down by some lines, whatever has the focus (page keys, wheel).
+    ScrollLog {
+        /// Towards older lines.
+        up: bool,
+        /// How many lines.
+        lines: usize,
+    },
+    /// Back to browsing: clear the log filter and the last message.
+    Back,
+    /// Show only the log lines of a resource or containing a text (empty shows all).
+    Filter(String),
+    /// Switch to a built-in theme or a theme file.
+    Theme(String),
+    /// Save the visible log to a file (a dated name in the current directory by default).
+    Save(Option<String>),
+    /// Ask for a node verb on the selected service: opens its confirmation gate.
+    Ask {
+        /// `start`, `stop`, `syncupdate`, `syncfullsync` or `syncdrp`.
+        verb: &'static str,
+        /// The node named by the operator (default: chosen from the service's state).
+        node: Option<String>,
+    },
+    /// Start (or resume) a runbook of the selected service: `rehearsal`, `disaster`, `failback`.
+    Runbook(&'static str),
+    /// A confirmation gate was passed: run the verb. Only a gate produces it.
+    Run {
+        /// The service acted on.
+        svc: String,
+        /// Node to act on.
+        node: String,
+        /// Verb confirmed.
+        verb: String,
+    },
+    /// The operator's answer to the waiting runbook gate.
+    AnswerGate(bool),
+    /// A gate was cancelled; a runbook gate's run gets the refusal.
+    Cancelled {
+        /// What was cancelled (verb or runbook step), for the message.
+        what: String,
+        /// The gate belonged to a runbook, which waits for the answer.
+        runbook: bool,
+    },
+    /// Tell the operator something (a command's usage, an unknown command).
+    Notice {
+        /// The message.
+        text: String,
+        /// Shown as an error.
+        error: bool,
+    },
+}

@@ -1,0 +1,143 @@
+//! What the keyboard is doing: browsing, the help overlay, typing a `:` command or a `/` filter,
+//! or answering a confirmation gate. Each mode turns its keys into an [`Action`] (or edits its
+//! own text); the normal mode reads the key table.
+
+use crossterm::event::{KeyCode, KeyEvent};
+
+use crate::console::action::Action;
+use crate::console::{commands, keys};
+
+/// A confirmation in progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirm {
+    /// The service acted on; typed gates ask for this name.
+    pub svc: String,
+    /// Node to act on.
+    pub node: String,
+    /// Verb (`start`, `syncupdate`) or the runbook step.
+    pub verb: String,
+    /// For typed gates, what the operator typed so far.
+    pub typed: Option<String>,
+    /// The Run button has the focus (Cancel is the default).
+    pub on_run: bool,
+    /// Why the last attempt did not run.
+    pub error: Option<String>,
+    /// A runbook gate's prompt: the answer goes back to the waiting run.
+    pub runbook: Option<String>,
+}
+
+impl Confirm {
+    /// What passing the gate asks for: the run's answer, or running the verb.
+    fn passed(self) -> Action {
+        if self.runbook.is_some() {
+            return Action::AnswerGate(true);
+        }
+        Action::Run {
+            svc: self.svc,
+            node: self.node,
+            verb: self.verb,
+        }
+    }
+
+    fn cancelled(self) -> Action {
+        Action::Cancelled {
+            what: self.verb,
+            runbook: self.runbook.is_some(),
+        }
+    }
+}
+
+/// What the keyboard is doing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// Browsing.
+    Normal,
+    /// The help overlay.
+    Help,
+    /// Typing a `:` command.
+    Command(String),
+    /// Typing a `/` filter.
+    Filter(String),
+    /// A confirmation dialog.
+    Confirm(Confirm),
+}
+
+impl Mode {
+    /// Takes a key: edits the line or the gate being typed, closes the mode, or returns what the
+    /// key asks for.
+    pub fn on_key(&mut self, k: KeyEvent) -> Option<Action> {
+        match std::mem::replace(self, Mode::Normal) {
+            Mode::Normal => keys::lookup(k),
+            // Any key closes the help.
+            Mode::Help => None,
+            Mode::Command(text) => match edit(text, k) {
+                Line::Typing(t) => {
+                    *self = Mode::Command(t);
+                    None
+                }
+                Line::Enter(t) => commands::parse(&t),
+                Line::Esc => None,
+            },
+            Mode::Filter(text) => match edit(text, k) {
+                Line::Typing(t) => {
+                    *self = Mode::Filter(t);
+                    None
+                }
+                Line::Enter(t) => Some(Action::Filter(t)),
+                Line::Esc => None,
+            },
+            Mode::Confirm(c) => self.on_confirm_key(c, k),
+        }
+    }
+
+    fn on_confirm_key(&mut self, mut c: Confirm, k: KeyEvent) -> Option<Action> {
+        match (k.code, &mut c.typed) {
+            (KeyCode::Esc, _) => return Some(c.cancelled()),
+            (KeyCode::Enter, Some(typed)) => {
+                if *typed == c.svc {
+                    return Some(c.passed());
+                }
+                c.error = Some(format!(
+                    "type {} exactly to confirm, or esc to cancel",
+                    c.svc
+                ));
+                typed.clear();
+            }
+            (KeyCode::Enter, None) if c.on_run => return Some(c.passed()),
+            (KeyCode::Enter, None) => return Some(c.cancelled()),
+            (KeyCode::Backspace, Some(typed)) => {
+                typed.pop();
+            }
+            (KeyCode::Char(ch), Some(typed)) => typed.push(ch),
+            (KeyCode::Left | KeyCode::Right | KeyCode::Tab | KeyCode::BackTab, None) => {
+                c.on_run = !c.on_run
+            }
+            _ => {}
+        }
+        *self = Mode::Confirm(c);
+        None
+    }
+}
+
+/// A line being typed after a key.
+enum Line {
+    /// Still typing this text.
+    Typing(String),
+    /// Entered with this text.
+    Enter(String),
+    /// Abandoned.
+    Esc,
+}
+
+fn edit(mut text: String, k: KeyEvent) -> Line {
+    match k.code {
+        KeyCode::Esc => return Line::Esc,
+        KeyCode::Enter => return Line::Enter(text),
+        KeyCode::Backspace => {
+            text.pop();
+        }
+        KeyCode::Char(c) => text.push(c),
+        _ => {}
+    }
+    Line::Typing(text)
+}
