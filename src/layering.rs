@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 
 /// Top-level modules by layer, lowest first.
 const LAYERS: &[&[&str]] = &[
-    &["protocol", "text", "paths", "lock"],
-    &["config", "status", "action_log"],
+    // The status model is itself a value that crosses processes (print status, the watch
+    // stream): it sits with the protocol, which carries it.
+    &["protocol", "status", "text", "paths", "lock"],
+    &["config", "action_log"],
     &["transport", "procfs"],
     &["drivers"],
     &["agent"],

@@ -200,6 +200,7 @@ fn unreachable_node_is_never_shown_as_current() {
 fn runbook_pane_in_disaster_mode_with_a_gate_and_a_progress_bar() {
     use drpilot::console::event::RunbookEvent;
     use drpilot::protocol::log::SyncProgress;
+    use drpilot::runbook::plan::{Step, StepState};
     let (mut app, now) = app("default");
     let steps = [
         "preflight",
@@ -213,19 +214,19 @@ fn runbook_pane_in_disaster_mode_with_a_gate_and_a_progress_bar() {
         RunbookEvent::Started {
             svc: "busybox".into(),
             mode: "DISASTER".into(),
-            steps: steps.iter().map(|s| s.to_string()).collect(),
+            steps: steps.iter().filter_map(|s| Step::from_name(s)).collect(),
         },
         RunbookEvent::Progress {
-            step: "preflight".into(),
-            state: "done".into(),
+            step: Step::from_name("preflight").unwrap(),
+            state: StepState::Done,
         },
         RunbookEvent::Progress {
-            step: "declare_disaster".into(),
-            state: "done".into(),
+            step: Step::from_name("declare_disaster").unwrap(),
+            state: StepState::Done,
         },
         RunbookEvent::Progress {
-            step: "cut_access".into(),
-            state: "skipped".into(),
+            step: Step::from_name("cut_access").unwrap(),
+            state: StepState::Skipped,
         },
         RunbookEvent::SyncProgress {
             rid: "sync#1".into(),

@@ -47,11 +47,11 @@ struct RunArgs {
 /// Report formats.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ReportFormat {
-    /// Markdown.
+    /// Markdown, for minutes and tickets.
     Md,
     /// HTML with a timeline.
     Html,
-    /// JSON.
+    /// JSON, for scripts and dashboards.
     Json,
 }
 

@@ -3,6 +3,7 @@
 //! draws it.
 
 use crate::protocol::watch::ServiceNodes;
+use crate::runbook::plan::{Step, StepState};
 use crate::status::ServiceStatus;
 
 /// What a node's watch task learnt.
@@ -93,10 +94,10 @@ pub enum RunbookEvent {
     Started {
         svc: String,
         mode: String,
-        steps: Vec<String>,
+        steps: Vec<Step>,
     },
     /// A step changed state.
-    Progress { step: String, state: String },
+    Progress { step: Step, state: StepState },
     /// A message for the operator.
     Say(String),
     /// A sync resource's transfer progress.

@@ -12,7 +12,7 @@ use super::event::{Event, LogLine, RunbookEvent};
 use crate::protocol::log::LogRecord;
 use crate::protocol::verb::{Action, SvcFlags};
 use crate::runbook::engine::Operator;
-use crate::runbook::plan::{Mode, Step};
+use crate::runbook::plan::{Mode, Step, StepState};
 use crate::transport::client;
 use crate::transport::Pool;
 
@@ -68,11 +68,8 @@ impl Operator for ConsoleOperator {
         let _ = self.tx.blocking_send(Event::Runbook(ev));
     }
 
-    fn progress(&mut self, step: Step, state: &str) {
-        let ev = RunbookEvent::Progress {
-            step: step.name().to_string(),
-            state: state.to_string(),
-        };
+    fn progress(&mut self, step: Step, state: StepState) {
+        let ev = RunbookEvent::Progress { step, state };
         let _ = self.tx.blocking_send(Event::Runbook(ev));
     }
 }
@@ -126,7 +123,7 @@ impl Executor {
         std::thread::spawn(move || {
             let steps = crate::runbook::plan::steps(mode)
                 .iter()
-                .map(|(s, _)| s.name().to_string())
+                .map(|(s, _)| *s)
                 .collect();
             let started = RunbookEvent::Started {
                 svc: svc.clone(),

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::journal::{EntryKind, Journal, Record};
 use super::nodes::NodeOps;
-use super::plan::{steps, Gate, Mode, Step};
+use super::plan::{steps, Gate, Mode, Step, StepState};
 use crate::agent::peer_answer::PeerAnswer;
 use crate::protocol::log::{LogRecord, SyncProgress};
 use crate::protocol::verb::{Action, SvcFlags};
@@ -37,15 +37,15 @@ pub trait Operator {
     /// A sync resource's transfer progress during a sync step.
     fn sync_progress(&mut self, _rid: &str, _p: &SyncProgress) {}
     /// A step changed state: `running`, `done`, `failed`, `skipped` (the console's checklist).
-    fn progress(&mut self, _step: Step, _state: &str) {}
+    fn progress(&mut self, _step: Step, _state: StepState) {}
 }
 
 /// What a run is about.
 #[derive(Debug, Clone)]
 pub struct RunSpec {
-    /// The runbook.
+    /// Which runbook: it decides the steps and the rules of the preflight.
     pub mode: Mode,
-    /// Service.
+    /// The service the run moves; every node call and the run lock are about it.
     pub svc: String,
     /// Production node.
     pub prod: String,
@@ -116,7 +116,7 @@ impl<'a> Engine<'a> {
         ))
     }
 
-    /// The journal.
+    /// The run's journal, for the caller that reports on it once the run ends.
     pub fn journal(&self) -> &Journal {
         &self.journal
     }
@@ -137,7 +137,7 @@ impl<'a> Engine<'a> {
         }
         for (step, skipped) in steps(self.spec.mode) {
             if done.contains(&step) {
-                self.op.progress(step, "done");
+                self.op.progress(step, StepState::Done);
                 continue;
             }
             if skipped {
@@ -146,7 +146,7 @@ impl<'a> Engine<'a> {
                     Some(step.name()),
                     json!({"reason": "production is lost"}),
                 )?;
-                self.op.progress(step, "skipped");
+                self.op.progress(step, StepState::Skipped);
                 self.op.say(&format!("{}: skipped (disaster)", step.name()));
                 continue;
             }
@@ -161,12 +161,12 @@ impl<'a> Engine<'a> {
             }
             self.journal
                 .append(EntryKind::StepStarted, Some(step.name()), json!({}))?;
-            self.op.progress(step, "running");
+            self.op.progress(step, StepState::Running);
             match self.exec(step) {
                 Ok(detail) => {
                     self.journal
                         .append(EntryKind::StepDone, Some(step.name()), detail)?;
-                    self.op.progress(step, "done");
+                    self.op.progress(step, StepState::Done);
                     self.op.say(&format!("{}: done", step.name()));
                 }
                 Err(e) => {
@@ -176,7 +176,7 @@ impl<'a> Engine<'a> {
                         Some(step.name()),
                         json!({"reason": why}),
                     )?;
-                    self.op.progress(step, "failed");
+                    self.op.progress(step, StepState::Failed);
                     self.op.say(&format!("{} failed: {why}", step.name()));
                     self.rollback(step)?;
                     self.journal.append(

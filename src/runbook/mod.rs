@@ -1,5 +1,5 @@
 //! The DRP runbook: rehearsal, disaster and failback as journaled state machines, with gates,
-//! resume after a crash, and reports with measured RTO and RPO (design section 9).
+//! resume after a crash, and reports with measured RTO and RPO.
 
 pub mod engine;
 pub mod journal;

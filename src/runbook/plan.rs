@@ -57,6 +57,34 @@ pub enum Step {
     VerifyProdUp,
 }
 
+/// Where a step of a run stands, as the checklists (console pane, CLI) show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepState {
+    /// Not reached yet.
+    Pending,
+    /// Running now.
+    Running,
+    /// Ended well (or found done by a resumed run).
+    Done,
+    /// Failed: the run stops, with a rollback where one applies.
+    Failed,
+    /// Skipped: nothing to do in this runbook (production lost).
+    Skipped,
+}
+
+impl StepState {
+    /// The word the checklists show.
+    pub fn word(self) -> &'static str {
+        match self {
+            StepState::Pending => "pending",
+            StepState::Running => "running",
+            StepState::Done => "done",
+            StepState::Failed => "failed",
+            StepState::Skipped => "skipped",
+        }
+    }
+}
+
 /// How a step is gated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Gate {

@@ -23,7 +23,7 @@ pub struct StepRow {
     pub start: Option<String>,
     /// UTC end.
     pub end: Option<String>,
-    /// Seconds.
+    /// How long the step took, in seconds: the RTO and downtime are sums of these.
     pub duration_s: Option<f64>,
     /// Digest of the command output, when a command ran.
     pub output_digest: Option<String>,
@@ -34,11 +34,11 @@ pub struct StepRow {
 /// A run's report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
-    /// Run id.
+    /// The run id, the journal's file name: what `drpilot report` is asked for.
     pub run: String,
-    /// Service.
+    /// The service the run moved.
     pub service: String,
-    /// Runbook.
+    /// Which runbook ran (rehearsal, disaster, failback).
     pub mode: String,
     /// Production node.
     pub production: String,
@@ -200,7 +200,7 @@ fn opt<T: std::fmt::Display>(v: &Option<T>, unit: &str) -> String {
         .unwrap_or_else(|| "—".to_string())
 }
 
-/// Markdown.
+/// The report as Markdown, the file an operator attaches to the DRP test's minutes.
 pub fn markdown(r: &Report) -> String {
     let mut out = format!(
         "# DRP {} of {}\n\n- run: `{}`\n- outcome: **{}**\n- production: {}\n- DRP: {}\n- operator: {}\n\n\

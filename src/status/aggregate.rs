@@ -1,5 +1,6 @@
 //! Service aggregation: turns resource statuses into the avail / sync / hb / overall statuses
-//! and puts the rows in display order (design.md section 4, corrected by the seed's trees).
+//! and puts the rows in display order (as OpenSVC's, checked against the trees of the OpenSVC
+//! tutorial).
 
 use super::group::{block_of, display_cmp, Block};
 use super::{ResourceStatus, ServiceStatus, Status, SyncInfo, SCHEMA_VERSION};

@@ -29,7 +29,8 @@ pub(crate) enum Block {
     Avail,
     /// Data and config replication.
     Sync,
-    /// Heartbeats.
+    /// Heartbeats (always `n/a` here: drpilot runs no cluster heartbeat), kept for OpenSVC's
+    /// tree shape.
     Hb,
 }
 

@@ -1,4 +1,4 @@
-//! The status merge table (design.md section 4, OpenSVC's): how two statuses combine into the
+//! The status merge table (OpenSVC's): how two statuses combine into the
 //! status of the group or service holding both.
 
 use super::Status;
@@ -62,7 +62,8 @@ fn rank(s: Status) -> u8 {
 mod tests {
     use super::*;
 
-    /// design.md section 4, copied verbatim (upper triangle; blanks are given by symmetry).
+    /// OpenSVC's merge table as the team's design notes wrote it down, verbatim (upper
+    /// triangle; blanks are given by symmetry).
     const DESIGN_TABLE: &str = "
 | +          | up   | down       | warn | n/a        | stdby up | stdby down | SUWU | SUWD       |
 |------------|------|------------|------|------------|----------|------------|------|------------|

@@ -7,15 +7,16 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
 use crate::console::app::{App, RunbookView};
+use crate::runbook::plan::{Step, StepState};
 use crate::status::Status;
 
-fn mark(state: &str) -> &'static str {
+fn mark(state: StepState) -> &'static str {
     match state {
-        "done" => "✔",
-        "running" => "▶",
-        "failed" => "✗",
-        "skipped" => "–",
-        _ => "·",
+        StepState::Done => "✔",
+        StepState::Running => "▶",
+        StepState::Failed => "✗",
+        StepState::Skipped => "–",
+        StepState::Pending => "·",
     }
 }
 
@@ -33,20 +34,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, rb: &RunbookView) {
         .steps
         .iter()
         .map(|(step, state)| {
-            let style = match state.as_str() {
-                "done" => app.theme.status(Status::Up),
-                "failed" => app.theme.error(),
-                "running" => app.theme.title(true),
-                _ => app.theme.muted(),
+            let style = match state {
+                StepState::Done => app.theme.status(Status::Up),
+                StepState::Failed => app.theme.error(),
+                StepState::Running => app.theme.title(true),
+                StepState::Pending | StepState::Skipped => app.theme.muted(),
             };
-            let gate = if rb.gate.as_deref() == Some(step.as_str()) {
+            let gate = if rb.gate.as_deref() == Some(step.name()) {
                 "  ← waiting for you"
             } else {
                 ""
             };
             Line::from(vec![
-                Span::styled(format!("{} {:<24}", mark(state), step), style),
-                Span::styled(format!("{state}{gate}"), app.theme.muted()),
+                Span::styled(format!("{} {:<24}", mark(*state), step.name()), style),
+                Span::styled(format!("{}{gate}", state.word()), app.theme.muted()),
             ])
         })
         .collect();
@@ -54,7 +55,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, rb: &RunbookView) {
     if let Some(pos) = rb
         .steps
         .iter()
-        .position(|(s, _)| s == "syncupdate" || s == "reverse_sync")
+        .position(|(s, _)| matches!(s, Step::SyncUpdate | Step::ReverseSync))
     {
         for (i, (rid, p)) in rb.syncs.iter().enumerate() {
             let bar = Line::from(Span::styled(

@@ -50,7 +50,7 @@ impl Confirm {
 /// What the keyboard is doing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
-    /// Browsing.
+    /// Browsing: keys move, focus and open the other modes.
     Normal,
     /// The help overlay.
     Help,
@@ -125,7 +125,7 @@ enum Line {
     Typing(String),
     /// Entered with this text.
     Enter(String),
-    /// Abandoned.
+    /// Abandoned with Esc: nothing runs.
     Esc,
 }
 

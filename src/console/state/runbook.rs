@@ -3,6 +3,7 @@
 
 use crate::console::event::RunbookEvent;
 use crate::protocol::log::SyncProgress;
+use crate::runbook::plan::{Step, StepState};
 
 /// A runbook as the console shows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -12,7 +13,7 @@ pub struct RunbookView {
     /// `REHEARSAL`, `DISASTER`, `FAILBACK`: the banner word and the frame's colour.
     pub mode: String,
     /// Steps and their state (`pending`, `running`, `done`, `failed`, `skipped`).
-    pub steps: Vec<(String, String)>,
+    pub steps: Vec<(Step, StepState)>,
     /// The gate waiting for the operator, if any.
     pub gate: Option<String>,
     /// When over: whether it succeeded, and the summary.
@@ -33,10 +34,7 @@ impl RunbookView {
             *view = Some(Self {
                 svc: svc.clone(),
                 mode: mode.clone(),
-                steps: steps
-                    .iter()
-                    .map(|s| (s.clone(), "pending".to_string()))
-                    .collect(),
+                steps: steps.iter().map(|s| (*s, StepState::Pending)).collect(),
                 ..Self::default()
             });
             return;
@@ -45,7 +43,7 @@ impl RunbookView {
         match ev {
             RunbookEvent::Progress { step, state } => {
                 if let Some(s) = rb.steps.iter_mut().find(|(n, _)| n == step) {
-                    s.1 = state.clone();
+                    s.1 = *state;
                 }
             }
             RunbookEvent::SyncProgress { rid, progress } => {
