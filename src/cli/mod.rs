@@ -161,6 +161,15 @@ pub fn svc_invocation(cli: Cli) -> Option<(crate::protocol::verb::Action, SvcFla
     svc::action_of(args.verb).map(|a| (a, flags))
 }
 
+/// The verb of a parsed `drpilot peer` line (`None` for another command): the client's
+/// round-trip test reads its lines back here.
+pub fn peer_invocation(cli: Cli) -> Option<crate::protocol::peer::PeerVerb> {
+    match cli.command {
+        Command::Peer(args) => Some(args.verb().clone()),
+        _ => None,
+    }
+}
+
 /// Parses the command line and runs it; the exit code says whether it succeeded.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -5,7 +5,7 @@
 
 use std::io::{stdin, stdout, BufReader};
 
-use clap::{Args, Subcommand};
+use clap::Args;
 use color_eyre::eyre::Result;
 
 use crate::agent::peer::{config_receive, refuse_if_running};
@@ -14,148 +14,71 @@ use crate::drivers::sync_btrfs::receive::{btrfs_list, btrfs_receive, BtrfsIncomi
 use crate::drivers::sync_dds::receive::{dds_receive, dds_state, DdsIncoming};
 use crate::drivers::sync_dir::receive::{dir_manifest, dir_receive};
 use crate::paths::NodeEnv;
-use crate::protocol::names::{
-    ConfigHash, LvmUuid, NodeName, Rid, ServiceName, SnapName, SyncId, Timestamp,
-};
+use crate::protocol::peer::{PeerVerb, Transfer};
 
 /// Arguments of `drpilot peer`.
 #[derive(Debug, Args)]
 pub struct PeerArgs {
     #[command(subcommand)]
-    op: PeerOp,
+    op: PeerVerb,
 }
 
-/// The arguments every listing verb takes.
-#[derive(Debug, Args)]
-struct TargetArgs {
-    /// The service.
-    #[arg(long)]
-    svc: ServiceName,
-    /// The sync resource.
-    #[arg(long)]
-    rid: Rid,
-    /// The replica on this node as the sender names it; it must match this node's config.
-    #[arg(long)]
-    dst: String,
-}
-
-/// The arguments every receiving verb takes.
-#[derive(Debug, Args)]
-struct TransferArgs {
-    #[command(flatten)]
-    target: TargetArgs,
-    /// The sending node.
-    #[arg(long)]
-    from: NodeName,
-    /// The sync id (dds: the snapshot uuid).
-    #[arg(long)]
-    id: SyncId,
-    /// When the sender took its image (RFC 3339).
-    #[arg(long)]
-    when: Timestamp,
-}
-
-impl TransferArgs {
-    fn incoming(&self) -> Incoming<'_> {
-        Incoming {
-            svc: &self.target.svc,
-            rid: &self.target.rid,
-            dst: &self.target.dst,
-            from: &self.from,
-            id: &self.id,
-            when: self.when,
-        }
+/// What the receiving drivers are told of a transfer.
+fn incoming(t: &Transfer) -> Incoming<'_> {
+    Incoming {
+        svc: &t.target.svc,
+        rid: &t.target.rid,
+        dst: &t.target.dst,
+        from: &t.from,
+        id: &t.id,
+        when: t.when,
     }
 }
 
-#[derive(Debug, Subcommand)]
-enum PeerOp {
-    /// Prints the manifest of a replicated directory.
-    DirManifest {
-        #[command(flatten)]
-        target: TargetArgs,
-    },
-    /// Receives a directory sync on stdin.
-    DirReceive {
-        #[command(flatten)]
-        transfer: TransferArgs,
-    },
-    /// Lists the snapshots of a btrfs subvolume (sync type=btrfs), as JSON; --dst is DEV:SUBVOL.
-    BtrfsList {
-        #[command(flatten)]
-        target: TargetArgs,
-    },
-    /// Receives a btrfs send stream on stdin (sync type=btrfs).
-    BtrfsReceive {
-        #[command(flatten)]
-        transfer: TransferArgs,
-        /// The snapshot's name on the sender.
-        #[arg(long)]
-        snap: SnapName,
-    },
-    /// Prints this node's dds state of a volume (sync type=dds), as JSON; --dst is the device.
-    DdsState {
-        #[command(flatten)]
-        target: TargetArgs,
-    },
-    /// Merges a dds stream from stdin into a volume (sync type=dds).
-    DdsReceive {
-        #[command(flatten)]
-        transfer: TransferArgs,
-        #[arg(long, conflicts_with = "base")]
-        full: bool,
-        /// For a delta: the snapshot uuid this node must hold.
-        #[arg(long, required_unless_present = "full")]
-        base: Option<LvmUuid>,
-    },
-    /// Receives a service config on stdin.
-    ConfigReceive {
-        #[arg(long)]
-        svc: ServiceName,
-        #[arg(long)]
-        from: NodeName,
-        #[arg(long)]
-        hash: ConfigHash,
-    },
+impl PeerArgs {
+    /// The verb parsed (the client's round-trip test reads its lines back here).
+    pub fn verb(&self) -> &PeerVerb {
+        &self.op
+    }
 }
 
 /// Runs one peer operation on this node.
 pub fn run(args: PeerArgs) -> Result<bool> {
     let env = NodeEnv::from_env();
     match args.op {
-        PeerOp::DirManifest { target: t } => {
+        PeerVerb::DirManifest { target: t } => {
             dir_manifest(&env, &t.svc, &t.rid, &t.dst, &mut stdout().lock())?;
         }
-        PeerOp::DirReceive { transfer } => {
+        PeerVerb::DirReceive { transfer } => {
             let mut input = BufReader::with_capacity(1 << 20, stdin().lock());
             dir_receive(
                 &env,
-                &transfer.incoming(),
+                &incoming(&transfer),
                 &refuse_if_running,
                 &mut input,
                 &mut stdout().lock(),
             )?;
         }
-        PeerOp::BtrfsList { target: t } => {
+        PeerVerb::BtrfsList { target: t } => {
             btrfs_list(&env, &t.svc, &t.rid, &t.dst, &mut stdout().lock())?;
         }
-        PeerOp::BtrfsReceive { transfer, snap } => {
+        PeerVerb::BtrfsReceive { transfer, snap } => {
             let inc = BtrfsIncoming {
-                transfer: transfer.incoming(),
+                transfer: incoming(&transfer),
                 snap: &snap,
             };
             btrfs_receive(&env, &inc, &mut stdin(), &mut stdout().lock())?;
         }
-        PeerOp::DdsState { target: t } => {
+        PeerVerb::DdsState { target: t } => {
             dds_state(&env, &t.svc, &t.rid, &t.dst, &mut stdout().lock())?;
         }
-        PeerOp::DdsReceive {
+        PeerVerb::DdsReceive {
             transfer,
             full,
             base,
         } => {
             let inc = DdsIncoming {
-                transfer: transfer.incoming(),
+                transfer: incoming(&transfer),
                 full,
                 base: base.as_ref(),
             };
@@ -167,7 +90,7 @@ pub fn run(args: PeerArgs) -> Result<bool> {
                 &mut stdout().lock(),
             )?;
         }
-        PeerOp::ConfigReceive { svc, from, hash } => {
+        PeerVerb::ConfigReceive { svc, from, hash } => {
             config_receive(&env, &svc, &from, &hash, &mut stdin().lock())?;
         }
     }

@@ -83,7 +83,11 @@ pub fn push(ctx: &Ctx, target: &dyn Transport) -> Result<()> {
     let path = &ctx.cfg.raw.path;
     let bytes = std::fs::read(path).wrap_err_with(|| format!("reading {}", path.display()))?;
     let hash = hash_bytes(&bytes);
-    let args = crate::transport::client::peer_config_receive(ctx.svc, &ctx.env.nodename, &hash);
+    let args = crate::transport::client::peer(&crate::protocol::peer::PeerVerb::ConfigReceive {
+        svc: ctx.svc.parse()?,
+        from: ctx.env.nodename.parse()?,
+        hash: hash.parse()?,
+    });
     ctx.log.info(
         RID,
         &format!("send {} to {}", path.display(), target.node()),

@@ -6,5 +6,6 @@
 pub mod journal;
 pub mod log;
 pub mod names;
+pub mod peer;
 pub mod verb;
 pub mod watch;

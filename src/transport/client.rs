@@ -2,6 +2,7 @@
 //! runbook and the agent's calls to its peers all ask here, so a verb or a flag is spelt once.
 //! A transport then runs these arguments on a node (`local:` as a child, ssh through its session).
 
+use crate::protocol::peer::PeerVerb;
 use crate::protocol::verb::{Action, SvcFlags};
 
 /// The remote command that runs `drpilot ARGS` as `node` through ssh: the node's `bin`, behind
@@ -45,31 +46,11 @@ pub fn agent_watch(services: &[String]) -> Vec<String> {
     v
 }
 
-/// `drpilot peer VERB --svc S --rid R --dst D EXTRA...`: a sync's receiving half on its target
-/// (dir, btrfs and dds alike).
-pub fn peer_sync(verb: &str, svc: &str, rid: &str, dst: &str, extra: &[&str]) -> Vec<String> {
-    ["peer", verb, "--svc", svc, "--rid", rid, "--dst", dst]
-        .iter()
-        .chain(extra)
-        .map(|s| s.to_string())
-        .collect()
-}
-
-/// `drpilot peer config-receive --svc S --from NODE --hash H`: a pushed service config.
-pub fn peer_config_receive(svc: &str, from: &str, hash: &str) -> Vec<String> {
-    [
-        "peer",
-        "config-receive",
-        "--svc",
-        svc,
-        "--from",
-        from,
-        "--hash",
-        hash,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+/// `drpilot peer VERB ARGS`: what a node asks a peer (a sync's receiving half, a config push).
+pub fn peer(verb: &PeerVerb) -> Vec<String> {
+    let mut v = vec!["peer".to_string()];
+    v.extend(verb.to_args());
+    v
 }
 
 #[cfg(test)]
@@ -103,13 +84,19 @@ mod tests {
     }
 
     #[test]
-    fn agent_and_peer_lines_parse() {
-        for args in [
-            agent_services(),
-            agent_watch(&["busybox".to_string()]),
-            peer_config_receive("busybox", "deb1", &"a".repeat(64)),
-            peer_sync("dir-manifest", "busybox", "sync#1", "/srv/data", &[]),
-        ] {
+    fn every_peer_line_is_one_the_receiver_reads_back() {
+        for verb in crate::protocol::peer::tests::every_verb() {
+            let mut argv = vec!["drpilot".to_string()];
+            argv.extend(peer(&verb));
+            let parsed =
+                crate::cli::Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+            assert_eq!(crate::cli::peer_invocation(parsed), Some(verb), "{argv:?}");
+        }
+    }
+
+    #[test]
+    fn agent_lines_parse() {
+        for args in [agent_services(), agent_watch(&["busybox".to_string()])] {
             let mut argv = vec!["drpilot".to_string()];
             argv.extend(args);
             crate::cli::Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));

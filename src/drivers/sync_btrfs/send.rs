@@ -30,7 +30,7 @@ fn remote_snapshots(
     target: &dyn Transport,
 ) -> Result<Vec<Subvol>> {
     let out = target
-        .call(&list_args(ctx.svc, rid, dst), None, Some(LIST_TIMEOUT))
+        .call(&list_args(ctx.svc, rid, dst)?, None, Some(LIST_TIMEOUT))
         .wrap_err_with(|| format!("{rid}: asking {} for its snapshots", target.node()))?;
     if !out.success {
         bail!(
@@ -224,7 +224,7 @@ fn transfer(job: &Job, remote: Option<&[Subvol]>) -> Result<ReceiveReport> {
             when: &when,
             snap: job.name,
         },
-    );
+    )?;
     log.cmd(rid, &send);
     log.info(
         rid,

@@ -4,22 +4,17 @@
 
 use std::io::Read;
 
+use color_eyre::eyre::Result;
 use serde::{Deserialize, Serialize};
 
 use super::location::Location;
-
-/// The verb listing the target's snapshots.
-pub const LIST_VERB: &str = "btrfs-list";
-/// The verb receiving a stream on stdin.
-pub const RECEIVE_VERB: &str = "btrfs-receive";
-
-fn base(verb: &str, svc: &str, rid: &str, dst: &Location) -> Vec<String> {
-    crate::transport::client::peer_sync(verb, svc, rid, &dst.to_string(), &[])
-}
+use crate::protocol::peer::{self, PeerVerb, SyncTarget};
+use crate::transport::client;
 
 /// `drpilot peer btrfs-list --svc S --rid R --dst DEV:SUBVOL`.
-pub fn list_args(svc: &str, rid: &str, dst: &Location) -> Vec<String> {
-    base(LIST_VERB, svc, rid, dst)
+pub fn list_args(svc: &str, rid: &str, dst: &Location) -> Result<Vec<String>> {
+    let target = SyncTarget::new(svc, rid, &dst.to_string())?;
+    Ok(client::peer(&PeerVerb::BtrfsList { target }))
 }
 
 /// What the target needs to know about a transfer.
@@ -35,11 +30,12 @@ pub struct Transfer<'a> {
 }
 
 /// `drpilot peer btrfs-receive --svc S --rid R --dst DEV:SUBVOL --from N --id I --when T --snap X`.
-pub fn receive_args(svc: &str, rid: &str, dst: &Location, t: &Transfer) -> Vec<String> {
-    let extra = [
-        "--from", t.from, "--id", t.id, "--when", t.when, "--snap", t.snap,
-    ];
-    crate::transport::client::peer_sync(RECEIVE_VERB, svc, rid, &dst.to_string(), &extra)
+pub fn receive_args(svc: &str, rid: &str, dst: &Location, t: &Transfer) -> Result<Vec<String>> {
+    let target = SyncTarget::new(svc, rid, &dst.to_string())?;
+    Ok(client::peer(&PeerVerb::BtrfsReceive {
+        transfer: peer::Transfer::new(target, t.from, t.id, t.when)?,
+        snap: t.snap.parse()?,
+    }))
 }
 
 /// The target's answer to a successful receive.
@@ -154,10 +150,10 @@ mod tests {
             when: "2026-01-01T00:00:00Z",
             snap: "root@ab12",
         };
-        let a = receive_args("svc", "sync#1", &dst, &t);
+        let a = receive_args("svc", "sync#1", &dst, &t).unwrap();
         assert_eq!(a[..2], ["peer", "btrfs-receive"]);
         assert!(a.windows(2).any(|w| w == ["--dst", "/dev/loop4:root"]));
         assert!(a.windows(2).any(|w| w == ["--snap", "root@ab12"]));
-        assert_eq!(list_args("svc", "sync#1", &dst)[1], "btrfs-list");
+        assert_eq!(list_args("svc", "sync#1", &dst).unwrap()[1], "btrfs-list");
     }
 }

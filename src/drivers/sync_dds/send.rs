@@ -126,7 +126,7 @@ impl Job<'_> {
         t: &Transfer,
         what: &str,
     ) -> Result<StreamStats> {
-        let args = receive_args(self.ctx.svc, self.rid, &self.dst, t);
+        let args = receive_args(self.ctx.svc, self.rid, &self.dst, t)?;
         self.ctx.log.info(
             self.rid,
             &format!(
@@ -152,7 +152,7 @@ impl Job<'_> {
         let out = self
             .target
             .call(
-                &state_args(self.ctx.svc, self.rid, &self.dst),
+                &state_args(self.ctx.svc, self.rid, &self.dst)?,
                 None,
                 Some(STATE_TIMEOUT),
             )

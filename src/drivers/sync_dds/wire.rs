@@ -1,19 +1,18 @@
 //! What the sending node and the target say to each other: the `drpilot peer dds-state` and
 //! `dds-receive` command lines and the JSON answers.
 
+use color_eyre::eyre::Result;
 use serde::{Deserialize, Serialize};
 
 use super::delta::StreamStats;
 use super::marker::CutMarker;
-
-/// The verb asking the target for its dds state.
-pub const STATE_VERB: &str = "dds-state";
-/// The verb receiving a stream on stdin.
-pub const RECEIVE_VERB: &str = "dds-receive";
+use crate::protocol::peer::{self, PeerVerb, SyncTarget};
+use crate::transport::client;
 
 /// `drpilot peer dds-state --svc S --rid R --dst DEV`.
-pub fn state_args(svc: &str, rid: &str, dst: &str) -> Vec<String> {
-    crate::transport::client::peer_sync(STATE_VERB, svc, rid, dst, &[])
+pub fn state_args(svc: &str, rid: &str, dst: &str) -> Result<Vec<String>> {
+    let target = SyncTarget::new(svc, rid, dst)?;
+    Ok(client::peer(&PeerVerb::DdsState { target }))
 }
 
 /// What the target is told about a transfer.
@@ -30,13 +29,13 @@ pub struct Transfer<'a> {
 
 /// `drpilot peer dds-receive --svc S --rid R --dst DEV --from N --id UUID --when T` then
 /// `--full` or `--base UUID`.
-pub fn receive_args(svc: &str, rid: &str, dst: &str, t: &Transfer) -> Vec<String> {
-    let mut extra = vec!["--from", t.from, "--id", t.id, "--when", t.when];
-    match t.base {
-        None => extra.push("--full"),
-        Some(b) => extra.extend(["--base", b]),
-    }
-    crate::transport::client::peer_sync(RECEIVE_VERB, svc, rid, dst, &extra)
+pub fn receive_args(svc: &str, rid: &str, dst: &str, t: &Transfer) -> Result<Vec<String>> {
+    let target = SyncTarget::new(svc, rid, dst)?;
+    Ok(client::peer(&PeerVerb::DdsReceive {
+        transfer: peer::Transfer::new(target, t.from, t.id, t.when)?,
+        full: t.base.is_none(),
+        base: t.base.map(str::parse).transpose()?,
+    }))
 }
 
 /// The target's answer to `dds-state`.
@@ -74,14 +73,18 @@ mod tests {
             base: Some("u1"),
         };
         assert_eq!(
-            receive_args("svc", "sync#1", "/dev/mapper/vg-lv", &t).join(" "),
+            receive_args("svc", "sync#1", "/dev/mapper/vg-lv", &t)
+                .unwrap()
+                .join(" "),
             "peer dds-receive --svc svc --rid sync#1 --dst /dev/mapper/vg-lv --from deb1 --id u2 \
              --when 2026-01-01T00:00:00Z --base u1"
         );
         let full = Transfer { base: None, ..t };
-        assert!(receive_args("svc", "sync#1", "/d", &full).ends_with(&["--full".to_string()]));
+        assert!(receive_args("svc", "sync#1", "/d", &full)
+            .unwrap()
+            .ends_with(&["--full".to_string()]));
         assert_eq!(
-            state_args("svc", "sync#1", "/d").join(" "),
+            state_args("svc", "sync#1", "/d").unwrap().join(" "),
             "peer dds-state --svc svc --rid sync#1 --dst /d"
         );
     }

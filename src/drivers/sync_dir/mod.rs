@@ -14,7 +14,8 @@ use self::archive::{write_stream_with_progress, Entry, Progress, Summary};
 use super::sync_state::{probe_state, write_state, SyncState};
 use super::{Ctx, DataSync, Probe, Resource, SyncMode};
 use crate::protocol::log::SyncProgress;
-use crate::transport::Transport;
+use crate::protocol::peer::{PeerVerb, SyncTarget, Transfer};
+use crate::transport::{client, Transport};
 
 /// How long a target may take to list its copy.
 const MANIFEST_TIMEOUT: Duration = Duration::from_secs(120);
@@ -96,7 +97,9 @@ impl DataSync for SyncDir {
             SyncMode::Full => Vec::new(),
             SyncMode::Update => {
                 let out = target.call(
-                    &crate::transport::client::peer_sync("dir-manifest", ctx.svc, rid, &dst, &[]),
+                    &client::peer(&PeerVerb::DirManifest {
+                        target: SyncTarget::new(ctx.svc, rid, &dst)?,
+                    }),
                     None,
                     Some(MANIFEST_TIMEOUT),
                 )?;
@@ -128,15 +131,10 @@ impl DataSync for SyncDir {
         let when = state
             .when
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let extra = [
-            "--from",
-            &ctx.env.nodename,
-            "--id",
-            &state.id,
-            "--when",
-            &when,
-        ];
-        let args = crate::transport::client::peer_sync("dir-receive", ctx.svc, rid, &dst, &extra);
+        let replica = SyncTarget::new(ctx.svc, rid, &dst)?;
+        let args = client::peer(&PeerVerb::DirReceive {
+            transfer: Transfer::new(replica, &ctx.env.nodename, &state.id, &when)?,
+        });
         let (mut reader, writer) = std::io::pipe().wrap_err("creating a pipe")?;
         let (sent, out) = std::thread::scope(|s| {
             // The writer moves into the thread so that the target sees end-of-stream when done.
