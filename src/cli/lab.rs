@@ -87,7 +87,7 @@ fn overview(lab: &Lab) -> Result<bool> {
             exe.display()
         )
     };
-    println!("Each node is this binary with DRPILOT_ROOT and DRPILOT_NODENAME set. The seed's DRP test, by hand:");
+    println!("Each node is this binary with DRPILOT_ROOT and DRPILOT_NODENAME set. The OpenSVC tutorial's DRP test, by hand:");
     for (node, verb) in [
         (PROD, "start"),
         (PROD, "syncfullsync --force"),
