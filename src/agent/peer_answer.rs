@@ -8,7 +8,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::status::{ServiceStatus, SCHEMA_VERSION};
-use crate::transport::{connect, CallOutput, NodeMap, Transport};
+use crate::transport::{CallOutput, Pool, Transport};
 
 /// The exit code of `drpilot svc SVC print status` on a node where SVC has no config: the node's
 /// positive answer that it cannot run the service (any other failure exits 1).
@@ -32,12 +32,16 @@ pub enum PeerAnswer {
 }
 
 impl PeerAnswer {
-    /// Asks `node` of `map` for the status of `svc`, at most `timeout`.
-    pub fn ask(map: &NodeMap, node: &str, svc: &str, timeout: Duration) -> Self {
-        match connect(map, node) {
-            Ok(t) => Self::ask_through(&t, svc, timeout),
-            Err(e) => PeerAnswer::Unreachable(format!("{e:#}")),
-        }
+    /// Asks `node` for the status of `svc` through its session of `pool`, at most the map's
+    /// `[timeouts] status`. A node found unreachable loses its session, so that a node that
+    /// comes back is reached anew.
+    pub fn ask(pool: &Pool, node: &str, svc: &str) -> Self {
+        let timeout = pool.map().status_timeout();
+        let asked = pool.with(node, |t| match Self::ask_through(t, svc, timeout) {
+            PeerAnswer::Unreachable(why) => Err(color_eyre::eyre::eyre!("{why}")),
+            other => Ok(other),
+        });
+        asked.unwrap_or_else(|e| PeerAnswer::Unreachable(format!("{e:#}")))
     }
 
     /// Asks through an open transport.

@@ -259,10 +259,10 @@ fn natural_key(rid: &str) -> (String, u64, String) {
 /// stays silent or cannot be reached blocks the start; `--force` overrides that (and the log says
 /// what each peer answered), `--declared-lost NODE` accepts only that node's being unreachable.
 fn guard_peers(ctx: &Ctx, svc: &Service, opts: &Options) -> Result<()> {
-    let timeout = ctx.peers.status_timeout();
+    let pool = links(ctx.peers);
     let mut blockers = Vec::new();
     for node in sync_config::targets(&svc.cfg, &ctx.env.nodename) {
-        let answer = PeerAnswer::ask(ctx.peers, &node, &svc.name, timeout);
+        let answer = PeerAnswer::ask(&pool, &node, &svc.name);
         match answer.runs() {
             Some(false) => ctx.log.info("", &format!("{node} {answer}: {} does not run there", svc.name)),
             Some(true) => blockers.push(format!(

@@ -71,19 +71,7 @@ impl<'a> MapOps<'a> {
 
 impl NodeOps for MapOps<'_> {
     fn answer(&self, node: &str) -> PeerAnswer {
-        let timeout = self.pool.map().status_timeout();
-        let asked = self.pool.with(node, |t| {
-            let answer = PeerAnswer::ask_through(t, &self.svc, timeout);
-            // A session that failed is dropped, so that a node that comes back is reached anew.
-            match answer {
-                PeerAnswer::Unreachable(why) => Err(eyre!("{why}")),
-                other => Ok(other),
-            }
-        });
-        match asked {
-            Ok(answer) => answer,
-            Err(e) => PeerAnswer::Unreachable(format!("{e:#}")),
-        }
+        PeerAnswer::ask(self.pool, node, &self.svc)
     }
 
     fn act(&self, node: &str, action: &Action, flags: &SvcFlags) -> Result<ActionResult> {
