@@ -588,6 +588,27 @@ mod tests {
     }
 
     #[test]
+    fn ctrl_c_cancels_a_typed_gate() {
+        let now = Instant::now();
+        let mut app = lab_app(false);
+        command(&mut app, "stop deb1", now);
+        typed(&mut app, "busy", now);
+        let ctrl_c = Event::Input(Input::Key(KeyEvent::new(
+            KeyCode::Char('c'),
+            KeyModifiers::CONTROL,
+        )));
+        assert!(app.handle(ctrl_c.clone(), now).is_empty());
+        assert_eq!(app.mode, Mode::Normal, "ctrl-c closes the gate");
+        assert!(!app.quit, "ctrl-c in a gate cancels it, it does not quit");
+        assert_eq!(app.message, Some(("stop cancelled".into(), false)));
+        // On the command line it abandons the line.
+        app.handle(key(KeyCode::Char(':')), now);
+        typed(&mut app, "sto", now);
+        assert!(app.handle(ctrl_c, now).is_empty());
+        assert_eq!(app.mode, Mode::Normal);
+    }
+
+    #[test]
     fn a_runbook_gate_answers_the_run_and_never_runs_a_verb() {
         let now = Instant::now();
         let mut app = lab_app(false);

@@ -117,7 +117,7 @@ pub const COMMANDS: &[Command] = &[
     Command {
         names: &["save"],
         args: "[FILE]",
-        help: "save the log to a file",
+        help: "save the log (default: ./drpilot-log-DATE.txt)",
         acts: false,
         action: |a| Action::Save(first(a)),
     },

@@ -54,6 +54,11 @@ impl FileIo {
     fn perform(self) -> FileDone {
         match self {
             FileIo::SaveLog { file, text } => {
+                // The operator is told the full path: a relative name says nothing of where
+                // the console was started.
+                let file = std::path::absolute(&file)
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or(file);
                 let error =
                     crate::paths::write_atomic(std::path::Path::new(&file), text.as_bytes())
                         .err()

@@ -2,7 +2,7 @@
 //! or answering a confirmation gate. Each mode turns its keys into an [`Action`] (or edits its
 //! own text); the normal mode reads the key table.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::console::action::Action;
 use crate::console::{commands, keys};
@@ -66,6 +66,15 @@ impl Mode {
     /// Takes a key: edits the line or the gate being typed, closes the mode, or returns what the
     /// key asks for.
     pub fn on_key(&mut self, k: KeyEvent) -> Option<Action> {
+        // ctrl-c is never typed: in a gate or a line it cancels, like esc.
+        let k = if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
+            match self {
+                Mode::Normal => k,
+                _ => KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE),
+            }
+        } else {
+            k
+        };
         match std::mem::replace(self, Mode::Normal) {
             Mode::Normal => keys::lookup(k),
             // Any key closes the help.
