@@ -52,3 +52,34 @@ fn save_without_a_file_writes_the_stated_default_path_and_says_it() {
     app.send("q");
     assert!(app.wait_exit(T));
 }
+
+#[test]
+fn quitting_while_an_action_runs_asks_first() {
+    let lab = TestLab::new();
+    let dir = lab.dir.to_string_lossy().into_owned();
+    let mut app = PtyApp::spawn(&["lab", "--dir", &dir], lab.dir.parent().unwrap());
+    app.wait_screen(T, "both trees", both_trees);
+    // Another action holds the service's lock: the console's start waits for it, in flight.
+    let env = drpilot::paths::NodeEnv::new(lab.root("deb1"), "deb1");
+    let held = drpilot::lock::acquire(&env, "busybox", "test", Duration::from_secs(5)).unwrap();
+    app.send(":start deb1\r");
+    app.wait_screen(T, "the typed gate", |s| s.contains("type the service name"));
+    app.send("busybox\r");
+    app.wait_screen(T, "the start running", |s| {
+        s.contains("start of busybox on deb1: running")
+    });
+    app.send("q");
+    app.wait_screen(T, "the quit question", |s| {
+        s.contains("still running:") && s.contains("start of busybox on deb1")
+    });
+    app.send("n");
+    app.wait_screen(T, "the console stays", |s| {
+        s.contains("quit cancelled") && !s.contains("quit?")
+    });
+    app.send(":q\r");
+    app.wait_screen(T, "the question again", |s| s.contains("still running:"));
+    app.send("y");
+    assert!(app.wait_exit(T), "confirming quits");
+    assert!(app.terminal_restored());
+    drop(held);
+}

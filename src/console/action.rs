@@ -5,8 +5,10 @@
 /// One request of the operator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// Leave the console.
+    /// Leave the console (asks first while an action or a runbook step runs).
     Quit,
+    /// Leave the console although something runs: only the quit confirmation produces it.
+    QuitConfirmed,
     /// Open the help overlay.
     Help,
     /// Open the `:` command line.

@@ -42,6 +42,8 @@ pub struct App {
     pub wall: bool,
     /// Set when the operator quits.
     pub quit: bool,
+    /// The actions asked from this console and not over yet (`start of busybox on deb1`).
+    pub in_flight: Vec<String>,
     /// When the console started (wall mode cycles from it).
     pub started: Instant,
 }
@@ -62,6 +64,7 @@ impl App {
             read_only: read_only || wall,
             wall,
             quit: false,
+            in_flight: Vec::new(),
             started: Instant::now(),
         }
     }
@@ -109,6 +112,10 @@ impl App {
                 ok,
                 reason,
             } => {
+                let what = format!("{verb} of {svc} on {node}");
+                if let Some(i) = self.in_flight.iter().position(|w| *w == what) {
+                    self.in_flight.remove(i);
+                }
                 if ok {
                     self.say(format!("{verb} of {svc} on {node} done"), false);
                 } else {
@@ -225,7 +232,11 @@ impl App {
     /// Applies what the operator asked for; returns what must happen outside.
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
         match action {
-            Action::Quit => self.quit = true,
+            Action::Quit => match self.running_now() {
+                Some(what) => self.mode = Mode::Quit(what),
+                None => self.quit = true,
+            },
+            Action::QuitConfirmed => self.quit = true,
             Action::Help => self.mode = Mode::Help,
             Action::CommandLine => self.mode = Mode::Command(String::new()),
             Action::FilterLine => self.mode = Mode::Filter(self.log.filter.clone()),
@@ -265,6 +276,7 @@ impl App {
                     return Vec::new();
                 }
                 self.say(format!("{verb} of {svc} on {node}: running"), false);
+                self.in_flight.push(format!("{verb} of {svc} on {node}"));
                 self.log.scroll = 0;
                 return vec![Effect::Run { svc, node, verb }];
             }
@@ -278,6 +290,26 @@ impl App {
             Action::Notice { text, error } => self.say(text, error),
         }
         Vec::new()
+    }
+
+    /// What runs now from this console, as the quit confirmation names it; `None` when
+    /// nothing does.
+    pub fn running_now(&self) -> Option<String> {
+        let mut what = self.in_flight.clone();
+        if let Some(rb) = self.runbook.as_ref().filter(|r| r.finished.is_none()) {
+            let step = rb
+                .steps
+                .iter()
+                .find(|(_, s)| *s == crate::runbook::plan::StepState::Running)
+                .map(|(s, _)| format!(", step {}", s.name()))
+                .unwrap_or_default();
+            what.push(format!(
+                "the {} runbook of {}{step}",
+                rb.mode.to_lowercase(),
+                rb.svc
+            ));
+        }
+        (!what.is_empty()).then(|| what.join("; "))
     }
 
     fn start_runbook(&mut self, mode: &str) -> Vec<Effect> {
@@ -585,6 +617,40 @@ mod tests {
             crate::console::commands::parse("q"),
             Some(quit.action.clone())
         );
+    }
+
+    #[test]
+    fn quitting_while_an_action_runs_asks_first() {
+        let now = Instant::now();
+        let mut app = lab_app(false);
+        command(&mut app, "syncupdate", now);
+        app.handle(key(KeyCode::Right), now);
+        assert_eq!(app.handle(key(KeyCode::Enter), now).len(), 1);
+        app.handle(key(KeyCode::Char('q')), now);
+        assert!(!app.quit, "q asks first while the sync runs");
+        assert_eq!(app.mode, Mode::Quit("syncupdate of busybox on deb1".into()));
+        app.handle(key(KeyCode::Char('x')), now);
+        assert!(!app.quit && app.mode == Mode::Normal, "any other key stays");
+        command(&mut app, "q", now);
+        app.handle(key(KeyCode::Char('y')), now);
+        assert!(app.quit, "y quits");
+        // Once the action is over, q quits at once.
+        let mut app = lab_app(false);
+        command(&mut app, "syncupdate", now);
+        app.handle(key(KeyCode::Right), now);
+        app.handle(key(KeyCode::Enter), now);
+        app.handle(
+            Event::ActionDone {
+                node: "deb1".into(),
+                svc: "busybox".into(),
+                verb: "syncupdate".into(),
+                ok: true,
+                reason: String::new(),
+            },
+            now,
+        );
+        app.handle(key(KeyCode::Char('q')), now);
+        assert!(app.quit);
     }
 
     #[test]

@@ -43,6 +43,9 @@ pub fn draw(frame: &mut Frame, app: &App, now: Instant) {
             panes::help::draw(frame, area, app)
         }
         Mode::Confirm(c) => panes::confirm::draw(frame, centered(frame.area(), 60, 9), app, c),
+        Mode::Quit(what) => {
+            panes::confirm::draw_quit(frame, centered(frame.area(), 60, 8), app, what)
+        }
         _ => {}
     }
 }

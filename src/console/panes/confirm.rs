@@ -86,3 +86,27 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, c: &Confirm) {
         area,
     );
 }
+
+/// Draws the question asked when the operator quits while an action or a runbook step runs.
+pub fn draw_quit(frame: &mut Frame, area: Rect, app: &App, what: &str) {
+    let lines = vec![
+        Line::from(Span::styled("still running:", app.theme.title(true))),
+        Line::from(Span::styled(what.to_string(), app.theme.text())),
+        Line::from(""),
+        Line::from(Span::styled(
+            "y quits anyway (it goes on on the node, unwatched); any other key stays",
+            app.theme.muted(),
+        )),
+    ];
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(app.theme.border(true))
+        .title(Span::styled(" quit? ", app.theme.title(true)));
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block),
+        area,
+    );
+}

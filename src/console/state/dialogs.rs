@@ -60,6 +60,9 @@ pub enum Mode {
     Filter(String),
     /// A confirmation dialog.
     Confirm(Confirm),
+    /// Quitting while something runs: what runs, as the dialog names it. `y` quits, any
+    /// other key stays.
+    Quit(String),
 }
 
 impl Mode {
@@ -96,6 +99,13 @@ impl Mode {
                 Line::Esc => None,
             },
             Mode::Confirm(c) => self.on_confirm_key(c, k),
+            Mode::Quit(_) => Some(match k.code {
+                KeyCode::Char('y' | 'Y') => Action::QuitConfirmed,
+                _ => Action::Notice {
+                    text: "quit cancelled: the console stays".into(),
+                    error: false,
+                },
+            }),
         }
     }
 
