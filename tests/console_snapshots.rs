@@ -117,7 +117,11 @@ fn app(theme: &str) -> (App, Instant) {
 }
 
 fn render(app: &App, now: Instant) -> String {
-    let mut term = Terminal::new(TestBackend::new(120, 34)).unwrap();
+    render_at(app, now, 120, 34)
+}
+
+fn render_at(app: &App, now: Instant, w: u16, h: u16) -> String {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
     term.draw(|f| draw(f, app, now)).unwrap();
     // Debug of the buffer lists the text and every style run.
     format!("{:?}", term.backend().buffer())
@@ -143,6 +147,29 @@ fn help_overlay() {
     let (mut app, now) = app("default");
     key(&mut app, KeyCode::Char('?'), now);
     insta::assert_snapshot!("help", render(&app, now));
+}
+
+#[test]
+fn help_at_80x24_scrolls_to_its_legend() {
+    for theme in ["default", "high-contrast"] {
+        let (mut app, now) = app(theme);
+        key(&mut app, KeyCode::Char('?'), now);
+        let top = render_at(&app, now, 80, 24);
+        assert!(
+            top.contains("help · lines 1-22 of"),
+            "the title says it scrolls"
+        );
+        insta::assert_snapshot!(format!("help_80x24_{theme}"), top);
+        key(&mut app, KeyCode::End, now);
+        let end = render_at(&app, now, 80, 24);
+        assert!(end.contains("legend") && end.contains("differs between the two nodes"));
+        insta::assert_snapshot!(format!("help_80x24_end_{theme}"), end);
+        key(&mut app, KeyCode::PageUp, now);
+        assert!(
+            matches!(app.mode, drpilot::console::app::Mode::Help),
+            "pgup scrolls, stays"
+        );
+    }
 }
 
 #[test]

@@ -11,6 +11,8 @@ pub enum Action {
     QuitConfirmed,
     /// Open the help overlay.
     Help,
+    /// Scroll the help overlay by some lines (negative: up); the drawing clamps it.
+    ScrollHelp(i32),
     /// Open the `:` command line.
     CommandLine,
     /// Open the `/` log filter line, starting from the current filter.

@@ -42,6 +42,8 @@ pub struct App {
     pub wall: bool,
     /// Set when the operator quits.
     pub quit: bool,
+    /// Lines the help overlay is scrolled down (clamped when drawn).
+    pub help_scroll: usize,
     /// The actions asked from this console and not over yet (`start of busybox on deb1`).
     pub in_flight: Vec<String>,
     /// When the console started (wall mode cycles from it).
@@ -64,6 +66,7 @@ impl App {
             read_only: read_only || wall,
             wall,
             quit: false,
+            help_scroll: 0,
             in_flight: Vec::new(),
             started: Instant::now(),
         }
@@ -237,7 +240,15 @@ impl App {
                 None => self.quit = true,
             },
             Action::QuitConfirmed => self.quit = true,
-            Action::Help => self.mode = Mode::Help,
+            Action::Help => {
+                self.help_scroll = 0;
+                self.mode = Mode::Help;
+            }
+            Action::ScrollHelp(by) => {
+                let max = crate::console::panes::help::line_count(self);
+                let to = i64::try_from(self.help_scroll).unwrap_or(0) + i64::from(by);
+                self.help_scroll = usize::try_from(to.clamp(0, max as i64)).unwrap_or(0);
+            }
             Action::CommandLine => self.mode = Mode::Command(String::new()),
             Action::FilterLine => self.mode = Mode::Filter(self.log.filter.clone()),
             Action::FocusNext => self.selection.cycle_focus(true),

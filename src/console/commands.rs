@@ -124,7 +124,7 @@ pub const COMMANDS: &[Command] = &[
     Command {
         names: &["theme"],
         args: "NAME",
-        help: "default, light, high-contrast, monochrome, colorblind",
+        help: "default light high-contrast monochrome colorblind",
         acts: false,
         action: |a| match first(a) {
             Some(name) => Action::Theme(name),

@@ -324,6 +324,22 @@ mod tests {
     }
 
     #[test]
+    fn the_difference_highlight_never_reads_as_an_error() {
+        for (name, _) in BUILTIN {
+            let t = Theme::load(name).unwrap();
+            let bg = t.diff().bg;
+            assert!(bg != t.error().fg || bg.is_none(), "{name}");
+            if let Some(Color::Rgb(r, g, b)) = bg {
+                assert!(
+                    r <= g.max(b).saturating_add(64),
+                    "{name}: the highlight is red"
+                );
+            }
+            assert!(!matches!(bg, Some(Color::Red | Color::LightRed)), "{name}");
+        }
+    }
+
+    #[test]
     fn monochrome_still_tells_statuses_apart() {
         let t = Theme::load("monochrome").unwrap();
         assert_ne!(t.status(Status::Up), t.status(Status::Down));

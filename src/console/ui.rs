@@ -39,7 +39,7 @@ pub fn draw(frame: &mut Frame, app: &App, now: Instant) {
     panes::bottom::draw(frame, bottom, app);
     match &app.mode {
         Mode::Help => {
-            let area = centered(frame.area(), 76, panes::help::height(app));
+            let area = centered(frame.area(), 78, panes::help::height(app));
             panes::help::draw(frame, area, app)
         }
         Mode::Confirm(c) => panes::confirm::draw(frame, centered(frame.area(), 60, 9), app, c),

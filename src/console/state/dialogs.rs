@@ -80,8 +80,20 @@ impl Mode {
         };
         match std::mem::replace(self, Mode::Normal) {
             Mode::Normal => keys::lookup(k),
-            // Any key closes the help.
-            Mode::Help => None,
+            // The arrows and page keys scroll the help; any other key closes it.
+            Mode::Help => {
+                let by = match k.code {
+                    KeyCode::Up | KeyCode::Char('k') => -1,
+                    KeyCode::Down | KeyCode::Char('j') => 1,
+                    KeyCode::PageUp => -(keys::PAGE as i32),
+                    KeyCode::PageDown | KeyCode::Char(' ') => keys::PAGE as i32,
+                    KeyCode::Home | KeyCode::Char('g') => i32::MIN / 2,
+                    KeyCode::End | KeyCode::Char('G') => i32::MAX / 2,
+                    _ => return None,
+                };
+                *self = Mode::Help;
+                Some(Action::ScrollHelp(by))
+            }
             Mode::Command(text) => match edit(text, k) {
                 Line::Typing(t) => {
                     *self = Mode::Command(t);
