@@ -32,6 +32,23 @@ pub enum Action {
         /// How many lines.
         lines: usize,
     },
+    /// The log from its oldest line (`Home`).
+    LogTop,
+    /// The log back at its newest line, following new ones (`End`, `G`).
+    LogFollow,
+    /// Open the `f` log search line.
+    SearchLine,
+    /// Search the log for a text (any case): the newest match is shown, matches highlighted.
+    Search(String),
+    /// The next match of the search, towards older lines (`n`) or newer ones (`N`).
+    SearchNext {
+        /// Towards older lines.
+        older: bool,
+    },
+    /// Copy the log line the pane points at to the terminal's clipboard (`y`).
+    Yank,
+    /// Give the mouse back to the terminal (to select and copy text) or take it again (`m`).
+    ToggleMouse,
     /// Back to browsing: clear the log filter and the last message.
     Back,
     /// Show only the log lines of a resource or containing a text (empty shows all).

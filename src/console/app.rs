@@ -12,6 +12,7 @@ pub use super::effects::{Effect, FileIo};
 use super::event::{Event, FileDone, LogLine, NodeEvent, RunbookEvent};
 pub use super::state::dialogs::{Confirm, Mode};
 pub use super::state::log::{Log, LOG_CAPACITY};
+pub use super::state::log_view::{LogView, TerminalRequest};
 pub use super::state::nodes::{unreachable_after, NodeHealth, Nodes, SvcEntry};
 pub use super::state::runbook::RunbookView;
 pub use super::state::selection::{Focus, Selection};
@@ -28,6 +29,10 @@ pub struct App {
     pub selection: Selection,
     /// The action log, its filter and scroll.
     pub log: Log,
+    /// The log search, the mouse capture and what must reach the terminal.
+    pub log_view: LogView,
+    /// Actions whose failure is already in the log (the agent logged it): not logged twice.
+    failure_logged: Vec<String>,
     /// What the keyboard is doing (dialogs, command and filter lines, help).
     pub mode: Mode,
     /// The runbook run from this console, if any.
@@ -59,6 +64,8 @@ impl App {
             nodes: Nodes::new(only),
             selection: Selection::default(),
             log: Log::default(),
+            log_view: LogView::default(),
+            failure_logged: Vec::new(),
             mode: Mode::Normal,
             runbook: None,
             message: None,
@@ -105,7 +112,7 @@ impl App {
             },
             Event::Node(n) => self.on_node(n, now),
             Event::ActionLog(line) => {
-                self.log.push(line);
+                self.on_action_log(line);
                 Vec::new()
             }
             Event::ActionDone {
@@ -119,6 +126,7 @@ impl App {
                 if let Some(i) = self.in_flight.iter().position(|w| *w == what) {
                     self.in_flight.remove(i);
                 }
+                self.failure_logged.retain(|w| *w != what);
                 if ok {
                     self.say(format!("{verb} of {svc} on {node} done"), false);
                 } else {
@@ -160,6 +168,25 @@ impl App {
             },
             _ => None,
         }
+    }
+
+    /// A line of an action. A failure is logged once: the node's own `start failed: …` record
+    /// and the console's line for the failed action say the same thing; the second is dropped.
+    fn on_action_log(&mut self, line: LogLine) {
+        if line.level == "ERROR" && line.rid.is_empty() {
+            let action = self.in_flight.iter().find(|w| {
+                let verb = w.split(' ').next().unwrap_or_default();
+                **w == format!("{verb} of {} on {}", line.svc, line.node)
+                    && line.msg.starts_with(&format!("{verb} failed: "))
+            });
+            if let Some(what) = action.cloned() {
+                if self.failure_logged.contains(&what) {
+                    return;
+                }
+                self.failure_logged.push(what);
+            }
+        }
+        self.log.push(line);
     }
 
     fn on_node(&mut self, ev: NodeEvent, now: Instant) -> Vec<Effect> {
@@ -258,6 +285,58 @@ impl App {
             Action::Up => self.selection.up(),
             Action::Down => self.selection.down(self.nodes.services.len()),
             Action::ScrollLog { up, lines } => self.log.scroll_by(up, lines),
+            Action::LogTop => self.log.scroll = self.log.visible().len().saturating_sub(1),
+            Action::LogFollow => self.log.scroll = 0,
+            Action::SearchLine => self.mode = Mode::Search(self.log_view.search.clone()),
+            Action::Search(text) => {
+                let found = self.log_view.search(&mut self.log, text);
+                let n = self.log_view.count(&self.log);
+                match (found, self.log_view.search.is_empty()) {
+                    (_, true) => self.message = None,
+                    (true, false) => self.say(format!("{n} matches: n older, N newer"), false),
+                    (false, false) => {
+                        let s = self.log_view.search.clone();
+                        self.say(format!("no log line matches '{s}'"), true)
+                    }
+                }
+            }
+            Action::SearchNext { older } => {
+                if self.log_view.search.is_empty() {
+                    self.say("no search: f finds in the log", true);
+                } else if !self.log_view.jump(&mut self.log, older) {
+                    let way = if older { "older" } else { "newer" };
+                    self.say(format!("no {way} match"), false);
+                }
+            }
+            Action::Yank => {
+                let visible = self.log.visible();
+                let line = LogView::pointed(&self.log).and_then(|i| visible.get(i).copied());
+                match line.map(crate::console::state::log::line_text) {
+                    Some(text) => {
+                        let text = text.trim_end().to_string();
+                        self.say(format!("copied: {text}"), false);
+                        self.log_view
+                            .requests
+                            .push(TerminalRequest::Clipboard(text));
+                    }
+                    None => self.say("the log is empty: nothing to copy", true),
+                }
+            }
+            Action::ToggleMouse => {
+                let on = !self.log_view.mouse_capture;
+                self.log_view.mouse_capture = on;
+                self.log_view
+                    .requests
+                    .push(TerminalRequest::MouseCapture(on));
+                self.say(
+                    if on {
+                        "mouse: the wheel scrolls the log (m gives it to the terminal)"
+                    } else {
+                        "mouse: select text with the terminal (m takes it back)"
+                    },
+                    false,
+                );
+            }
             Action::Back => {
                 self.log.filter.clear();
                 self.message = None;
@@ -662,6 +741,117 @@ mod tests {
         );
         app.handle(key(KeyCode::Char('q')), now);
         assert!(app.quit);
+    }
+
+    fn log_line(msg: &str) -> LogLine {
+        LogLine {
+            time: "17:00:01".into(),
+            node: "deb1".into(),
+            svc: "busybox".into(),
+            rid: "app#1".into(),
+            level: "INFO".into(),
+            msg: msg.into(),
+        }
+    }
+
+    fn pointed_msg(app: &App) -> String {
+        let i = LogView::pointed(&app.log).unwrap();
+        app.visible_log()[i].msg.clone()
+    }
+
+    #[test]
+    fn the_log_follows_new_lines_unless_scrolled_up_and_end_returns_to_following() {
+        let now = Instant::now();
+        let mut app = lab_app(false);
+        for i in 0..30 {
+            app.handle(Event::ActionLog(log_line(&format!("line {i}"))), now);
+        }
+        assert!(app.log.following());
+        assert_eq!(pointed_msg(&app), "line 29");
+        app.handle(key(KeyCode::PageUp), now);
+        assert_eq!(pointed_msg(&app), "line 19");
+        app.handle(Event::ActionLog(log_line("line 30")), now);
+        assert_eq!(pointed_msg(&app), "line 19", "scrolled up, the view stays");
+        app.handle(key(KeyCode::Home), now);
+        assert_eq!(pointed_msg(&app), "line 0");
+        app.handle(key(KeyCode::End), now);
+        assert!(app.log.following());
+        app.handle(Event::ActionLog(log_line("line 31")), now);
+        assert_eq!(
+            pointed_msg(&app),
+            "line 31",
+            "following, new lines come into view"
+        );
+        app.handle(key(KeyCode::Home), now);
+        app.handle(key(KeyCode::Char('G')), now);
+        assert!(app.log.following(), "G follows too");
+    }
+
+    #[test]
+    fn the_log_search_jumps_with_n_and_shift_n() {
+        let now = Instant::now();
+        let mut app = lab_app(false);
+        for msg in ["sent 1", "other", "SENT 2", "other", "last"] {
+            app.handle(Event::ActionLog(log_line(msg)), now);
+        }
+        app.handle(key(KeyCode::Char('f')), now);
+        assert!(matches!(app.mode, Mode::Search(_)));
+        typed(&mut app, "sent", now);
+        app.handle(key(KeyCode::Enter), now);
+        assert_eq!(pointed_msg(&app), "SENT 2", "the newest match, any case");
+        assert_eq!(app.log_view.count(&app.log), 2);
+        app.handle(key(KeyCode::Char('n')), now);
+        assert_eq!(pointed_msg(&app), "sent 1");
+        app.handle(key(KeyCode::Char('n')), now);
+        assert_eq!(pointed_msg(&app), "sent 1", "no older match: stays");
+        app.handle(key(KeyCode::Char('N')), now);
+        assert_eq!(pointed_msg(&app), "SENT 2");
+    }
+
+    #[test]
+    fn the_mouse_toggle_and_the_yank_ask_the_terminal() {
+        let now = Instant::now();
+        let mut app = lab_app(false);
+        app.handle(Event::ActionLog(log_line("copy me")), now);
+        app.handle(key(KeyCode::Char('m')), now);
+        app.handle(key(KeyCode::Char('y')), now);
+        assert_eq!(
+            app.log_view.requests,
+            vec![
+                TerminalRequest::MouseCapture(false),
+                TerminalRequest::Clipboard("17:00:01 INFO    deb1 app#1 copy me".into()),
+            ]
+        );
+        app.handle(key(KeyCode::Char('m')), now);
+        assert!(app.log_view.mouse_capture);
+    }
+
+    #[test]
+    fn one_failure_is_logged_once() {
+        let now = Instant::now();
+        let mut app = lab_app(false);
+        app.update(Action::Run {
+            svc: "busybox".into(),
+            node: "deb1".into(),
+            verb: "start".into(),
+        });
+        let failed = |msg: &str| LogLine {
+            rid: String::new(),
+            level: "ERROR".into(),
+            ..log_line(msg)
+        };
+        // The agent's record, then the console's line for the failed action.
+        app.handle(Event::ActionLog(failed("start failed: fs#1: no dev")), now);
+        app.handle(
+            Event::ActionLog(failed("start failed: error: fs#1: no dev")),
+            now,
+        );
+        let failures = app
+            .visible_log()
+            .iter()
+            .filter(|l| l.msg.starts_with("start failed"))
+            .count();
+        assert_eq!(failures, 1);
     }
 
     #[test]

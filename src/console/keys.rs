@@ -97,6 +97,48 @@ pub const BINDINGS: &[Binding] = &[
         },
     },
     Binding {
+        keys: &[key(KeyCode::Home)],
+        label: "home",
+        help: "log: the oldest line",
+        action: Action::LogTop,
+    },
+    Binding {
+        keys: &[key(KeyCode::End), key(KeyCode::Char('G'))],
+        label: "end G",
+        help: "log: the newest line, follow new ones",
+        action: Action::LogFollow,
+    },
+    Binding {
+        keys: &[key(KeyCode::Char('f'))],
+        label: "f",
+        help: "find in the log (matches highlighted)",
+        action: Action::SearchLine,
+    },
+    Binding {
+        keys: &[key(KeyCode::Char('n'))],
+        label: "n",
+        help: "log: the next match, older",
+        action: Action::SearchNext { older: true },
+    },
+    Binding {
+        keys: &[key(KeyCode::Char('N'))],
+        label: "N",
+        help: "log: the next match, newer",
+        action: Action::SearchNext { older: false },
+    },
+    Binding {
+        keys: &[key(KeyCode::Char('y'))],
+        label: "y",
+        help: "copy the marked log line (terminal clipboard)",
+        action: Action::Yank,
+    },
+    Binding {
+        keys: &[key(KeyCode::Char('m'))],
+        label: "m",
+        help: "mouse: to the terminal (select text) / back",
+        action: Action::ToggleMouse,
+    },
+    Binding {
         keys: &[key(KeyCode::Esc)],
         label: "esc",
         help: "back: close, clear the filter",

@@ -17,7 +17,8 @@ use ratatui::DefaultTerminal;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::app::App;
+use super::app::{App, TerminalRequest};
+use super::state::log_view::osc52;
 use super::ui;
 
 /// Bursts (a flood of log lines) cost one frame per this, not one per event.
@@ -85,14 +86,34 @@ async fn run(
 /// One frame: laid out under the lock, written after it inside a synchronized update.
 fn draw(terminal: &mut DefaultTerminal, state: &Shared) -> io::Result<()> {
     terminal.autoresize()?;
-    {
-        let app = state.lock();
+    let requests = {
+        let mut app = state.lock();
         let mut frame = terminal.get_frame();
         ui::draw(&mut frame, &app, Instant::now());
-    }
+        std::mem::take(&mut app.log_view.requests)
+    };
     queue!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
     let written = terminal.apply_buffer().map(|_| ());
     // The end goes out even when the frame failed: the terminal must not stay frozen.
     let ended = execute!(terminal.backend_mut(), EndSynchronizedUpdate);
-    written.and(ended)
+    written.and(ended)?;
+    for r in requests {
+        terminal_request(terminal, r)?;
+    }
+    Ok(())
+}
+
+/// Writes what the state asked of the terminal itself (mouse capture, clipboard).
+fn terminal_request(terminal: &mut DefaultTerminal, r: TerminalRequest) -> io::Result<()> {
+    use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+    use std::io::Write;
+    let out = terminal.backend_mut();
+    match r {
+        TerminalRequest::MouseCapture(true) => execute!(out, EnableMouseCapture),
+        TerminalRequest::MouseCapture(false) => execute!(out, DisableMouseCapture),
+        TerminalRequest::Clipboard(text) => {
+            out.write_all(osc52(&text).as_bytes())?;
+            out.flush()
+        }
+    }
 }

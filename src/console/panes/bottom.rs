@@ -20,6 +20,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             Span::raw(t.clone()),
             Span::raw("█"),
         ]),
+        (Mode::Search(t), _) => Line::from(vec![
+            Span::styled("find: ", app.theme.title(true)),
+            Span::raw(t.clone()),
+            Span::raw("█"),
+        ]),
         (_, Some((m, true))) => Line::from(Span::styled(format!(" {m}"), app.theme.error())),
         (_, Some((m, false))) => Line::from(Span::styled(format!(" {m}"), app.theme.text())),
         _ => Line::from(Span::styled(

@@ -58,6 +58,8 @@ pub enum Mode {
     Command(String),
     /// Typing a `/` filter.
     Filter(String),
+    /// Typing an `f` log search.
+    Search(String),
     /// A confirmation dialog.
     Confirm(Confirm),
     /// Quitting while something runs: what runs, as the dialog names it. `y` quits, any
@@ -108,6 +110,14 @@ impl Mode {
                     None
                 }
                 Line::Enter(t) => Some(Action::Filter(t)),
+                Line::Esc => None,
+            },
+            Mode::Search(text) => match edit(text, k) {
+                Line::Typing(t) => {
+                    *self = Mode::Search(t);
+                    None
+                }
+                Line::Enter(t) => Some(Action::Search(t)),
                 Line::Esc => None,
             },
             Mode::Confirm(c) => self.on_confirm_key(c, k),

@@ -31,6 +31,11 @@ impl Log {
         if self.lines.len() == LOG_CAPACITY {
             self.lines.pop_front();
         }
+        // Follow mode: at the bottom new lines scroll into view; scrolled up, the view stays
+        // where the operator put it.
+        if self.scroll > 0 && self.passes(&line) {
+            self.scroll += 1;
+        }
         self.lines.push_back(line);
     }
 
@@ -44,6 +49,16 @@ impl Log {
             .collect()
     }
 
+    fn passes(&self, l: &LogLine) -> bool {
+        let f = self.filter.to_lowercase();
+        f.is_empty() || contains_ci(&l.rid, &f) || contains_ci(&l.msg, &f)
+    }
+
+    /// Whether new lines scroll into view (the pane is at the bottom).
+    pub fn following(&self) -> bool {
+        self.scroll == 0
+    }
+
     /// Shows only the lines matching `filter`, from the bottom.
     pub fn set_filter(&mut self, filter: String) {
         self.filter = filter;
@@ -52,8 +67,9 @@ impl Log {
 
     /// Scrolls towards older lines (`up`) or back towards the newest.
     pub fn scroll_by(&mut self, up: bool, lines: usize) {
+        let top = self.visible().len().saturating_sub(1);
         self.scroll = if up {
-            self.scroll.saturating_add(lines)
+            self.scroll.saturating_add(lines).min(top)
         } else {
             self.scroll.saturating_sub(lines)
         };
@@ -61,20 +77,20 @@ impl Log {
 
     /// The visible lines as the text `:save` writes, one line each.
     pub fn text(&self) -> String {
-        self.visible()
-            .iter()
-            .map(|l| {
-                format!(
-                    "{} {:<7} {} {} {}\n",
-                    l.time,
-                    l.level,
-                    l.node,
-                    if l.rid.is_empty() { &l.svc } else { &l.rid },
-                    l.msg
-                )
-            })
-            .collect()
+        self.visible().iter().map(|l| line_text(l)).collect()
     }
+}
+
+/// One line as `:save` writes it and `y` copies it.
+pub fn line_text(l: &LogLine) -> String {
+    format!(
+        "{} {:<7} {} {} {}\n",
+        l.time,
+        l.level,
+        l.node,
+        if l.rid.is_empty() { &l.svc } else { &l.rid },
+        l.msg
+    )
 }
 
 /// Whether `hay` contains `needle` (already lowercase), ignoring case, without allocating for

@@ -8,6 +8,7 @@
 
 pub mod dialogs;
 pub mod log;
+pub mod log_view;
 pub mod nodes;
 pub mod runbook;
 pub mod selection;
