@@ -53,6 +53,8 @@ pub enum Action {
     Back,
     /// Show only the log lines of a resource or containing a text (empty shows all).
     Filter(String),
+    /// Select the service of this name.
+    Select(String),
     /// Switch to a built-in theme or a theme file.
     Theme(String),
     /// Save the visible log to a file (a dated name in the current directory by default).

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use crossterm::event::{Event as Input, KeyEventKind, MouseEventKind};
+use crossterm::event::{Event as Input, KeyCode, KeyEventKind, MouseEventKind};
 
 use super::action::Action;
 pub use super::effects::{Effect, FileIo};
@@ -47,6 +47,8 @@ pub struct App {
     pub wall: bool,
     /// Set when the operator quits.
     pub quit: bool,
+    /// The `:` lines entered before, for up/down.
+    pub history: crate::console::completion::History,
     /// Lines the help overlay is scrolled down (clamped when drawn).
     pub help_scroll: usize,
     /// The actions asked from this console and not over yet (`start of busybox on deb1`).
@@ -73,6 +75,7 @@ impl App {
             read_only: read_only || wall,
             wall,
             quit: false,
+            history: Default::default(),
             help_scroll: 0,
             in_flight: Vec::new(),
             started: Instant::now(),
@@ -154,7 +157,15 @@ impl App {
     /// mode (which may just edit the line being typed), the wheel scrolls the log.
     fn input_action(&mut self, input: Input) -> Option<Action> {
         match input {
-            Input::Key(k) if k.kind != KeyEventKind::Release => self.mode.on_key(k),
+            Input::Key(k) if k.kind != KeyEventKind::Release => {
+                if let Mode::Command(line) = self.mode.clone() {
+                    if let Some(next) = self.command_line_key(&line, k.code) {
+                        self.mode = Mode::Command(next);
+                        return None;
+                    }
+                }
+                self.mode.on_key(k)
+            }
             Input::Mouse(m) => match m.kind {
                 MouseEventKind::ScrollUp => Some(Action::ScrollLog {
                     up: true,
@@ -187,6 +198,57 @@ impl App {
             }
         }
         self.log.push(line);
+    }
+
+    /// The `:` line's own keys: tab completes, up/down walk the history (the new line is
+    /// returned), enter is remembered. `None`: the mode handles the key.
+    fn command_line_key(&mut self, line: &str, code: KeyCode) -> Option<String> {
+        match code {
+            KeyCode::Tab => {
+                let nodes = self
+                    .current()
+                    .map(|s| {
+                        s.nodes
+                            .iter()
+                            .chain(&s.drpnodes)
+                            .map(String::as_str)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let c = crate::console::completion::Candidates {
+                    nodes,
+                    services: self
+                        .nodes
+                        .services
+                        .iter()
+                        .map(|s| s.name.as_str())
+                        .collect(),
+                    themes: crate::console::theme::BUILTIN
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect(),
+                    read_only: self.read_only,
+                };
+                match crate::console::completion::complete(line, &c) {
+                    Some((next, shown)) => {
+                        if shown.is_empty() {
+                            self.message = None;
+                        } else {
+                            self.say(shown.join("  "), false);
+                        }
+                        Some(next)
+                    }
+                    None => Some(line.to_string()),
+                }
+            }
+            KeyCode::Up => Some(self.history.walk(true).unwrap_or_else(|| line.to_string())),
+            KeyCode::Down => Some(self.history.walk(false).unwrap_or_default()),
+            KeyCode::Enter => {
+                self.history.push(line);
+                None
+            }
+            _ => None,
+        }
     }
 
     fn on_node(&mut self, ev: NodeEvent, now: Instant) -> Vec<Effect> {
@@ -342,6 +404,10 @@ impl App {
                 self.message = None;
             }
             Action::Filter(text) => self.log.set_filter(text),
+            Action::Select(name) => match self.nodes.services.iter().position(|s| s.name == name) {
+                Some(i) => self.selection.selected = i,
+                None => self.say(format!("no service named {name}"), true),
+            },
             Action::Theme(name) => match Theme::builtin(&name) {
                 // A built-in theme is data of the binary; a file is read off this task.
                 Some(Ok(t)) => self.set_theme(t),
@@ -852,6 +918,69 @@ mod tests {
             .filter(|l| l.msg.starts_with("start failed"))
             .count();
         assert_eq!(failures, 1);
+    }
+
+    #[test]
+    fn hotkeys_open_the_gates_of_the_common_verbs() {
+        let now = Instant::now();
+        let mut app = lab_app(false);
+        for (k, verb, typed) in [
+            ('s', "start", true),
+            ('S', "stop", true),
+            ('u', "syncupdate", false),
+            ('U', "syncfullsync", false),
+            ('D', "syncdrp", false),
+        ] {
+            assert!(
+                app.handle(key(KeyCode::Char(k)), now).is_empty(),
+                "no run without the gate"
+            );
+            match &app.mode {
+                Mode::Confirm(c) => {
+                    assert_eq!((c.verb.as_str(), c.typed.is_some()), (verb, typed), "{k}")
+                }
+                m => panic!("{k}: {m:?}"),
+            }
+            app.handle(key(KeyCode::Esc), now);
+        }
+        let mut ro = lab_app(true);
+        ro.handle(key(KeyCode::Char('s')), now);
+        assert_eq!(ro.mode, Mode::Normal, "read-only: no gate");
+    }
+
+    #[test]
+    fn the_command_line_completes_with_tab_and_remembers_with_up() {
+        let now = Instant::now();
+        let mut app = lab_app(false);
+        app.handle(key(KeyCode::Char(':')), now);
+        typed(&mut app, "sta", now);
+        app.handle(key(KeyCode::Tab), now);
+        typed(&mut app, "deb", now);
+        app.handle(key(KeyCode::Tab), now);
+        assert_eq!(app.mode, Mode::Command("start deb".into()));
+        assert!(
+            matches!(&app.message, Some((m, false)) if m.contains("deb1") && m.contains("deb2")),
+            "{:?}",
+            app.message
+        );
+        typed(&mut app, "2", now);
+        app.handle(key(KeyCode::Esc), now);
+        command(&mut app, "theme li", now);
+        app.handle(key(KeyCode::Esc), now);
+        app.handle(key(KeyCode::Char(':')), now);
+        typed(&mut app, "theme li", now);
+        app.handle(key(KeyCode::Tab), now);
+        assert_eq!(app.mode, Mode::Command("theme light ".into()));
+        app.handle(key(KeyCode::Enter), now);
+        assert_eq!(app.theme.name, "light");
+        app.handle(key(KeyCode::Char(':')), now);
+        app.handle(key(KeyCode::Up), now);
+        assert_eq!(app.mode, Mode::Command("theme light".into()));
+        app.handle(key(KeyCode::Up), now);
+        assert_eq!(app.mode, Mode::Command("theme li".into()));
+        app.handle(key(KeyCode::Down), now);
+        app.handle(key(KeyCode::Down), now);
+        assert_eq!(app.mode, Mode::Command(String::new()));
     }
 
     #[test]

@@ -108,6 +108,19 @@ pub const COMMANDS: &[Command] = &[
         action: |_| Action::Runbook("failback"),
     },
     Command {
+        names: &["svc"],
+        args: "NAME",
+        help: "select a service by its name",
+        acts: false,
+        action: |a| match first(a) {
+            Some(name) => Action::Select(name),
+            None => Action::Notice {
+                text: "usage: svc NAME".into(),
+                error: true,
+            },
+        },
+    },
+    Command {
         names: &["filter"],
         args: "RID",
         help: "show only this resource's log lines",

@@ -79,6 +79,51 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::Down,
     },
     Binding {
+        keys: &[key(KeyCode::Char('s'))],
+        label: "s",
+        help: "start the service (its gate asks)",
+        action: Action::Ask {
+            verb: "start",
+            node: None,
+        },
+    },
+    Binding {
+        keys: &[key(KeyCode::Char('S'))],
+        label: "S",
+        help: "stop the service (its gate asks)",
+        action: Action::Ask {
+            verb: "stop",
+            node: None,
+        },
+    },
+    Binding {
+        keys: &[key(KeyCode::Char('u'))],
+        label: "u",
+        help: "syncupdate (its gate asks)",
+        action: Action::Ask {
+            verb: "syncupdate",
+            node: None,
+        },
+    },
+    Binding {
+        keys: &[key(KeyCode::Char('U'))],
+        label: "U",
+        help: "syncfullsync (its gate asks)",
+        action: Action::Ask {
+            verb: "syncfullsync",
+            node: None,
+        },
+    },
+    Binding {
+        keys: &[key(KeyCode::Char('D'))],
+        label: "D",
+        help: "syncdrp (its gate asks)",
+        action: Action::Ask {
+            verb: "syncdrp",
+            node: None,
+        },
+    },
+    Binding {
         keys: &[key(KeyCode::PageUp)],
         label: "pgup",
         help: "log: a page up",

@@ -9,6 +9,7 @@ pub mod action;
 pub mod app;
 mod app_task;
 pub mod commands;
+pub mod completion;
 pub mod effects;
 pub mod event;
 mod executor;

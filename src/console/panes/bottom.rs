@@ -1,11 +1,13 @@
-//! The bottom line: the command or filter being typed, the last message, or the key hints.
+//! The bottom line: the command or filter being typed, the last message, or the keys of the
+//! focused pane (k9s's context footer): the verbs' hotkeys, each behind its gate, are left out
+//! of read-only consoles.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use crate::console::app::{App, Mode};
+use crate::console::app::{App, Focus, Mode};
 
 /// Draws the bottom line.
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
@@ -27,10 +29,46 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         ]),
         (_, Some((m, true))) => Line::from(Span::styled(format!(" {m}"), app.theme.error())),
         (_, Some((m, false))) => Line::from(Span::styled(format!(" {m}"), app.theme.text())),
-        _ => Line::from(Span::styled(
-            " ? help   : command   / filter   tab focus   esc back   q quit",
-            app.theme.muted(),
-        )),
+        _ => footer(app),
     };
     frame.render_widget(Paragraph::new(line), area);
+}
+
+/// The keys that work here: the focused pane's, then the verbs, then the console's.
+fn footer(app: &App) -> Line<'static> {
+    let pane: &[(&str, &str)] = match app.selection.focus {
+        Focus::Log => &[
+            ("f", "find"),
+            ("n/N", "next"),
+            ("end", "follow"),
+            ("y", "copy"),
+            ("m", "mouse"),
+        ],
+        Focus::Services | Focus::Trees => &[("↑↓", "service"), ("tab", "focus")],
+    };
+    let verbs: &[(&str, &str)] = if app.read_only {
+        &[]
+    } else {
+        &[
+            ("s", "start"),
+            ("S", "stop"),
+            ("u", "sync"),
+            ("U", "full"),
+            ("D", "drp"),
+        ]
+    };
+    let common: &[(&str, &str)] = &[(":", "cmd"), ("/", "filter"), ("?", "help"), ("q", "quit")];
+    let mut spans = vec![Span::raw(" ")];
+    for group in [pane, verbs, common] {
+        if group.is_empty() {
+            continue;
+        }
+        for (k, what) in group {
+            spans.push(Span::styled(k.to_string(), app.theme.title(true)));
+            spans.push(Span::styled(format!(" {what}  "), app.theme.muted()));
+        }
+        spans.push(Span::styled("│ ", app.theme.muted()));
+    }
+    spans.pop();
+    Line::from(spans)
 }
