@@ -173,6 +173,37 @@ fn help_at_80x24_scrolls_to_its_legend() {
 }
 
 #[test]
+fn detail_of_a_resource_from_the_drp_tree() {
+    let (mut app, now) = app("default");
+    app.push_log(LogLine {
+        time: "17:00:02".into(),
+        node: "deb2".into(),
+        svc: "busybox".into(),
+        rid: "fs#1".into(),
+        level: "INFO".into(),
+        msg: "/srv/busybox/data is not mounted on /opt/busybox: standby node".into(),
+    });
+    key(&mut app, KeyCode::Tab, now);
+    key(&mut app, KeyCode::Right, now);
+    key(&mut app, KeyCode::Down, now);
+    key(&mut app, KeyCode::Down, now);
+    let marked = render(&app, now);
+    insta::assert_snapshot!("trees_focused", marked);
+    key(&mut app, KeyCode::Enter, now);
+    let screen = render(&app, now);
+    for part in [
+        "fs#1 on deb2",
+        "fs.directory",
+        "/srv/busybox/data@/opt/busybox",
+        "/srv/busybox/data is not mounted on /opt/busybox",
+        "17:00:02",
+    ] {
+        assert!(screen.contains(part), "{part} missing");
+    }
+    insta::assert_snapshot!("detail", screen);
+}
+
+#[test]
 fn confirmation_dialogs() {
     let (mut app, now) = app("default");
     key(&mut app, KeyCode::Char(':'), now);

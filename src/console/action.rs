@@ -49,6 +49,10 @@ pub enum Action {
     Yank,
     /// Give the mouse back to the terminal (to select and copy text) or take it again (`m`).
     ToggleMouse,
+    /// Enter: on a tree row, open the resource's detail; on the service list, focus the trees.
+    Open,
+    /// Focus the other node's tree (`←` `→`).
+    OtherTree,
     /// Back to browsing: clear the log filter and the last message.
     Back,
     /// Show only the log lines of a resource or containing a text (empty shows all).

@@ -344,6 +344,36 @@ impl App {
             Action::FocusPrev => self.selection.cycle_focus(false),
             Action::Up if self.selection.focus == Focus::Log => self.log.scroll_by(true, 1),
             Action::Down if self.selection.focus == Focus::Log => self.log.scroll_by(false, 1),
+            Action::Up if self.selection.focus == Focus::Trees => {
+                self.selection.tree_row = self.selection.tree_row.saturating_sub(1)
+            }
+            Action::Down if self.selection.focus == Focus::Trees => {
+                let count = self.focused_tree().map(|(_, k)| k.len()).unwrap_or(0);
+                if self.selection.tree_row + 1 < count {
+                    self.selection.tree_row += 1;
+                }
+            }
+            Action::OtherTree => {
+                self.selection.focus = Focus::Trees;
+                self.selection.tree_side = 1 - self.selection.tree_side.min(1);
+                let count = self.focused_tree().map(|(_, k)| k.len()).unwrap_or(0);
+                self.selection.tree_row = self.selection.tree_row.min(count.saturating_sub(1));
+            }
+            Action::Open => match self.selection.focus {
+                Focus::Trees => match self.focused_tree() {
+                    Some((node, keys)) if !keys.is_empty() => {
+                        let key = keys[self.selection.tree_row.min(keys.len() - 1)].clone();
+                        self.mode = Mode::Detail { node, key };
+                    }
+                    _ => self.say("no status on this node yet", true),
+                },
+                Focus::Services => {
+                    self.selection.focus = Focus::Trees;
+                    self.selection.tree_side = 0;
+                    self.selection.tree_row = 0;
+                }
+                Focus::Log => {}
+            },
             Action::Up => self.selection.up(),
             Action::Down => self.selection.down(self.nodes.services.len()),
             Action::ScrollLog { up, lines } => self.log.scroll_by(up, lines),
@@ -446,6 +476,22 @@ impl App {
             Action::Notice { text, error } => self.say(text, error),
         }
         Vec::new()
+    }
+
+    /// The focused tree's node and its row keys, top to bottom.
+    pub fn focused_tree(&self) -> Option<(String, Vec<String>)> {
+        let svc = self.current()?;
+        let node = if self.selection.tree_side == 0 {
+            svc.prod()
+        } else {
+            svc.drp()
+        }?;
+        let keys = svc
+            .status
+            .get(node)
+            .map(crate::console::panes::tree::row_keys)
+            .unwrap_or_default();
+        Some((node.to_string(), keys))
     }
 
     /// What runs now from this console, as the quit confirmation names it; `None` when
@@ -981,6 +1027,33 @@ mod tests {
         app.handle(key(KeyCode::Down), now);
         app.handle(key(KeyCode::Down), now);
         assert_eq!(app.mode, Mode::Command(String::new()));
+    }
+
+    #[test]
+    fn tab_focuses_each_tree_in_turn_and_enter_opens_a_detail() {
+        let now = Instant::now();
+        let mut app = lab_app(false);
+        app.handle(key(KeyCode::Tab), now);
+        assert_eq!(
+            (app.selection.focus, app.selection.tree_side),
+            (Focus::Trees, 0)
+        );
+        app.handle(key(KeyCode::Tab), now);
+        assert_eq!(
+            (app.selection.focus, app.selection.tree_side),
+            (Focus::Trees, 1)
+        );
+        app.handle(key(KeyCode::Tab), now);
+        assert_eq!(app.selection.focus, Focus::Log);
+        app.handle(key(KeyCode::BackTab), now);
+        assert_eq!(
+            (app.selection.focus, app.selection.tree_side),
+            (Focus::Trees, 1)
+        );
+        // No status yet from deb2: enter says so instead of an empty detail.
+        app.handle(key(KeyCode::Enter), now);
+        assert_eq!(app.mode, Mode::Normal);
+        assert!(matches!(&app.message, Some((_, true))));
     }
 
     #[test]

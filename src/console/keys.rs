@@ -79,6 +79,18 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::Down,
     },
     Binding {
+        keys: &[key(KeyCode::Enter)],
+        label: "enter",
+        help: "tree row: its detail; service: to its trees",
+        action: Action::Open,
+    },
+    Binding {
+        keys: &[key(KeyCode::Left), key(KeyCode::Right)],
+        label: "← →",
+        help: "the other node's tree",
+        action: Action::OtherTree,
+    },
+    Binding {
         keys: &[key(KeyCode::Char('s'))],
         label: "s",
         help: "start the service (its gate asks)",

@@ -43,6 +43,10 @@ pub fn draw(frame: &mut Frame, app: &App, now: Instant) {
             panes::help::draw(frame, area, app)
         }
         Mode::Confirm(c) => panes::confirm::draw(frame, centered(frame.area(), 60, 9), app, c),
+        Mode::Detail { node, key } => {
+            let area = centered(frame.area(), 100, 22);
+            panes::detail::draw(frame, area, app, node, key)
+        }
         Mode::Quit(what) => {
             panes::confirm::draw_quit(frame, centered(frame.area(), 60, 8), app, what)
         }

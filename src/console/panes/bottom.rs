@@ -44,7 +44,8 @@ fn footer(app: &App) -> Line<'static> {
             ("y", "copy"),
             ("m", "mouse"),
         ],
-        Focus::Services | Focus::Trees => &[("↑↓", "service"), ("tab", "focus")],
+        Focus::Trees => &[("↑↓", "row"), ("enter", "detail"), ("←→", "node")],
+        Focus::Services => &[("↑↓", "service"), ("enter", "trees"), ("tab", "focus")],
     };
     let verbs: &[(&str, &str)] = if app.read_only {
         &[]

@@ -2,6 +2,7 @@
 
 pub mod bottom;
 pub mod confirm;
+pub mod detail;
 pub mod help;
 pub mod log;
 pub mod runbook;

@@ -62,6 +62,11 @@ fn rows(st: &ServiceStatus) -> Vec<Row> {
     out
 }
 
+/// The keys of a tree's rows, top to bottom (the rows the focused tree's marker walks).
+pub fn row_keys(st: &ServiceStatus) -> Vec<String> {
+    rows(st).into_iter().map(|r| r.key).collect()
+}
+
 fn words(st: Option<&ServiceStatus>) -> BTreeMap<String, Status> {
     st.map(|s| {
         rows(s)
@@ -77,12 +82,20 @@ struct Side<'a> {
     node: Option<&'a str>,
     role: &'a str,
     other: Option<&'a ServiceStatus>,
+    /// 0 for production, 1 for DRP: which focus is this tree's.
+    index: usize,
 }
 
 /// Draws one node's tree; `other` is the other node's status, for the differences.
 fn draw_one(frame: &mut Frame, area: Rect, app: &App, svc: &SvcEntry, side: Side, now: Instant) {
-    let Side { node, role, other } = side;
-    let focused = app.selection.focus == Focus::Trees;
+    let Side {
+        node,
+        role,
+        other,
+        index,
+    } = side;
+    let focused = app.selection.focus == Focus::Trees && app.selection.tree_side == index;
+    let mut marked_line = None;
     let Some(node) = node else {
         let block = Block::default()
             .borders(Borders::ALL)
@@ -128,11 +141,17 @@ fn draw_one(frame: &mut Frame, area: Rect, app: &App, svc: &SvcEntry, side: Side
         ))),
         Some(st) => {
             let theirs = words(other);
-            for r in rows(st) {
+            for (i, r) in rows(st).into_iter().enumerate() {
                 let differs = other.is_some() && theirs.get(&r.key) != Some(&r.status.displayed());
+                let marked = focused && i == app.selection.tree_row;
+                if marked {
+                    marked_line = Some(lines.len());
+                }
                 let name = Span::styled(
                     format!("{:<18}", r.name),
-                    if differs {
+                    if marked {
+                        app.theme.selected()
+                    } else if differs {
                         app.theme.diff()
                     } else {
                         app.theme.text()
@@ -175,7 +194,12 @@ fn draw_one(frame: &mut Frame, area: Rect, app: &App, svc: &SvcEntry, side: Side
         frame.render_widget(why, top);
         body = rest;
     }
-    frame.render_widget(Paragraph::new(lines), body);
+    // The marked row stays in view: a long tree scrolls under it.
+    let scroll = marked_line
+        .map(|l| (l + 2).saturating_sub(usize::from(body.height)))
+        .unwrap_or(0);
+    let scroll = u16::try_from(scroll).unwrap_or(u16::MAX);
+    frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), body);
 }
 
 /// Draws a service's production and DRP trees.
@@ -203,6 +227,7 @@ pub fn draw_pair(frame: &mut Frame, area: Rect, app: &App, svc: Option<&SvcEntry
             node: prod,
             role: "production",
             other: st(drp),
+            index: 0,
         },
         now,
     );
@@ -215,6 +240,7 @@ pub fn draw_pair(frame: &mut Frame, area: Rect, app: &App, svc: Option<&SvcEntry
             node: drp,
             role: "DRP",
             other: st(prod),
+            index: 1,
         },
         now,
     );

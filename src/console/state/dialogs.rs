@@ -62,6 +62,13 @@ pub enum Mode {
     Search(String),
     /// A confirmation dialog.
     Confirm(Confirm),
+    /// The detail of a resource: the node and the row's key (a rid or a group).
+    Detail {
+        /// The node whose tree the row is in.
+        node: String,
+        /// The resource id, or `avail`, `sync`, `hb`, `overall`.
+        key: String,
+    },
     /// Quitting while something runs: what runs, as the dialog names it. `y` quits, any
     /// other key stays.
     Quit(String),
@@ -121,6 +128,8 @@ impl Mode {
                 Line::Esc => None,
             },
             Mode::Confirm(c) => self.on_confirm_key(c, k),
+            // Any key closes the detail.
+            Mode::Detail { .. } => None,
             Mode::Quit(_) => Some(match k.code {
                 KeyCode::Char('y' | 'Y') => Action::QuitConfirmed,
                 _ => Action::Notice {

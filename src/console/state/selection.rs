@@ -20,6 +20,10 @@ pub struct Selection {
     pub selected: usize,
     /// Focused pane.
     pub focus: Focus,
+    /// Which tree has the focus when the trees do: 0 production, 1 DRP.
+    pub tree_side: usize,
+    /// The row marked in the focused tree (enter opens its detail).
+    pub tree_row: usize,
 }
 
 impl Default for Selection {
@@ -27,17 +31,34 @@ impl Default for Selection {
         Self {
             selected: 0,
             focus: Focus::Services,
+            tree_side: 0,
+            tree_row: 0,
         }
     }
 }
 
 impl Selection {
-    /// Moves the focus to the next pane (`forward`) or the previous one, round the three.
+    /// Moves the focus to the next pane (`forward`) or the previous one, round the four:
+    /// services, the production tree, the DRP tree, the log.
     pub fn cycle_focus(&mut self, forward: bool) {
-        let order = [Focus::Services, Focus::Trees, Focus::Log];
-        let i = order.iter().position(|f| *f == self.focus).unwrap_or(0);
+        let order = [
+            (Focus::Services, 0),
+            (Focus::Trees, 0),
+            (Focus::Trees, 1),
+            (Focus::Log, 0),
+        ];
+        let now = (
+            self.focus,
+            if self.focus == Focus::Trees {
+                self.tree_side
+            } else {
+                0
+            },
+        );
+        let i = order.iter().position(|f| *f == now).unwrap_or(0);
         let step = if forward { 1 } else { order.len() - 1 };
-        self.focus = order[(i + step) % order.len()];
+        (self.focus, self.tree_side) = order[(i + step) % order.len()];
+        self.tree_row = 0;
     }
 
     /// Selects the previous service.
