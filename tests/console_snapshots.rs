@@ -203,6 +203,88 @@ fn detail_of_a_resource_from_the_drp_tree() {
     insta::assert_snapshot!("detail", screen);
 }
 
+/// The text rows of a rendered buffer (its Debug form's `content` strings).
+fn rows_of(screen: &str) -> Vec<&str> {
+    screen
+        .lines()
+        .skip_while(|l| !l.contains("content: ["))
+        .skip(1)
+        .take_while(|l| !l.trim_start().starts_with(']'))
+        .collect()
+}
+
+#[test]
+fn main_screen_at_50x15_keeps_the_statuses_readable() {
+    let (app, now) = app("default");
+    let screen = render_at(&app, now, 50, 15);
+    let rows = rows_of(&screen);
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("fs#1") && r.contains("▲ up")),
+        "production's fs#1 status readable:\n{}",
+        rows.join("\n")
+    );
+    assert!(
+        rows.iter().any(|r| r.contains("▼ down")),
+        "DRP's statuses readable:\n{}",
+        rows.join("\n")
+    );
+    assert!(!screen.contains("services"), "the service list gives way");
+    insta::assert_snapshot!("main_50x15", screen);
+}
+
+#[test]
+fn short_trees_give_their_rows_to_the_log() {
+    let (app, now) = app("default");
+    let rows_text = render_at(&app, now, 120, 50);
+    let rows = rows_of(&rows_text);
+    let log_top = rows.iter().position(|r| r.contains("┌ log")).unwrap();
+    // The trees need 14 rows with their borders; the rest goes to the log.
+    assert!(log_top <= 16, "the log starts at row {log_top}");
+}
+
+#[test]
+fn runbook_at_80x24_keeps_its_last_steps_and_outcome() {
+    use drpilot::console::event::RunbookEvent;
+    use drpilot::runbook::plan::{steps, Mode, StepState};
+    let (mut app, now) = app("default");
+    let all: Vec<_> = steps(Mode::Rehearsal).into_iter().map(|(s, _)| s).collect();
+    app.handle(
+        Event::Runbook(RunbookEvent::Started {
+            svc: "busybox".into(),
+            mode: "REHEARSAL".into(),
+            steps: all.clone(),
+        }),
+        now,
+    );
+    for s in &all {
+        app.handle(
+            Event::Runbook(RunbookEvent::Progress {
+                step: *s,
+                state: StepState::Done,
+            }),
+            now,
+        );
+    }
+    app.handle(
+        Event::Runbook(RunbookEvent::Done {
+            ok: true,
+            summary: "rehearsal done".into(),
+        }),
+        now,
+    );
+    let screen = render_at(&app, now, 80, 24);
+    let last = all.last().unwrap().name();
+    assert!(
+        screen.contains(last),
+        "the last step {last} shows:\n{screen}"
+    );
+    assert!(
+        screen.contains("rehearsal done"),
+        "the outcome shows:\n{screen}"
+    );
+}
+
 #[test]
 fn confirmation_dialogs() {
     let (mut app, now) = app("default");

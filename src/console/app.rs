@@ -353,8 +353,9 @@ impl App {
                     self.selection.tree_row += 1;
                 }
             }
+            // Only the focused trees take the arrows: a stray key elsewhere does nothing.
+            Action::OtherTree if self.selection.focus != Focus::Trees => {}
             Action::OtherTree => {
-                self.selection.focus = Focus::Trees;
                 self.selection.tree_side = 1 - self.selection.tree_side.min(1);
                 let count = self.focused_tree().map(|(_, k)| k.len()).unwrap_or(0);
                 self.selection.tree_row = self.selection.tree_row.min(count.saturating_sub(1));
@@ -367,12 +368,7 @@ impl App {
                     }
                     _ => self.say("no status on this node yet", true),
                 },
-                Focus::Services => {
-                    self.selection.focus = Focus::Trees;
-                    self.selection.tree_side = 0;
-                    self.selection.tree_row = 0;
-                }
-                Focus::Log => {}
+                Focus::Services | Focus::Log => {}
             },
             Action::Up => self.selection.up(),
             Action::Down => self.selection.down(self.nodes.services.len()),
@@ -393,9 +389,8 @@ impl App {
                 }
             }
             Action::SearchNext { older } => {
-                if self.log_view.search.is_empty() {
-                    self.say("no search: f finds in the log", true);
-                } else if !self.log_view.jump(&mut self.log, older) {
+                // Without a search, n is a stray key: nothing to say.
+                if !self.log_view.search.is_empty() && !self.log_view.jump(&mut self.log, older) {
                     let way = if older { "older" } else { "newer" };
                     self.say(format!("no {way} match"), false);
                 }
@@ -403,15 +398,13 @@ impl App {
             Action::Yank => {
                 let visible = self.log.visible();
                 let line = LogView::pointed(&self.log).and_then(|i| visible.get(i).copied());
-                match line.map(crate::console::state::log::line_text) {
-                    Some(text) => {
-                        let text = text.trim_end().to_string();
-                        self.say(format!("copied: {text}"), false);
-                        self.log_view
-                            .requests
-                            .push(TerminalRequest::Clipboard(text));
-                    }
-                    None => self.say("the log is empty: nothing to copy", true),
+                // An empty log has nothing to copy: a stray y says nothing.
+                if let Some(text) = line.map(crate::console::state::log::line_text) {
+                    let text = text.trim_end().to_string();
+                    self.say(format!("copied: {text}"), false);
+                    self.log_view
+                        .requests
+                        .push(TerminalRequest::Clipboard(text));
                 }
             }
             Action::ToggleMouse => {

@@ -81,13 +81,13 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: &[key(KeyCode::Enter)],
         label: "enter",
-        help: "tree row: its detail; service: to its trees",
+        help: "tree row: its detail (tab focuses the trees)",
         action: Action::Open,
     },
     Binding {
         keys: &[key(KeyCode::Left), key(KeyCode::Right)],
         label: "← →",
-        help: "the other node's tree",
+        help: "trees: the other node's tree",
         action: Action::OtherTree,
     },
     Binding {

@@ -339,6 +339,106 @@ mod tests {
         }
     }
 
+    /// A colour as xterm's default palette shows it; `None` for the terminal's own colour.
+    fn rgb(c: Color) -> Option<(u8, u8, u8)> {
+        const BASE: [(u8, u8, u8); 16] = [
+            (0, 0, 0),
+            (205, 0, 0),
+            (0, 205, 0),
+            (205, 205, 0),
+            (0, 0, 238),
+            (205, 0, 205),
+            (0, 205, 205),
+            (229, 229, 229),
+            (127, 127, 127),
+            (255, 0, 0),
+            (0, 255, 0),
+            (255, 255, 0),
+            (92, 92, 255),
+            (255, 0, 255),
+            (0, 255, 255),
+            (255, 255, 255),
+        ];
+        let i = match c {
+            Color::Reset => return None,
+            Color::Rgb(r, g, b) => return Some((r, g, b)),
+            Color::Black => 0,
+            Color::Red => 1,
+            Color::Green => 2,
+            Color::Yellow => 3,
+            Color::Blue => 4,
+            Color::Magenta => 5,
+            Color::Cyan => 6,
+            Color::Gray => 7,
+            Color::DarkGray => 8,
+            Color::LightRed => 9,
+            Color::LightGreen => 10,
+            Color::LightYellow => 11,
+            Color::LightBlue => 12,
+            Color::LightMagenta => 13,
+            Color::LightCyan => 14,
+            Color::White => 15,
+            Color::Indexed(n) if n < 16 => n,
+            Color::Indexed(n) if n >= 232 => {
+                let v = 8 + 10 * (n - 232);
+                return Some((v, v, v));
+            }
+            Color::Indexed(n) => {
+                let n = n - 16;
+                let step = |v: u8| if v == 0 { 0 } else { 55 + 40 * v };
+                return Some((step(n / 36), step(n / 6 % 6), step(n % 6)));
+            }
+        };
+        Some(BASE[usize::from(i)])
+    }
+
+    /// WCAG 2 relative luminance.
+    fn luminance((r, g, b): (u8, u8, u8)) -> f64 {
+        let lin = |v: u8| {
+            let c = f64::from(v) / 255.0;
+            if c <= 0.03928 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
+    }
+
+    /// WCAG 2 contrast ratio of two colours.
+    fn contrast(a: (u8, u8, u8), b: (u8, u8, u8)) -> f64 {
+        let (la, lb) = (luminance(a), luminance(b));
+        (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+    }
+
+    #[test]
+    fn every_theme_text_colour_has_a_contrast_of_4_5_on_its_background() {
+        assert!((contrast((0, 0, 0), (255, 255, 255)) - 21.0).abs() < 0.01);
+        let mut low = Vec::new();
+        for (name, _) in BUILTIN {
+            let t = Theme::load(name).unwrap();
+            // The light theme is for light backgrounds, the others for dark ones.
+            let bg = if name == "light" {
+                (255, 255, 255)
+            } else {
+                (0, 0, 0)
+            };
+            let ui = ["text", "muted", "title", "error", "border_focused", "stale"]
+                .into_iter()
+                .map(|k| (k.to_string(), t.ui(k)));
+            let status = t.status.iter().map(|(k, c)| (format!("status {k}"), *c));
+            for (key, c) in ui.chain(status) {
+                if let Some(fg) = rgb(c) {
+                    let ratio = contrast(fg, bg);
+                    if ratio < 4.5 {
+                        low.push(format!("{name} {key}: {ratio:.2}"));
+                    }
+                }
+            }
+        }
+        assert!(low.is_empty(), "below 4.5:1: {low:?}");
+    }
+
     #[test]
     fn monochrome_still_tells_statuses_apart() {
         let t = Theme::load("monochrome").unwrap();

@@ -15,17 +15,28 @@ pub fn draw(frame: &mut Frame, app: &App, now: Instant) {
         panes::wall::draw(frame, frame.area(), app, now);
         return;
     }
+    let area = frame.area();
+    let (body_h, log_h) = heights(app, area.height.saturating_sub(2));
     let [bar, body, log, bottom] = Layout::vertical([
         Constraint::Length(1),
-        Constraint::Min(8),
-        Constraint::Percentage(35),
+        Constraint::Length(body_h),
+        Constraint::Length(log_h),
         Constraint::Length(1),
     ])
-    .areas(frame.area());
+    .areas(area);
     panes::status_bar::draw(frame, bar, app, now);
+    // A narrow screen gives the service list's width to the trees (the status bar still names
+    // the selected service).
+    let list_w = match area.width {
+        0..70 => 0,
+        70..100 => 18,
+        _ => 24,
+    };
     let [list, trees] =
-        Layout::horizontal([Constraint::Length(24), Constraint::Min(20)]).areas(body);
-    panes::services::draw(frame, list, app, now);
+        Layout::horizontal([Constraint::Length(list_w), Constraint::Min(20)]).areas(body);
+    if list_w > 0 {
+        panes::services::draw(frame, list, app, now);
+    }
     panes::tree::draw_pair(frame, trees, app, app.current(), now);
     match &app.runbook {
         Some(rb) => {
@@ -52,6 +63,22 @@ pub fn draw(frame: &mut Frame, app: &App, now: Instant) {
         }
         _ => {}
     }
+}
+
+/// The heights of the trees and of the log (with the runbook) out of `rest` rows: the trees
+/// take what they need and no more, the runbook's steps and outcome stay whole, the log keeps
+/// a few lines.
+fn heights(app: &App, rest: u16) -> (u16, u16) {
+    const LOG_MIN: u16 = 5;
+    const BODY_MIN: u16 = 5;
+    let trees = panes::tree::wanted_height(app, app.current());
+    let runbook = app.runbook.as_ref().map_or(0, |rb| {
+        let rows = rb.steps.len() + rb.syncs.len() + 5;
+        u16::try_from(rows).unwrap_or(u16::MAX)
+    });
+    let log_min = LOG_MIN.max(runbook).min(rest.saturating_sub(BODY_MIN));
+    let body = trees.max(BODY_MIN).min(rest.saturating_sub(log_min));
+    (body, rest - body)
 }
 
 /// A centred rectangle of at most `w` x `h`.

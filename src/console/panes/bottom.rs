@@ -45,7 +45,7 @@ fn footer(app: &App) -> Line<'static> {
             ("m", "mouse"),
         ],
         Focus::Trees => &[("↑↓", "row"), ("enter", "detail"), ("←→", "node")],
-        Focus::Services => &[("↑↓", "service"), ("enter", "trees"), ("tab", "focus")],
+        Focus::Services => &[("↑↓", "service"), ("tab", "trees")],
     };
     let verbs: &[(&str, &str)] = if app.read_only {
         &[]

@@ -67,6 +67,28 @@ pub fn row_keys(st: &ServiceStatus) -> Vec<String> {
     rows(st).into_iter().map(|r| r.key).collect()
 }
 
+/// The height the trees of `svc` want with their borders: their longest side, every comment
+/// and error line included (the layout gives the log what they do not need).
+pub fn wanted_height(app: &App, svc: Option<&SvcEntry>) -> u16 {
+    let Some(svc) = svc else { return 3 };
+    let side = |node: Option<&str>| {
+        let Some(node) = node else { return 0 };
+        let rows = svc.status.get(node).map_or(1, |st| {
+            rows(st).iter().map(|r| 1 + r.comments.len()).sum::<usize>()
+        });
+        let err = usize::from(svc.errors.contains_key(node));
+        let down = app
+            .nodes
+            .health
+            .get(node)
+            .and_then(|h| h.error.as_ref())
+            .map_or(0, |_| 4);
+        rows + err + down
+    };
+    let lines = side(svc.prod()).max(side(svc.drp())) + 2;
+    u16::try_from(lines).unwrap_or(u16::MAX)
+}
+
 fn words(st: Option<&ServiceStatus>) -> BTreeMap<String, Status> {
     st.map(|s| {
         rows(s)
@@ -141,6 +163,8 @@ fn draw_one(frame: &mut Frame, area: Rect, app: &App, svc: &SvcEntry, side: Side
         ))),
         Some(st) => {
             let theirs = words(other);
+            // A narrow tree gives its width to the status words, which must stay readable.
+            let name_width = if area.width < 42 { 14 } else { 18 };
             for (i, r) in rows(st).into_iter().enumerate() {
                 let differs = other.is_some() && theirs.get(&r.key) != Some(&r.status.displayed());
                 let marked = focused && i == app.selection.tree_row;
@@ -148,7 +172,7 @@ fn draw_one(frame: &mut Frame, area: Rect, app: &App, svc: &SvcEntry, side: Side
                     marked_line = Some(lines.len());
                 }
                 let name = Span::styled(
-                    format!("{:<18}", r.name),
+                    format!("{:<width$}", r.name, width = name_width),
                     if marked {
                         app.theme.selected()
                     } else if differs {
