@@ -381,7 +381,10 @@ impl App {
                 let n = self.log_view.count(&self.log);
                 match (found, self.log_view.search.is_empty()) {
                     (_, true) => self.message = None,
-                    (true, false) => self.say(format!("{n} matches: n older, N newer"), false),
+                    (true, false) => {
+                        let m = if n == 1 { "match" } else { "matches" };
+                        self.say(format!("{n} {m}: n older, N newer"), false)
+                    }
                     (false, false) => {
                         let s = self.log_view.search.clone();
                         self.say(format!("no log line matches '{s}'"), true)

@@ -29,7 +29,7 @@ pub fn draw(frame: &mut Frame, app: &App, now: Instant) {
     // the selected service).
     let list_w = match area.width {
         0..70 => 0,
-        70..100 => 18,
+        70..100 => 22,
         _ => 24,
     };
     let [list, trees] =

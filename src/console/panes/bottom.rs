@@ -58,7 +58,7 @@ fn footer(app: &App) -> Line<'static> {
             ("D", "drp"),
         ]
     };
-    let common: &[(&str, &str)] = &[(":", "cmd"), ("/", "filter"), ("?", "help"), ("q", "quit")];
+    let common: &[(&str, &str)] = &[(":", "cmd"), ("?", "help"), ("q", "quit")];
     let mut spans = vec![Span::raw(" ")];
     for group in [pane, verbs, common] {
         if group.is_empty() {
@@ -66,9 +66,9 @@ fn footer(app: &App) -> Line<'static> {
         }
         for (k, what) in group {
             spans.push(Span::styled(k.to_string(), app.theme.title(true)));
-            spans.push(Span::styled(format!(" {what}  "), app.theme.muted()));
+            spans.push(Span::styled(format!(" {what} "), app.theme.muted()));
         }
-        spans.push(Span::styled("│ ", app.theme.muted()));
+        spans.push(Span::styled("· ", app.theme.muted()));
     }
     spans.pop();
     Line::from(spans)
