@@ -44,6 +44,8 @@ pub struct App {
     pub quit: bool,
     /// When the console started (wall mode cycles from it).
     pub started: Instant,
+    /// The wall-clock time at `started`: replica ages and the wall's clock count from it.
+    pub started_utc: chrono::DateTime<chrono::Utc>,
 }
 
 const READ_ONLY: &str = "read-only console: actions are disabled";
@@ -63,6 +65,7 @@ impl App {
             wall,
             quit: false,
             started: Instant::now(),
+            started_utc: chrono::Utc::now(),
         }
     }
 
@@ -74,6 +77,12 @@ impl App {
     /// Whether a node's status can be trusted now; `Err` says since when it cannot.
     pub fn freshness(&self, node: &str, now: Instant) -> Result<Duration, Option<Duration>> {
         self.nodes.freshness(node, now)
+    }
+
+    /// The wall-clock time at `now` (a pure function of the state, so drawing stays testable).
+    pub fn utc(&self, now: Instant) -> chrono::DateTime<chrono::Utc> {
+        let since = now.saturating_duration_since(self.started);
+        self.started_utc + chrono::Duration::from_std(since).unwrap_or(chrono::Duration::zero())
     }
 
     /// The log lines that pass the filter.

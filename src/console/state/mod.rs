@@ -9,5 +9,6 @@
 pub mod dialogs;
 pub mod log;
 pub mod nodes;
+pub mod replica;
 pub mod runbook;
 pub mod selection;
