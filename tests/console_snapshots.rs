@@ -71,6 +71,9 @@ fn status(node: &str, up: bool) -> ServiceStatus {
 
 fn app(theme: &str) -> (App, Instant) {
     let mut app = App::new(Theme::load(theme).unwrap(), false, false, vec![]);
+    app.started_utc = chrono::DateTime::parse_from_rfc3339("2026-11-24T17:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
     let t0 = app.started;
     let hello = |node: &str| NodeEvent::Hello {
         node: node.into(),
