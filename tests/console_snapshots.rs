@@ -348,3 +348,55 @@ fn wall_at_200x50_with_50_services_in_block_letters() {
     let big = render_at(&app, now, 320, 90);
     assert!(big.contains("page 1/2"), "{big}");
 }
+
+#[test]
+fn replica_age_shows_under_each_sync_row_and_rpo_now_warns_past_its_limit() {
+    let (mut app, now) = app("default");
+    for (node, last) in [
+        ("deb1", "2026-11-24T16:59:50Z"),
+        ("deb2", "2026-11-24T16:59:50Z"),
+    ] {
+        let mut st = status(node, node == "deb1");
+        st.syncs = vec![drpilot::status::SyncInfo {
+            rid: "sync#1".into(),
+            last_sync: Some(last.into()),
+            max_delay_s: 3600,
+        }];
+        app.handle(
+            Event::Node(NodeEvent::Status {
+                node: node.into(),
+                status: Box::new(st),
+            }),
+            now,
+        );
+    }
+    let fresh = render(&app, now);
+    assert!(fresh.contains("last sync 12s ago (limit 1h)"), "{fresh}");
+    assert!(fresh.contains("RPO now 12s (limit 1h)"), "{fresh}");
+    assert!(
+        fresh.contains("▲ up 12s"),
+        "RPO now in the service list: {fresh}"
+    );
+    // Two hours later the replica is past its limit: a warning, in the warning colour.
+    let later = now + Duration::from_secs(7200);
+    app.handle(
+        Event::Node(NodeEvent::Heartbeat {
+            node: "deb1".into(),
+        }),
+        later,
+    );
+    app.handle(
+        Event::Node(NodeEvent::Heartbeat {
+            node: "deb2".into(),
+        }),
+        later,
+    );
+    let old = render(&app, later);
+    assert!(old.contains("! last sync 2h00m ago > limit 1h"), "{old}");
+    assert!(old.contains("! RPO now 2h00m (limit 1h)"), "{old}");
+    assert!(
+        old.contains("▲ up !2h"),
+        "RPO now in the service list: {old}"
+    );
+    insta::assert_snapshot!("replica_age_past_its_limit", old);
+}

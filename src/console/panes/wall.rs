@@ -13,7 +13,7 @@ use ratatui::Frame;
 
 use super::{big_text, freshness_text};
 use crate::console::app::{App, Mode, SvcEntry};
-use crate::console::state::replica::{rpo_now, ReplicaAge};
+use crate::console::state::replica::{limit, rpo_now, ReplicaAge};
 use crate::console::theme::glyph;
 use crate::runbook::plan::StepState;
 use crate::status::Status;
@@ -98,17 +98,6 @@ fn tile_state(app: &App, svc: &SvcEntry, node: &str, now: Instant) -> TileState 
         word: s.word().to_uppercase(),
         glyph: glyph(s),
         style: app.theme.status(s),
-    }
-}
-
-/// A limit in its largest whole unit: `1h`, `90m`, `1d`.
-fn limit(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        _ if s >= 86400 && s.is_multiple_of(86400) => format!("{}d", s / 86400),
-        _ if s >= 3600 && s.is_multiple_of(3600) => format!("{}h", s / 3600),
-        _ if s >= 60 && s.is_multiple_of(60) => format!("{}m", s / 60),
-        _ => format!("{s}s"),
     }
 }
 

@@ -73,6 +73,28 @@ pub fn age_of(rfc3339: &str, now: DateTime<Utc>) -> Option<Duration> {
         .or(Some(Duration::ZERO))
 }
 
+/// A limit in its largest whole unit: `1h`, `90m`, `1d`.
+pub fn limit(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        _ if s >= 86400 && s.is_multiple_of(86400) => format!("{}d", s / 86400),
+        _ if s >= 3600 && s.is_multiple_of(3600) => format!("{}h", s / 3600),
+        _ if s >= 60 && s.is_multiple_of(60) => format!("{}m", s / 60),
+        _ => format!("{s}s"),
+    }
+}
+
+/// A duration in one unit, rounded down, for narrow columns: `42s`, `3m`, `2h`, `4d`.
+pub fn coarse(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86400),
+    }
+}
+
 /// A duration in at most two units: `42s`, `3m05s`, `2h10m`, `4d3h`.
 pub fn short(d: Duration) -> String {
     let s = d.as_secs();
