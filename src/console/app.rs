@@ -203,6 +203,8 @@ impl App {
                     on_run: false,
                     error: None,
                     runbook: Some(crate::text::clean_line(&prompt).into_owned()),
+                    offer_sync: false,
+                    on_sync: false,
                 });
             }
             RunbookEvent::Done { ok, summary } => self.say(summary, !ok),
@@ -330,7 +332,11 @@ impl App {
             self.say(msg, true);
             return;
         }
-        let typed = matches!(verb, "start" | "stop").then(String::new);
+        let typed = matches!(verb, "start" | "stop" | "stopapp" | "cutaccess").then(String::new);
+        // Stopping on production loses what was written since the last sync: offer one first.
+        let offer_sync = matches!(verb, "stop" | "stopapp")
+            && svc.nodes.contains(&node)
+            && svc.status.values().any(|s| !s.syncs.is_empty());
         self.mode = Mode::Confirm(Confirm {
             svc: svc.name.clone(),
             node,
@@ -339,6 +345,8 @@ impl App {
             on_run: false,
             error: None,
             runbook: None,
+            offer_sync,
+            on_sync: false,
         });
     }
 }
