@@ -208,6 +208,25 @@ impl App {
                 });
             }
             RunbookEvent::Done { ok, summary } => self.say(summary, !ok),
+            RunbookEvent::Preflight(problems) => {
+                // Offer the first fix behind a gate (Cancel is the default).
+                let svc = self.runbook.as_ref().map(|r| r.svc.clone());
+                if let (Some(svc), Some(fix)) = (svc, problems.iter().find_map(|p| p.fix.clone())) {
+                    if !self.read_only {
+                        self.mode = Mode::Confirm(Confirm {
+                            svc,
+                            node: fix.node,
+                            verb: fix.verb,
+                            typed: None,
+                            on_run: false,
+                            error: None,
+                            runbook: None,
+                            offer_sync: false,
+                            on_sync: false,
+                        });
+                    }
+                }
+            }
             RunbookEvent::Started { .. }
             | RunbookEvent::Progress { .. }
             | RunbookEvent::SyncProgress { .. } => {}
@@ -281,10 +300,12 @@ impl App {
             }
             Action::AnswerGate(yes) => return vec![Effect::RunbookAnswer(yes)],
             Action::Cancelled { what, runbook } => {
-                self.say(format!("{what} cancelled"), false);
                 if runbook {
+                    // A refused runbook gate aborts the run; it is no failure.
+                    self.say(format!("{what} refused: the run is aborted"), false);
                     return vec![Effect::RunbookAnswer(false)];
                 }
+                self.say(format!("{what} cancelled"), false);
             }
             Action::Notice { text, error } => self.say(text, error),
         }
@@ -623,7 +644,10 @@ mod tests {
             "no run started: the gate is still asked, the view stays empty"
         );
         app.handle(key(KeyCode::Esc), now);
-        assert_eq!(app.message, Some(("start_drp cancelled".into(), false)));
+        assert_eq!(
+            app.message,
+            Some(("start_drp refused: the run is aborted".into(), false))
+        );
         app.handle(
             Event::Runbook(RunbookEvent::Gate {
                 svc: "busybox".into(),

@@ -107,6 +107,16 @@ pub const COMMANDS: &[Command] = &[
         },
     },
     Command {
+        names: &["syncnodes"],
+        args: "[NODE]",
+        help: "push the service's configuration to its other nodes",
+        acts: true,
+        action: |a| Action::Ask {
+            verb: "syncnodes",
+            node: first(a),
+        },
+    },
+    Command {
         names: &["rehearse"],
         args: "",
         help: "the DRP test runbook of the selected service",

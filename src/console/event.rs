@@ -113,6 +113,8 @@ pub enum RunbookEvent {
         prompt: String,
         typed: bool,
     },
+    /// The preflight refused the run: each reason with its fix.
+    Preflight(Vec<crate::runbook::preflight::Problem>),
     /// The run ended.
     Done { ok: bool, summary: String },
 }
