@@ -109,7 +109,7 @@ pub const COMMANDS: &[Command] = &[
     Command {
         names: &["syncnodes"],
         args: "[NODE]",
-        help: "push the service's configuration to its other nodes",
+        help: "push the configuration to the other nodes",
         acts: true,
         action: |a| Action::Ask {
             verb: "syncnodes",
