@@ -42,6 +42,8 @@ pub struct App {
     pub wall: bool,
     /// Set when the operator quits.
     pub quit: bool,
+    /// The transfers of the manual sync run from here, drawn as bars.
+    pub transfers: super::state::transfers::Transfers,
     /// When the console started (wall mode cycles from it).
     pub started: Instant,
     /// The wall-clock time at `started`: replica ages and the wall's clock count from it.
@@ -64,6 +66,7 @@ impl App {
             read_only: read_only || wall,
             wall,
             quit: false,
+            transfers: Default::default(),
             started: Instant::now(),
             started_utc: chrono::Utc::now(),
         }
@@ -109,6 +112,14 @@ impl App {
             Event::Node(n) => self.on_node(n, now),
             Event::ActionLog(line) => {
                 self.log.push(line);
+                Vec::new()
+            }
+            Event::ActionProgress {
+                node,
+                rid,
+                progress,
+            } => {
+                self.transfers.update(&node, &rid, progress);
                 Vec::new()
             }
             Event::ActionDone {
@@ -296,6 +307,7 @@ impl App {
                 }
                 self.say(format!("{verb} of {svc} on {node}: running"), false);
                 self.log.scroll = 0;
+                self.transfers.clear();
                 return vec![Effect::Run { svc, node, verb }];
             }
             Action::AnswerGate(yes) => return vec![Effect::RunbookAnswer(yes)],

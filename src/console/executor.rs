@@ -216,9 +216,20 @@ impl Executor {
                 let run = async {
                     let mut stream = link.spawn_lines(&args).await?;
                     while let Some(line) = stream.next_line().await? {
-                        let _ = tx
-                            .send(Event::ActionLog(log_line(&node, &svc, &line)))
-                            .await;
+                        // A transfer's progress is a bar, not a log line.
+                        let ev = match LogRecord::parse(&line) {
+                            Some(LogRecord {
+                                progress: Some(progress),
+                                rid,
+                                ..
+                            }) => Event::ActionProgress {
+                                node: node.clone(),
+                                rid,
+                                progress,
+                            },
+                            _ => Event::ActionLog(log_line(&node, &svc, &line)),
+                        };
+                        let _ = tx.send(ev).await;
                     }
                     stream.finish().await
                 };

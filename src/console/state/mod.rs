@@ -12,3 +12,4 @@ pub mod nodes;
 pub mod replica;
 pub mod runbook;
 pub mod selection;
+pub mod transfers;
