@@ -17,6 +17,9 @@ pub use super::state::runbook::RunbookView;
 pub use super::state::selection::{Focus, Selection};
 use super::theme::Theme;
 
+/// How long a footer message stays (errors four times as long).
+pub const MESSAGE_FOR: Duration = Duration::from_secs(8);
+
 /// How many log lines a turn of the mouse wheel scrolls.
 const WHEEL: usize = 3;
 
@@ -34,6 +37,8 @@ pub struct App {
     pub runbook: Option<RunbookView>,
     /// A message for the operator: text and whether it is an error.
     pub message: Option<(String, bool)>,
+    /// When the message was set by an event (`None`: it stays until replaced).
+    pub message_at: Option<Instant>,
     /// The theme every pane asks for its styles.
     pub theme: Theme,
     /// Built without an executor: no action can be requested.
@@ -62,6 +67,7 @@ impl App {
             mode: Mode::Normal,
             runbook: None,
             message: None,
+            message_at: None,
             theme,
             read_only: read_only || wall,
             wall,
@@ -102,8 +108,24 @@ impl App {
         self.message = Some((text.into(), error));
     }
 
-    /// Applies an event; returns what must happen outside.
+    /// Applies an event; returns what must happen outside. A footer message expires (see
+    /// [`MESSAGE_FOR`]) at the first event after its time.
     pub fn handle(&mut self, ev: Event, now: Instant) -> Vec<Effect> {
+        let before = self.message.clone();
+        let effects = self.apply(ev, now);
+        if self.message != before {
+            self.message_at = self.message.as_ref().map(|_| now);
+        } else if let (Some((_, error)), Some(at)) = (&self.message, self.message_at) {
+            let keep = if *error { MESSAGE_FOR * 4 } else { MESSAGE_FOR };
+            if now.saturating_duration_since(at) > keep {
+                self.message = None;
+                self.message_at = None;
+            }
+        }
+        effects
+    }
+
+    fn apply(&mut self, ev: Event, now: Instant) -> Vec<Effect> {
         match ev {
             Event::Input(input) => match self.input_action(input) {
                 Some(a) => self.update(a),
@@ -280,6 +302,10 @@ impl App {
             Action::Back => {
                 self.log.filter.clear();
                 self.message = None;
+                // A finished run's pane closes; a running one stays.
+                if self.runbook.as_ref().is_some_and(|r| r.finished.is_some()) {
+                    self.runbook = None;
+                }
             }
             Action::Filter(text) => self.log.set_filter(text),
             Action::Theme(name) => match Theme::builtin(&name) {
@@ -635,6 +661,47 @@ mod tests {
             crate::console::commands::parse("q"),
             Some(quit.action.clone())
         );
+    }
+
+    #[test]
+    fn footer_messages_expire_and_a_finished_runbook_pane_closes_with_esc() {
+        let t0 = Instant::now();
+        let mut app = lab_app(false);
+        let hb = || {
+            Event::Node(NodeEvent::Heartbeat {
+                node: "deb1".into(),
+            })
+        };
+        app.handle(
+            Event::Input(Input::Key(KeyEvent::new(
+                KeyCode::Char(':'),
+                KeyModifiers::NONE,
+            ))),
+            t0,
+        );
+        typed(&mut app, "theme light", t0);
+        app.handle(key(KeyCode::Enter), t0);
+        assert_eq!(app.message, Some(("theme light".into(), false)));
+        app.handle(hb(), t0 + MESSAGE_FOR - Duration::from_secs(1));
+        assert!(app.message.is_some(), "still fresh");
+        app.handle(hb(), t0 + MESSAGE_FOR + Duration::from_secs(1));
+        assert_eq!(app.message, None, "an old message expires");
+
+        let started = RunbookEvent::Started {
+            svc: "busybox".into(),
+            mode: "REHEARSAL".into(),
+            steps: vec![],
+        };
+        app.handle(Event::Runbook(started), t0);
+        app.handle(key(KeyCode::Esc), t0);
+        assert!(app.runbook.is_some(), "a running run's pane stays");
+        let done = RunbookEvent::Done {
+            ok: true,
+            summary: "run x succeeded".into(),
+        };
+        app.handle(Event::Runbook(done), t0);
+        app.handle(key(KeyCode::Esc), t0);
+        assert_eq!(app.runbook, None, "esc closes a finished run's pane");
     }
 
     #[test]
