@@ -71,6 +71,9 @@ fn status(node: &str, up: bool) -> ServiceStatus {
 
 fn app(theme: &str) -> (App, Instant) {
     let mut app = App::new(Theme::load(theme).unwrap(), false, false, vec![]);
+    app.started_utc = chrono::DateTime::parse_from_rfc3339("2026-11-24T17:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
     let t0 = app.started;
     let hello = |node: &str| NodeEvent::Hello {
         node: node.into(),
@@ -393,4 +396,141 @@ fn runbook_pane_in_disaster_mode_with_a_gate_and_a_progress_bar() {
     assert!(screen.contains("DISASTER"), "{screen}");
     assert!(screen.contains("runbook step start_drp"), "{screen}");
     insta::assert_snapshot!("runbook_disaster", screen);
+}
+
+/// A console watching 50 services (deb1 production, deb2 DRP in standby), with replicas of
+/// different ages: one past its limit, one never synced.
+fn fifty_services() -> (App, Instant) {
+    let mut app = App::new(Theme::load("default").unwrap(), true, true, vec![]);
+    app.started_utc = chrono::DateTime::parse_from_rfc3339("2026-11-24T17:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let t0 = app.started;
+    let names: Vec<String> = (1..=50).map(|i| format!("svc{i:02}")).collect();
+    for node in ["deb1", "deb2"] {
+        let hello = NodeEvent::Hello {
+            node: node.into(),
+            services: names
+                .iter()
+                .map(|n| ServiceNodes {
+                    name: n.clone(),
+                    nodes: vec!["deb1".into()],
+                    drpnodes: vec!["deb2".into()],
+                })
+                .collect(),
+        };
+        app.handle(Event::Node(hello), t0);
+    }
+    for (i, name) in names.iter().enumerate() {
+        for (node, up) in [("deb1", true), ("deb2", false)] {
+            let mut st = status(node, up);
+            st.service = name.clone();
+            st.syncs = vec![drpilot::status::SyncInfo {
+                rid: "sync#1".into(),
+                last_sync: match i {
+                    2 => Some("2026-11-24T15:00:00Z".into()),
+                    3 => None,
+                    _ => Some(format!("2026-11-24T16:59:{:02}Z", 59 - i % 50)),
+                },
+                max_delay_s: 3600,
+            }];
+            app.handle(
+                Event::Node(NodeEvent::Status {
+                    node: node.into(),
+                    status: Box::new(st),
+                }),
+                t0,
+            );
+        }
+    }
+    (app, t0 + Duration::from_secs(2))
+}
+
+#[test]
+fn wall_at_80x24_with_50_services() {
+    let (app, now) = fifty_services();
+    let screen = render_at(&app, now, 80, 24);
+    assert!(screen.contains("STANDBY"), "{screen}");
+    assert!(
+        !screen.contains("DOWN"),
+        "a DRP node in standby is never DOWN: {screen}"
+    );
+    assert!(screen.contains("page 1/"), "{screen}");
+    assert!(screen.contains("RPO 3s"), "{screen}");
+    assert!(screen.contains("17:00:02 UTC"), "the clock: {screen}");
+    insta::assert_snapshot!("wall_80x24", screen);
+    // Pages cycle: the third page holds services the first one did not.
+    let later = render_at(&app, now + Duration::from_secs(16), 80, 24);
+    assert!(later.contains("page 3/"), "{later}");
+}
+
+#[test]
+fn wall_at_200x50_with_50_services_in_block_letters() {
+    let (app, now) = fifty_services();
+    let screen = render_at(&app, now, 200, 50);
+    assert!(screen.contains("█"), "block letters at 200x50: {screen}");
+    assert!(
+        screen.contains("! RPO 2h00m >1h"),
+        "an old replica warns: {screen}"
+    );
+    assert!(
+        screen.contains("! RPO never synced"),
+        "a never-synced replica warns: {screen}"
+    );
+    insta::assert_snapshot!("wall_200x50", screen);
+    // Readable at 320x90 too: more tiles a page, still block letters.
+    let big = render_at(&app, now, 320, 90);
+    assert!(big.contains("page 1/2"), "{big}");
+}
+
+#[test]
+fn replica_age_shows_under_each_sync_row_and_rpo_now_warns_past_its_limit() {
+    let (mut app, now) = app("default");
+    for (node, last) in [
+        ("deb1", "2026-11-24T16:59:50Z"),
+        ("deb2", "2026-11-24T16:59:50Z"),
+    ] {
+        let mut st = status(node, node == "deb1");
+        st.syncs = vec![drpilot::status::SyncInfo {
+            rid: "sync#1".into(),
+            last_sync: Some(last.into()),
+            max_delay_s: 3600,
+        }];
+        app.handle(
+            Event::Node(NodeEvent::Status {
+                node: node.into(),
+                status: Box::new(st),
+            }),
+            now,
+        );
+    }
+    let fresh = render(&app, now);
+    assert!(fresh.contains("last sync 12s ago (limit 1h)"), "{fresh}");
+    assert!(fresh.contains("RPO now 12s (limit 1h)"), "{fresh}");
+    assert!(
+        fresh.contains("▲ up 12s"),
+        "RPO now in the service list: {fresh}"
+    );
+    // Two hours later the replica is past its limit: a warning, in the warning colour.
+    let later = now + Duration::from_secs(7200);
+    app.handle(
+        Event::Node(NodeEvent::Heartbeat {
+            node: "deb1".into(),
+        }),
+        later,
+    );
+    app.handle(
+        Event::Node(NodeEvent::Heartbeat {
+            node: "deb2".into(),
+        }),
+        later,
+    );
+    let old = render(&app, later);
+    assert!(old.contains("! last sync 2h00m ago > limit 1h"), "{old}");
+    assert!(old.contains("! RPO now 2h00m (limit 1h)"), "{old}");
+    assert!(
+        old.contains("▲ up !2h"),
+        "RPO now in the service list: {old}"
+    );
+    insta::assert_snapshot!("replica_age_past_its_limit", old);
 }

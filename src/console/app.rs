@@ -18,6 +18,9 @@ pub use super::state::runbook::RunbookView;
 pub use super::state::selection::{Focus, Selection};
 use super::theme::Theme;
 
+/// How long a footer message stays (errors four times as long).
+pub const MESSAGE_FOR: Duration = Duration::from_secs(8);
+
 /// How many log lines a turn of the mouse wheel scrolls.
 const WHEEL: usize = 3;
 
@@ -39,6 +42,8 @@ pub struct App {
     pub runbook: Option<RunbookView>,
     /// A message for the operator: text and whether it is an error.
     pub message: Option<(String, bool)>,
+    /// When the message was set by an event (`None`: it stays until replaced).
+    pub message_at: Option<Instant>,
     /// The theme every pane asks for its styles.
     pub theme: Theme,
     /// Built without an executor: no action can be requested.
@@ -53,8 +58,12 @@ pub struct App {
     pub help_scroll: usize,
     /// The actions asked from this console and not over yet (`start of busybox on deb1`).
     pub in_flight: Vec<String>,
+    /// The transfers of the manual sync run from here, drawn as bars.
+    pub transfers: super::state::transfers::Transfers,
     /// When the console started (wall mode cycles from it).
     pub started: Instant,
+    /// The wall-clock time at `started`: replica ages and the wall's clock count from it.
+    pub started_utc: chrono::DateTime<chrono::Utc>,
 }
 
 const READ_ONLY: &str = "read-only console: actions are disabled";
@@ -71,6 +80,7 @@ impl App {
             mode: Mode::Normal,
             runbook: None,
             message: None,
+            message_at: None,
             theme,
             read_only: read_only || wall,
             wall,
@@ -78,7 +88,9 @@ impl App {
             history: Default::default(),
             help_scroll: 0,
             in_flight: Vec::new(),
+            transfers: Default::default(),
             started: Instant::now(),
+            started_utc: chrono::Utc::now(),
         }
     }
 
@@ -90,6 +102,12 @@ impl App {
     /// Whether a node's status can be trusted now; `Err` says since when it cannot.
     pub fn freshness(&self, node: &str, now: Instant) -> Result<Duration, Option<Duration>> {
         self.nodes.freshness(node, now)
+    }
+
+    /// The wall-clock time at `now` (a pure function of the state, so drawing stays testable).
+    pub fn utc(&self, now: Instant) -> chrono::DateTime<chrono::Utc> {
+        let since = now.saturating_duration_since(self.started);
+        self.started_utc + chrono::Duration::from_std(since).unwrap_or(chrono::Duration::zero())
     }
 
     /// The log lines that pass the filter.
@@ -106,8 +124,24 @@ impl App {
         self.message = Some((text.into(), error));
     }
 
-    /// Applies an event; returns what must happen outside.
+    /// Applies an event; returns what must happen outside. A footer message expires (see
+    /// [`MESSAGE_FOR`]) at the first event after its time.
     pub fn handle(&mut self, ev: Event, now: Instant) -> Vec<Effect> {
+        let before = self.message.clone();
+        let effects = self.apply(ev, now);
+        if self.message != before {
+            self.message_at = self.message.as_ref().map(|_| now);
+        } else if let (Some((_, error)), Some(at)) = (&self.message, self.message_at) {
+            let keep = if *error { MESSAGE_FOR * 4 } else { MESSAGE_FOR };
+            if now.saturating_duration_since(at) > keep {
+                self.message = None;
+                self.message_at = None;
+            }
+        }
+        effects
+    }
+
+    fn apply(&mut self, ev: Event, now: Instant) -> Vec<Effect> {
         match ev {
             Event::Input(input) => match self.input_action(input) {
                 Some(a) => self.update(a),
@@ -116,6 +150,14 @@ impl App {
             Event::Node(n) => self.on_node(n, now),
             Event::ActionLog(line) => {
                 self.on_action_log(line);
+                Vec::new()
+            }
+            Event::ActionProgress {
+                node,
+                rid,
+                progress,
+            } => {
+                self.transfers.update(&node, &rid, progress);
                 Vec::new()
             }
             Event::ActionDone {
@@ -293,9 +335,30 @@ impl App {
                     on_run: false,
                     error: None,
                     runbook: Some(crate::text::clean_line(&prompt).into_owned()),
+                    offer_sync: false,
+                    on_sync: false,
                 });
             }
             RunbookEvent::Done { ok, summary } => self.say(summary, !ok),
+            RunbookEvent::Preflight(problems) => {
+                // Offer the first fix behind a gate (Cancel is the default).
+                let svc = self.runbook.as_ref().map(|r| r.svc.clone());
+                if let (Some(svc), Some(fix)) = (svc, problems.iter().find_map(|p| p.fix.clone())) {
+                    if !self.read_only {
+                        self.mode = Mode::Confirm(Confirm {
+                            svc,
+                            node: fix.node,
+                            verb: fix.verb,
+                            typed: None,
+                            on_run: false,
+                            error: None,
+                            runbook: None,
+                            offer_sync: false,
+                            on_sync: false,
+                        });
+                    }
+                }
+            }
             RunbookEvent::Started { .. }
             | RunbookEvent::Progress { .. }
             | RunbookEvent::SyncProgress { .. } => {}
@@ -428,6 +491,10 @@ impl App {
             Action::Back => {
                 self.log.filter.clear();
                 self.message = None;
+                // A finished run's pane closes; a running one stays.
+                if self.runbook.as_ref().is_some_and(|r| r.finished.is_some()) {
+                    self.runbook = None;
+                }
             }
             Action::Filter(text) => self.log.set_filter(text),
             Action::Select(name) => match self.nodes.services.iter().position(|s| s.name == name) {
@@ -460,14 +527,17 @@ impl App {
                 self.say(format!("{verb} of {svc} on {node}: running"), false);
                 self.in_flight.push(format!("{verb} of {svc} on {node}"));
                 self.log.scroll = 0;
+                self.transfers.clear();
                 return vec![Effect::Run { svc, node, verb }];
             }
             Action::AnswerGate(yes) => return vec![Effect::RunbookAnswer(yes)],
             Action::Cancelled { what, runbook } => {
-                self.say(format!("{what} cancelled"), false);
                 if runbook {
+                    // A refused runbook gate aborts the run; it is no failure.
+                    self.say(format!("{what} refused: the run is aborted"), false);
                     return vec![Effect::RunbookAnswer(false)];
                 }
+                self.say(format!("{what} cancelled"), false);
             }
             Action::Notice { text, error } => self.say(text, error),
         }
@@ -551,7 +621,11 @@ impl App {
             self.say(msg, true);
             return;
         }
-        let typed = matches!(verb, "start" | "stop").then(String::new);
+        let typed = matches!(verb, "start" | "stop" | "stopapp" | "cutaccess").then(String::new);
+        // Stopping on production loses what was written since the last sync: offer one first.
+        let offer_sync = matches!(verb, "stop" | "stopapp")
+            && svc.nodes.contains(&node)
+            && svc.status.values().any(|s| !s.syncs.is_empty());
         self.mode = Mode::Confirm(Confirm {
             svc: svc.name.clone(),
             node,
@@ -560,6 +634,8 @@ impl App {
             on_run: false,
             error: None,
             runbook: None,
+            offer_sync,
+            on_sync: false,
         });
     }
 }
@@ -1074,6 +1150,47 @@ mod tests {
     }
 
     #[test]
+    fn footer_messages_expire_and_a_finished_runbook_pane_closes_with_esc() {
+        let t0 = Instant::now();
+        let mut app = lab_app(false);
+        let hb = || {
+            Event::Node(NodeEvent::Heartbeat {
+                node: "deb1".into(),
+            })
+        };
+        app.handle(
+            Event::Input(Input::Key(KeyEvent::new(
+                KeyCode::Char(':'),
+                KeyModifiers::NONE,
+            ))),
+            t0,
+        );
+        typed(&mut app, "theme light", t0);
+        app.handle(key(KeyCode::Enter), t0);
+        assert_eq!(app.message, Some(("theme light".into(), false)));
+        app.handle(hb(), t0 + MESSAGE_FOR - Duration::from_secs(1));
+        assert!(app.message.is_some(), "still fresh");
+        app.handle(hb(), t0 + MESSAGE_FOR + Duration::from_secs(1));
+        assert_eq!(app.message, None, "an old message expires");
+
+        let started = RunbookEvent::Started {
+            svc: "busybox".into(),
+            mode: "REHEARSAL".into(),
+            steps: vec![],
+        };
+        app.handle(Event::Runbook(started), t0);
+        app.handle(key(KeyCode::Esc), t0);
+        assert!(app.runbook.is_some(), "a running run's pane stays");
+        let done = RunbookEvent::Done {
+            ok: true,
+            summary: "run x succeeded".into(),
+        };
+        app.handle(Event::Runbook(done), t0);
+        app.handle(key(KeyCode::Esc), t0);
+        assert_eq!(app.runbook, None, "esc closes a finished run's pane");
+    }
+
+    #[test]
     fn a_runbook_gate_answers_the_run_and_never_runs_a_verb() {
         let now = Instant::now();
         let mut app = lab_app(false);
@@ -1092,7 +1209,10 @@ mod tests {
             "no run started: the gate is still asked, the view stays empty"
         );
         app.handle(key(KeyCode::Esc), now);
-        assert_eq!(app.message, Some(("start_drp cancelled".into(), false)));
+        assert_eq!(
+            app.message,
+            Some(("start_drp refused: the run is aborted".into(), false))
+        );
         app.handle(
             Event::Runbook(RunbookEvent::Gate {
                 svc: "busybox".into(),

@@ -57,6 +57,26 @@ pub const COMMANDS: &[Command] = &[
         },
     },
     Command {
+        names: &["cutaccess"],
+        args: "[NODE]",
+        help: "cut user access (the drp_cut_access hook) before a stop",
+        acts: true,
+        action: |a| Action::Ask {
+            verb: "cutaccess",
+            node: first(a),
+        },
+    },
+    Command {
+        names: &["stopapp"],
+        args: "[NODE]",
+        help: "stop only the application (data stays mounted for a last sync)",
+        acts: true,
+        action: |a| Action::Ask {
+            verb: "stopapp",
+            node: first(a),
+        },
+    },
+    Command {
         names: &["syncupdate"],
         args: "[NODE]",
         help: "incremental sync --force",
@@ -83,6 +103,16 @@ pub const COMMANDS: &[Command] = &[
         acts: true,
         action: |a| Action::Ask {
             verb: "syncdrp",
+            node: first(a),
+        },
+    },
+    Command {
+        names: &["syncnodes"],
+        args: "[NODE]",
+        help: "push the configuration to the other nodes",
+        acts: true,
+        action: |a| Action::Ask {
+            verb: "syncnodes",
             node: first(a),
         },
     },

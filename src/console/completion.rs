@@ -124,7 +124,10 @@ mod tests {
         assert_eq!(complete("theme hi", &c).unwrap().0, "theme high-contrast ");
         let (line, shown) = complete("sync", &c).unwrap();
         assert_eq!(line, "sync");
-        assert_eq!(shown, vec!["syncupdate", "syncfullsync", "syncdrp"]);
+        assert_eq!(
+            shown,
+            vec!["syncupdate", "syncfullsync", "syncdrp", "syncnodes"]
+        );
         assert_eq!(complete("nosuch", &c), None);
         let ro = Candidates {
             read_only: true,

@@ -57,6 +57,15 @@ pub enum Event {
     Node(NodeEvent),
     /// A log line of a running action.
     ActionLog(LogLine),
+    /// A transfer's progress in a running action (drawn as a bar, never logged as a line).
+    ActionProgress {
+        /// The node sending.
+        node: String,
+        /// The sync resource.
+        rid: String,
+        /// Bytes, files, rate, ETA.
+        progress: crate::protocol::log::SyncProgress,
+    },
     /// An action ended.
     ActionDone {
         node: String,
@@ -113,6 +122,8 @@ pub enum RunbookEvent {
         prompt: String,
         typed: bool,
     },
+    /// The preflight refused the run: each reason with its fix.
+    Preflight(Vec<crate::runbook::preflight::Problem>),
     /// The run ended.
     Done { ok: bool, summary: String },
 }

@@ -29,6 +29,8 @@ struct ConsoleOperator {
     tx: Sender<Event>,
     answers: std::sync::mpsc::Receiver<bool>,
     svc: String,
+    /// The step whose gate the operator refused: the run was aborted, not failed.
+    refused: Option<Step>,
 }
 
 impl Operator for ConsoleOperator {
@@ -44,7 +46,16 @@ impl Operator for ConsoleOperator {
             return false;
         }
         // No answer (the console went away) is a refusal: a gate never opens by default.
-        self.answers.recv().unwrap_or(false)
+        let yes = self.answers.recv().unwrap_or(false);
+        if !yes {
+            self.refused = Some(step);
+        }
+        yes
+    }
+
+    fn preflight_failed(&mut self, problems: &[crate::runbook::preflight::Problem]) {
+        let ev = RunbookEvent::Preflight(problems.to_vec());
+        let _ = self.tx.blocking_send(Event::Runbook(ev));
     }
 
     fn say(&mut self, msg: &str) {
@@ -72,6 +83,29 @@ impl Operator for ConsoleOperator {
         let ev = RunbookEvent::Progress { step, state };
         let _ = self.tx.blocking_send(Event::Runbook(ev));
     }
+}
+
+/// The end of a run in one line: how it ended (a refused gate aborts, it does not fail), its
+/// RTO and RPO, and where the report is.
+fn summary(o: &crate::runbook::session::Outcome, refused: Option<Step>) -> String {
+    let how = match (o.ok, refused) {
+        (true, _) => "succeeded".to_string(),
+        (false, Some(step)) => format!("aborted ({} refused)", step.name()),
+        (false, None) => "FAILED".to_string(),
+    };
+    let rto = o
+        .rto_s
+        .map(|s| format!("{s:.1} s"))
+        .unwrap_or_else(|| "not measured".into());
+    let rpo = o
+        .rpo_s
+        .map(|s| format!("{s} s"))
+        .unwrap_or_else(|| "not measured".into());
+    format!(
+        "run {} {how}: report {}; RTO {rto}, RPO {rpo}",
+        o.run,
+        o.report.display()
+    )
 }
 
 fn log_line(node: &str, svc: &str, line: &str) -> LogLine {
@@ -135,16 +169,12 @@ impl Executor {
                 tx: tx.clone(),
                 answers,
                 svc: svc.clone(),
+                refused: None,
             };
             let done = match crate::runbook::session::run(mode, &svc, &pool, &mut op) {
                 Ok(o) => RunbookEvent::Done {
                     ok: o.ok,
-                    summary: format!(
-                        "run {} {}: report {}",
-                        o.run,
-                        if o.ok { "succeeded" } else { "FAILED" },
-                        o.report.display()
-                    ),
+                    summary: summary(&o, op.refused),
                 },
                 Err(e) => RunbookEvent::Done {
                     ok: false,
@@ -186,9 +216,20 @@ impl Executor {
                 let run = async {
                     let mut stream = link.spawn_lines(&args).await?;
                     while let Some(line) = stream.next_line().await? {
-                        let _ = tx
-                            .send(Event::ActionLog(log_line(&node, &svc, &line)))
-                            .await;
+                        // A transfer's progress is a bar, not a log line.
+                        let ev = match LogRecord::parse(&line) {
+                            Some(LogRecord {
+                                progress: Some(progress),
+                                rid,
+                                ..
+                            }) => Event::ActionProgress {
+                                node: node.clone(),
+                                rid,
+                                progress,
+                            },
+                            _ => Event::ActionLog(log_line(&node, &svc, &line)),
+                        };
+                        let _ = tx.send(ev).await;
                     }
                     stream.finish().await
                 };

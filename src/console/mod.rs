@@ -108,6 +108,30 @@ async fn run_async(
         tx: tx.clone(),
     };
     let mut app = App::new(theme, read_only, args.wall, args.services.clone());
+    // An unfinished run (a console or seat that died mid-run) is the first thing to know.
+    if let Some(u) = crate::runbook::session::unfinished_runs(&crate::runbook::journal::runs_dir())
+        .into_iter()
+        .find(|u| args.services.is_empty() || args.services.contains(&u.svc))
+    {
+        let at = u
+            .last_step
+            .as_ref()
+            .map(|(step, kind)| format!(" at step {step} ({})", kind.replace('_', " ")))
+            .unwrap_or_default();
+        let how = if read_only {
+            "resume it from an interactive console".to_string()
+        } else {
+            format!(
+                "select {} and type {} to resume it",
+                u.svc,
+                u.resume_command()
+            )
+        };
+        app.message = Some((
+            format!("unfinished {} run of {} stopped{at}: {how}", u.mode, u.svc),
+            true,
+        ));
+    }
     for n in &nodes {
         app.nodes.watch(n);
         world.watch(n.clone());

@@ -53,7 +53,10 @@ pub fn draw(frame: &mut Frame, app: &App, now: Instant) {
             let area = centered(frame.area(), 78, panes::help::height(app));
             panes::help::draw(frame, area, app)
         }
-        Mode::Confirm(c) => panes::confirm::draw(frame, centered(frame.area(), 60, 9), app, c),
+        Mode::Confirm(c) => {
+            let (w, h) = if c.offer_sync { (76, 13) } else { (60, 9) };
+            panes::confirm::draw(frame, centered(frame.area(), w, h), app, c, now)
+        }
         Mode::Detail { node, key } => {
             let area = centered(frame.area(), 100, 22);
             panes::detail::draw(frame, area, app, node, key)

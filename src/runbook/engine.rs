@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use super::journal::{EntryKind, Journal, Record};
 use super::nodes::NodeOps;
 use super::plan::{steps, Gate, Mode, Step, StepState};
+use super::preflight::Problem;
 use crate::agent::peer_answer::PeerAnswer;
 use crate::protocol::log::{LogRecord, SyncProgress};
 use crate::protocol::verb::{Action, SvcFlags};
@@ -38,6 +39,8 @@ pub trait Operator {
     fn sync_progress(&mut self, _rid: &str, _p: &SyncProgress) {}
     /// A step changed state: `running`, `done`, `failed`, `skipped` (the console's checklist).
     fn progress(&mut self, _step: Step, _state: StepState) {}
+    /// The preflight refused the run: each reason with its fix (the console offers to run it).
+    fn preflight_failed(&mut self, _problems: &[Problem]) {}
 }
 
 /// What a run is about.
@@ -364,7 +367,11 @@ impl<'a> Engine<'a> {
                 match &p {
                     PeerAnswer::Status(p) => {
                         if !p.avail.is_active() {
-                            problems.push(format!("{svc} is {} on {prod}, not running", p.avail));
+                            problems.push(Problem::fixed_by(
+                                format!("{svc} is {} on {prod}, not running", p.avail),
+                                "start",
+                                &prod,
+                            ));
                         }
                         for r in &p.resources {
                             let is_sync = r.rid.starts_with("sync#");
@@ -372,24 +379,28 @@ impl<'a> Engine<'a> {
                                 && r.status != Status::Up
                                 && r.status != Status::NotApplicable
                             {
-                                let what = if r.rid == "sync#i0" {
-                                    "config not in sync"
+                                let (what, verb) = if r.rid == "sync#i0" {
+                                    (format!("configuration not pushed to {drp}"), "syncnodes")
                                 } else {
-                                    "sync not fresh"
+                                    ("sync not fresh".to_string(), "syncupdate")
                                 };
-                                problems.push(format!(
-                                    "{what}: {} is {} ({})",
-                                    r.rid,
-                                    r.status,
-                                    r.comments.join("; ")
+                                problems.push(Problem::fixed_by(
+                                    format!(
+                                        "{what}: {} is {} ({})",
+                                        r.rid,
+                                        r.status,
+                                        r.comments.join("; ")
+                                    ),
+                                    verb,
+                                    &prod,
                                 ));
                             }
                         }
                     }
-                    p if p.is_unreachable() => problems.push(format!(
+                    p if p.is_unreachable() => problems.push(Problem::new(format!(
                         "production {prod} {p}: if it is lost, run the disaster runbook"
-                    )),
-                    p => problems.push(format!("production {prod} {p}")),
+                    ))),
+                    p => problems.push(Problem::new(format!("production {prod} {p}"))),
                 }
                 self.check_drp_standby(&d, &mut problems);
             }
@@ -397,32 +408,35 @@ impl<'a> Engine<'a> {
                 // Production is lost only when it cannot be reached at all: a node that answers
                 // anything, even an error or garbage, may still run the service.
                 if !p.is_unreachable() {
-                    problems.push(format!(
+                    problems.push(Problem::new(format!(
                         "production {prod} {p}: a node that answers is not lost, so no disaster \
                          is declared against it; stop {svc} there and run a rehearsal, or cut \
                          {prod} off (power, network) before declaring the disaster"
-                    ));
+                    )));
                 }
                 self.check_drp_standby(&d, &mut problems);
             }
             Mode::Failback => {
                 match &d {
-                    PeerAnswer::Status(d) if !d.avail.is_active() => problems.push(format!(
-                        "{svc} is {} on {drp}: nothing to fail back",
-                        d.avail
+                    PeerAnswer::Status(d) if !d.avail.is_active() => problems.push(Problem::new(
+                        format!("{svc} is {} on {drp}: nothing to fail back", d.avail),
                     )),
                     PeerAnswer::Status(_) => {}
-                    d => problems.push(format!("DRP node {drp} {d}")),
+                    d => problems.push(Problem::new(format!("DRP node {drp} {d}"))),
                 }
                 match p.runs() {
                     Some(false) => {}
-                    Some(true) => problems.push(format!("{svc} is already running on {prod}")),
-                    None => problems.push(format!("production {prod} {p}")),
+                    Some(true) => {
+                        problems.push(Problem::new(format!("{svc} is already running on {prod}")))
+                    }
+                    None => problems.push(Problem::new(format!("production {prod} {p}"))),
                 }
             }
         }
         if !problems.is_empty() {
-            bail!("preflight: {}", problems.join("; "));
+            self.op.preflight_failed(&problems);
+            let text: Vec<String> = problems.iter().map(Problem::to_string).collect();
+            bail!("preflight: {}", text.join("; "));
         }
         let avail = |a: &PeerAnswer| match a {
             PeerAnswer::Status(st) => json!(st.avail),
@@ -431,25 +445,29 @@ impl<'a> Engine<'a> {
         Ok(json!({"production": avail(&p), "drp": avail(&d)}))
     }
 
-    fn check_drp_standby(&self, d: &PeerAnswer, problems: &mut Vec<String>) {
+    fn check_drp_standby(&self, d: &PeerAnswer, problems: &mut Vec<Problem>) {
         let drp = &self.spec.drp;
         match d {
             PeerAnswer::Status(d) => {
                 if d.avail.is_active() {
-                    problems.push(format!("{} is already {} on {drp}", self.spec.svc, d.avail));
+                    problems.push(Problem::new(format!(
+                        "{} is already {} on {drp}",
+                        self.spec.svc, d.avail
+                    )));
                 }
                 for r in d
                     .resources
                     .iter()
                     .filter(|r| r.standby && r.status != Status::StdbyUp)
                 {
-                    problems.push(format!(
-                        "standby resource {} is {} on {drp} (run startstandby there)",
-                        r.rid, r.status
+                    problems.push(Problem::fixed_by(
+                        format!("standby resource {} is {} on {drp}", r.rid, r.status),
+                        "startstandby",
+                        drp,
                     ));
                 }
             }
-            other => problems.push(format!("DRP node {drp} {other}")),
+            other => problems.push(Problem::new(format!("DRP node {drp} {other}"))),
         }
     }
 

@@ -5,6 +5,7 @@ pub mod engine;
 pub mod journal;
 pub mod nodes;
 pub mod plan;
+pub mod preflight;
 pub mod report;
 pub mod session;
 

@@ -24,6 +24,10 @@ pub struct Outcome {
     pub run: String,
     /// The Markdown report.
     pub report: PathBuf,
+    /// Recovery time, seconds (from the report), when the run measured one.
+    pub rto_s: Option<f64>,
+    /// Recovery point, seconds of writes lost (from the report), when the run measured one.
+    pub rpo_s: Option<i64>,
 }
 
 /// The journal of the unfinished run of `svc`, if there is one.
@@ -44,6 +48,72 @@ pub fn unfinished(dir: &Path, svc: &str) -> Result<Option<(PathBuf, Vec<Record>)
         }
     }
     Ok(None)
+}
+
+/// An unfinished run as the console announces it at start-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unfinished {
+    /// The service.
+    pub svc: String,
+    /// `REHEARSAL`, `DISASTER`, `FAILBACK`.
+    pub mode: String,
+    /// The run id.
+    pub run: String,
+    /// The last step the journal names, and what happened to it (`step_done`, ...).
+    pub last_step: Option<(String, String)>,
+}
+
+impl Unfinished {
+    /// The console command that resumes it.
+    pub fn resume_command(&self) -> &'static str {
+        match self.mode.as_str() {
+            "DISASTER" => ":disaster",
+            "FAILBACK" => ":failback",
+            _ => ":rehearse",
+        }
+    }
+}
+
+/// Every unfinished run in `dir` (unreadable journals are skipped: the run itself reports them).
+pub fn unfinished_runs(dir: &Path) -> Vec<Unfinished> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for e in entries.flatten() {
+        let path = e.path();
+        if path.extension().and_then(|x| x.to_str()) != Some("jsonl") {
+            continue;
+        }
+        let Ok(recs) = read_verified(&path) else {
+            continue;
+        };
+        let (Some(first), Some(last)) = (recs.first(), recs.last()) else {
+            continue;
+        };
+        if last.kind.ends_run() {
+            continue;
+        }
+        let mode: Option<Mode> = serde_json::from_value(first.detail["mode"].clone()).ok();
+        let last_step = recs.iter().rev().find_map(|r| {
+            let kind = serde_json::to_value(r.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            r.step.clone().map(|s| (s, kind))
+        });
+        out.push(Unfinished {
+            svc: first.detail["service"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            mode: mode.map(|m| m.banner().to_string()).unwrap_or_default(),
+            run: first.run.clone(),
+            last_step,
+        });
+    }
+    out.sort_by(|a, b| a.run.cmp(&b.run));
+    out
 }
 
 fn new_run_id(svc: &str) -> String {
@@ -127,6 +197,8 @@ pub fn run(mode: Mode, svc: &str, pool: &Pool, op: &mut dyn Operator) -> Result<
     )?;
     Ok(Outcome {
         ok,
+        rto_s: rep.rto_s,
+        rpo_s: rep.rpo_s,
         run: rep.run,
         report: md,
     })

@@ -9,6 +9,21 @@ use ratatui::Frame;
 
 use crate::console::app::{App, Focus, Mode};
 
+/// The manual sync's transfer bars after the message: rate and ETA, never raw progress lines.
+fn with_transfers<'a>(app: &App, mut line: Line<'a>) -> Line<'a> {
+    for t in &app.transfers.items {
+        line.spans.push(Span::styled(
+            format!(
+                "  {} {}",
+                crate::text::clean_line(&t.rid),
+                t.progress.bar(10)
+            ),
+            app.theme.title(false),
+        ));
+    }
+    line
+}
+
 /// Draws the bottom line.
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let line = match (&app.mode, &app.message) {
@@ -27,8 +42,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             Span::raw(t.clone()),
             Span::raw("█"),
         ]),
-        (_, Some((m, true))) => Line::from(Span::styled(format!(" {m}"), app.theme.error())),
-        (_, Some((m, false))) => Line::from(Span::styled(format!(" {m}"), app.theme.text())),
+        (_, Some((m, true))) => with_transfers(
+            app,
+            Line::from(Span::styled(format!(" {m}"), app.theme.error())),
+        ),
+        (_, Some((m, false))) => with_transfers(
+            app,
+            Line::from(Span::styled(format!(" {m}"), app.theme.text())),
+        ),
         _ => footer(app),
     };
     frame.render_widget(Paragraph::new(line), area);

@@ -1,6 +1,8 @@
 //! The confirmation dialog: Cancel is the default; stopping or starting a service needs its name
 //! typed.
 
+use std::time::Instant;
+
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
@@ -8,9 +10,47 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use crate::console::app::{App, Confirm};
+use crate::console::state::replica::rpo_now;
+use crate::status::Status;
+
+/// What stopping production loses: the age of the last sync and the offer to sync first.
+fn sync_warning(app: &App, c: &Confirm, now: Instant) -> Vec<Line<'static>> {
+    let warn = app.theme.status(Status::Warn).add_modifier(Modifier::BOLD);
+    let svc = app.nodes.services.iter().find(|s| s.name == c.svc);
+    let last = match svc.and_then(|s| rpo_now(s, app.utc(now))) {
+        Some(r) if r.age.is_some() => {
+            format!("the last sync ({}) ended {} ago:", r.rid, r.age_text())
+        }
+        Some(r) => format!("{} never synced:", r.rid),
+        None => "no sync known:".into(),
+    };
+    let choice = if c.on_sync {
+        app.theme.selected().add_modifier(Modifier::REVERSED)
+    } else {
+        app.theme.text()
+    };
+    vec![
+        Line::from(Span::styled(format!("! {last}"), warn)),
+        Line::from(Span::styled(
+            format!(
+                "  writes on {} since then will be lost unless a sync runs first",
+                c.node
+            ),
+            warn,
+        )),
+        Line::from(vec![
+            Span::styled("[ sync first ]", choice),
+            Span::styled(
+                "  tab chooses it, enter runs syncupdate (then stop again)",
+                app.theme.muted(),
+            ),
+        ]),
+        Line::from(""),
+    ]
+}
 
 /// Draws the dialog.
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, c: &Confirm) {
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, c: &Confirm, now: Instant) {
     let force = if c.verb.starts_with("sync") {
         " --force"
     } else {
@@ -35,6 +75,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, c: &Confirm) {
             Line::from(Span::styled(prompt.clone(), app.theme.text())),
             Line::from(""),
         ];
+    }
+    if c.offer_sync {
+        lines.extend(sync_warning(app, c, now));
     }
     match &c.typed {
         Some(t) => {

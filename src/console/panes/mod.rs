@@ -1,5 +1,6 @@
 //! One file per pane; each draws from the state and the theme only.
 
+pub mod big_text;
 pub mod bottom;
 pub mod confirm;
 pub mod detail;

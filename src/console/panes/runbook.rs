@@ -65,12 +65,34 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, rb: &RunbookView) {
             lines.insert(pos + 1 + i, bar);
         }
     }
+    if !rb.problems.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "the preflight refused the run:",
+            app.theme.error(),
+        )));
+        for p in &rb.problems {
+            lines.push(Line::from(Span::styled(
+                format!("✗ {}", crate::text::clean_line(&p.what)),
+                app.theme.text(),
+            )));
+            if let Some(fix) = &p.fix {
+                lines.push(Line::from(Span::styled(
+                    format!("    fix: {fix}"),
+                    app.theme.title(true),
+                )));
+            }
+        }
+    }
     if let Some((ok, summary)) = &rb.finished {
         lines.push(Line::from(""));
+        // A run refused at a gate was aborted by the operator: no failure colour.
+        let aborted = !ok && summary.contains(" aborted");
         lines.push(Line::from(Span::styled(
             summary.clone(),
             if *ok {
                 app.theme.status(Status::Up)
+            } else if aborted {
+                app.theme.status(Status::Warn)
             } else {
                 app.theme.error()
             },

@@ -9,6 +9,7 @@ use ratatui::Frame;
 
 use super::status_span;
 use crate::console::app::{App, Focus};
+use crate::console::state::replica::{coarse, rpo_now};
 use crate::status::Status;
 
 /// Draws the service list.
@@ -38,10 +39,29 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Instant) {
             };
             let mut name = format!("{marker}{}", s.name);
             name.truncate(12);
-            let line = Line::from(vec![
-                Span::raw(format!("{name:<13}")),
-                status_span(app, st, stale),
-            ]);
+            let status = status_span(app, st, stale);
+            let used = 13 + status.content.chars().count();
+            let mut spans = vec![Span::raw(format!("{name:<13}")), status];
+            // RPO now (the oldest replica), where the row has room for it.
+            if let Some(r) = rpo_now(s, app.utc(now)) {
+                let age = r.age.map(coarse).unwrap_or_else(|| "never".into());
+                let text = if r.over() {
+                    format!(" !{age}")
+                } else {
+                    format!(" {age}")
+                };
+                if used + text.chars().count() <= usize::from(area.width.saturating_sub(2)) {
+                    spans.push(Span::styled(
+                        text,
+                        if r.over() {
+                            app.theme.status(Status::Warn)
+                        } else {
+                            app.theme.muted()
+                        },
+                    ));
+                }
+            }
+            let line = Line::from(spans);
             if i == app.selection.selected {
                 line.style(app.theme.selected())
             } else {

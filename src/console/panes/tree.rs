@@ -6,12 +6,14 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::{freshness_text, status_span};
 use crate::console::app::{App, Focus, SvcEntry};
+use crate::console::state::replica::{limit as short, replica_ages, rpo_now, ReplicaAge};
 use crate::status::{group_of, ServiceStatus, Status};
 use crate::text::clean_line;
 
@@ -108,6 +110,43 @@ struct Side<'a> {
     index: usize,
 }
 
+/// The replica age under a sync row: its last success against its `sync_max_delay`, a warning
+/// once past it.
+fn age_line(app: &App, indent: &str, age: &ReplicaAge) -> Line<'static> {
+    let limit = short(age.max);
+    let (text, style) = match age.age {
+        None => (
+            format!("{indent}! never synced (limit {limit})"),
+            app.theme.status(Status::Warn).add_modifier(Modifier::BOLD),
+        ),
+        Some(_) if age.over() => (
+            format!("{indent}! last sync {} ago > limit {limit}", age.age_text()),
+            app.theme.status(Status::Warn).add_modifier(Modifier::BOLD),
+        ),
+        Some(_) => (
+            format!("{indent}last sync {} ago (limit {limit})", age.age_text()),
+            app.theme.muted(),
+        ),
+    };
+    Line::from(Span::styled(text, style))
+}
+
+/// " RPO now 12s " for a service's title: its oldest replica, a warning once past its limit.
+pub fn rpo_title(app: &App, svc: &SvcEntry, now: Instant) -> Option<Span<'static>> {
+    let r = rpo_now(svc, app.utc(now))?;
+    Some(if r.over() {
+        Span::styled(
+            format!(" ! RPO now {} (limit {}) ", r.age_text(), short(r.max)),
+            app.theme.status(Status::Warn).add_modifier(Modifier::BOLD),
+        )
+    } else {
+        Span::styled(
+            format!(" RPO now {} (limit {}) ", r.age_text(), short(r.max)),
+            app.theme.muted(),
+        )
+    })
+}
+
 /// Draws one node's tree; `other` is the other node's status, for the differences.
 fn draw_one(frame: &mut Frame, area: Rect, app: &App, svc: &SvcEntry, side: Side, now: Instant) {
     let Side {
@@ -127,7 +166,7 @@ fn draw_one(frame: &mut Frame, area: Rect, app: &App, svc: &SvcEntry, side: Side
         return;
     };
     let (fresh, stale) = freshness_text(app, node, now);
-    let title = if stale {
+    let mut title = if stale {
         Line::from(vec![
             Span::styled(format!(" {node} · {role} "), app.theme.title(focused)),
             Span::styled(
@@ -141,6 +180,10 @@ fn draw_one(frame: &mut Frame, area: Rect, app: &App, svc: &SvcEntry, side: Side
             app.theme.title(focused),
         ))
     };
+    if role == "DRP" {
+        // What a failover would lose now: the replica's age, on the side that holds it.
+        title.spans.extend(rpo_title(app, svc, now));
+    }
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(if stale {
@@ -156,6 +199,7 @@ fn draw_one(frame: &mut Frame, area: Rect, app: &App, svc: &SvcEntry, side: Side
             app.theme.error(),
         )));
     }
+    let ages = replica_ages(svc, app.utc(now));
     match svc.status.get(node) {
         None => lines.push(Line::from(Span::styled(
             format!("no status from {node} yet"),
@@ -194,6 +238,9 @@ fn draw_one(frame: &mut Frame, area: Rect, app: &App, svc: &SvcEntry, side: Side
                 } else {
                     "|    "
                 };
+                if let Some(age) = ages.iter().find(|a| a.rid == r.key) {
+                    lines.push(age_line(app, indent, age));
+                }
                 for c in &r.comments {
                     lines.push(Line::from(Span::styled(
                         format!("{indent}# {}", clean_line(c)),

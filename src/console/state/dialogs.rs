@@ -24,6 +24,11 @@ pub struct Confirm {
     pub error: Option<String>,
     /// A runbook gate's prompt: the answer goes back to the waiting run.
     pub runbook: Option<String>,
+    /// Stopping production loses the writes since the last sync: the gate says so and offers
+    /// to sync first (tab moves to that choice).
+    pub offer_sync: bool,
+    /// The "sync first" choice has the focus.
+    pub on_sync: bool,
 }
 
 impl Confirm {
@@ -31,6 +36,13 @@ impl Confirm {
     fn passed(self) -> Action {
         if self.runbook.is_some() {
             return Action::AnswerGate(true);
+        }
+        if self.offer_sync && self.on_sync {
+            return Action::Run {
+                svc: self.svc,
+                node: self.node,
+                verb: "syncupdate".into(),
+            };
         }
         Action::Run {
             svc: self.svc,
@@ -143,6 +155,10 @@ impl Mode {
     fn on_confirm_key(&mut self, mut c: Confirm, k: KeyEvent) -> Option<Action> {
         match (k.code, &mut c.typed) {
             (KeyCode::Esc, _) => return Some(c.cancelled()),
+            (KeyCode::Tab | KeyCode::BackTab, Some(_)) if c.offer_sync => {
+                c.on_sync = !c.on_sync;
+            }
+            (KeyCode::Enter, Some(_)) if c.on_sync => return Some(c.passed()),
             (KeyCode::Enter, Some(typed)) => {
                 if *typed == c.svc {
                     return Some(c.passed());

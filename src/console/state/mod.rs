@@ -10,5 +10,7 @@ pub mod dialogs;
 pub mod log;
 pub mod log_view;
 pub mod nodes;
+pub mod replica;
 pub mod runbook;
 pub mod selection;
+pub mod transfers;

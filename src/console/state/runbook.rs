@@ -4,6 +4,7 @@
 use crate::console::event::RunbookEvent;
 use crate::protocol::log::SyncProgress;
 use crate::runbook::plan::{Step, StepState};
+use crate::runbook::preflight::Problem;
 
 /// A runbook as the console shows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -20,6 +21,8 @@ pub struct RunbookView {
     pub finished: Option<(bool, String)>,
     /// Transfer progress per sync resource, during the sync step.
     pub syncs: Vec<(String, SyncProgress)>,
+    /// Why the preflight refused the run, each reason with its fix.
+    pub problems: Vec<Problem>,
 }
 
 impl RunbookView {
@@ -53,6 +56,7 @@ impl RunbookView {
                 }
             }
             RunbookEvent::Gate { step, .. } => rb.gate = Some(step.clone()),
+            RunbookEvent::Preflight(problems) => rb.problems = problems.clone(),
             RunbookEvent::Done { ok, summary } => {
                 rb.gate = None;
                 rb.finished = Some((*ok, summary.clone()));
