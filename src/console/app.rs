@@ -1053,6 +1053,46 @@ mod tests {
     }
 
     #[test]
+    fn quitting_while_a_runbook_step_runs_asks_first() {
+        use crate::runbook::plan::{Step, StepState};
+        let now = Instant::now();
+        let mut app = lab_app(false);
+        for ev in [
+            RunbookEvent::Started {
+                svc: "busybox".into(),
+                mode: "REHEARSAL".into(),
+                steps: vec![Step::Preflight, Step::SyncUpdate],
+            },
+            RunbookEvent::Progress {
+                step: Step::SyncUpdate,
+                state: StepState::Running,
+            },
+        ] {
+            app.handle(Event::Runbook(ev), now);
+        }
+        let ctrl_c = Event::Input(Input::Key(KeyEvent::new(
+            KeyCode::Char('c'),
+            KeyModifiers::CONTROL,
+        )));
+        app.handle(ctrl_c, now);
+        assert_eq!(
+            app.mode,
+            Mode::Quit("the rehearsal runbook of busybox, step syncupdate".into())
+        );
+        app.handle(key(KeyCode::Esc), now);
+        assert!(!app.quit);
+        app.handle(
+            Event::Runbook(RunbookEvent::Done {
+                ok: true,
+                summary: "done".into(),
+            }),
+            now,
+        );
+        app.handle(key(KeyCode::Char('q')), now);
+        assert!(app.quit, "the run is over: q quits at once");
+    }
+
+    #[test]
     fn ctrl_c_cancels_a_typed_gate() {
         let now = Instant::now();
         let mut app = lab_app(false);
