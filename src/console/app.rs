@@ -338,7 +338,10 @@ impl App {
                 let to = i64::try_from(self.help_scroll).unwrap_or(0) + i64::from(by);
                 self.help_scroll = usize::try_from(to.clamp(0, max as i64)).unwrap_or(0);
             }
-            Action::CommandLine => self.mode = Mode::Command(String::new()),
+            Action::CommandLine => {
+                self.history.restart();
+                self.mode = Mode::Command(String::new());
+            }
             Action::FilterLine => self.mode = Mode::Filter(self.log.filter.clone()),
             Action::FocusNext => self.selection.cycle_focus(true),
             Action::FocusPrev => self.selection.cycle_focus(false),
