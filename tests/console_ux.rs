@@ -83,3 +83,53 @@ fn quitting_while_an_action_runs_asks_first() {
     assert!(app.terminal_restored());
     drop(held);
 }
+
+#[test]
+fn a_failed_start_is_logged_once_and_the_log_line_can_be_copied() {
+    let lab = TestLab::new();
+    let dir = lab.dir.to_string_lossy().into_owned();
+    let mut app = PtyApp::spawn(&["lab", "--dir", &dir], lab.dir.parent().unwrap());
+    app.wait_screen(T, "both trees", both_trees);
+    app.send(":start deb1\r");
+    app.wait_screen(T, "the typed gate", |s| s.contains("type the service name"));
+    app.send("busybox\r");
+    app.wait_screen(T, "deb1 started", |s| {
+        s.contains("start of busybox on deb1 done")
+    });
+    // The split-brain guard refuses deb2: the agent logs the failure, the console must not
+    // log it a second time.
+    app.send(":start deb2\r");
+    app.wait_screen(T, "the typed gate", |s| s.contains("type the service name"));
+    app.send("busybox\r");
+    app.wait_screen(T, "the refusal", |s| {
+        s.contains("start of busybox on deb2 FAILED")
+    });
+    let screen = app.screen();
+    assert_eq!(
+        screen.matches("start failed").count(),
+        1,
+        "one failure, one log line:\n{screen}"
+    );
+    // y copies the newest line (the failure) to the terminal's clipboard with OSC 52; m gives
+    // the mouse back to the terminal.
+    app.send("y");
+    app.wait_screen(T, "the copy", |s| s.contains("copied: "));
+    let raw = String::from_utf8_lossy(&app.raw()).into_owned();
+    assert!(raw.contains("\x1b]52;c;"), "an OSC 52 sequence was written");
+    let before = raw.matches("\x1b[?1000l").count();
+    app.send("m");
+    app.wait_screen(T, "the mouse given back", |s| s.contains("mouse off"));
+    let raw = String::from_utf8_lossy(&app.raw()).into_owned();
+    assert!(
+        raw.matches("\x1b[?1000l").count() > before,
+        "mouse capture off"
+    );
+    app.send("S");
+    app.wait_screen(T, "the stop gate", |s| s.contains("type the service name"));
+    app.send("busybox\r");
+    app.wait_screen(T, "deb1 stopped", |s| {
+        s.contains("stop of busybox on deb1 done")
+    });
+    app.send("q");
+    assert!(app.wait_exit(T));
+}

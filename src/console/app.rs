@@ -401,7 +401,10 @@ impl App {
                 let to = i64::try_from(self.help_scroll).unwrap_or(0) + i64::from(by);
                 self.help_scroll = usize::try_from(to.clamp(0, max as i64)).unwrap_or(0);
             }
-            Action::CommandLine => self.mode = Mode::Command(String::new()),
+            Action::CommandLine => {
+                self.history.restart();
+                self.mode = Mode::Command(String::new());
+            }
             Action::FilterLine => self.mode = Mode::Filter(self.log.filter.clone()),
             Action::FocusNext => self.selection.cycle_focus(true),
             Action::FocusPrev => self.selection.cycle_focus(false),
@@ -1126,6 +1129,46 @@ mod tests {
         app.handle(key(KeyCode::Enter), now);
         assert_eq!(app.mode, Mode::Normal);
         assert!(matches!(&app.message, Some((_, true))));
+    }
+
+    #[test]
+    fn quitting_while_a_runbook_step_runs_asks_first() {
+        use crate::runbook::plan::{Step, StepState};
+        let now = Instant::now();
+        let mut app = lab_app(false);
+        for ev in [
+            RunbookEvent::Started {
+                svc: "busybox".into(),
+                mode: "REHEARSAL".into(),
+                steps: vec![Step::Preflight, Step::SyncUpdate],
+            },
+            RunbookEvent::Progress {
+                step: Step::SyncUpdate,
+                state: StepState::Running,
+            },
+        ] {
+            app.handle(Event::Runbook(ev), now);
+        }
+        let ctrl_c = Event::Input(Input::Key(KeyEvent::new(
+            KeyCode::Char('c'),
+            KeyModifiers::CONTROL,
+        )));
+        app.handle(ctrl_c, now);
+        assert_eq!(
+            app.mode,
+            Mode::Quit("the rehearsal runbook of busybox, step syncupdate".into())
+        );
+        app.handle(key(KeyCode::Esc), now);
+        assert!(!app.quit);
+        app.handle(
+            Event::Runbook(RunbookEvent::Done {
+                ok: true,
+                summary: "done".into(),
+            }),
+            now,
+        );
+        app.handle(key(KeyCode::Char('q')), now);
+        assert!(app.quit, "the run is over: q quits at once");
     }
 
     #[test]

@@ -87,6 +87,11 @@ impl History {
         self.lines.push(line.to_string());
     }
 
+    /// A new `:` line starts its walk from the newest entry.
+    pub fn restart(&mut self) {
+        self.back = 0;
+    }
+
     /// The previous line (`older`) or the next one; `None` past the newest: an empty line.
     pub fn walk(&mut self, older: bool) -> Option<String> {
         self.back = if older {
