@@ -136,14 +136,11 @@ pub fn rpo_title(app: &App, svc: &SvcEntry, now: Instant) -> Option<Span<'static
     let r = rpo_now(svc, app.utc(now))?;
     Some(if r.over() {
         Span::styled(
-            format!(" ! RPO now {} (limit {}) ", r.age_text(), short(r.max)),
+            format!(" ! RPO now {} > {} ", r.age_text(), short(r.max)),
             app.theme.status(Status::Warn).add_modifier(Modifier::BOLD),
         )
     } else {
-        Span::styled(
-            format!(" RPO now {} (limit {}) ", r.age_text(), short(r.max)),
-            app.theme.muted(),
-        )
+        Span::styled(format!(" RPO now {} ", r.age_text()), app.theme.muted())
     })
 }
 

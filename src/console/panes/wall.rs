@@ -136,7 +136,11 @@ fn draw_tile(
         .borders(Borders::ALL)
         .border_style(state.style.remove_modifier(Modifier::CROSSED_OUT))
         .title(Span::styled(
-            format!(" {} · {node} {role} ", svc.name),
+            if size.big {
+                format!(" {} · {node} {role} ", svc.name)
+            } else {
+                format!(" {} · {node} ", svc.name)
+            },
             app.theme.title(true),
         ));
     let inner = block.inner(area);
