@@ -47,6 +47,20 @@ pub fn services(env: &NodeEnv) -> Result<Vec<ServiceNodes>> {
         .collect())
 }
 
+/// Why this node cannot be probed at all right now (its root or config directory is gone), if
+/// it cannot. `had_services`: the node had services at the last round, so a missing config
+/// directory is a loss, not a node without services.
+fn node_failure(env: &NodeEnv, had_services: bool) -> Option<String> {
+    if !env.root.as_os_str().is_empty() && !env.root.is_dir() {
+        return Some(format!("the node's root {} is gone", env.root.display()));
+    }
+    let etc = env.etc_dir();
+    if had_services && !etc.is_dir() {
+        return Some(format!("the config directory {} is gone", etc.display()));
+    }
+    None
+}
+
 /// Streams records to `out` until it is closed (the console went away) or `limit` passes.
 pub fn watch(
     env: &NodeEnv,
@@ -58,54 +72,33 @@ pub fn watch(
     let mut last: BTreeMap<String, String> = BTreeMap::new();
     let mut hello: Option<Vec<ServiceNodes>> = None;
     let mut last_beat: Option<Instant> = None;
+    let mut last_ok: Option<Instant> = None;
+    let mut failing: Option<String> = None;
     loop {
-        let names: Vec<String> = selector::configured(env)?
-            .into_iter()
-            .filter(|n| only.is_empty() || only.contains(n))
-            .collect();
-        let mut services = Vec::new();
-        let mut records = Vec::new();
-        for name in &names {
-            match Service::load(env, name) {
-                Ok(svc) => {
-                    services.push(ServiceNodes {
-                        name: name.clone(),
-                        nodes: svc.cfg.nodes.clone(),
-                        drpnodes: svc.cfg.drpnodes.clone(),
-                    });
-                    let st = probe::probe(env, &svc);
-                    let fp = fingerprint(&st);
-                    if last.get(name) != Some(&fp) {
-                        last.insert(name.clone(), fp);
-                        records.push(WatchRecord::Status {
-                            status: Box::new(st),
-                        });
-                    }
-                }
-                Err(e) => {
-                    let fp = format!("error: {e:#}");
-                    if last.get(name) != Some(&fp) {
-                        last.insert(name.clone(), fp);
-                        records.push(WatchRecord::Error {
-                            service: name.clone(),
-                            message: format!("{e:#}"),
-                        });
-                    }
+        let had_services = hello.as_ref().is_some_and(|h| !h.is_empty());
+        let listed = match node_failure(env, had_services) {
+            Some(why) => Err(why),
+            None => selector::configured(env).map_err(|e| format!("{e:#}")),
+        };
+        match listed {
+            Err(reason) => {
+                if failing.as_ref() != Some(&reason) {
+                    emit(
+                        out,
+                        &WatchRecord::ProbeFailed {
+                            node: env.nodename.clone(),
+                            service: None,
+                            reason: reason.clone(),
+                        },
+                    )?;
+                    failing = Some(reason);
                 }
             }
-        }
-        if hello.as_ref() != Some(&services) {
-            emit(
-                out,
-                &WatchRecord::Hello {
-                    node: env.nodename.clone(),
-                    services: services.clone(),
-                },
-            )?;
-            hello = Some(services);
-        }
-        for r in &records {
-            emit(out, r)?;
+            Ok(names) => {
+                failing = None;
+                probe_round(env, only, names, out, &mut last, &mut hello)?;
+                last_ok = Some(Instant::now());
+            }
         }
         if last_beat.is_none_or(|t| t.elapsed() >= HEARTBEAT_EVERY) {
             let ts = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
@@ -114,6 +107,9 @@ pub fn watch(
                 &WatchRecord::Heartbeat {
                     node: env.nodename.clone(),
                     ts,
+                    probed_ms_ago: last_ok
+                        .map(|t| u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX)),
+                    probe_error: failing.clone(),
                 },
             )?;
             last_beat = Some(Instant::now());
@@ -125,6 +121,63 @@ pub fn watch(
     }
 }
 
+/// Probes the services `names` (those in `only`, all when empty) and sends what changed: the
+/// hello when the set of services did, then each changed status or config error.
+fn probe_round(
+    env: &NodeEnv,
+    only: &[String],
+    names: Vec<String>,
+    out: &mut impl Write,
+    last: &mut BTreeMap<String, String>,
+    hello: &mut Option<Vec<ServiceNodes>>,
+) -> Result<()> {
+    let mut services = Vec::new();
+    let mut records = Vec::new();
+    for name in names.iter().filter(|n| only.is_empty() || only.contains(n)) {
+        match Service::load(env, name) {
+            Ok(svc) => {
+                services.push(ServiceNodes {
+                    name: name.clone(),
+                    nodes: svc.cfg.nodes.clone(),
+                    drpnodes: svc.cfg.drpnodes.clone(),
+                });
+                let st = probe::probe(env, &svc);
+                let fp = fingerprint(&st);
+                if last.get(name) != Some(&fp) {
+                    last.insert(name.clone(), fp);
+                    records.push(WatchRecord::Status {
+                        status: Box::new(st),
+                    });
+                }
+            }
+            Err(e) => {
+                let fp = format!("error: {e:#}");
+                if last.get(name) != Some(&fp) {
+                    last.insert(name.clone(), fp);
+                    records.push(WatchRecord::Error {
+                        service: name.clone(),
+                        message: format!("{e:#}"),
+                    });
+                }
+            }
+        }
+    }
+    if hello.as_ref() != Some(&services) {
+        emit(
+            out,
+            &WatchRecord::Hello {
+                node: env.nodename.clone(),
+                services: services.clone(),
+            },
+        )?;
+        *hello = Some(services);
+    }
+    for r in &records {
+        emit(out, r)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +187,8 @@ mod tests {
         let r = WatchRecord::Heartbeat {
             node: "deb1".into(),
             ts: "t".into(),
+            probed_ms_ago: None,
+            probe_error: None,
         };
         let text = serde_json::to_string(&r).unwrap();
         assert!(text.contains("\"type\":\"heartbeat\""), "{text}");
@@ -164,5 +219,33 @@ mod tests {
         assert!(recs
             .iter()
             .any(|r| matches!(r, WatchRecord::Heartbeat { .. })));
+    }
+
+    #[test]
+    fn a_node_whose_root_is_gone_reports_a_probe_failure() {
+        let d = tempfile::tempdir().unwrap();
+        let env = NodeEnv::new(d.path().join("gone"), "deb2");
+        let mut out = Vec::new();
+        watch(&env, &[], &mut out, Some(Duration::ZERO)).unwrap();
+        let recs: Vec<WatchRecord> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert!(
+            matches!(&recs[0], WatchRecord::ProbeFailed { service: None, reason, .. } if reason.contains("is gone")),
+            "{recs:?}"
+        );
+        assert!(
+            matches!(
+                &recs[1],
+                WatchRecord::Heartbeat {
+                    probed_ms_ago: None,
+                    probe_error: Some(_),
+                    ..
+                }
+            ),
+            "{recs:?}"
+        );
     }
 }

@@ -85,6 +85,7 @@ async fn watch_through(
             }
             Ok(Ok(Some(l))) => l,
         };
+        let mut events = Vec::with_capacity(2);
         let ev = match serde_json::from_str::<WatchRecord>(&line) {
             Ok(WatchRecord::Hello { node: _, services }) => {
                 *greeted = true;
@@ -97,8 +98,33 @@ async fn watch_through(
                 node: node.to_string(),
                 status,
             },
-            Ok(WatchRecord::Heartbeat { .. }) => NodeEvent::Heartbeat {
+            Ok(WatchRecord::Heartbeat {
+                probed_ms_ago,
+                probe_error,
+                ..
+            }) => {
+                // An agent that says nothing of its probes (an older one) is taken at its
+                // heartbeat's word, as before.
+                if probed_ms_ago.is_some() || probe_error.is_some() {
+                    events.push(NodeEvent::Probe {
+                        node: node.to_string(),
+                        probed_ago: probed_ms_ago.map(Duration::from_millis),
+                        error: probe_error,
+                    });
+                }
+                NodeEvent::Heartbeat {
+                    node: node.to_string(),
+                }
+            }
+            Ok(WatchRecord::ProbeFailed {
+                service, reason, ..
+            }) => NodeEvent::Probe {
                 node: node.to_string(),
+                probed_ago: None,
+                error: Some(match service {
+                    Some(s) => format!("{s}: {reason}"),
+                    None => reason,
+                }),
             },
             Ok(WatchRecord::Error { service, message }) => NodeEvent::ServiceError {
                 node: node.to_string(),
@@ -111,8 +137,11 @@ async fn watch_through(
                 )
             }
         };
-        if tx.send(Event::Node(ev)).await.is_err() {
-            return "console closed".to_string();
+        events.insert(0, ev);
+        for ev in events {
+            if tx.send(Event::Node(ev)).await.is_err() {
+                return "console closed".to_string();
+            }
         }
     }
 }

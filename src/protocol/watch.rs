@@ -32,12 +32,32 @@ pub enum WatchRecord {
         /// The status tree.
         status: Box<ServiceStatus>,
     },
-    /// The node is alive.
+    /// The node is alive; says how old its last successful probe is, so a console can tell a
+    /// node that answers from a node whose status is current.
     Heartbeat {
         /// The node's name.
         node: String,
         /// When (RFC 3339 UTC).
         ts: String,
+        /// Milliseconds since the last probe round that succeeded (absent: never, or an agent
+        /// from before probe failures were reported).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        probed_ms_ago: Option<u64>,
+        /// Why the last probe round failed, when it did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        probe_error: Option<String>,
+    },
+    /// A probe failed: the node's root or config directory is gone (no `service`), or one
+    /// service could not be probed. Sent when the failure starts or its reason changes.
+    #[serde(rename = "probe_failed")]
+    ProbeFailed {
+        /// The node's name.
+        node: String,
+        /// The service whose probe failed; absent when the whole node could not be probed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<String>,
+        /// What went wrong, in the operator's words.
+        reason: String,
     },
     /// A service could not be loaded (bad config): shown, never hidden.
     Error {
@@ -78,6 +98,13 @@ mod tests {
             WatchRecord::Heartbeat {
                 node: "deb1".into(),
                 ts: "2026-12-01T00:00:00Z".into(),
+                probed_ms_ago: Some(12),
+                probe_error: None,
+            },
+            WatchRecord::ProbeFailed {
+                node: "deb2".into(),
+                service: None,
+                reason: "the node's root /lab/deb2 is gone".into(),
             },
             WatchRecord::Error {
                 service: "web".into(),
@@ -91,5 +118,23 @@ mod tests {
                 "{line}"
             );
         }
+    }
+
+    #[test]
+    fn a_heartbeat_without_probe_fields_still_parses() {
+        let old = r#"{"type":"heartbeat","node":"deb1","ts":"t"}"#;
+        assert!(matches!(
+            serde_json::from_str::<WatchRecord>(old).unwrap(),
+            WatchRecord::Heartbeat {
+                probed_ms_ago: None,
+                probe_error: None,
+                ..
+            }
+        ));
+        let failed = r#"{"type":"probe_failed","node":"deb2","reason":"gone"}"#;
+        assert!(matches!(
+            serde_json::from_str::<WatchRecord>(failed).unwrap(),
+            WatchRecord::ProbeFailed { service: None, .. }
+        ));
     }
 }
