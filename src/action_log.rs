@@ -23,28 +23,41 @@ pub enum Format {
     Json,
 }
 
+/// The file, next to the action log, that an action rewrites when it may have changed its
+/// service (each step, and its end): `drpilot agent watch` polls it and probes at once, so every
+/// watching screen sees the change without waiting for the next periodic probe.
+pub const CHANGE_NOTICE: &str = "changed";
+
 /// Writes an action's log lines to stdout and to the service's log file.
 pub struct ActionLog {
     svc: String,
     format: Format,
     file: Mutex<Option<File>>,
     quiet: bool,
+    /// The change notice to rewrite (none for a log without a file).
+    notice: Option<std::path::PathBuf>,
 }
 
 impl ActionLog {
     /// A log for `svc`, printed in `format`; `file` receives text lines when it can be opened.
     pub fn new(svc: &str, format: Format, file: Option<&Path>) -> Self {
+        let file_path = file;
         let file = file.and_then(|p| {
             if let Some(dir) = p.parent() {
                 let _ = std::fs::create_dir_all(dir);
             }
             OpenOptions::new().create(true).append(true).open(p).ok()
         });
+        let notice = file_path
+            .filter(|_| file.is_some())
+            .and_then(Path::parent)
+            .map(|d| d.join(CHANGE_NOTICE));
         Self {
             svc: svc.to_string(),
             format,
             file: Mutex::new(file),
             quiet: false,
+            notice,
         }
     }
 
@@ -55,6 +68,7 @@ impl ActionLog {
             format: Format::Text,
             file: Mutex::new(None),
             quiet: true,
+            notice: None,
         }
     }
 
@@ -149,6 +163,23 @@ impl ActionLog {
                 let _ = writeln!(f, "{text}");
             }
         }
+        // A step began or ended: what the service looks like may have changed. Progress and
+        // command output change nothing the watch shows.
+        if !matches!(kind, Kind::Progress | Kind::Output) {
+            self.notify_change();
+        }
+    }
+
+    /// Tells the node's watch that the service may have changed (best effort: a watch that
+    /// misses it still sees the change at its next periodic probe).
+    fn notify_change(&self) {
+        if let Some(p) = &self.notice {
+            let stamp = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default();
+            let _ = std::fs::write(p, format!("{} {stamp}\n", std::process::id()));
+        }
     }
 
     fn text_line(&self, level: Level, rid: &str, msg: &str) -> String {
@@ -164,6 +195,13 @@ impl ActionLog {
             who,
             msg
         )
+    }
+}
+
+impl Drop for ActionLog {
+    /// The action is over: its last changes are on the node now.
+    fn drop(&mut self) {
+        self.notify_change();
     }
 }
 

@@ -35,3 +35,70 @@ fn a_deleted_node_shows_stale_or_unreachable_within_the_staleness_limit() {
         "deb1 is still fresh:\n{screen}"
     );
 }
+
+/// The records of a running `drpilot agent watch`, read by a thread as they come.
+struct WatchReader {
+    child: std::process::Child,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+}
+
+impl WatchReader {
+    fn start(lab: &TestLab, node: &str) -> Self {
+        use std::io::BufRead;
+        let mut child = lab
+            .node_cmd(node)
+            .args(["agent", "watch"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("agent watch");
+        let out = child.stdout.take().expect("stdout");
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for l in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str(&l) {
+                    sink.lock().unwrap().push(v);
+                }
+            }
+        });
+        Self { child, lines }
+    }
+
+    fn records(&self) -> Vec<serde_json::Value> {
+        self.lines.lock().unwrap().clone()
+    }
+}
+
+impl Drop for WatchReader {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn avail(rec: &serde_json::Value) -> Option<&str> {
+    (rec["type"] == "status").then(|| rec["status"]["avail"].as_str().unwrap_or(""))
+}
+
+#[test]
+fn an_action_reaches_the_watch_stream_at_once_through_its_change_notice() {
+    let lab = TestLab::new();
+    let watch = WatchReader::start(&lab, "deb1");
+    support::wait_until(T, "the first status", || {
+        watch.records().iter().any(|r| avail(r) == Some("down"))
+    });
+    lab.svc("deb1", &["start"]).expect_ok("start");
+    support::wait_until(Duration::from_secs(1), "the new status", || {
+        watch.records().iter().any(|r| avail(r) == Some("up"))
+    });
+    let up = watch
+        .records()
+        .into_iter()
+        .find(|r| avail(r) == Some("up"))
+        .expect("the up status");
+    assert_eq!(
+        up["cause"], "notified",
+        "the status was probed because the action said so: {up}"
+    );
+    lab.svc("deb1", &["stop"]).expect_ok("stop");
+}

@@ -3,7 +3,7 @@
 //! watch), then sends a service's status whenever it changes, and a heartbeat every interval so
 //! the console can tell a quiet node from a dead one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -11,12 +11,16 @@ use chrono::Utc;
 use color_eyre::eyre::Result;
 
 use super::{probe, selector, Service};
+use crate::action_log::CHANGE_NOTICE;
 use crate::paths::NodeEnv;
-pub use crate::protocol::watch::{ServiceNodes, WatchRecord};
+pub use crate::protocol::watch::{ProbeCause, ServiceNodes, WatchRecord};
 use crate::status::ServiceStatus;
 
 /// How often services are probed.
 pub const PROBE_EVERY: Duration = Duration::from_secs(1);
+/// How often the services' change notices are read between probes: an action's change reaches
+/// the stream within this (plus one probe).
+pub const NOTICE_POLL: Duration = Duration::from_millis(50);
 /// How often a heartbeat is sent; a console calls a node unreachable after three missed ones.
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
 
@@ -74,7 +78,10 @@ pub fn watch(
     let mut last_beat: Option<Instant> = None;
     let mut last_ok: Option<Instant> = None;
     let mut failing: Option<String> = None;
+    let mut notices = Notices::default();
+    let mut notified = BTreeSet::new();
     loop {
+        let round = Instant::now();
         let had_services = hello.as_ref().is_some_and(|h| !h.is_empty());
         let listed = match node_failure(env, had_services) {
             Some(why) => Err(why),
@@ -96,7 +103,12 @@ pub fn watch(
             }
             Ok(names) => {
                 failing = None;
-                probe_round(env, only, names, out, &mut last, &mut hello)?;
+                let names: Vec<String> = names
+                    .into_iter()
+                    .filter(|n| only.is_empty() || only.contains(n))
+                    .collect();
+                notices.watch(env, &names);
+                probe_round(env, &names, &notified, out, &mut last, &mut hello)?;
                 last_ok = Some(Instant::now());
             }
         }
@@ -117,23 +129,66 @@ pub fn watch(
         if limit.is_some_and(|l| started.elapsed() >= l) {
             return Ok(());
         }
-        std::thread::sleep(PROBE_EVERY);
+        notified = notices.wait(env, round + PROBE_EVERY);
     }
 }
 
-/// Probes the services `names` (those in `only`, all when empty) and sends what changed: the
-/// hello when the set of services did, then each changed status or config error.
+/// The last content seen of each service's change notice (see [`CHANGE_NOTICE`]).
+#[derive(Default)]
+struct Notices {
+    seen: BTreeMap<String, Vec<u8>>,
+}
+
+impl Notices {
+    fn read(env: &NodeEnv, svc: &str) -> Vec<u8> {
+        std::fs::read(env.state_dir(svc).join(CHANGE_NOTICE)).unwrap_or_default()
+    }
+
+    /// Follows these services from now on (a notice written before is not news).
+    fn watch(&mut self, env: &NodeEnv, names: &[String]) {
+        self.seen.retain(|n, _| names.contains(n));
+        for n in names {
+            if !self.seen.contains_key(n) {
+                self.seen.insert(n.clone(), Self::read(env, n));
+            }
+        }
+    }
+
+    /// Waits until `until` or until an action rewrites a notice; returns the services whose
+    /// notice changed (empty: time for the periodic probe).
+    fn wait(&mut self, env: &NodeEnv, until: Instant) -> BTreeSet<String> {
+        loop {
+            let mut changed = BTreeSet::new();
+            for (name, seen) in &mut self.seen {
+                let now = Self::read(env, name);
+                if *seen != now {
+                    *seen = now;
+                    changed.insert(name.clone());
+                }
+            }
+            let left = until.saturating_duration_since(Instant::now());
+            if !changed.is_empty() || left.is_zero() {
+                return changed;
+            }
+            std::thread::sleep(left.min(NOTICE_POLL));
+        }
+    }
+}
+
+/// Probes the services `names` and sends what changed: the hello when the set of services did,
+/// then each changed status or config error, and the status of each `notified` service even
+/// when unchanged (the screens learn at once what the action left).
 fn probe_round(
     env: &NodeEnv,
-    only: &[String],
-    names: Vec<String>,
+    names: &[String],
+    notified: &BTreeSet<String>,
     out: &mut impl Write,
     last: &mut BTreeMap<String, String>,
     hello: &mut Option<Vec<ServiceNodes>>,
 ) -> Result<()> {
     let mut services = Vec::new();
     let mut records = Vec::new();
-    for name in names.iter().filter(|n| only.is_empty() || only.contains(n)) {
+    for name in names {
         match Service::load(env, name) {
             Ok(svc) => {
                 services.push(ServiceNodes {
@@ -143,10 +198,16 @@ fn probe_round(
                 });
                 let st = probe::probe(env, &svc);
                 let fp = fingerprint(&st);
-                if last.get(name) != Some(&fp) {
+                let told = notified.contains(name);
+                if told || last.get(name) != Some(&fp) {
                     last.insert(name.clone(), fp);
                     records.push(WatchRecord::Status {
                         status: Box::new(st),
+                        cause: Some(if told {
+                            ProbeCause::Notified
+                        } else {
+                            ProbeCause::Periodic
+                        }),
                     });
                 }
             }

@@ -94,7 +94,7 @@ async fn watch_through(
                     services,
                 }
             }
-            Ok(WatchRecord::Status { status }) => NodeEvent::Status {
+            Ok(WatchRecord::Status { status, .. }) => NodeEvent::Status {
                 node: node.to_string(),
                 status,
             },

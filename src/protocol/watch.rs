@@ -16,6 +16,17 @@ pub struct ServiceNodes {
     pub drpnodes: Vec<String>,
 }
 
+/// Why a status was probed: what lets a reader (and the benchmarks) tell an action's change,
+/// pushed at once, from one found by the periodic probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProbeCause {
+    /// The periodic probe (every second) found a change.
+    Periodic,
+    /// An action on the node said it changed the service (its change notice).
+    Notified,
+}
+
 /// One record of the watch stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
@@ -27,10 +38,13 @@ pub enum WatchRecord {
         /// Its services.
         services: Vec<ServiceNodes>,
     },
-    /// A service's status, sent when it changed.
+    /// A service's status, sent when it changed, and after every change notice of an action.
     Status {
         /// The status tree.
         status: Box<ServiceStatus>,
+        /// Why it was probed (absent from agents that did not say).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cause: Option<ProbeCause>,
     },
     /// The node is alive; says how old its last successful probe is, so a console can tell a
     /// node that answers from a node whose status is current.
@@ -94,6 +108,7 @@ mod tests {
             },
             WatchRecord::Status {
                 status: Box::new(st),
+                cause: Some(ProbeCause::Notified),
             },
             WatchRecord::Heartbeat {
                 node: "deb1".into(),
