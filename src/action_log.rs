@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use chrono::{Local, Utc};
 
-use crate::protocol::log::LogRecord;
+use crate::protocol::log::{Actor, LogRecord};
 pub use crate::protocol::log::{Kind, Level, SyncProgress};
 
 /// Output format of an action's log and of `print status`.
@@ -23,10 +23,49 @@ pub enum Format {
     Json,
 }
 
-/// The file, next to the action log, that an action rewrites when it may have changed its
-/// service (each step, and its end): `drpilot agent watch` polls it and probes at once, so every
-/// watching screen sees the change without waiting for the next periodic probe.
+/// The file, next to the action log, that an action rewrites when it ends (after its lock is
+/// released, so what a screen then shows is what the action left, and the next action may run):
+/// `drpilot agent watch` polls it and probes at once, so every watching screen sees the change
+/// without waiting for the next periodic probe.
 pub const CHANGE_NOTICE: &str = "changed";
+
+/// The JSON sibling of the text action log: one [`LogRecord`] per line, with who ran the action;
+/// `drpilot agent watch` tails it so every console sees every action run on the node.
+pub const ACTIONS_JSONL: &str = "actions.jsonl";
+
+/// The variable that carries who asks for an action (an [`Actor`] in JSON) from the client to
+/// the node; `transport::client` writes it.
+pub const ACTOR_ENV: &str = "DRPILOT_ACTOR";
+
+/// The person running this process: `SUDO_USER` under sudo, else the login name, else the uid.
+pub fn local_user() -> String {
+    ["SUDO_USER", "LOGNAME", "USER"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| format!("uid {}", rustix::process::getuid().as_raw()))
+}
+
+/// This machine's host name.
+pub fn local_host() -> String {
+    rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Who runs an action here: the actor the client sent in [`ACTOR_ENV`], or, for a command typed
+/// on the node, its user on this host through the CLI.
+pub fn actor() -> Actor {
+    std::env::var(ACTOR_ENV)
+        .ok()
+        .and_then(|j| serde_json::from_str::<Actor>(&j).ok())
+        .unwrap_or_else(|| Actor {
+            user: local_user(),
+            host: local_host(),
+            origin: "cli".to_string(),
+            session: None,
+        })
+}
 
 /// Writes an action's log lines to stdout and to the service's log file.
 pub struct ActionLog {
@@ -36,6 +75,10 @@ pub struct ActionLog {
     quiet: bool,
     /// The change notice to rewrite (none for a log without a file).
     notice: Option<std::path::PathBuf>,
+    /// The JSON sibling of the log file.
+    records: Mutex<Option<File>>,
+    /// Who runs the action.
+    by: Actor,
 }
 
 impl ActionLog {
@@ -48,16 +91,23 @@ impl ActionLog {
             }
             OpenOptions::new().create(true).append(true).open(p).ok()
         });
-        let notice = file_path
-            .filter(|_| file.is_some())
-            .and_then(Path::parent)
-            .map(|d| d.join(CHANGE_NOTICE));
+        let dir = file_path.filter(|_| file.is_some()).and_then(Path::parent);
+        let notice = dir.map(|d| d.join(CHANGE_NOTICE));
+        let records = dir.and_then(|d| {
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(d.join(ACTIONS_JSONL))
+                .ok()
+        });
         Self {
             svc: svc.to_string(),
             format,
             file: Mutex::new(file),
             quiet: false,
             notice,
+            records: Mutex::new(records),
+            by: actor(),
         }
     }
 
@@ -69,6 +119,13 @@ impl ActionLog {
             file: Mutex::new(None),
             quiet: true,
             notice: None,
+            records: Mutex::new(None),
+            by: Actor {
+                user: String::new(),
+                host: String::new(),
+                origin: String::new(),
+                session: None,
+            },
         }
     }
 
@@ -140,20 +197,22 @@ impl ActionLog {
         }
         // Command output and config values reach the terminal and the log file: as safe text.
         let text = crate::text::clean_lines(&self.text_line(level, rid, msg)).into_owned();
+        let json = crate::text::json_safe(
+            serde_json::to_string(&LogRecord {
+                ts: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                level,
+                svc: self.svc.clone(),
+                rid: rid.to_string(),
+                kind,
+                msg: msg.to_string(),
+                progress,
+                by: Some(self.by.clone()),
+            })
+            .unwrap_or_default(),
+        );
         let printed = match self.format {
             Format::Text => text.clone(),
-            Format::Json => crate::text::json_safe(
-                serde_json::to_string(&LogRecord {
-                    ts: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                    level,
-                    svc: self.svc.clone(),
-                    rid: rid.to_string(),
-                    kind,
-                    msg: msg.to_string(),
-                    progress,
-                })
-                .unwrap_or_default(),
-            ),
+            Format::Json => json.clone(),
         };
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{printed}");
@@ -163,10 +222,10 @@ impl ActionLog {
                 let _ = writeln!(f, "{text}");
             }
         }
-        // A step began or ended: what the service looks like may have changed. Progress and
-        // command output change nothing the watch shows.
-        if !matches!(kind, Kind::Progress | Kind::Output) {
-            self.notify_change();
+        if let Ok(mut guard) = self.records.lock() {
+            if let Some(f) = guard.as_mut() {
+                let _ = writeln!(f, "{json}");
+            }
         }
     }
 

@@ -102,3 +102,19 @@ fn an_action_reaches_the_watch_stream_at_once_through_its_change_notice() {
     );
     lab.svc("deb1", &["stop"]).expect_ok("stop");
 }
+
+#[test]
+fn a_cli_action_on_a_node_shows_in_a_read_only_console_log_within_one_second() {
+    let lab = TestLab::new();
+    lab.svc("deb1", &["start"]).expect_ok("start");
+    let nodes = lab.dir.join("nodes.toml").to_string_lossy().into_owned();
+    let app = PtyApp::spawn(&["console", "--read-only", "--nodes", &nodes], &lab.dir);
+    app.wait_screen(T, "both nodes fresh", |s| {
+        s.contains("deb1 updated") && s.contains("deb2 updated")
+    });
+    lab.svc("deb1", &["stop"]).expect_ok("stop");
+    // The stop's own line, as `drpilot svc busybox stop` logged it, with who ran it.
+    app.wait_screen(Duration::from_secs(1), "the stop's log line", |s| {
+        s.contains("unlink /opt/busybox") && s.contains("via cli")
+    });
+}

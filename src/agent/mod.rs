@@ -2,6 +2,7 @@
 //! verbs (start, stop, the syncs) in the seed's order under the per-service lock.
 
 pub mod action;
+mod action_tail;
 pub mod peer;
 pub mod peer_answer;
 pub mod probe;

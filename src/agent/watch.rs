@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use color_eyre::eyre::Result;
 
+use super::action_tail::ActionTail;
 use super::{probe, selector, Service};
 use crate::action_log::CHANGE_NOTICE;
 use crate::paths::NodeEnv;
@@ -79,6 +80,7 @@ pub fn watch(
     let mut last_ok: Option<Instant> = None;
     let mut failing: Option<String> = None;
     let mut notices = Notices::default();
+    let mut tail = ActionTail::default();
     let mut notified = BTreeSet::new();
     loop {
         let round = Instant::now();
@@ -108,6 +110,7 @@ pub fn watch(
                     .filter(|n| only.is_empty() || only.contains(n))
                     .collect();
                 notices.watch(env, &names);
+                tail.watch(env, &names);
                 probe_round(env, &names, &notified, out, &mut last, &mut hello)?;
                 last_ok = Some(Instant::now());
             }
@@ -129,7 +132,26 @@ pub fn watch(
         if limit.is_some_and(|l| started.elapsed() >= l) {
             return Ok(());
         }
-        notified = notices.wait(env, round + PROBE_EVERY);
+        // Until the next periodic probe: every action line at once, and a probe as soon as an
+        // action says it changed a service.
+        let next_probe = round + PROBE_EVERY;
+        notified = loop {
+            for record in tail.new_records(env) {
+                emit(
+                    out,
+                    &WatchRecord::Action {
+                        node: env.nodename.clone(),
+                        record,
+                    },
+                )?;
+            }
+            let changed = notices.changed(env);
+            let left = next_probe.saturating_duration_since(Instant::now());
+            if !changed.is_empty() || left.is_zero() {
+                break changed;
+            }
+            std::thread::sleep(left.min(NOTICE_POLL));
+        };
     }
 }
 
@@ -154,24 +176,17 @@ impl Notices {
         }
     }
 
-    /// Waits until `until` or until an action rewrites a notice; returns the services whose
-    /// notice changed (empty: time for the periodic probe).
-    fn wait(&mut self, env: &NodeEnv, until: Instant) -> BTreeSet<String> {
-        loop {
-            let mut changed = BTreeSet::new();
-            for (name, seen) in &mut self.seen {
-                let now = Self::read(env, name);
-                if *seen != now {
-                    *seen = now;
-                    changed.insert(name.clone());
-                }
+    /// The services whose notice an action rewrote since the last look.
+    fn changed(&mut self, env: &NodeEnv) -> BTreeSet<String> {
+        let mut changed = BTreeSet::new();
+        for (name, seen) in &mut self.seen {
+            let now = Self::read(env, name);
+            if *seen != now {
+                *seen = now;
+                changed.insert(name.clone());
             }
-            let left = until.saturating_duration_since(Instant::now());
-            if !changed.is_empty() || left.is_zero() {
-                return changed;
-            }
-            std::thread::sleep(left.min(NOTICE_POLL));
         }
+        changed
     }
 }
 

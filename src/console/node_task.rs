@@ -8,10 +8,31 @@ use std::time::Duration;
 
 use tokio::sync::mpsc::Sender;
 
-use super::event::{Event, NodeEvent};
+use chrono::{DateTime, Local};
+
+use super::event::{Event, LogLine, NodeEvent};
 use crate::agent::watch::HEARTBEAT_EVERY;
+use crate::protocol::log::LogRecord;
 use crate::protocol::watch::WatchRecord;
 use crate::transport::{Link, Pool};
+
+/// A line of an action run on `node` by someone else, with who ran it after the message.
+fn streamed_line(node: &str, r: LogRecord) -> LogLine {
+    let msg = match &r.by {
+        Some(by) => format!("{}  — {by}", r.msg),
+        None => r.msg,
+    };
+    LogLine {
+        time: DateTime::parse_from_rfc3339(&r.ts)
+            .map(|t| t.with_timezone(&Local).format("%H:%M:%S").to_string())
+            .unwrap_or(r.ts),
+        node: node.to_string(),
+        svc: r.svc,
+        rid: r.rid,
+        level: r.level.word().to_string(),
+        msg,
+    }
+}
 
 /// No line for this long means the node (or the link) is gone.
 fn silence_limit() -> Duration {
@@ -131,6 +152,21 @@ async fn watch_through(
                 service,
                 message,
             },
+            Ok(WatchRecord::Action { record, .. }) => {
+                // This console's own lines already came from its action's output.
+                let own = crate::transport::client::session();
+                if own.is_some() && record.by.as_ref().and_then(|b| b.session.as_deref()) == own {
+                    continue;
+                }
+                if tx
+                    .send(Event::ActionLog(streamed_line(node, record)))
+                    .await
+                    .is_err()
+                {
+                    return "console closed".to_string();
+                }
+                continue;
+            }
             Err(e) => {
                 return format!(
                     "{node} sent an unreadable record ({e}): is its drpilot the same version?"

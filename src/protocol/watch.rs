@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::protocol::log::LogRecord;
 use crate::status::ServiceStatus;
 
 /// A service as a console needs to know it to find its nodes.
@@ -72,6 +73,14 @@ pub enum WatchRecord {
         service: Option<String>,
         /// What went wrong, in the operator's words.
         reason: String,
+    },
+    /// A line of an action run on the node (by anyone: a console, the CLI, a runbook), as its
+    /// action log recorded it with who ran it.
+    Action {
+        /// The node's name.
+        node: String,
+        /// The record.
+        record: LogRecord,
     },
     /// A service could not be loaded (bad config): shown, never hidden.
     Error {
