@@ -7,7 +7,7 @@
 //!   when OpenSSH is not installed).
 
 #[path = "../tests/support/mod.rs"]
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 mod support;
 
 use std::io::BufRead;
@@ -64,20 +64,32 @@ impl Watch {
         while self.rx.try_recv().is_ok() {}
     }
 
-    /// User + system CPU of the process and its reaped children, in seconds.
+    /// CPU time of the process's threads (nanosecond `schedstat`) and of its reaped children
+    /// (`cutime` + `cstime` ticks), in seconds.
     fn cpu(&self) -> f64 {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        let pid = self.child.id();
+        let mut ns = 0u64;
+        if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+            for t in tasks.flatten() {
+                let stat = std::fs::read_to_string(t.path().join("schedstat")).unwrap_or_default();
+                ns += stat
+                    .split_whitespace()
+                    .next()
+                    .and_then(|x| x.parse::<u64>().ok())
+                    .unwrap_or(0);
+            }
+        }
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
         let after = stat.rsplit(')').next().unwrap_or("");
         let f: Vec<u64> = after
             .split_whitespace()
             .map(|x| x.parse().unwrap_or(0))
             .collect();
-        // Fields 14-17 (utime stime cutime cstime) are 11-14 after the name.
-        let ticks: u64 = f.get(11..15).map_or(0, |s| s.iter().sum());
+        // Fields 16-17 (cutime cstime) are 13-14 after the name.
+        let ticks: u64 = f.get(13..15).map_or(0, |s| s.iter().sum());
         // SAFETY: sysconf reads a constant.
         let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-        ticks as f64 / hz
+        ns as f64 / 1e9 + ticks as f64 / hz
     }
 }
 
@@ -169,11 +181,19 @@ fn main() {
     let w = local_watch(&lab);
     let (a, e, n) = latencies(&lab, &w);
     println!(
-        "lab: action → status {} ({n} notified); external → status {}",
+        "lab, the prober: action → status {} ({n} notified); external → status {}",
         summary(a),
         summary(e)
     );
-    drop(w);
+    // A second watcher follows what the first publishes.
+    let f = local_watch(&lab);
+    let (a, e, n) = latencies(&lab, &f);
+    println!(
+        "lab, a follower: action → status {} ({n} notified); external → status {}",
+        summary(a),
+        summary(e)
+    );
+    drop((w, f));
 
     if let Some(sshd) = TestSshd::start() {
         let lab = TestLab::new();

@@ -10,6 +10,7 @@ pub mod runner;
 pub mod selector;
 mod service;
 pub mod watch;
+mod watch_share;
 
 /// The per-service lock lives below the drivers (a receiving driver takes it too); the agent's
 /// verbs reach it here as before.

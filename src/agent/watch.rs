@@ -5,12 +5,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::Utc;
 use color_eyre::eyre::Result;
 
 use super::action_tail::ActionTail;
+use super::watch_share::{Round, Shared};
 use super::{probe, selector, Service};
 use crate::action_log::CHANGE_NOTICE;
 use crate::paths::NodeEnv;
@@ -66,7 +67,10 @@ fn node_failure(env: &NodeEnv, had_services: bool) -> Option<String> {
     None
 }
 
-/// Streams records to `out` until it is closed (the console went away) or `limit` passes.
+/// Streams records to `out` until it is closed (the console went away) or `limit` passes. The
+/// node's first watcher probes and publishes; the others follow it (see [`watch_share`]).
+///
+/// [`watch_share`]: super::watch_share
 pub fn watch(
     env: &NodeEnv,
     only: &[String],
@@ -74,68 +78,50 @@ pub fn watch(
     limit: Option<Duration>,
 ) -> Result<()> {
     let started = Instant::now();
-    let mut last: BTreeMap<String, String> = BTreeMap::new();
-    let mut hello: Option<Vec<ServiceNodes>> = None;
+    let mut shared = Shared::new(env);
+    let mut stream = Stream::default();
     let mut last_beat: Option<Instant> = None;
-    let mut last_ok: Option<Instant> = None;
-    let mut failing: Option<String> = None;
+    let mut last_ok_ms: Option<u64> = None;
     let mut notices = Notices::default();
     let mut tail = ActionTail::default();
     let mut notified = BTreeSet::new();
     loop {
-        let round = Instant::now();
-        let had_services = hello.as_ref().is_some_and(|h| !h.is_empty());
-        let listed = match node_failure(env, had_services) {
-            Some(why) => Err(why),
-            None => selector::configured(env).map_err(|e| format!("{e:#}")),
+        let round_start = Instant::now();
+        let lead = shared.lead();
+        let round = if lead {
+            let r = probe_all(env, &stream, std::mem::take(&mut notified), &mut last_ok_ms);
+            shared.publish(&r);
+            Some(r)
+        } else {
+            shared.read_new()
         };
-        match listed {
-            Err(reason) => {
-                if failing.as_ref() != Some(&reason) {
-                    emit(
-                        out,
-                        &WatchRecord::ProbeFailed {
-                            node: env.nodename.clone(),
-                            service: None,
-                            reason: reason.clone(),
-                        },
-                    )?;
-                    failing = Some(reason);
-                }
-            }
-            Ok(names) => {
-                failing = None;
-                let names: Vec<String> = names
-                    .into_iter()
-                    .filter(|n| only.is_empty() || only.contains(n))
-                    .collect();
-                notices.watch(env, &names);
+        if let Some(r) = &round {
+            let names: Vec<String> = r
+                .results
+                .iter()
+                .map(|(n, _)| n.clone())
+                .filter(|n| only.is_empty() || only.contains(n))
+                .collect();
+            if r.failing.is_none() {
                 tail.watch(env, &names);
-                probe_round(env, &names, &notified, out, &mut last, &mut hello)?;
-                last_ok = Some(Instant::now());
+                notices.watch(
+                    env,
+                    &r.results.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(),
+                );
             }
+            stream.apply(env, r, only, out)?;
         }
         if last_beat.is_none_or(|t| t.elapsed() >= HEARTBEAT_EVERY) {
-            let ts = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-            emit(
-                out,
-                &WatchRecord::Heartbeat {
-                    node: env.nodename.clone(),
-                    ts,
-                    probed_ms_ago: last_ok
-                        .map(|t| u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX)),
-                    probe_error: failing.clone(),
-                },
-            )?;
+            stream.heartbeat(env, out)?;
             last_beat = Some(Instant::now());
         }
         if limit.is_some_and(|l| started.elapsed() >= l) {
             return Ok(());
         }
-        // Until the next periodic probe: every action line at once, and a probe as soon as an
-        // action says it changed a service.
-        let next_probe = round + PROBE_EVERY;
-        notified = loop {
+        // Until the next periodic probe: every action line at once; the prober probes as soon
+        // as an action says it changed a service, a follower reads each round once published.
+        let next = round_start + PROBE_EVERY;
+        loop {
             for record in tail.new_records(env) {
                 emit(
                     out,
@@ -145,14 +131,131 @@ pub fn watch(
                     },
                 )?;
             }
-            let changed = notices.changed(env);
-            let left = next_probe.saturating_duration_since(Instant::now());
-            if !changed.is_empty() || left.is_zero() {
-                break changed;
+            let left = next.saturating_duration_since(Instant::now());
+            if lead {
+                notified = notices.changed(env);
+                if !notified.is_empty() {
+                    break;
+                }
+            } else if shared.has_new() {
+                break;
+            }
+            if left.is_zero() {
+                break;
             }
             std::thread::sleep(left.min(NOTICE_POLL));
-        };
+        }
     }
+}
+
+/// What this watcher has sent: the hello, each service's last status or error, the failure.
+#[derive(Default)]
+struct Stream {
+    last: BTreeMap<String, String>,
+    hello: Option<Vec<ServiceNodes>>,
+    failing: Option<String>,
+    last_ok_ms: Option<u64>,
+}
+
+impl Stream {
+    /// Sends what a round changed for the services in `only` (all when empty): the failure
+    /// when it starts, the hello when the set of services changed, each changed status or
+    /// config error, and the status of each notified service even when unchanged (the screens
+    /// learn at once what the action left).
+    fn apply(
+        &mut self,
+        env: &NodeEnv,
+        round: &Round,
+        only: &[String],
+        out: &mut impl Write,
+    ) -> Result<()> {
+        self.last_ok_ms = round.last_ok_ms;
+        if let Some(reason) = &round.failing {
+            if self.failing.as_ref() != Some(reason) {
+                emit(
+                    out,
+                    &WatchRecord::ProbeFailed {
+                        node: env.nodename.clone(),
+                        service: None,
+                        reason: reason.clone(),
+                    },
+                )?;
+                self.failing = Some(reason.clone());
+            }
+            return Ok(());
+        }
+        self.failing = None;
+        let wanted = |n: &String| only.is_empty() || only.contains(n);
+        let services: Vec<ServiceNodes> = round
+            .services
+            .iter()
+            .filter(|s| wanted(&s.name))
+            .cloned()
+            .collect();
+        if self.hello.as_ref() != Some(&services) {
+            emit(
+                out,
+                &WatchRecord::Hello {
+                    node: env.nodename.clone(),
+                    services: services.clone(),
+                },
+            )?;
+            self.hello = Some(services);
+        }
+        for (name, res) in round.results.iter().filter(|(n, _)| wanted(n)) {
+            let rec = match res {
+                Ok(st) => {
+                    let fp = fingerprint(st);
+                    let told = round.notified.contains(name);
+                    if !told && self.last.get(name) == Some(&fp) {
+                        continue;
+                    }
+                    self.last.insert(name.clone(), fp);
+                    WatchRecord::Status {
+                        status: Box::new(st.clone()),
+                        cause: Some(if told {
+                            ProbeCause::Notified
+                        } else {
+                            ProbeCause::Periodic
+                        }),
+                    }
+                }
+                Err(message) => {
+                    let fp = format!("error: {message}");
+                    if self.last.get(name) == Some(&fp) {
+                        continue;
+                    }
+                    self.last.insert(name.clone(), fp);
+                    WatchRecord::Error {
+                        service: name.clone(),
+                        message: message.clone(),
+                    }
+                }
+            };
+            emit(out, &rec)?;
+        }
+        Ok(())
+    }
+
+    /// The heartbeat: the node is alive, its last successful probe is this old.
+    fn heartbeat(&self, env: &NodeEnv, out: &mut impl Write) -> std::io::Result<()> {
+        let ts = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        emit(
+            out,
+            &WatchRecord::Heartbeat {
+                node: env.nodename.clone(),
+                ts,
+                probed_ms_ago: self.last_ok_ms.map(|t| now_ms().saturating_sub(t)),
+                probe_error: self.failing.clone(),
+            },
+        )
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// The last content seen of each service's change notice (see [`CHANGE_NOTICE`]).
@@ -190,68 +293,48 @@ impl Notices {
     }
 }
 
-/// Probes the services `names` and sends what changed: the hello when the set of services did,
-/// then each changed status or config error, and the status of each `notified` service even
-/// when unchanged (the screens learn at once what the action left).
-fn probe_round(
+/// Probes every service of the node (the prober's round, for every watcher of the node).
+fn probe_all(
     env: &NodeEnv,
-    names: &[String],
-    notified: &BTreeSet<String>,
-    out: &mut impl Write,
-    last: &mut BTreeMap<String, String>,
-    hello: &mut Option<Vec<ServiceNodes>>,
-) -> Result<()> {
-    let mut services = Vec::new();
-    let mut records = Vec::new();
+    sent: &Stream,
+    notified: BTreeSet<String>,
+    last_ok_ms: &mut Option<u64>,
+) -> Round {
+    let had_services = sent.hello.as_ref().is_some_and(|h| !h.is_empty());
+    let listed = match node_failure(env, had_services) {
+        Some(why) => Err(why),
+        None => selector::configured(env).map_err(|e| format!("{e:#}")),
+    };
+    let names = match listed {
+        Ok(n) => n,
+        Err(reason) => {
+            return Round {
+                failing: Some(reason),
+                last_ok_ms: *last_ok_ms,
+                ..Round::default()
+            }
+        }
+    };
+    let mut round = Round {
+        notified,
+        ..Round::default()
+    };
     for name in names {
-        match Service::load(env, name) {
+        match Service::load(env, &name) {
             Ok(svc) => {
-                services.push(ServiceNodes {
+                round.services.push(ServiceNodes {
                     name: name.clone(),
                     nodes: svc.cfg.nodes.clone(),
                     drpnodes: svc.cfg.drpnodes.clone(),
                 });
-                let st = probe::probe(env, &svc);
-                let fp = fingerprint(&st);
-                let told = notified.contains(name);
-                if told || last.get(name) != Some(&fp) {
-                    last.insert(name.clone(), fp);
-                    records.push(WatchRecord::Status {
-                        status: Box::new(st),
-                        cause: Some(if told {
-                            ProbeCause::Notified
-                        } else {
-                            ProbeCause::Periodic
-                        }),
-                    });
-                }
+                round.results.push((name, Ok(probe::probe(env, &svc))));
             }
-            Err(e) => {
-                let fp = format!("error: {e:#}");
-                if last.get(name) != Some(&fp) {
-                    last.insert(name.clone(), fp);
-                    records.push(WatchRecord::Error {
-                        service: name.clone(),
-                        message: format!("{e:#}"),
-                    });
-                }
-            }
+            Err(e) => round.results.push((name, Err(format!("{e:#}")))),
         }
     }
-    if hello.as_ref() != Some(&services) {
-        emit(
-            out,
-            &WatchRecord::Hello {
-                node: env.nodename.clone(),
-                services: services.clone(),
-            },
-        )?;
-        *hello = Some(services);
-    }
-    for r in &records {
-        emit(out, r)?;
-    }
-    Ok(())
+    *last_ok_ms = Some(now_ms());
+    round.last_ok_ms = *last_ok_ms;
+    round
 }
 
 #[cfg(test)]
