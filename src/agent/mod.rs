@@ -11,6 +11,7 @@ pub mod selector;
 mod service;
 pub mod watch;
 mod watch_share;
+mod watch_wake;
 
 /// The per-service lock lives below the drivers (a receiving driver takes it too); the agent's
 /// verbs reach it here as before.

@@ -12,6 +12,7 @@ use color_eyre::eyre::Result;
 
 use super::action_tail::ActionTail;
 use super::watch_share::{Round, Shared};
+use super::watch_wake::Waker;
 use super::{probe, selector, Service};
 use crate::action_log::CHANGE_NOTICE;
 use crate::paths::NodeEnv;
@@ -85,6 +86,7 @@ pub fn watch(
     let mut notices = Notices::default();
     let mut tail = ActionTail::default();
     let mut notified = BTreeSet::new();
+    let mut waker = Waker::new();
     loop {
         let round_start = Instant::now();
         let lead = shared.lead();
@@ -103,6 +105,11 @@ pub fn watch(
                 .filter(|n| only.is_empty() || only.contains(n))
                 .collect();
             if r.failing.is_none() {
+                let mut dirs: Vec<_> = r.results.iter().map(|(n, _)| env.state_dir(n)).collect();
+                if !lead {
+                    dirs.push(shared.dir().to_path_buf());
+                }
+                waker.follow(&dirs);
                 tail.watch(env, &names);
                 notices.watch(
                     env,
@@ -120,7 +127,9 @@ pub fn watch(
         }
         // Until the next periodic probe: every action line at once; the prober probes as soon
         // as an action says it changed a service, a follower reads each round once published.
-        let next = round_start + PROBE_EVERY;
+        // A follower wakes on each published round; on its own only to beat and to see whether
+        // the prober left.
+        let next = round_start + if lead { PROBE_EVERY } else { HEARTBEAT_EVERY };
         loop {
             for record in tail.new_records(env) {
                 emit(
@@ -143,7 +152,7 @@ pub fn watch(
             if left.is_zero() {
                 break;
             }
-            std::thread::sleep(left.min(NOTICE_POLL));
+            waker.wait(left);
         }
     }
 }

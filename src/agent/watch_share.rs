@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::fs::{File, OpenOptions};
 use std::path::PathBuf;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use rustix::fs::{flock, FlockOperation};
 use serde::{Deserialize, Serialize};
@@ -30,12 +30,40 @@ pub struct Round {
     pub last_ok_ms: Option<u64>,
 }
 
+/// An unchanged round is published again after this long (a follower beats every 2 s).
+pub const REPUBLISH_EVERY: Duration = Duration::from_millis(1900);
+
+impl Round {
+    /// What the round says, without the probes' times: equal keys, nothing new to publish.
+    fn key(&self) -> String {
+        let results: Vec<(&String, Result<String, &String>)> = self
+            .results
+            .iter()
+            .map(|(n, r)| {
+                let r = match r {
+                    Ok(st) => {
+                        let mut st = st.clone();
+                        st.updated.clear();
+                        Ok(serde_json::to_string(&st).unwrap_or_default())
+                    }
+                    Err(e) => Err(e),
+                };
+                (n, r)
+            })
+            .collect();
+        serde_json::to_string(&(&self.services, results, &self.notified, &self.failing))
+            .unwrap_or_default()
+    }
+}
+
 /// This watcher's part in the node's one probe loop.
 pub struct Shared {
     dir: PathBuf,
     root: PathBuf,
     lock: Option<File>,
     seen: Option<(SystemTime, u64)>,
+    /// What was last published (without its times) and when.
+    published: Option<(String, Instant)>,
 }
 
 impl Shared {
@@ -46,7 +74,13 @@ impl Shared {
             root: env.root.clone(),
             lock: None,
             seen: None,
+            published: None,
         }
+    }
+
+    /// The shared directory (the prober's rounds appear there).
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
     }
 
     fn published(&self) -> PathBuf {
@@ -62,6 +96,14 @@ impl Shared {
         }
         if !self.root.as_os_str().is_empty() && !self.root.is_dir() {
             return true;
+        }
+        // A prober that published lately is alive: following costs less than asking the lock.
+        if self
+            .stamp()
+            .and_then(|(t, _)| t.elapsed().ok())
+            .is_some_and(|age| age < REPUBLISH_EVERY * 2)
+        {
+            return false;
         }
         if std::fs::create_dir_all(&self.dir).is_err() {
             return true;
@@ -81,12 +123,22 @@ impl Shared {
         false
     }
 
-    /// Publishes a round for the followers (best effort: a follower that cannot read it sees
-    /// its node go stale, which is the truth).
-    pub fn publish(&self, round: &Round) {
+    /// Publishes a round for the followers when it differs from the last one, or the last one
+    /// is [`REPUBLISH_EVERY`] old (so followers can vouch for the node's freshness). Best effort:
+    /// a follower that cannot read it sees its node go stale, which is the truth.
+    pub fn publish(&mut self, round: &Round) {
         if self.lock.is_none() {
             return;
         }
+        let key = round.key();
+        if self
+            .published
+            .as_ref()
+            .is_some_and(|(k, at)| *k == key && at.elapsed() < REPUBLISH_EVERY)
+        {
+            return;
+        }
+        self.published = Some((key, Instant::now()));
         let Ok(bytes) = serde_json::to_vec(round) else {
             return;
         };
@@ -138,6 +190,17 @@ mod tests {
         assert_eq!(second.read_new().unwrap().failing.as_deref(), Some("x"));
         assert!(second.read_new().is_none(), "a round is read once");
         drop(first);
+        assert!(
+            !second.lead(),
+            "a round published lately: the prober is taken as alive"
+        );
+        let old = SystemTime::now() - REPUBLISH_EVERY * 3;
+        File::options()
+            .write(true)
+            .open(second.published())
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
         assert!(second.lead(), "the follower takes over");
     }
 }
