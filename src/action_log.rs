@@ -42,7 +42,20 @@ pub fn local_user() -> String {
     ["SUDO_USER", "LOGNAME", "USER"]
         .iter()
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
-        .unwrap_or_else(|| format!("uid {}", rustix::process::getuid().as_raw()))
+        .unwrap_or_else(|| {
+            let uid = rustix::process::getuid().as_raw();
+            passwd_name(uid).unwrap_or_else(|| format!("uid {uid}"))
+        })
+}
+
+/// The login name of `uid` in /etc/passwd (no environment says it under cron or a service).
+fn passwd_name(uid: u32) -> Option<String> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        (f.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_string())
+    })
 }
 
 /// This machine's host name.
