@@ -118,3 +118,32 @@ fn a_cli_action_on_a_node_shows_in_a_read_only_console_log_within_one_second() {
         s.contains("unlink /opt/busybox") && s.contains("via cli")
     });
 }
+
+#[test]
+fn a_second_watcher_follows_the_prober_and_takes_over_when_it_exits() {
+    let lab = TestLab::new();
+    let first = WatchReader::start(&lab, "deb1");
+    support::wait_until(T, "the prober's first status", || {
+        first.records().iter().any(|r| avail(r) == Some("down"))
+    });
+    let published = lab.root("deb1").join("run/drpilot/watch/published.json");
+    assert!(published.is_file(), "the prober publishes its rounds");
+    let second = WatchReader::start(&lab, "deb1");
+    support::wait_until(T, "the follower's first status", || {
+        second.records().iter().any(|r| avail(r) == Some("down"))
+    });
+    drop(first);
+    lab.svc("deb1", &["start"]).expect_ok("start");
+    support::wait_until(T, "the follower, now the prober, sees the change", || {
+        second.records().iter().any(|r| avail(r) == Some("up"))
+    });
+    lab.svc("deb1", &["stop"]).expect_ok("stop");
+    support::wait_until(T, "and the next one", || {
+        second
+            .records()
+            .iter()
+            .filter(|r| avail(r) == Some("down"))
+            .count()
+            >= 2
+    });
+}
