@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use chrono::{Local, Utc};
 
-use crate::protocol::log::LogRecord;
+use crate::protocol::log::{Actor, LogRecord};
 pub use crate::protocol::log::{Kind, Level, SyncProgress};
 
 /// Output format of an action's log and of `print status`.
@@ -23,28 +23,104 @@ pub enum Format {
     Json,
 }
 
+/// The file, next to the action log, that an action rewrites when it ends (after its lock is
+/// released, so what a screen then shows is what the action left, and the next action may run):
+/// `drpilot agent watch` polls it and probes at once, so every watching screen sees the change
+/// without waiting for the next periodic probe.
+pub const CHANGE_NOTICE: &str = "changed";
+
+/// The JSON sibling of the text action log: one [`LogRecord`] per line, with who ran the action;
+/// `drpilot agent watch` tails it so every console sees every action run on the node.
+pub const ACTIONS_JSONL: &str = "actions.jsonl";
+
+/// The variable that carries who asks for an action (an [`Actor`] in JSON) from the client to
+/// the node; `transport::client` writes it.
+pub const ACTOR_ENV: &str = "DRPILOT_ACTOR";
+
+/// The person running this process: `SUDO_USER` under sudo, else the login name, else the uid.
+pub fn local_user() -> String {
+    ["SUDO_USER", "LOGNAME", "USER"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| {
+            let uid = rustix::process::getuid().as_raw();
+            passwd_name(uid).unwrap_or_else(|| format!("uid {uid}"))
+        })
+}
+
+/// The login name of `uid` in /etc/passwd (no environment says it under cron or a service).
+fn passwd_name(uid: u32) -> Option<String> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        (f.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_string())
+    })
+}
+
+/// This machine's host name.
+pub fn local_host() -> String {
+    rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Who runs an action here: the actor the client sent in [`ACTOR_ENV`], or, for a command typed
+/// on the node, its user on this host through the CLI.
+pub fn actor() -> Actor {
+    std::env::var(ACTOR_ENV)
+        .ok()
+        .and_then(|j| serde_json::from_str::<Actor>(&j).ok())
+        .unwrap_or_else(|| Actor {
+            user: local_user(),
+            host: local_host(),
+            origin: "cli".to_string(),
+            session: None,
+        })
+}
+
 /// Writes an action's log lines to stdout and to the service's log file.
 pub struct ActionLog {
     svc: String,
     format: Format,
     file: Mutex<Option<File>>,
     quiet: bool,
+    /// The change notice to rewrite (none for a log without a file).
+    notice: Option<std::path::PathBuf>,
+    /// The JSON sibling of the log file.
+    records: Mutex<Option<File>>,
+    /// Who runs the action.
+    by: Actor,
 }
 
 impl ActionLog {
     /// A log for `svc`, printed in `format`; `file` receives text lines when it can be opened.
     pub fn new(svc: &str, format: Format, file: Option<&Path>) -> Self {
+        let file_path = file;
         let file = file.and_then(|p| {
             if let Some(dir) = p.parent() {
                 let _ = std::fs::create_dir_all(dir);
             }
             OpenOptions::new().create(true).append(true).open(p).ok()
         });
+        let dir = file_path.filter(|_| file.is_some()).and_then(Path::parent);
+        let notice = dir.map(|d| d.join(CHANGE_NOTICE));
+        let records = dir.and_then(|d| {
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(d.join(ACTIONS_JSONL))
+                .ok()
+        });
         Self {
             svc: svc.to_string(),
             format,
             file: Mutex::new(file),
             quiet: false,
+            notice,
+            records: Mutex::new(records),
+            by: actor(),
         }
     }
 
@@ -55,6 +131,14 @@ impl ActionLog {
             format: Format::Text,
             file: Mutex::new(None),
             quiet: true,
+            notice: None,
+            records: Mutex::new(None),
+            by: Actor {
+                user: String::new(),
+                host: String::new(),
+                origin: String::new(),
+                session: None,
+            },
         }
     }
 
@@ -126,20 +210,22 @@ impl ActionLog {
         }
         // Command output and config values reach the terminal and the log file: as safe text.
         let text = crate::text::clean_lines(&self.text_line(level, rid, msg)).into_owned();
+        let json = crate::text::json_safe(
+            serde_json::to_string(&LogRecord {
+                ts: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                level,
+                svc: self.svc.clone(),
+                rid: rid.to_string(),
+                kind,
+                msg: msg.to_string(),
+                progress,
+                by: Some(self.by.clone()),
+            })
+            .unwrap_or_default(),
+        );
         let printed = match self.format {
             Format::Text => text.clone(),
-            Format::Json => crate::text::json_safe(
-                serde_json::to_string(&LogRecord {
-                    ts: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                    level,
-                    svc: self.svc.clone(),
-                    rid: rid.to_string(),
-                    kind,
-                    msg: msg.to_string(),
-                    progress,
-                })
-                .unwrap_or_default(),
-            ),
+            Format::Json => json.clone(),
         };
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{printed}");
@@ -148,6 +234,23 @@ impl ActionLog {
             if let Some(f) = guard.as_mut() {
                 let _ = writeln!(f, "{text}");
             }
+        }
+        if let Ok(mut guard) = self.records.lock() {
+            if let Some(f) = guard.as_mut() {
+                let _ = writeln!(f, "{json}");
+            }
+        }
+    }
+
+    /// Tells the node's watch that the service may have changed (best effort: a watch that
+    /// misses it still sees the change at its next periodic probe).
+    fn notify_change(&self) {
+        if let Some(p) = &self.notice {
+            let stamp = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default();
+            let _ = std::fs::write(p, format!("{} {stamp}\n", std::process::id()));
         }
     }
 
@@ -164,6 +267,13 @@ impl ActionLog {
             who,
             msg
         )
+    }
+}
+
+impl Drop for ActionLog {
+    /// The action is over: its last changes are on the node now.
+    fn drop(&mut self) {
+        self.notify_change();
     }
 }
 

@@ -2,6 +2,7 @@
 //! verbs (start, stop, the syncs) in the seed's order under the per-service lock.
 
 pub mod action;
+mod action_tail;
 pub mod peer;
 pub mod peer_answer;
 pub mod probe;
@@ -9,6 +10,8 @@ pub mod runner;
 pub mod selector;
 mod service;
 pub mod watch;
+mod watch_share;
+mod watch_wake;
 
 /// The per-service lock lives below the drivers (a receiving driver takes it too); the agent's
 /// verbs reach it here as before.

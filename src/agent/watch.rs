@@ -3,20 +3,27 @@
 //! watch), then sends a service's status whenever it changes, and a heartbeat every interval so
 //! the console can tell a quiet node from a dead one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::Utc;
 use color_eyre::eyre::Result;
 
+use super::action_tail::ActionTail;
+use super::watch_share::{Round, Shared};
+use super::watch_wake::Waker;
 use super::{probe, selector, Service};
+use crate::action_log::CHANGE_NOTICE;
 use crate::paths::NodeEnv;
-pub use crate::protocol::watch::{ServiceNodes, WatchRecord};
+pub use crate::protocol::watch::{ProbeCause, ServiceNodes, WatchRecord};
 use crate::status::ServiceStatus;
 
 /// How often services are probed.
 pub const PROBE_EVERY: Duration = Duration::from_secs(1);
+/// How often the services' change notices are read between probes: an action's change reaches
+/// the stream within this (plus one probe).
+pub const NOTICE_POLL: Duration = Duration::from_millis(50);
 /// How often a heartbeat is sent; a console calls a node unreachable after three missed ones.
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
 
@@ -47,7 +54,24 @@ pub fn services(env: &NodeEnv) -> Result<Vec<ServiceNodes>> {
         .collect())
 }
 
-/// Streams records to `out` until it is closed (the console went away) or `limit` passes.
+/// Why this node cannot be probed at all right now (its root or config directory is gone), if
+/// it cannot. `had_services`: the node had services at the last round, so a missing config
+/// directory is a loss, not a node without services.
+fn node_failure(env: &NodeEnv, had_services: bool) -> Option<String> {
+    if !env.root.as_os_str().is_empty() && !env.root.is_dir() {
+        return Some(format!("the node's root {} is gone", env.root.display()));
+    }
+    let etc = env.etc_dir();
+    if had_services && !etc.is_dir() {
+        return Some(format!("the config directory {} is gone", etc.display()));
+    }
+    None
+}
+
+/// Streams records to `out` until it is closed (the console went away) or `limit` passes. The
+/// node's first watcher probes and publishes; the others follow it (see [`watch_share`]).
+///
+/// [`watch_share`]: super::watch_share
 pub fn watch(
     env: &NodeEnv,
     only: &[String],
@@ -55,46 +79,129 @@ pub fn watch(
     limit: Option<Duration>,
 ) -> Result<()> {
     let started = Instant::now();
-    let mut last: BTreeMap<String, String> = BTreeMap::new();
-    let mut hello: Option<Vec<ServiceNodes>> = None;
+    let mut shared = Shared::new(env);
+    let mut stream = Stream::default();
     let mut last_beat: Option<Instant> = None;
+    let mut last_ok_ms: Option<u64> = None;
+    let mut notices = Notices::default();
+    let mut tail = ActionTail::default();
+    let mut notified = BTreeSet::new();
+    let mut waker = Waker::new();
     loop {
-        let names: Vec<String> = selector::configured(env)?
-            .into_iter()
-            .filter(|n| only.is_empty() || only.contains(n))
-            .collect();
-        let mut services = Vec::new();
-        let mut records = Vec::new();
-        for name in &names {
-            match Service::load(env, name) {
-                Ok(svc) => {
-                    services.push(ServiceNodes {
-                        name: name.clone(),
-                        nodes: svc.cfg.nodes.clone(),
-                        drpnodes: svc.cfg.drpnodes.clone(),
-                    });
-                    let st = probe::probe(env, &svc);
-                    let fp = fingerprint(&st);
-                    if last.get(name) != Some(&fp) {
-                        last.insert(name.clone(), fp);
-                        records.push(WatchRecord::Status {
-                            status: Box::new(st),
-                        });
-                    }
+        let round_start = Instant::now();
+        let lead = shared.lead();
+        let round = if lead {
+            let r = probe_all(env, &stream, std::mem::take(&mut notified), &mut last_ok_ms);
+            shared.publish(&r);
+            Some(r)
+        } else {
+            shared.read_new()
+        };
+        if let Some(r) = &round {
+            let names: Vec<String> = r
+                .results
+                .iter()
+                .map(|(n, _)| n.clone())
+                .filter(|n| only.is_empty() || only.contains(n))
+                .collect();
+            if r.failing.is_none() {
+                let mut dirs: Vec<_> = r.results.iter().map(|(n, _)| env.state_dir(n)).collect();
+                if !lead {
+                    dirs.push(shared.dir().to_path_buf());
                 }
-                Err(e) => {
-                    let fp = format!("error: {e:#}");
-                    if last.get(name) != Some(&fp) {
-                        last.insert(name.clone(), fp);
-                        records.push(WatchRecord::Error {
-                            service: name.clone(),
-                            message: format!("{e:#}"),
-                        });
-                    }
-                }
+                waker.follow(&dirs);
+                tail.watch(env, &names);
+                notices.watch(
+                    env,
+                    &r.results.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(),
+                );
             }
+            stream.apply(env, r, only, out)?;
         }
-        if hello.as_ref() != Some(&services) {
+        if last_beat.is_none_or(|t| t.elapsed() >= HEARTBEAT_EVERY) {
+            stream.heartbeat(env, out)?;
+            last_beat = Some(Instant::now());
+        }
+        if limit.is_some_and(|l| started.elapsed() >= l) {
+            return Ok(());
+        }
+        // Until the next periodic probe: every action line at once; the prober probes as soon
+        // as an action says it changed a service, a follower reads each round once published.
+        // A follower wakes on each published round; on its own only to beat and to see whether
+        // the prober left.
+        let next = round_start + if lead { PROBE_EVERY } else { HEARTBEAT_EVERY };
+        loop {
+            for record in tail.new_records(env) {
+                emit(
+                    out,
+                    &WatchRecord::Action {
+                        node: env.nodename.clone(),
+                        record,
+                    },
+                )?;
+            }
+            let left = next.saturating_duration_since(Instant::now());
+            if lead {
+                notified = notices.changed(env);
+                if !notified.is_empty() {
+                    break;
+                }
+            } else if shared.has_new() {
+                break;
+            }
+            if left.is_zero() {
+                break;
+            }
+            waker.wait(left);
+        }
+    }
+}
+
+/// What this watcher has sent: the hello, each service's last status or error, the failure.
+#[derive(Default)]
+struct Stream {
+    last: BTreeMap<String, String>,
+    hello: Option<Vec<ServiceNodes>>,
+    failing: Option<String>,
+    last_ok_ms: Option<u64>,
+}
+
+impl Stream {
+    /// Sends what a round changed for the services in `only` (all when empty): the failure
+    /// when it starts, the hello when the set of services changed, each changed status or
+    /// config error, and the status of each notified service even when unchanged (the screens
+    /// learn at once what the action left).
+    fn apply(
+        &mut self,
+        env: &NodeEnv,
+        round: &Round,
+        only: &[String],
+        out: &mut impl Write,
+    ) -> Result<()> {
+        self.last_ok_ms = round.last_ok_ms;
+        if let Some(reason) = &round.failing {
+            if self.failing.as_ref() != Some(reason) {
+                emit(
+                    out,
+                    &WatchRecord::ProbeFailed {
+                        node: env.nodename.clone(),
+                        service: None,
+                        reason: reason.clone(),
+                    },
+                )?;
+                self.failing = Some(reason.clone());
+            }
+            return Ok(());
+        }
+        self.failing = None;
+        let wanted = |n: &String| only.is_empty() || only.contains(n);
+        let services: Vec<ServiceNodes> = round
+            .services
+            .iter()
+            .filter(|s| wanted(&s.name))
+            .cloned()
+            .collect();
+        if self.hello.as_ref() != Some(&services) {
             emit(
                 out,
                 &WatchRecord::Hello {
@@ -102,27 +209,141 @@ pub fn watch(
                     services: services.clone(),
                 },
             )?;
-            hello = Some(services);
+            self.hello = Some(services);
         }
-        for r in &records {
-            emit(out, r)?;
+        for (name, res) in round.results.iter().filter(|(n, _)| wanted(n)) {
+            let rec = match res {
+                Ok(st) => {
+                    let fp = fingerprint(st);
+                    let told = round.notified.contains(name);
+                    if !told && self.last.get(name) == Some(&fp) {
+                        continue;
+                    }
+                    self.last.insert(name.clone(), fp);
+                    WatchRecord::Status {
+                        status: Box::new(st.clone()),
+                        cause: Some(if told {
+                            ProbeCause::Notified
+                        } else {
+                            ProbeCause::Periodic
+                        }),
+                    }
+                }
+                Err(message) => {
+                    let fp = format!("error: {message}");
+                    if self.last.get(name) == Some(&fp) {
+                        continue;
+                    }
+                    self.last.insert(name.clone(), fp);
+                    WatchRecord::Error {
+                        service: name.clone(),
+                        message: message.clone(),
+                    }
+                }
+            };
+            emit(out, &rec)?;
         }
-        if last_beat.is_none_or(|t| t.elapsed() >= HEARTBEAT_EVERY) {
-            let ts = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-            emit(
-                out,
-                &WatchRecord::Heartbeat {
-                    node: env.nodename.clone(),
-                    ts,
-                },
-            )?;
-            last_beat = Some(Instant::now());
-        }
-        if limit.is_some_and(|l| started.elapsed() >= l) {
-            return Ok(());
-        }
-        std::thread::sleep(PROBE_EVERY);
+        Ok(())
     }
+
+    /// The heartbeat: the node is alive, its last successful probe is this old.
+    fn heartbeat(&self, env: &NodeEnv, out: &mut impl Write) -> std::io::Result<()> {
+        let ts = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        emit(
+            out,
+            &WatchRecord::Heartbeat {
+                node: env.nodename.clone(),
+                ts,
+                probed_ms_ago: self.last_ok_ms.map(|t| now_ms().saturating_sub(t)),
+                probe_error: self.failing.clone(),
+            },
+        )
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The last content seen of each service's change notice (see [`CHANGE_NOTICE`]).
+#[derive(Default)]
+struct Notices {
+    seen: BTreeMap<String, Vec<u8>>,
+}
+
+impl Notices {
+    fn read(env: &NodeEnv, svc: &str) -> Vec<u8> {
+        std::fs::read(env.state_dir(svc).join(CHANGE_NOTICE)).unwrap_or_default()
+    }
+
+    /// Follows these services from now on (a notice written before is not news).
+    fn watch(&mut self, env: &NodeEnv, names: &[String]) {
+        self.seen.retain(|n, _| names.contains(n));
+        for n in names {
+            if !self.seen.contains_key(n) {
+                self.seen.insert(n.clone(), Self::read(env, n));
+            }
+        }
+    }
+
+    /// The services whose notice an action rewrote since the last look.
+    fn changed(&mut self, env: &NodeEnv) -> BTreeSet<String> {
+        let mut changed = BTreeSet::new();
+        for (name, seen) in &mut self.seen {
+            let now = Self::read(env, name);
+            if *seen != now {
+                *seen = now;
+                changed.insert(name.clone());
+            }
+        }
+        changed
+    }
+}
+
+/// Probes every service of the node (the prober's round, for every watcher of the node).
+fn probe_all(
+    env: &NodeEnv,
+    sent: &Stream,
+    notified: BTreeSet<String>,
+    last_ok_ms: &mut Option<u64>,
+) -> Round {
+    let had_services = sent.hello.as_ref().is_some_and(|h| !h.is_empty());
+    let listed = match node_failure(env, had_services) {
+        Some(why) => Err(why),
+        None => selector::configured(env).map_err(|e| format!("{e:#}")),
+    };
+    let names = match listed {
+        Ok(n) => n,
+        Err(reason) => {
+            return Round {
+                failing: Some(reason),
+                last_ok_ms: *last_ok_ms,
+                ..Round::default()
+            }
+        }
+    };
+    let mut round = Round {
+        notified,
+        ..Round::default()
+    };
+    for name in names {
+        match Service::load(env, &name) {
+            Ok(svc) => {
+                round.services.push(ServiceNodes {
+                    name: name.clone(),
+                    nodes: svc.cfg.nodes.clone(),
+                    drpnodes: svc.cfg.drpnodes.clone(),
+                });
+                round.results.push((name, Ok(probe::probe(env, &svc))));
+            }
+            Err(e) => round.results.push((name, Err(format!("{e:#}")))),
+        }
+    }
+    *last_ok_ms = Some(now_ms());
+    round.last_ok_ms = *last_ok_ms;
+    round
 }
 
 #[cfg(test)]
@@ -134,6 +355,8 @@ mod tests {
         let r = WatchRecord::Heartbeat {
             node: "deb1".into(),
             ts: "t".into(),
+            probed_ms_ago: None,
+            probe_error: None,
         };
         let text = serde_json::to_string(&r).unwrap();
         assert!(text.contains("\"type\":\"heartbeat\""), "{text}");
@@ -164,5 +387,33 @@ mod tests {
         assert!(recs
             .iter()
             .any(|r| matches!(r, WatchRecord::Heartbeat { .. })));
+    }
+
+    #[test]
+    fn a_node_whose_root_is_gone_reports_a_probe_failure() {
+        let d = tempfile::tempdir().unwrap();
+        let env = NodeEnv::new(d.path().join("gone"), "deb2");
+        let mut out = Vec::new();
+        watch(&env, &[], &mut out, Some(Duration::ZERO)).unwrap();
+        let recs: Vec<WatchRecord> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert!(
+            matches!(&recs[0], WatchRecord::ProbeFailed { service: None, reason, .. } if reason.contains("is gone")),
+            "{recs:?}"
+        );
+        assert!(
+            matches!(
+                &recs[1],
+                WatchRecord::Heartbeat {
+                    probed_ms_ago: None,
+                    probe_error: Some(_),
+                    ..
+                }
+            ),
+            "{recs:?}"
+        );
     }
 }

@@ -113,6 +113,7 @@ impl Operator for Terminal {
 
 /// Runs `drpilot drp`.
 pub fn run(args: DrpArgs) -> Result<bool> {
+    crate::transport::client::set_origin("runbook", None);
     let (mode, a) = match args.which {
         Which::Rehearse(a) => (Mode::Rehearsal, a),
         Which::Disaster(a) => (Mode::Disaster, a),

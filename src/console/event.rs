@@ -21,6 +21,13 @@ pub enum NodeEvent {
     },
     /// The node is alive.
     Heartbeat { node: String },
+    /// How the node's probes fare: the age of its last successful probe round (when told) and
+    /// why the last one failed (none: it succeeded).
+    Probe {
+        node: String,
+        probed_ago: Option<std::time::Duration>,
+        error: Option<String>,
+    },
     /// A service the node cannot load (bad config).
     ServiceError {
         node: String,

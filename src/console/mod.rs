@@ -74,6 +74,16 @@ pub fn default_nodes_file() -> PathBuf {
 
 /// Runs the console until the operator quits.
 pub fn run(args: ConsoleArgs) -> Result<bool> {
+    // Every node records this console as who asks; its own lines come back on the watch
+    // streams marked with its session, and are not shown twice.
+    crate::transport::client::set_origin(
+        "console",
+        Some(format!(
+            "{}:{}",
+            crate::action_log::local_host(),
+            std::process::id()
+        )),
+    );
     let file = args.nodes.clone().unwrap_or_else(default_nodes_file);
     let mut map = NodeMap::load_for_operator(args.nodes.as_deref(), &file)?;
     // The flag goes into the map, so the runbooks the console starts honour it too.

@@ -8,10 +8,31 @@ use std::time::Duration;
 
 use tokio::sync::mpsc::Sender;
 
-use super::event::{Event, NodeEvent};
+use chrono::{DateTime, Local};
+
+use super::event::{Event, LogLine, NodeEvent};
 use crate::agent::watch::HEARTBEAT_EVERY;
+use crate::protocol::log::LogRecord;
 use crate::protocol::watch::WatchRecord;
 use crate::transport::{Link, Pool};
+
+/// A line of an action run on `node` by someone else, with who ran it after the message.
+fn streamed_line(node: &str, r: LogRecord) -> LogLine {
+    let msg = match &r.by {
+        Some(by) => format!("{}  — {by}", r.msg),
+        None => r.msg,
+    };
+    LogLine {
+        time: DateTime::parse_from_rfc3339(&r.ts)
+            .map(|t| t.with_timezone(&Local).format("%H:%M:%S").to_string())
+            .unwrap_or(r.ts),
+        node: node.to_string(),
+        svc: r.svc,
+        rid: r.rid,
+        level: r.level.word().to_string(),
+        msg,
+    }
+}
 
 /// No line for this long means the node (or the link) is gone.
 fn silence_limit() -> Duration {
@@ -85,6 +106,7 @@ async fn watch_through(
             }
             Ok(Ok(Some(l))) => l,
         };
+        let mut events = Vec::with_capacity(2);
         let ev = match serde_json::from_str::<WatchRecord>(&line) {
             Ok(WatchRecord::Hello { node: _, services }) => {
                 *greeted = true;
@@ -93,26 +115,73 @@ async fn watch_through(
                     services,
                 }
             }
-            Ok(WatchRecord::Status { status }) => NodeEvent::Status {
+            Ok(WatchRecord::Status { status, .. }) => NodeEvent::Status {
                 node: node.to_string(),
                 status,
             },
-            Ok(WatchRecord::Heartbeat { .. }) => NodeEvent::Heartbeat {
+            Ok(WatchRecord::Heartbeat {
+                probed_ms_ago,
+                probe_error,
+                ..
+            }) => {
+                // An agent that says nothing of its probes (an older one) is taken at its
+                // heartbeat's word, as before.
+                if probed_ms_ago.is_some() || probe_error.is_some() {
+                    events.push(NodeEvent::Probe {
+                        node: node.to_string(),
+                        probed_ago: probed_ms_ago.map(Duration::from_millis),
+                        error: probe_error,
+                    });
+                }
+                NodeEvent::Heartbeat {
+                    node: node.to_string(),
+                }
+            }
+            Ok(WatchRecord::ProbeFailed {
+                service, reason, ..
+            }) => NodeEvent::Probe {
                 node: node.to_string(),
+                probed_ago: None,
+                error: Some(match service {
+                    Some(s) => format!("{s}: {reason}"),
+                    None => reason,
+                }),
             },
             Ok(WatchRecord::Error { service, message }) => NodeEvent::ServiceError {
                 node: node.to_string(),
                 service,
                 message,
             },
+            Ok(WatchRecord::Action { record, .. }) => {
+                // This console's own lines already came from its action's output.
+                let own = crate::transport::client::session();
+                if own.is_some() && record.by.as_ref().and_then(|b| b.session.as_deref()) == own {
+                    continue;
+                }
+                // A transfer's progress is a bar of the console that runs it, never a log line.
+                if record.progress.is_some() {
+                    continue;
+                }
+                if tx
+                    .send(Event::ActionLog(streamed_line(node, record)))
+                    .await
+                    .is_err()
+                {
+                    return "console closed".to_string();
+                }
+                continue;
+            }
             Err(e) => {
                 return format!(
                     "{node} sent an unreadable record ({e}): is its drpilot the same version?"
                 )
             }
         };
-        if tx.send(Event::Node(ev)).await.is_err() {
-            return "console closed".to_string();
+        events.insert(0, ev);
+        for ev in events {
+            if tx.send(Event::Node(ev)).await.is_err() {
+                return "console closed".to_string();
+            }
         }
     }
 }

@@ -62,6 +62,29 @@ pub struct LogRecord {
     /// A transfer's progress (kind `progress`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress: Option<SyncProgress>,
+    /// Who ran the action (every console shows it next to the line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<Actor>,
+}
+
+/// Who ran an action: what every console shows of an action it did not run itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// The person: `SUDO_USER` under sudo, else the login name, else `uid N`.
+    pub user: String,
+    /// The machine the action was asked from.
+    pub host: String,
+    /// Where it was asked from: `console`, `cli` or `runbook`.
+    pub origin: String,
+    /// The asking console's session, so that console does not show its own lines twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{} via {}", self.user, self.host, self.origin)
+    }
 }
 
 impl LogRecord {
@@ -188,6 +211,7 @@ mod tests {
             rid: "sync#1".into(),
             kind: Kind::Progress,
             msg: p.to_string(),
+            by: None,
             progress: Some(p),
         };
         let line = serde_json::to_string(&rec).unwrap();

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::protocol::log::LogRecord;
 use crate::status::ServiceStatus;
 
 /// A service as a console needs to know it to find its nodes.
@@ -16,6 +17,17 @@ pub struct ServiceNodes {
     pub drpnodes: Vec<String>,
 }
 
+/// Why a status was probed: what lets a reader (and the benchmarks) tell an action's change,
+/// pushed at once, from one found by the periodic probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProbeCause {
+    /// The periodic probe (every second) found a change.
+    Periodic,
+    /// An action on the node said it changed the service (its change notice).
+    Notified,
+}
+
 /// One record of the watch stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
@@ -27,17 +39,48 @@ pub enum WatchRecord {
         /// Its services.
         services: Vec<ServiceNodes>,
     },
-    /// A service's status, sent when it changed.
+    /// A service's status, sent when it changed, and after every change notice of an action.
     Status {
         /// The status tree.
         status: Box<ServiceStatus>,
+        /// Why it was probed (absent from agents that did not say).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cause: Option<ProbeCause>,
     },
-    /// The node is alive.
+    /// The node is alive; says how old its last successful probe is, so a console can tell a
+    /// node that answers from a node whose status is current.
     Heartbeat {
         /// The node's name.
         node: String,
         /// When (RFC 3339 UTC).
         ts: String,
+        /// Milliseconds since the last probe round that succeeded (absent: never, or an agent
+        /// from before probe failures were reported).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        probed_ms_ago: Option<u64>,
+        /// Why the last probe round failed, when it did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        probe_error: Option<String>,
+    },
+    /// A probe failed: the node's root or config directory is gone (no `service`), or one
+    /// service could not be probed. Sent when the failure starts or its reason changes.
+    #[serde(rename = "probe_failed")]
+    ProbeFailed {
+        /// The node's name.
+        node: String,
+        /// The service whose probe failed; absent when the whole node could not be probed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<String>,
+        /// What went wrong, in the operator's words.
+        reason: String,
+    },
+    /// A line of an action run on the node (by anyone: a console, the CLI, a runbook), as its
+    /// action log recorded it with who ran it.
+    Action {
+        /// The node's name.
+        node: String,
+        /// The record.
+        record: LogRecord,
     },
     /// A service could not be loaded (bad config): shown, never hidden.
     Error {
@@ -74,10 +117,18 @@ mod tests {
             },
             WatchRecord::Status {
                 status: Box::new(st),
+                cause: Some(ProbeCause::Notified),
             },
             WatchRecord::Heartbeat {
                 node: "deb1".into(),
                 ts: "2026-12-01T00:00:00Z".into(),
+                probed_ms_ago: Some(12),
+                probe_error: None,
+            },
+            WatchRecord::ProbeFailed {
+                node: "deb2".into(),
+                service: None,
+                reason: "the node's root /lab/deb2 is gone".into(),
             },
             WatchRecord::Error {
                 service: "web".into(),
@@ -91,5 +142,23 @@ mod tests {
                 "{line}"
             );
         }
+    }
+
+    #[test]
+    fn a_heartbeat_without_probe_fields_still_parses() {
+        let old = r#"{"type":"heartbeat","node":"deb1","ts":"t"}"#;
+        assert!(matches!(
+            serde_json::from_str::<WatchRecord>(old).unwrap(),
+            WatchRecord::Heartbeat {
+                probed_ms_ago: None,
+                probe_error: None,
+                ..
+            }
+        ));
+        let failed = r#"{"type":"probe_failed","node":"deb2","reason":"gone"}"#;
+        assert!(matches!(
+            serde_json::from_str::<WatchRecord>(failed).unwrap(),
+            WatchRecord::ProbeFailed { service: None, .. }
+        ));
     }
 }

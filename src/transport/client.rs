@@ -2,17 +2,57 @@
 //! runbook and the agent's calls to its peers all ask here, so a verb or a flag is spelt once.
 //! A transport then runs these arguments on a node (`local:` as a child, ssh through its session).
 
+use std::sync::OnceLock;
+
+use crate::action_log::{local_host, local_user, ACTOR_ENV};
+use crate::protocol::log::Actor;
 use crate::protocol::peer::PeerVerb;
 use crate::protocol::verb::{Action, SvcFlags};
 
+/// Who this process asks for, when it said (the console, a runbook).
+static ACTOR: OnceLock<Actor> = OnceLock::new();
+
+/// Says, once per process, where its actions come from (`console`, `runbook`) and, for a
+/// console, its session: every node records them with the user and the host in its action log.
+pub fn set_origin(origin: &str, session: Option<String>) {
+    let _ = ACTOR.set(Actor {
+        user: local_user(),
+        host: local_host(),
+        origin: origin.to_string(),
+        session,
+    });
+}
+
+/// The session this process said it is (a console skips its own streamed lines).
+pub fn session() -> Option<&'static str> {
+    ACTOR.get().and_then(|a| a.session.as_deref())
+}
+
+/// The variable a node's drpilot reads to know who asks: this process's origin when it said, or
+/// the one it was itself given (an agent asking its peer passes its caller on).
+pub fn actor_env() -> Option<(&'static str, String)> {
+    match ACTOR.get() {
+        Some(a) => serde_json::to_string(a).ok().map(|j| (ACTOR_ENV, j)),
+        None => std::env::var(ACTOR_ENV).ok().map(|j| (ACTOR_ENV, j)),
+    }
+}
+
 /// The remote command that runs `drpilot ARGS` as `node` through ssh: the node's `bin`, behind
-/// `env DRPILOT_ROOT=… DRPILOT_NODENAME=…` when the node lives under a root directory.
+/// `env DRPILOT_ROOT=… DRPILOT_NODENAME=…` when the node lives under a root directory, and
+/// `DRPILOT_ACTOR=…` when this process says who asks.
 pub fn remote(node: &str, bin: &str, root: Option<&str>, args: &[String]) -> Vec<String> {
-    let mut argv = Vec::with_capacity(args.len() + 4);
+    let mut argv = Vec::with_capacity(args.len() + 5);
+    let mut vars = Vec::new();
     if let Some(root) = root {
+        vars.push(format!("DRPILOT_ROOT={root}"));
+        vars.push(format!("DRPILOT_NODENAME={node}"));
+    }
+    if let Some((k, v)) = actor_env() {
+        vars.push(format!("{k}={v}"));
+    }
+    if !vars.is_empty() {
         argv.push("env".to_string());
-        argv.push(format!("DRPILOT_ROOT={root}"));
-        argv.push(format!("DRPILOT_NODENAME={node}"));
+        argv.extend(vars);
     }
     argv.push(bin.to_string());
     argv.extend(args.iter().cloned());

@@ -63,6 +63,9 @@ impl LocalNode {
             .env("DRPILOT_ROOT", &self.root)
             .env("DRPILOT_NODENAME", &self.node)
             .env_remove("NO_COLOR");
+        if let Some((k, v)) = super::client::actor_env() {
+            cmd.env(k, v);
+        }
         Ok(cmd)
     }
 

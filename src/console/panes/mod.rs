@@ -17,6 +17,7 @@ use std::time::Instant;
 use ratatui::text::Span;
 
 use super::app::App;
+use super::state::nodes::Freshness;
 use super::theme::glyph;
 use crate::status::Status;
 
@@ -33,14 +34,24 @@ pub fn status_span(app: &App, s: Status, stale: bool) -> Span<'static> {
     )
 }
 
-/// "updated 3s ago" or "UNREACHABLE 12s" for a node.
+/// "updated 3s ago" (the last successful probe), "STALE: why, updated 12s ago" or
+/// "UNREACHABLE, last heard 12s ago" for a node.
 pub fn freshness_text(app: &App, node: &str, now: Instant) -> (String, bool) {
-    match app.freshness(node, now) {
-        Ok(age) => (format!("{node} updated {}s ago", age.as_secs()), false),
-        Err(Some(age)) => (
+    match app.nodes.verdict(node, now) {
+        Freshness::Fresh(age) => (format!("{node} updated {}s ago", age.as_secs()), false),
+        Freshness::Stale { age, reason } => {
+            let updated = match age {
+                Some(a) => format!("updated {}s ago", a.as_secs()),
+                None => "never updated".to_string(),
+            };
+            (format!("{node} STALE: {reason}, {updated}"), true)
+        }
+        Freshness::Unreachable { age: Some(age), .. } => (
             format!("{node} UNREACHABLE, last heard {}s ago", age.as_secs()),
             true,
         ),
-        Err(None) => (format!("{node} UNREACHABLE, never heard"), true),
+        Freshness::Unreachable { age: None, .. } => {
+            (format!("{node} UNREACHABLE, never heard"), true)
+        }
     }
 }

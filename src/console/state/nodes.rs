@@ -13,6 +13,11 @@ pub fn unreachable_after() -> Duration {
     HEARTBEAT_EVERY * 3
 }
 
+/// A node's status is stale when no probe round succeeded for this long.
+pub fn stale_after() -> Duration {
+    unreachable_after()
+}
+
 /// A node's health as the console knows it.
 #[derive(Debug, Clone, Default)]
 pub struct NodeHealth {
@@ -20,6 +25,33 @@ pub struct NodeHealth {
     pub last_heard: Option<Instant>,
     /// Why the link is down, if it is.
     pub error: Option<String>,
+    /// When the node's last probe round succeeded: the age shown as "updated Ns ago".
+    pub last_probed: Option<Instant>,
+    /// Why the node's last probe round failed, if it did.
+    pub probe_error: Option<String>,
+    /// The node reports its probes (an older agent does not: its heartbeats vouch for them).
+    reports_probes: bool,
+}
+
+/// Whether a node's trees can be trusted, and if not, why: what the screens show of a node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Freshness {
+    /// Current: the age of the last successful probe.
+    Fresh(Duration),
+    /// The node answers but its status could not be refreshed within the staleness limit.
+    Stale {
+        /// Age of the last successful probe (none: never).
+        age: Option<Duration>,
+        /// Why the probes fail.
+        reason: String,
+    },
+    /// The node (or the link to it) is silent or down.
+    Unreachable {
+        /// Since the node was last heard from (none: never).
+        age: Option<Duration>,
+        /// Why the link is down, when known.
+        reason: Option<String>,
+    },
 }
 
 /// A service and its status on each node.
@@ -86,15 +118,40 @@ impl Nodes {
         true
     }
 
-    /// Whether a node's status can be trusted now; `Err` says since when it cannot.
+    /// Whether a node's status can be trusted now; `Err` says since when it cannot (the last
+    /// successful probe when the node answers, the last word from it when it does not).
     pub fn freshness(&self, node: &str, now: Instant) -> Result<Duration, Option<Duration>> {
-        let h = self.health.get(node);
-        let age = h
-            .and_then(|h| h.last_heard)
-            .map(|t| now.saturating_duration_since(t));
-        match (h.and_then(|h| h.error.as_ref()), age) {
-            (None, Some(a)) if a <= unreachable_after() => Ok(a),
-            (_, a) => Err(a),
+        match self.verdict(node, now) {
+            Freshness::Fresh(a) => Ok(a),
+            Freshness::Stale { age, .. } | Freshness::Unreachable { age, .. } => Err(age),
+        }
+    }
+
+    /// How far a node's status can be trusted now, with the reason when it cannot.
+    pub fn verdict(&self, node: &str, now: Instant) -> Freshness {
+        let Some(h) = self.health.get(node) else {
+            return Freshness::Unreachable {
+                age: None,
+                reason: None,
+            };
+        };
+        let since = |t: Option<Instant>| t.map(|t| now.saturating_duration_since(t));
+        let heard = since(h.last_heard);
+        if h.error.is_some() || heard.is_none_or(|a| a > unreachable_after()) {
+            return Freshness::Unreachable {
+                age: heard,
+                reason: h.error.clone(),
+            };
+        }
+        match since(h.last_probed) {
+            Some(a) if a <= stale_after() => Freshness::Fresh(a),
+            age => Freshness::Stale {
+                age,
+                reason: h
+                    .probe_error
+                    .clone()
+                    .unwrap_or_else(|| "its services could not be probed".to_string()),
+            },
         }
     }
 
@@ -130,6 +187,7 @@ impl Nodes {
             NodeEvent::Hello { node, .. }
             | NodeEvent::Status { node, .. }
             | NodeEvent::Heartbeat { node }
+            | NodeEvent::Probe { node, .. }
             | NodeEvent::ServiceError { node, .. }
             | NodeEvent::Down { node, .. } => node.clone(),
         };
@@ -140,6 +198,25 @@ impl Nodes {
         }
         health.error = None;
         health.last_heard = Some(now);
+        match &ev {
+            NodeEvent::Heartbeat { .. } if !health.reports_probes => {
+                health.last_probed = Some(now);
+            }
+            NodeEvent::Probe {
+                probed_ago, error, ..
+            } => {
+                health.reports_probes = true;
+                if let Some(t) = probed_ago.and_then(|a| now.checked_sub(a)) {
+                    health.last_probed = Some(health.last_probed.map_or(t, |p| p.max(t)));
+                }
+                health.probe_error = error.clone();
+            }
+            // A status was just probed: the node is current unless its probes are failing.
+            NodeEvent::Status { .. } if health.probe_error.is_none() => {
+                health.last_probed = Some(now);
+            }
+            _ => {}
+        }
         match ev {
             NodeEvent::Hello { services, .. } => {
                 let wanted: Vec<_> = services
@@ -170,5 +247,70 @@ impl Nodes {
             _ => {}
         }
         discovered
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn probe(node: &str, ago: Option<u64>, error: Option<&str>) -> NodeEvent {
+        NodeEvent::Probe {
+            node: node.into(),
+            probed_ago: ago.map(Duration::from_secs),
+            error: error.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn a_node_whose_probes_fail_turns_stale_with_the_reason_while_it_answers() {
+        let t0 = Instant::now();
+        let mut n = Nodes::new(Vec::new());
+        n.on_event(probe("deb2", Some(0), None), t0);
+        assert_eq!(n.verdict("deb2", t0), Freshness::Fresh(Duration::ZERO));
+        n.on_event(probe("deb2", None, Some("the node's root /x is gone")), t0);
+        let later = t0 + stale_after() + Duration::from_secs(1);
+        n.on_event(
+            NodeEvent::Heartbeat {
+                node: "deb2".into(),
+            },
+            later,
+        );
+        n.on_event(
+            probe("deb2", None, Some("the node's root /x is gone")),
+            later,
+        );
+        match n.verdict("deb2", later) {
+            Freshness::Stale { age, reason } => {
+                assert_eq!(age, Some(stale_after() + Duration::from_secs(1)));
+                assert!(reason.contains("is gone"), "{reason}");
+            }
+            other => panic!("not stale: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn updated_is_the_age_of_the_last_successful_probe_not_of_the_heartbeat() {
+        let t0 = Instant::now();
+        let mut n = Nodes::new(Vec::new());
+        let t = t0 + Duration::from_secs(10);
+        n.on_event(probe("deb1", Some(3), None), t);
+        assert_eq!(
+            n.verdict("deb1", t),
+            Freshness::Fresh(Duration::from_secs(3))
+        );
+    }
+
+    #[test]
+    fn an_agent_that_does_not_report_probes_is_fresh_on_its_heartbeat() {
+        let t0 = Instant::now();
+        let mut n = Nodes::new(Vec::new());
+        n.on_event(
+            NodeEvent::Heartbeat {
+                node: "deb1".into(),
+            },
+            t0,
+        );
+        assert!(n.freshness("deb1", t0).is_ok());
     }
 }
