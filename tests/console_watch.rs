@@ -103,6 +103,34 @@ fn an_action_reaches_the_watch_stream_at_once_through_its_change_notice() {
     lab.svc("deb1", &["stop"]).expect_ok("stop");
 }
 
+/// The production tree (the left one) shows `word` on its avail row.
+fn deb1_avail_is(s: &str, word: &str) -> bool {
+    s.lines()
+        .find(|l| l.contains("|- avail"))
+        .is_some_and(|l| l.contains(word))
+}
+
+#[test]
+fn a_change_drpilot_makes_reaches_a_watching_console_at_once() {
+    let lab = TestLab::new();
+    let nodes = lab.dir.join("nodes.toml").to_string_lossy().into_owned();
+    let app = PtyApp::spawn(&["console", "--read-only", "--nodes", &nodes], &lab.dir);
+    app.wait_screen(T, "deb1 down and fresh", |s| {
+        s.contains("deb1 updated") && deb1_avail_is(s, "▼ down")
+    });
+    // The action's change notice makes the watch probe at once (the stream's record says
+    // `notified`: an_action_reaches_the_watch_stream_at_once_through_its_change_notice); the
+    // screen follows within the same second, never a probe period later plus a redraw.
+    lab.svc("deb1", &["start"]).expect_ok("start");
+    app.wait_screen(Duration::from_secs(1), "deb1 up on the screen", |s| {
+        deb1_avail_is(s, "▲ up")
+    });
+    lab.svc("deb1", &["stop"]).expect_ok("stop");
+    app.wait_screen(Duration::from_secs(1), "deb1 down on the screen", |s| {
+        deb1_avail_is(s, "▼ down")
+    });
+}
+
 #[test]
 fn a_cli_action_on_a_node_shows_in_a_read_only_console_log_within_one_second() {
     let lab = TestLab::new();
