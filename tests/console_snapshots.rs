@@ -567,3 +567,79 @@ fn the_wall_shows_the_running_runbook_as_a_banner() {
         "{screen}"
     );
 }
+
+#[test]
+fn focused_runbook_pane_at_80x24_scrolls_a_long_preflight_failure_list() {
+    use drpilot::console::app::{Focus, Mode as KeyMode};
+    use drpilot::console::event::RunbookEvent;
+    use drpilot::runbook::plan::{steps, Mode, StepState};
+    use drpilot::runbook::preflight::Problem;
+    let (mut app, now) = app("default");
+    let all: Vec<_> = steps(Mode::Rehearsal).into_iter().map(|(s, _)| s).collect();
+    let problems = vec![
+        Problem::fixed_by(
+            "configuration not pushed to deb2".into(),
+            "syncnodes",
+            "deb1",
+        ),
+        Problem::fixed_by("busybox is not running on deb1".into(), "start", "deb1"),
+        Problem::new("sync#1 never completed a sync to deb2".into()),
+        Problem::fixed_by(
+            "deb2's replica is older than 2h".into(),
+            "syncupdate",
+            "deb1",
+        ),
+        Problem::new("deb2 does not answer its peer's probe".into()),
+    ];
+    for ev in [
+        RunbookEvent::Started {
+            svc: "busybox".into(),
+            mode: "REHEARSAL".into(),
+            steps: all.clone(),
+        },
+        RunbookEvent::Progress {
+            step: all[0],
+            state: StepState::Failed,
+        },
+        RunbookEvent::Preflight(problems),
+    ] {
+        app.handle(Event::Runbook(ev), now);
+    }
+    // The gate offering the first fix is answered no.
+    key(&mut app, KeyCode::Esc, now);
+    assert_eq!(app.mode, KeyMode::Normal);
+    app.handle(
+        Event::Runbook(RunbookEvent::Done {
+            ok: false,
+            summary: "rehearsal of busybox refused by the preflight".into(),
+        }),
+        now,
+    );
+    app.message = None;
+    for _ in 0..3 {
+        key(&mut app, KeyCode::Tab, now);
+    }
+    assert_eq!(app.selection.focus, Focus::Runbook);
+    app.screen = (80, 24);
+    let end = render_at(&app, now, 80, 24);
+    assert!(
+        end.contains("rehearsal of busybox refused"),
+        "the end shows: {end}"
+    );
+    assert!(
+        end.contains("esc close"),
+        "the footer lists the pane's keys: {end}"
+    );
+    insta::assert_snapshot!("runbook_focused_80x24", end);
+    key(&mut app, KeyCode::PageUp, now);
+    let scrolled = render_at(&app, now, 80, 24);
+    assert!(
+        scrolled.contains("the preflight refused the run:"),
+        "{scrolled}"
+    );
+    assert!(
+        !scrolled.contains("rehearsal of busybox refused"),
+        "{scrolled}"
+    );
+    insta::assert_snapshot!("runbook_focused_80x24_scrolled", scrolled);
+}

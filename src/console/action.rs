@@ -21,16 +21,24 @@ pub enum Action {
     FocusNext,
     /// Move the keyboard focus to the previous pane.
     FocusPrev,
-    /// Up in the focused pane: the previous service, or the log scrolled up a line.
+    /// Up in the focused pane: the previous service or tree row, the log or the runbook pane
+    /// scrolled up a line.
     Up,
-    /// Down in the focused pane: the next service, or the log scrolled down a line.
+    /// Down in the focused pane: the next service or tree row, the log or the runbook pane
+    /// scrolled down a line.
     Down,
-    /// Scroll the log up (`up`) or down by some lines, whatever has the focus (page keys, wheel).
+    /// Scroll the log up (`up`) or down by some lines, whatever has the focus (the wheel).
     ScrollLog {
         /// Towards older lines.
         up: bool,
         /// How many lines.
         lines: usize,
+    },
+    /// A page up (`up`) or down in the focused pane: the runbook pane when it has the focus,
+    /// the log otherwise (`pgup` `pgdn`).
+    Page {
+        /// Towards the start.
+        up: bool,
     },
     /// The log from its oldest line (`Home`).
     LogTop,

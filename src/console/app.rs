@@ -64,9 +64,16 @@ pub struct App {
     pub started: Instant,
     /// The wall-clock time at `started`: replica ages and the wall's clock count from it.
     pub started_utc: chrono::DateTime<chrono::Utc>,
+    /// The terminal's width and height as last drawn (the render task records them, a resize
+    /// too): the runbook pane's scroll keys clamp to what the pane holds at this size.
+    pub screen: (u16, u16),
 }
 
 const READ_ONLY: &str = "read-only console: actions are disabled";
+
+/// What esc on the pane of a run not over says: the pane stays while the run goes on.
+pub const RUNBOOK_STAYS: &str =
+    "the run is not over: its pane stays until it ends (esc closes it then)";
 
 impl App {
     /// A fresh state.
@@ -91,6 +98,7 @@ impl App {
             transfers: Default::default(),
             started: Instant::now(),
             started_utc: chrono::Utc::now(),
+            screen: (80, 24),
         }
     }
 
@@ -207,6 +215,10 @@ impl App {
                     }
                 }
                 self.mode.on_key(k)
+            }
+            Input::Resize(w, h) => {
+                self.screen = (w, h);
+                None
             }
             Input::Mouse(m) => match m.kind {
                 MouseEventKind::ScrollUp => Some(Action::ScrollLog {
@@ -406,8 +418,15 @@ impl App {
                 self.mode = Mode::Command(String::new());
             }
             Action::FilterLine => self.mode = Mode::Filter(self.log.filter.clone()),
-            Action::FocusNext => self.selection.cycle_focus(true),
-            Action::FocusPrev => self.selection.cycle_focus(false),
+            Action::FocusNext => self.selection.cycle_focus(true, self.runbook.is_some()),
+            Action::FocusPrev => self.selection.cycle_focus(false, self.runbook.is_some()),
+            Action::Up if self.selection.focus == Focus::Runbook => self.scroll_runbook(true, 1),
+            Action::Down if self.selection.focus == Focus::Runbook => self.scroll_runbook(false, 1),
+            Action::Page { up } if self.selection.focus == Focus::Runbook => {
+                let page = self.runbook_page();
+                self.scroll_runbook(up, page)
+            }
+            Action::Page { up } => self.log.scroll_by(up, crate::console::keys::PAGE),
             Action::Up if self.selection.focus == Focus::Log => self.log.scroll_by(true, 1),
             Action::Down if self.selection.focus == Focus::Log => self.log.scroll_by(false, 1),
             Action::Up if self.selection.focus == Focus::Trees => {
@@ -434,7 +453,7 @@ impl App {
                     }
                     _ => self.say("no status on this node yet", true),
                 },
-                Focus::Services | Focus::Log => {}
+                Focus::Services | Focus::Runbook | Focus::Log => {}
             },
             Action::Up => self.selection.up(),
             Action::Down => self.selection.down(self.nodes.services.len()),
@@ -494,9 +513,16 @@ impl App {
             Action::Back => {
                 self.log.filter.clear();
                 self.message = None;
-                // A finished run's pane closes; a running one stays.
+                // A finished run's pane closes; a running one stays, and says so when it is the
+                // pane esc was meant for.
+                let focused = self.selection.focus == Focus::Runbook;
                 if self.runbook.as_ref().is_some_and(|r| r.finished.is_some()) {
                     self.runbook = None;
+                } else if focused && self.runbook.is_some() {
+                    self.say(RUNBOOK_STAYS, false);
+                }
+                if self.runbook.is_none() && focused {
+                    self.selection.focus = Focus::Log;
                 }
             }
             Action::Filter(text) => self.log.set_filter(text),
@@ -545,6 +571,33 @@ impl App {
             Action::Notice { text, error } => self.say(text, error),
         }
         Vec::new()
+    }
+
+    /// Scrolls the runbook pane `rows` towards its start (`up`) or its end, within what it holds
+    /// on the screen as last drawn.
+    fn scroll_runbook(&mut self, up: bool, rows: usize) {
+        let (w, h) = self.screen;
+        let area = crate::console::ui::runbook_area(self, w, h);
+        let Some((rb, area)) = self.runbook.as_ref().zip(area) else {
+            return;
+        };
+        let max = crate::console::panes::runbook::viewport(self, rb, area).max_back;
+        let back = rb.back.min(max);
+        let back = if up {
+            back.saturating_add(rows).min(max)
+        } else {
+            back.saturating_sub(rows)
+        };
+        if let Some(rb) = self.runbook.as_mut() {
+            rb.back = back;
+        }
+    }
+
+    /// A page of the runbook pane: its inner height less one row kept for context.
+    fn runbook_page(&self) -> usize {
+        let (w, h) = self.screen;
+        crate::console::ui::runbook_area(self, w, h)
+            .map_or(1, |a| usize::from(a.height.saturating_sub(3)).max(1))
     }
 
     /// The focused tree's node and its row keys, top to bottom.
@@ -1270,6 +1323,205 @@ mod tests {
         assert_eq!(
             app.handle(key(KeyCode::Enter), now),
             vec![Effect::RunbookAnswer(true)]
+        );
+    }
+
+    /// A rehearsal refused by its preflight: seven steps, `problems` reasons with their fixes
+    /// and the outcome (the gate offering the first fix already answered).
+    fn refused_run(app: &mut App, problems: usize, now: Instant) {
+        use crate::runbook::plan::{steps, Mode as RunMode, StepState};
+        use crate::runbook::preflight::Problem;
+        let all: Vec<_> = steps(RunMode::Rehearsal)
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect();
+        app.handle(
+            Event::Runbook(RunbookEvent::Started {
+                svc: "busybox".into(),
+                mode: "REHEARSAL".into(),
+                steps: all.clone(),
+            }),
+            now,
+        );
+        app.handle(
+            Event::Runbook(RunbookEvent::Progress {
+                step: all[0],
+                state: StepState::Failed,
+            }),
+            now,
+        );
+        let problems = (1..=problems)
+            .map(|i| Problem::fixed_by(format!("problem {i} on deb2"), "syncnodes", "deb2"))
+            .collect();
+        app.handle(Event::Runbook(RunbookEvent::Preflight(problems)), now);
+        app.mode = Mode::Normal;
+        app.handle(
+            Event::Runbook(RunbookEvent::Done {
+                ok: false,
+                summary: "rehearsal refused by the preflight".into(),
+            }),
+            now,
+        );
+        app.message = None;
+    }
+
+    /// The screen's text at the app's size.
+    fn screen_text(app: &App, now: Instant) -> String {
+        use ratatui::backend::TestBackend;
+        let (w, h) = app.screen;
+        let mut term = ratatui::Terminal::new(TestBackend::new(w, h)).unwrap();
+        term.draw(|f| crate::console::ui::draw(f, app, now))
+            .unwrap();
+        let buf = term.backend().buffer();
+        buf.content.iter().map(|c| c.symbol()).collect()
+    }
+
+    fn focus_of(app: &App) -> (Focus, usize) {
+        let side = if app.selection.focus == Focus::Trees {
+            app.selection.tree_side
+        } else {
+            0
+        };
+        (app.selection.focus, side)
+    }
+
+    #[test]
+    fn the_runbook_pane_is_a_focus_stop_only_while_a_run_is_shown() {
+        let now = Instant::now();
+        let mut app = lab_app(false);
+        let round = |app: &mut App, code| {
+            (0..5)
+                .map(|_| {
+                    app.handle(key(code), now);
+                    focus_of(app)
+                })
+                .collect::<Vec<_>>()
+        };
+        let without = [
+            (Focus::Trees, 0),
+            (Focus::Trees, 1),
+            (Focus::Log, 0),
+            (Focus::Services, 0),
+            (Focus::Trees, 0),
+        ];
+        assert_eq!(round(&mut app, KeyCode::Tab), without, "no run: no stop");
+        app.selection.focus = Focus::Services;
+        refused_run(&mut app, 1, now);
+        assert_eq!(
+            round(&mut app, KeyCode::Tab),
+            [
+                (Focus::Trees, 0),
+                (Focus::Trees, 1),
+                (Focus::Runbook, 0),
+                (Focus::Log, 0),
+                (Focus::Services, 0),
+            ],
+            "a run shown: tab stops on its pane"
+        );
+        assert_eq!(
+            round(&mut app, KeyCode::BackTab),
+            [
+                (Focus::Log, 0),
+                (Focus::Runbook, 0),
+                (Focus::Trees, 1),
+                (Focus::Trees, 0),
+                (Focus::Services, 0),
+            ],
+            "shift-tab too"
+        );
+        // The run is over: esc on its pane closes it, the focus goes to the log, and the
+        // pane is no stop any more.
+        app.selection.focus = Focus::Runbook;
+        app.handle(key(KeyCode::Esc), now);
+        assert_eq!(app.runbook, None);
+        assert_eq!(app.selection.focus, Focus::Log);
+        app.selection.focus = Focus::Services;
+        assert_eq!(round(&mut app, KeyCode::Tab), without);
+    }
+
+    #[test]
+    fn the_runbook_pane_scrolls_within_its_content_and_the_scroll_clamps() {
+        let now = Instant::now();
+        let mut app = lab_app(false);
+        app.screen = (80, 24);
+        refused_run(&mut app, 15, now);
+        app.selection.focus = Focus::Runbook;
+        let screen = screen_text(&app, now);
+        assert!(
+            screen.contains("rehearsal refused by the preflight"),
+            "the end shows first: {screen}"
+        );
+        assert!(!screen.contains("✗ preflight"), "{screen}");
+        // Up to the start of the pane, and no further.
+        for _ in 0..100 {
+            app.handle(key(KeyCode::Up), now);
+        }
+        let max = app.runbook.as_ref().unwrap().back;
+        assert!(max > 0, "the content is taller than the pane");
+        app.handle(key(KeyCode::Up), now);
+        assert_eq!(
+            app.runbook.as_ref().unwrap().back,
+            max,
+            "clamped at the start"
+        );
+        let screen = screen_text(&app, now);
+        assert!(screen.contains("✗ preflight"), "{screen}");
+        assert!(
+            !screen.contains("rehearsal refused by the preflight"),
+            "{screen}"
+        );
+        assert!(screen.contains(&format!("↑0 ↓{max} more")), "{screen}");
+        // A page down, a line down, then back to the end, and no further.
+        app.handle(key(KeyCode::PageDown), now);
+        let paged = app.runbook.as_ref().unwrap().back;
+        assert!(
+            paged < max - 1,
+            "a page is more than a line: {paged} of {max}"
+        );
+        app.handle(key(KeyCode::Down), now);
+        assert_eq!(app.runbook.as_ref().unwrap().back, paged - 1);
+        for _ in 0..5 {
+            app.handle(key(KeyCode::PageDown), now);
+        }
+        assert_eq!(app.runbook.as_ref().unwrap().back, 0, "clamped at the end");
+        assert!(
+            app.log.following(),
+            "the page keys scrolled the pane, not the log"
+        );
+        // A short run fits: nothing to scroll.
+        let mut app = lab_app(false);
+        refused_run(&mut app, 1, now);
+        app.selection.focus = Focus::Runbook;
+        app.handle(key(KeyCode::Up), now);
+        assert_eq!(app.runbook.as_ref().unwrap().back, 0);
+    }
+
+    #[test]
+    fn esc_on_a_running_runbook_pane_says_it_cannot_close() {
+        let now = Instant::now();
+        let mut app = lab_app(false);
+        app.handle(
+            Event::Runbook(RunbookEvent::Started {
+                svc: "busybox".into(),
+                mode: "REHEARSAL".into(),
+                steps: vec![crate::runbook::plan::Step::Preflight],
+            }),
+            now,
+        );
+        for _ in 0..3 {
+            app.handle(key(KeyCode::Tab), now);
+        }
+        assert_eq!(app.selection.focus, Focus::Runbook);
+        app.handle(key(KeyCode::Esc), now);
+        assert!(app.runbook.is_some(), "a running run's pane never closes");
+        assert_eq!(app.selection.focus, Focus::Runbook);
+        assert_eq!(app.message, Some((RUNBOOK_STAYS.into(), false)));
+        // Its footer says so too, once the message is gone.
+        app.message = None;
+        let screen = screen_text(&app, now);
+        assert!(
+            screen.contains("esc closes once the run is over"),
+            "{screen}"
         );
     }
 }

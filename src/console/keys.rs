@@ -138,20 +138,14 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: &[key(KeyCode::PageUp)],
         label: "pgup",
-        help: "log: a page up",
-        action: Action::ScrollLog {
-            up: true,
-            lines: PAGE,
-        },
+        help: "log or runbook pane: a page up",
+        action: Action::Page { up: true },
     },
     Binding {
         keys: &[key(KeyCode::PageDown)],
         label: "pgdn",
-        help: "log: a page down",
-        action: Action::ScrollLog {
-            up: false,
-            lines: PAGE,
-        },
+        help: "log or runbook pane: a page down",
+        action: Action::Page { up: false },
     },
     Binding {
         keys: &[key(KeyCode::Home)],

@@ -89,6 +89,9 @@ fn draw(terminal: &mut DefaultTerminal, state: &Shared) -> io::Result<()> {
     let requests = {
         let mut app = state.lock();
         let mut frame = terminal.get_frame();
+        // The size the keys that scroll a pane clamp to (the first frame's too).
+        let area = frame.area();
+        app.screen = (area.width, area.height);
         ui::draw(&mut frame, &app, Instant::now());
         std::mem::take(&mut app.log_view.requests)
     };

@@ -15,39 +15,17 @@ pub fn draw(frame: &mut Frame, app: &App, now: Instant) {
         panes::wall::draw(frame, frame.area(), app, now);
         return;
     }
-    let area = frame.area();
-    let (body_h, log_h) = heights(app, area.height.saturating_sub(2));
-    let [bar, body, log, bottom] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(body_h),
-        Constraint::Length(log_h),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    panes::status_bar::draw(frame, bar, app, now);
-    // A narrow screen gives the service list's width to the trees (the status bar still names
-    // the selected service).
-    let list_w = match area.width {
-        0..70 => 0,
-        70..100 => 22,
-        _ => 24,
-    };
-    let [list, trees] =
-        Layout::horizontal([Constraint::Length(list_w), Constraint::Min(20)]).areas(body);
-    if list_w > 0 {
+    let a = areas(app, frame.area());
+    panes::status_bar::draw(frame, a.bar, app, now);
+    if let Some(list) = a.list {
         panes::services::draw(frame, list, app, now);
     }
-    panes::tree::draw_pair(frame, trees, app, app.current(), now);
-    match &app.runbook {
-        Some(rb) => {
-            let [left, right] =
-                Layout::horizontal([Constraint::Percentage(45), Constraint::Min(20)]).areas(log);
-            panes::runbook::draw(frame, left, app, rb);
-            panes::log::draw(frame, right, app);
-        }
-        None => panes::log::draw(frame, log, app),
+    panes::tree::draw_pair(frame, a.trees, app, app.current(), now);
+    if let (Some(rb), Some(area)) = (&app.runbook, a.runbook) {
+        panes::runbook::draw(frame, area, app, rb);
     }
-    panes::bottom::draw(frame, bottom, app);
+    panes::log::draw(frame, a.log, app);
+    panes::bottom::draw(frame, a.bottom, app);
     match &app.mode {
         Mode::Help => {
             let area = centered(frame.area(), 78, panes::help::height(app));
@@ -66,6 +44,63 @@ pub fn draw(frame: &mut Frame, app: &App, now: Instant) {
         }
         _ => {}
     }
+}
+
+/// Where each pane of the main screen goes.
+struct Areas {
+    bar: Rect,
+    /// The service list, unless the screen is too narrow for it.
+    list: Option<Rect>,
+    trees: Rect,
+    /// The runbook pane, while a run is shown.
+    runbook: Option<Rect>,
+    log: Rect,
+    bottom: Rect,
+}
+
+fn areas(app: &App, area: Rect) -> Areas {
+    let (body_h, log_h) = heights(app, area.height.saturating_sub(2));
+    let [bar, body, log, bottom] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(body_h),
+        Constraint::Length(log_h),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    // A narrow screen gives the service list's width to the trees (the status bar still names
+    // the selected service).
+    let list_w = match area.width {
+        0..70 => 0,
+        70..100 => 22,
+        _ => 24,
+    };
+    let [list, trees] =
+        Layout::horizontal([Constraint::Length(list_w), Constraint::Min(20)]).areas(body);
+    let (runbook, log) = match &app.runbook {
+        Some(_) => {
+            let [left, right] =
+                Layout::horizontal([Constraint::Percentage(45), Constraint::Min(20)]).areas(log);
+            (Some(left), right)
+        }
+        None => (None, log),
+    };
+    Areas {
+        bar,
+        list: (list_w > 0).then_some(list),
+        trees,
+        runbook,
+        log,
+        bottom,
+    }
+}
+
+/// Where the runbook pane goes on a `width` x `height` screen, while a run is shown (the app
+/// clamps the pane's scroll to it).
+pub fn runbook_area(app: &App, width: u16, height: u16) -> Option<Rect> {
+    if app.wall {
+        return None;
+    }
+    areas(app, Rect::new(0, 0, width, height)).runbook
 }
 
 /// The heights of the trees and of the log (with the runbook) out of `rest` rows: the trees

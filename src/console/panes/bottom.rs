@@ -67,6 +67,13 @@ fn footer(app: &App) -> Line<'static> {
         ],
         Focus::Trees => &[("↑↓", "row"), ("enter", "detail"), ("←→", "node")],
         Focus::Services => &[("↑↓", "service"), ("tab", "trees")],
+        // A run not over keeps its pane: esc is advertised only once it closes it.
+        Focus::Runbook if app.runbook.as_ref().is_some_and(|r| r.finished.is_none()) => &[
+            ("↑↓", "scroll"),
+            ("pgup/pgdn", "page"),
+            ("esc", "closes once the run is over"),
+        ],
+        Focus::Runbook => &[("↑↓", "scroll"), ("pgup/pgdn", "page"), ("esc", "close")],
     };
     let verbs: &[(&str, &str)] = if app.read_only {
         &[]

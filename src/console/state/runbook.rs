@@ -23,6 +23,9 @@ pub struct RunbookView {
     pub syncs: Vec<(String, SyncProgress)>,
     /// Why the preflight refused the run, each reason with its fix.
     pub problems: Vec<Problem>,
+    /// Rows the pane is scrolled back from its end (0: the end, with the outcome, shows); the
+    /// app clamps it to what the pane holds.
+    pub back: usize,
 }
 
 impl RunbookView {

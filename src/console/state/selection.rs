@@ -9,6 +9,8 @@ pub enum Focus {
     Services,
     /// The two trees.
     Trees,
+    /// The runbook pane, while a run is shown: it scrolls and closes once the run is over.
+    Runbook,
     /// The log pane.
     Log,
 }
@@ -38,15 +40,20 @@ impl Default for Selection {
 }
 
 impl Selection {
-    /// Moves the focus to the next pane (`forward`) or the previous one, round the four:
-    /// services, the production tree, the DRP tree, the log.
-    pub fn cycle_focus(&mut self, forward: bool) {
-        let order = [
+    /// Moves the focus to the next pane (`forward`) or the previous one, round the panes on
+    /// the screen: services, the production tree, the DRP tree, the runbook pane (only while
+    /// `runbook_shown`), the log.
+    pub fn cycle_focus(&mut self, forward: bool, runbook_shown: bool) {
+        let order: Vec<(Focus, usize)> = [
             (Focus::Services, 0),
             (Focus::Trees, 0),
             (Focus::Trees, 1),
+            (Focus::Runbook, 0),
             (Focus::Log, 0),
-        ];
+        ]
+        .into_iter()
+        .filter(|(f, _)| runbook_shown || *f != Focus::Runbook)
+        .collect();
         let now = (
             self.focus,
             if self.focus == Focus::Trees {
