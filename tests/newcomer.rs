@@ -79,3 +79,36 @@ fn lab_destroy_refuses_a_directory_that_is_not_a_lab() {
         "init must not take over a non-empty directory"
     );
 }
+
+#[test]
+fn lab_dir_option_names_the_lab_that_destroy_removes() {
+    let d = tempfile::tempdir().unwrap();
+    let (here, there) = (d.path().join("drpilot-lab"), d.path().join("other"));
+    for lab in [&here, &there] {
+        let init = bin().args(["lab", "init"]).arg(lab).output().unwrap();
+        assert!(init.status.success(), "{init:?}");
+    }
+    // `--dir` on `lab` names the lab its subcommand acts on: never the default one.
+    let out = bin()
+        .args(["lab", "--dir"])
+        .arg(&there)
+        .arg("destroy")
+        .current_dir(d.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(!there.exists(), "the named lab is removed");
+    assert!(here.exists(), "the default lab is untouched");
+    // Two different directories are refused, nothing removed.
+    let out = bin()
+        .args(["lab", "--dir"])
+        .arg(&there)
+        .arg("destroy")
+        .arg(&here)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("two lab directories"));
+    assert!(here.exists());
+    let _ = bin().args(["lab", "destroy"]).arg(&here).output();
+}

@@ -2,12 +2,28 @@
 //! when stdout is not a terminal, print both nodes' trees and the seed's procedure by hand).
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 
 use color_eyre::eyre::{Result, WrapErr};
 
 use super::{LabAction, LabArgs};
 use crate::lab::{Lab, DRP, PROD, SERVICE};
 use crate::transport::{Link, Transport};
+
+/// The lab a command acts on: `drpilot lab --dir X destroy` destroys X (it once destroyed
+/// ./drpilot-lab instead), two different directories are an error, neither is ./drpilot-lab.
+fn lab_dir(option: &Option<PathBuf>, positional: Option<PathBuf>) -> Result<PathBuf> {
+    match (option, positional) {
+        (Some(a), Some(b)) if *a != b => color_eyre::eyre::bail!(
+            "two lab directories named: --dir {} and {}: name one",
+            a.display(),
+            b.display()
+        ),
+        (_, Some(b)) => Ok(b),
+        (Some(a), None) => Ok(a.clone()),
+        (None, None) => Ok(PathBuf::from("drpilot-lab")),
+    }
+}
 
 /// Runs `drpilot lab`.
 pub fn run(args: LabArgs) -> Result<bool> {
@@ -25,26 +41,26 @@ pub fn run(args: LabArgs) -> Result<bool> {
     }
     match args.action {
         Some(LabAction::Init { dir }) => {
-            let lab = Lab::new(&dir)?;
+            let lab = Lab::new(&lab_dir(&args.dir, dir)?)?;
             lab.init()?;
             println!("lab created in {}", lab.dir().display());
             Ok(true)
         }
         Some(LabAction::Reset { dir }) => {
-            let lab = Lab::new(&dir)?;
+            let lab = Lab::new(&lab_dir(&args.dir, dir)?)?;
             lab.destroy()?;
             lab.init()?;
             println!("lab reset in {}", lab.dir().display());
             Ok(true)
         }
         Some(LabAction::Destroy { dir }) => {
-            let lab = Lab::new(&dir)?;
+            let lab = Lab::new(&lab_dir(&args.dir, dir)?)?;
             lab.destroy()?;
             println!("lab {} removed", lab.dir().display());
             Ok(true)
         }
         None => {
-            let lab = Lab::new(&args.dir)?;
+            let lab = Lab::new(&lab_dir(&args.dir, None)?)?;
             if !std::io::stdout().is_terminal() {
                 return overview(&lab);
             }

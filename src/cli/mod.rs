@@ -76,9 +76,9 @@ enum AgentWhat {
 struct LabArgs {
     #[command(subcommand)]
     action: Option<LabAction>,
-    /// The lab directory.
-    #[arg(long, default_value = "drpilot-lab")]
-    dir: PathBuf,
+    /// The lab directory [default: drpilot-lab].
+    #[arg(long)]
+    dir: Option<PathBuf>,
     /// Console theme.
     #[arg(long)]
     theme: Option<String>,
@@ -98,21 +98,18 @@ struct LabArgs {
 enum LabAction {
     /// Creates the lab: nodes deb1 and deb2, service busybox, nodes.toml.
     Init {
-        /// The lab directory.
-        #[arg(default_value = "drpilot-lab")]
-        dir: PathBuf,
+        /// The lab directory [default: the lab's --dir, else drpilot-lab].
+        dir: Option<PathBuf>,
     },
     /// Stops the lab's service and creates the lab afresh.
     Reset {
-        /// The lab directory.
-        #[arg(default_value = "drpilot-lab")]
-        dir: PathBuf,
+        /// The lab directory [default: the lab's --dir, else drpilot-lab].
+        dir: Option<PathBuf>,
     },
     /// Stops the lab's service and removes the lab.
     Destroy {
-        /// The lab directory.
-        #[arg(default_value = "drpilot-lab")]
-        dir: PathBuf,
+        /// The lab directory [default: the lab's --dir, else drpilot-lab].
+        dir: Option<PathBuf>,
     },
 }
 
