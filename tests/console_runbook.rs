@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::pty::PtyApp;
+use support::lab_console;
 use support::{journals, wait_until, TestLab};
 
 const T: Duration = Duration::from_secs(30);
@@ -21,24 +21,10 @@ fn running_on(lab: &TestLab) -> Vec<&'static str> {
         .collect()
 }
 
-fn console(lab: &TestLab, state: &std::path::Path, crash: Option<&str>) -> PtyApp {
-    let nodes = lab.dir.join("nodes.toml").to_string_lossy().into_owned();
-    let state = state.to_string_lossy().into_owned();
-    let mut env = vec![("XDG_STATE_HOME", state.as_str())];
-    if let Some(c) = crash {
-        env.push(("DRPILOT_CRASH_AFTER", c));
-    }
-    let app = PtyApp::spawn_with_env(&["console", "--nodes", &nodes], &lab.dir, &env);
-    app.wait_screen(T, "both trees", |s| {
-        s.contains("deb1 · production") && s.matches("|- avail").count() == 2
-    });
-    app
-}
-
 #[test]
 fn operator_walks_the_whole_rehearsal_with_keystrokes() {
     let (lab, state) = ready();
-    let mut app = console(&lab, state.path(), None);
+    let mut app = lab_console(&lab, state.path(), None);
     app.send(":rehearse\r");
     app.wait_screen(T, "the cut access gate", |s| {
         s.contains("REHEARSAL") && s.contains("runbook step cut_access")
@@ -117,7 +103,7 @@ fn operator_walks_the_whole_rehearsal_with_keystrokes() {
 fn a_killed_console_is_resumed_by_the_next_one() {
     for crash in ["stop_production", "start_drp"] {
         let (lab, state) = ready();
-        let mut app = console(&lab, state.path(), Some(crash));
+        let mut app = lab_console(&lab, state.path(), Some(crash));
         app.send(":rehearse\r");
         app.wait_screen(T, "the cut access gate", |s| {
             s.contains("runbook step cut_access")
@@ -139,7 +125,7 @@ fn a_killed_console_is_resumed_by_the_next_one() {
             "running on both nodes after a crash at {crash}"
         );
 
-        let mut next = console(&lab, state.path(), None);
+        let mut next = lab_console(&lab, state.path(), None);
         next.send(":rehearse\r");
         next.wait_screen(T, "the resume", |s| s.contains("resuming unfinished run"));
         if crash == "stop_production" {

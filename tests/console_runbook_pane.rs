@@ -6,24 +6,10 @@ mod support;
 
 use std::time::Duration;
 
-use support::pty::PtyApp;
+use support::lab_console;
 use support::{wait_until, TestLab};
 
 const T: Duration = Duration::from_secs(30);
-
-fn console(lab: &TestLab, state: &std::path::Path, crash: Option<&str>) -> PtyApp {
-    let nodes = lab.dir.join("nodes.toml").to_string_lossy().into_owned();
-    let state = state.to_string_lossy().into_owned();
-    let mut env = vec![("XDG_STATE_HOME", state.as_str())];
-    if let Some(c) = crash {
-        env.push(("DRPILOT_CRASH_AFTER", c));
-    }
-    let app = PtyApp::spawn_with_env(&["console", "--nodes", &nodes], &lab.dir, &env);
-    app.wait_screen(T, "both trees", |s| {
-        s.contains("deb1 · production") && s.matches("|- avail").count() == 2
-    });
-    app
-}
 
 #[test]
 fn a_failed_preflight_lists_each_reason_with_its_fix_and_offers_to_run_it() {
@@ -31,7 +17,7 @@ fn a_failed_preflight_lists_each_reason_with_its_fix_and_offers_to_run_it() {
     lab.svc("deb1", &["start"]).expect_ok("start");
     wait_until(T, "data on deb1", || lab.lines("deb1").len() >= 2);
     let state = tempfile::tempdir().unwrap();
-    let mut app = console(&lab, state.path(), None);
+    let mut app = lab_console(&lab, state.path(), None);
     app.send(":rehearse\r");
     app.wait_screen(T, "the preflight's reasons with their fixes", |s| {
         s.contains("the preflight refused the run") && s.contains("fix: :sync")
@@ -50,7 +36,7 @@ fn a_failed_preflight_lists_each_reason_with_its_fix_and_offers_to_run_it() {
 fn a_refused_gate_reads_refused_and_the_run_aborted_not_failed() {
     let lab = TestLab::replicated();
     let state = tempfile::tempdir().unwrap();
-    let mut app = console(&lab, state.path(), None);
+    let mut app = lab_console(&lab, state.path(), None);
     app.send(":rehearse\r");
     app.wait_screen(T, "the cut access gate", |s| {
         s.contains("runbook step cut_access")
@@ -73,7 +59,7 @@ fn a_refused_gate_reads_refused_and_the_run_aborted_not_failed() {
 fn an_unfinished_run_is_announced_at_start_up_and_its_end_gives_rto_and_rpo() {
     let lab = TestLab::replicated();
     let state = tempfile::tempdir().unwrap();
-    let mut app = console(&lab, state.path(), Some("stop_production"));
+    let mut app = lab_console(&lab, state.path(), Some("stop_production"));
     app.send(":rehearse\r");
     app.wait_screen(T, "the cut access gate", |s| {
         s.contains("runbook step cut_access")
@@ -85,7 +71,7 @@ fn an_unfinished_run_is_announced_at_start_up_and_its_end_gives_rto_and_rpo() {
     app.send("busybox\r");
     app.wait_exit(T);
 
-    let mut next = console(&lab, state.path(), None);
+    let mut next = lab_console(&lab, state.path(), None);
     next.wait_screen(T, "the unfinished run on the first screen", |s| {
         s.contains("unfinished REHEARSAL run of busybox stopped at step stop_production")
             && s.contains(":rehearse to resume it")

@@ -290,3 +290,19 @@ pub fn journals(state: &Path) -> Vec<PathBuf> {
     });
     v
 }
+
+/// The console on `lab` with its runbook state in `state` (a seat of its own), crashing after
+/// step `crash` when given (`DRPILOT_CRASH_AFTER`), once both trees show.
+pub fn lab_console(lab: &TestLab, state: &Path, crash: Option<&str>) -> pty::PtyApp {
+    let nodes = lab.dir.join("nodes.toml").to_string_lossy().into_owned();
+    let state = state.to_string_lossy().into_owned();
+    let mut env = vec![("XDG_STATE_HOME", state.as_str())];
+    if let Some(c) = crash {
+        env.push(("DRPILOT_CRASH_AFTER", c));
+    }
+    let app = pty::PtyApp::spawn_with_env(&["console", "--nodes", &nodes], &lab.dir, &env);
+    app.wait_screen(Duration::from_secs(30), "both trees", |s| {
+        s.contains("deb1 · production") && s.matches("|- avail").count() == 2
+    });
+    app
+}

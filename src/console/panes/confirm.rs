@@ -6,7 +6,6 @@ use std::time::Instant;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use crate::console::app::{App, Confirm};
@@ -117,17 +116,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, c: &Confirm, now: Instant)
     if let Some(e) = &c.error {
         lines.push(Line::from(Span::styled(e.clone(), app.theme.error())));
     }
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(app.theme.border(true))
-        .title(Span::styled(" confirm ", app.theme.title(true)));
-    frame.render_widget(Clear, area);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(block),
-        area,
-    );
+    super::popup(frame, area, app, " confirm ".to_string(), lines);
 }
 
 /// Draws the question asked when the operator quits while an action or a runbook step runs.
@@ -141,15 +130,5 @@ pub fn draw_quit(frame: &mut Frame, area: Rect, app: &App, what: &str) {
             app.theme.muted(),
         )),
     ];
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(app.theme.border(true))
-        .title(Span::styled(" quit? ", app.theme.title(true)));
-    frame.render_widget(Clear, area);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(block),
-        area,
-    );
+    super::popup(frame, area, app, " quit? ".to_string(), lines);
 }

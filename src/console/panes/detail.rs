@@ -4,7 +4,6 @@
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::status_span;
@@ -94,18 +93,5 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, node: &str, key: &str) {
         "any key closes this detail",
         app.theme.muted(),
     )));
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(app.theme.border(true))
-        .title(Span::styled(
-            format!(" {key} on {node} "),
-            app.theme.title(true),
-        ));
-    frame.render_widget(Clear, area);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(block),
-        area,
-    );
+    super::popup(frame, area, app, format!(" {key} on {node} "), lines);
 }

@@ -14,7 +14,10 @@ pub mod wall;
 
 use std::time::Instant;
 
-use ratatui::text::Span;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
 
 use super::app::App;
 use super::state::nodes::Freshness;
@@ -22,6 +25,22 @@ use super::theme::glyph;
 use crate::status::Status;
 
 /// `glyph word` of a status, styled by the theme (or as stale when the node is unreachable).
+/// Draws a dialog over the screen: what is under `area` is cleared, the focused frame carries
+/// `title`, the lines wrap. The confirmations, the quit question and the detail view share it.
+pub fn popup(frame: &mut Frame, area: Rect, app: &App, title: String, lines: Vec<Line<'static>>) {
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(app.theme.border(true))
+        .title(Span::styled(title, app.theme.title(true)));
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block),
+        area,
+    );
+}
+
 pub fn status_span(app: &App, s: Status, stale: bool) -> Span<'static> {
     let text = format!("{} {}", if stale { "?" } else { glyph(s) }, s.word());
     Span::styled(
