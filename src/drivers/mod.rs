@@ -16,6 +16,7 @@ pub mod sync_config;
 pub mod sync_dds;
 pub mod sync_dir;
 pub mod sync_state;
+pub mod transfer;
 mod vg;
 
 use std::time::Duration;

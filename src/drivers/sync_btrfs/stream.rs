@@ -10,11 +10,9 @@ use color_eyre::eyre::{bail, eyre, Result, WrapErr};
 
 use super::volume::Tool;
 use crate::action_log::ActionLog;
+use crate::drivers::transfer::Throttle;
 use crate::protocol::log::SyncProgress;
 use crate::transport::Transport;
-
-/// How often a transfer reports its progress.
-const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
 /// The progress of a send stream: its size is not known in advance, so the total is an
 /// estimate when there is one, and unknown (no time left) when there is none or it was passed.
@@ -28,7 +26,7 @@ struct Counting<'a, R> {
     sent: u64,
     total: Option<u64>,
     started: Instant,
-    last: Option<Instant>,
+    pace: Throttle,
     log: &'a ActionLog,
     rid: &'a str,
 }
@@ -37,8 +35,7 @@ impl<R: Read> Read for Counting<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.sent += n as u64;
-        if n > 0 && self.last.is_none_or(|t| t.elapsed() >= PROGRESS_EVERY) {
-            self.last = Some(Instant::now());
+        if n > 0 && self.pace.due(false) {
             self.log.progress(
                 self.rid,
                 progress_line(self.sent, self.total, self.started.elapsed()),
@@ -89,7 +86,7 @@ pub fn stream(
         sent: 0,
         total,
         started,
-        last: None,
+        pace: Throttle::default(),
         log,
         rid,
     };

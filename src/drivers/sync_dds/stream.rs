@@ -3,18 +3,16 @@
 //! the target's report must match what was sent.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use color_eyre::eyre::{bail, eyre, Result, WrapErr};
+use color_eyre::eyre::{bail, Result, WrapErr};
 
 use super::delta::{extract, StreamHeader, StreamStats};
 use super::wire::ReceiveReport;
 use crate::drivers::sync_btrfs::progress_line;
+use crate::drivers::transfer::{refused, stream_to, Throttle};
 use crate::drivers::Ctx;
 use crate::transport::Transport;
-
-/// How often a transfer reports its progress.
-const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
 /// Streams `chunks` of the device at `source` (a path on this node) into the target's receive
 /// verb `args`; returns what was sent, once the target confirmed the same.
@@ -31,51 +29,20 @@ pub fn send(
     let mut file = std::fs::File::open(source)
         .wrap_err_with(|| format!("{rid} on {node}: opening {}", source.display()))?;
     let total = header.stream_len(chunks.iter().copied());
-    let (mut reader, writer) = std::io::pipe().wrap_err("creating a pipe")?;
     let log = ctx.log;
-    let (sent, out) = std::thread::scope(|s| {
-        // The writer moves into the thread so that the target sees end-of-stream when done.
-        let sender = s.spawn(move || {
-            let mut w = std::io::BufWriter::with_capacity(1 << 20, writer);
-            let started = Instant::now();
-            let mut last: Option<Instant> = None;
-            let mut report = |bytes: u64| {
-                if bytes < total && last.is_some_and(|t| t.elapsed() < PROGRESS_EVERY) {
-                    return;
-                }
-                last = Some(Instant::now());
+    let (sent, out) = stream_to(target, args, |w| {
+        let started = Instant::now();
+        let mut pace = Throttle::default();
+        let mut report = |bytes: u64| {
+            if pace.due(bytes >= total) {
                 log.progress(rid, progress_line(bytes, Some(total), started.elapsed()));
-            };
-            extract(
-                &mut file,
-                header,
-                chunks.iter().copied(),
-                &mut w,
-                &mut report,
-            )
-        });
-        let out = target.call(args, Some(&mut reader), None);
-        // Closing our end stops an extraction the target no longer reads.
-        drop(reader);
-        let sent = match sender.join() {
-            Ok(r) => r,
-            Err(_) => Err(eyre!("the extracting thread failed")),
+            }
         };
-        (sent, out)
-    });
-    let out = out.wrap_err_with(|| format!("{rid}: streaming to {}", target.node()))?;
+        extract(&mut file, header, chunks.iter().copied(), w, &mut report)
+    })
+    .wrap_err_with(|| format!("{rid}: streaming to {}", target.node()))?;
     if !out.success {
-        let why = out.failure_reason();
-        return Err(match sent {
-            Err(e) => e.wrap_err(format!(
-                "{rid}: sending to {} failed ({why})",
-                target.node()
-            )),
-            Ok(_) => eyre!(
-                "{rid}: {} refused or failed the merge: {why}",
-                target.node()
-            ),
-        });
+        return Err(refused(rid, target, sent, &out, "the merge"));
     }
     let sent =
         sent.wrap_err_with(|| format!("{rid} on {node}: extracting from {}", source.display()))?;

@@ -13,15 +13,13 @@ use color_eyre::eyre::{bail, eyre, Result, WrapErr};
 use self::archive::{write_stream_with_progress, Entry, Progress, Summary};
 use super::sync_state::{probe_state, write_state, SyncState};
 use super::{Ctx, DataSync, Probe, Resource, SyncMode};
+use crate::drivers::transfer::{refused, stream_to, Throttle};
 use crate::protocol::log::SyncProgress;
 use crate::protocol::peer::{PeerVerb, SyncTarget, Transfer};
 use crate::transport::{client, Transport};
 
 /// How long a target may take to list its copy.
 const MANIFEST_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// How often a transfer reports its progress.
-const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
 /// The progress of a directory transfer, files counted.
 pub fn progress_line(p: Progress, elapsed: Duration) -> SyncProgress {
@@ -135,45 +133,19 @@ impl DataSync for SyncDir {
         let args = client::peer(&PeerVerb::DirReceive {
             transfer: Transfer::new(replica, &ctx.env.nodename, &state.id, &when)?,
         });
-        let (mut reader, writer) = std::io::pipe().wrap_err("creating a pipe")?;
-        let (sent, out) = std::thread::scope(|s| {
-            // The writer moves into the thread so that the target sees end-of-stream when done.
-            let log = ctx.log;
-            let sender = s.spawn(move || {
-                let mut w = std::io::BufWriter::with_capacity(1 << 20, writer);
-                let started = std::time::Instant::now();
-                let mut last: Option<std::time::Instant> = None;
-                let mut report = |p: Progress| {
-                    let finished = p.files_sent == p.files_total;
-                    if !finished && last.is_some_and(|t| t.elapsed() < PROGRESS_EVERY) {
-                        return;
-                    }
-                    last = Some(std::time::Instant::now());
+        let log = ctx.log;
+        let (sent, out) = stream_to(target, &args, |w| {
+            let started = std::time::Instant::now();
+            let mut pace = Throttle::default();
+            let mut report = |p: Progress| {
+                if pace.due(p.files_sent == p.files_total) {
                     log.progress(rid, progress_line(p, started.elapsed()));
-                };
-                write_stream_with_progress(&src_path, &manifest, &mut w, &mut report)
-            });
-            let out = target.call(&args, Some(&mut reader), None);
-            drop(reader);
-            let sent = match sender.join() {
-                Ok(r) => r,
-                Err(_) => Err(eyre!("the sending thread failed")),
+                }
             };
-            (sent, out)
-        });
-        let out = out?;
+            write_stream_with_progress(&src_path, &manifest, w, &mut report)
+        })?;
         if !out.success {
-            let why = out.failure_reason();
-            return Err(match sent {
-                Err(e) => e.wrap_err(format!(
-                    "{rid}: sending to {} failed ({why})",
-                    target.node()
-                )),
-                Ok(_) => eyre!(
-                    "{rid}: {} refused or failed the transfer: {why}",
-                    target.node()
-                ),
-            });
+            return Err(refused(rid, target, sent, &out, "the transfer"));
         }
         let sent = sent.wrap_err_with(|| format!("{rid}: sending to {}", target.node()))?;
         let received: Summary = serde_json::from_slice(&out.stdout)
