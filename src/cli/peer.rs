@@ -14,25 +14,13 @@ use crate::drivers::sync_btrfs::receive::{btrfs_list, btrfs_receive, BtrfsIncomi
 use crate::drivers::sync_dds::receive::{dds_receive, dds_state, DdsIncoming};
 use crate::drivers::sync_dir::receive::{dir_manifest, dir_receive};
 use crate::paths::NodeEnv;
-use crate::protocol::peer::{PeerVerb, Transfer};
+use crate::protocol::peer::PeerVerb;
 
 /// Arguments of `drpilot peer`.
 #[derive(Debug, Args)]
 pub struct PeerArgs {
     #[command(subcommand)]
     op: PeerVerb,
-}
-
-/// What the receiving drivers are told of a transfer.
-fn incoming(t: &Transfer) -> Incoming<'_> {
-    Incoming {
-        svc: &t.target.svc,
-        rid: &t.target.rid,
-        dst: &t.target.dst,
-        from: &t.from,
-        id: &t.id,
-        when: t.when,
-    }
 }
 
 impl PeerArgs {
@@ -53,7 +41,7 @@ pub fn run(args: PeerArgs) -> Result<bool> {
             let mut input = BufReader::with_capacity(1 << 20, stdin().lock());
             dir_receive(
                 &env,
-                &incoming(&transfer),
+                &Incoming::from(&transfer),
                 &refuse_if_running,
                 &mut input,
                 &mut stdout().lock(),
@@ -64,7 +52,7 @@ pub fn run(args: PeerArgs) -> Result<bool> {
         }
         PeerVerb::BtrfsReceive { transfer, snap } => {
             let inc = BtrfsIncoming {
-                transfer: incoming(&transfer),
+                transfer: Incoming::from(&transfer),
                 snap: &snap,
             };
             btrfs_receive(&env, &inc, &mut stdin(), &mut stdout().lock())?;
@@ -78,7 +66,7 @@ pub fn run(args: PeerArgs) -> Result<bool> {
             base,
         } => {
             let inc = DdsIncoming {
-                transfer: incoming(&transfer),
+                transfer: Incoming::from(&transfer),
                 full,
                 base: base.as_ref(),
             };

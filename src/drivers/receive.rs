@@ -15,6 +15,7 @@ use crate::config::{paths, ServiceConfig};
 use crate::lock::{self, ServiceLock};
 use crate::paths::NodeEnv;
 use crate::protocol::names::{NodeName, Rid, ServiceName, SyncId, Timestamp};
+use crate::protocol::peer::Transfer;
 
 /// Refuses, with the reason, when the service named runs on this node, even in part: a receive
 /// must not overwrite live data. The agent implements it (`agent::peer::refuse_if_running`).
@@ -36,6 +37,20 @@ pub struct Incoming<'a> {
     pub id: &'a SyncId,
     /// When the sender took its image.
     pub when: Timestamp,
+}
+
+/// The transfer as the peer protocol parsed it, seen by the receiving drivers.
+impl<'a> From<&'a Transfer> for Incoming<'a> {
+    fn from(t: &'a Transfer) -> Self {
+        Self {
+            svc: &t.target.svc,
+            rid: &t.target.rid,
+            dst: &t.target.dst,
+            from: &t.from,
+            id: &t.id,
+            when: t.when,
+        }
+    }
 }
 
 /// The sync types with a receiving side.
