@@ -29,7 +29,7 @@ pub struct Cli {
 enum Command {
     /// The embedded two-node lab (deb1 = production, deb2 = DRP), no root needed.
     Lab(LabArgs),
-    /// The node agent: act on services of this node with the seed's verbs.
+    /// The node agent: act on services of this node with the verbs of the OpenSVC tutorial.
     Svc(SvcArgs),
     /// The operations console: both nodes of every service, live.
     Console(crate::console::ConsoleArgs),
@@ -82,8 +82,8 @@ struct LabArgs {
     /// Console theme.
     #[arg(long)]
     theme: Option<String>,
-    /// The root rehearsal sandbox: two namespaced hosts over SSH running the seed's service
-    /// for real (ip, btrfs, private docker); torn down on exit. Needs root.
+    /// The root rehearsal sandbox: two namespaced hosts over SSH running the OpenSVC
+    /// tutorial's service for real (ip, btrfs, private docker); torn down on exit. Needs root.
     #[arg(long)]
     netns: bool,
     /// With --netns: no console; keep the sandbox until SIGINT or SIGTERM.

@@ -68,7 +68,7 @@ pub enum Verb {
     /// Runs the `drp_cut_access` hook (a stop verb): the runbook's "cut user access" step.
     Cutaccess,
     /// Runs docker against the service's private daemon (started first when it is down, as the
-    /// seed's `docker pull` on a stopped service shows); exits with docker's exit code.
+    /// OpenSVC tutorial's `docker pull` on a stopped service shows); exits with docker's exit code.
     Docker {
         /// Arguments passed to docker.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
