@@ -10,7 +10,7 @@ use color_eyre::eyre::{bail, Result};
 use crate::protocol::log::SyncProgress;
 use crate::runbook::engine::Operator;
 use crate::runbook::journal::runs_dir;
-use crate::runbook::plan::{Mode, Step};
+use crate::runbook::plan::{Mode, Step, WayOut};
 use crate::runbook::{report, session};
 use crate::text::{clean_line, clean_lines};
 use crate::transport::{NodeMap, Pool};
@@ -94,6 +94,9 @@ impl Operator for Terminal {
             Some(name) => line.trim() == name,
             None => matches!(line.trim(), "y" | "yes"),
         }
+    }
+    fn way_out(&mut self, _step: Step, _situation: &str, choices: &[WayOut]) -> WayOut {
+        choices.first().copied().unwrap_or(WayOut::Leave)
     }
     fn say(&mut self, msg: &str) {
         // Node output lines and error reasons: no escape sequence reaches the terminal.

@@ -12,7 +12,7 @@ use super::event::{Event, LogLine, RunbookEvent};
 use crate::protocol::log::LogRecord;
 use crate::protocol::verb::{Action, SvcFlags};
 use crate::runbook::engine::Operator;
-use crate::runbook::plan::{Mode, Step, StepState};
+use crate::runbook::plan::{Mode, Step, WayOut, StepState};
 use crate::transport::client;
 use crate::transport::Pool;
 
@@ -58,6 +58,9 @@ impl Operator for ConsoleOperator {
         let _ = self.tx.blocking_send(Event::Runbook(ev));
     }
 
+    fn way_out(&mut self, _step: Step, _situation: &str, choices: &[WayOut]) -> WayOut {
+        choices.first().copied().unwrap_or(WayOut::Leave)
+    }
     fn say(&mut self, msg: &str) {
         let _ = self
             .tx

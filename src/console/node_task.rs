@@ -152,6 +152,8 @@ async fn watch_through(
                 service,
                 message,
             },
+            // The console shows runs from the nodes' leases (not yet drawn).
+            Ok(WatchRecord::Run { .. }) => continue,
             Ok(WatchRecord::Action { record, .. }) => {
                 // This console's own lines already came from its action's output.
                 let own = crate::transport::client::session();

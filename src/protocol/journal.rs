@@ -4,9 +4,33 @@
 //! that a journal written before the kinds were typed still verifies byte for byte.
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 /// The hash before the first record.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Which runbook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// The planned DRP test: production is healthy, RPO must be 0.
+    Rehearsal,
+    /// Production is lost: start on the DRP node's last replica.
+    Disaster,
+    /// Back from the DRP node to production.
+    Failback,
+}
+
+impl Mode {
+    /// The banner word.
+    pub fn banner(self) -> &'static str {
+        match self {
+            Mode::Rehearsal => "REHEARSAL",
+            Mode::Disaster => "DISASTER",
+            Mode::Failback => "FAILBACK",
+        }
+    }
+}
 
 /// What a journal record says happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -64,6 +88,25 @@ pub struct Record {
     pub prev: String,
     /// Hash of this record (sha256 of `prev` and the record without `hash`).
     pub hash: String,
+}
+
+impl Record {
+    /// The record's hash: SHA-256 of the previous record's hash and this record without its
+    /// own hash, in lowercase hex.
+    pub fn digest(&self, prev: &str) -> String {
+        let mut body = self.clone();
+        body.hash = String::new();
+        let text = serde_json::to_string(&body).unwrap_or_default();
+        let mut h = Sha256::new();
+        h.update(prev.as_bytes());
+        h.update(text.as_bytes());
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Whether this record is record `seq` of a chain whose previous hash is `prev`.
+    pub fn chains_after(&self, prev: &str, seq: u64) -> bool {
+        self.seq == seq && self.prev == prev && self.digest(prev) == self.hash
+    }
 }
 
 #[cfg(test)]

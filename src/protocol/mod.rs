@@ -7,5 +7,6 @@ pub mod journal;
 pub mod log;
 pub mod names;
 pub mod peer;
+pub mod run;
 pub mod verb;
 pub mod watch;

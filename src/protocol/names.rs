@@ -204,6 +204,48 @@ string_newtype!(
             .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
 );
 
+/// A runbook run's id (`--run`), `SVC-YYYYMMDDTHHMMSSZ-XXXX`: it names the run's journal on
+/// every node, so it is a plain file name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RunId(String);
+string_newtype!(
+    RunId,
+    "run id",
+    "a run id is SERVICE-YYYYMMDDTHHMMSSZ-XXXX: letters, digits, '.', '_' and '-'",
+    |s| is_word(s, "._-") && s.contains('-')
+);
+
+impl RunId {
+    /// The service the run is of: what precedes the id's two last dash-separated fields.
+    pub fn service(&self) -> Option<&str> {
+        let mut parts = self.0.rsplitn(3, '-');
+        let (_, _, svc) = (parts.next()?, parts.next()?, parts.next()?);
+        is_valid_service_name(svc).then_some(svc)
+    }
+}
+
+/// A seat's token (`--seat`): tells two processes of one user on one host apart.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SeatId(String);
+string_newtype!(
+    SeatId,
+    "seat",
+    "use letters, digits, '.', '_', ':' and '-', not first '.' or '-'",
+    |s| is_word(s, "._:-")
+);
+
+/// A person's or a machine's name as a seat reports it (`--user`, `--host`): shown to other
+/// operators, so printable, short, and never an option.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Label(String);
+string_newtype!(
+    Label,
+    "name",
+    "at most 64 printable characters, not first '-'",
+    |s| !s.is_empty() && s.chars().count() <= 64 && !s.starts_with('-')
+        && s.chars().all(|c| !c.is_control())
+);
+
 /// When a sender took its image (`--when`), RFC 3339.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Timestamp(pub DateTime<Utc>);

@@ -82,6 +82,18 @@ pub enum WatchRecord {
         /// The record.
         record: LogRecord,
     },
+    /// A service's run as this node knows it from its lease: sent when the lease changes, with
+    /// every heartbeat while one is held, and once with no lease when it is released, so every
+    /// console (read-only and wall included) shows who runs what, at which step, since when.
+    Run {
+        /// The node's name.
+        node: String,
+        /// The service.
+        service: String,
+        /// The lease, absent once the run released it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lease: Option<crate::protocol::run::LeaseView>,
+    },
     /// A service could not be loaded (bad config): shown, never hidden.
     Error {
         /// Service name.

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::journal::{EntryKind, Journal, Record};
 use super::nodes::NodeOps;
-use super::plan::{steps, Gate, Mode, Step, StepState};
+use super::plan::{steps, Gate, Mode, Step, StepState, WayOut};
 use super::preflight::Problem;
 use crate::agent::peer_answer::PeerAnswer;
 use crate::protocol::log::{LogRecord, SyncProgress};
@@ -31,6 +31,9 @@ const SYNC_WAITLOCK: Duration = Duration::from_secs(super::nodes::ACTION_TIMEOUT
 pub trait Operator {
     /// Asks to go on with `step`; `typed` gates need the service name. False aborts.
     fn confirm(&mut self, step: Step, node: &str, prompt: &str, typed: Option<&str>) -> bool;
+    /// The run stopped after it changed something (`situation` says what state the nodes are
+    /// in): asks the way out among `choices` (the first is the default).
+    fn way_out(&mut self, step: Step, situation: &str, choices: &[WayOut]) -> WayOut;
     /// Tells the operator something.
     fn say(&mut self, msg: &str);
     /// Who is operating (journaled with every gate).

@@ -7,19 +7,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use color_eyre::eyre::{bail, eyre, Result, WrapErr};
-use sha2::{Digest, Sha256};
 
 pub use crate::protocol::journal::{EntryKind, Record, GENESIS};
-
-fn digest(prev: &str, r: &Record) -> String {
-    let mut body = r.clone();
-    body.hash = String::new();
-    let text = serde_json::to_string(&body).unwrap_or_default();
-    let mut h = Sha256::new();
-    h.update(prev.as_bytes());
-    h.update(text.as_bytes());
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// Where runs are kept: `$XDG_STATE_HOME/drpilot/runs`, else `~/.local/state/drpilot/runs`.
 pub fn runs_dir() -> PathBuf {
@@ -118,7 +107,7 @@ impl Journal {
             prev: self.last_hash.clone(),
             hash: String::new(),
         };
-        r.hash = digest(&self.last_hash, &r);
+        r.hash = r.digest(&self.last_hash);
         let line = serde_json::to_string(&r)?;
         writeln!(self.file, "{line}")
             .wrap_err_with(|| format!("writing {}", self.path.display()))?;
@@ -143,7 +132,7 @@ pub fn read_verified(path: &Path) -> Result<Vec<Record>> {
             Err(_) if i + 1 == lines.len() => break,
             Err(e) => bail!("{}:{}: not a journal record: {e}", path.display(), i + 1),
         };
-        if r.prev != prev || digest(&prev, &r) != r.hash || r.seq != i as u64 {
+        if !r.chains_after(&prev, i as u64) {
             bail!(
                 "{}:{}: the hash chain is broken (the journal was altered)",
                 path.display(),

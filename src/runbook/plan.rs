@@ -1,30 +1,8 @@
 //! The runbooks as data: which steps, in which order, behind which gate, for a rehearsal, a real
 //! disaster and a failback.
 
-use serde::{Deserialize, Serialize};
 
-/// Which runbook.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// The planned DRP test: production is healthy, RPO must be 0.
-    Rehearsal,
-    /// Production is lost: start on the DRP node's last replica.
-    Disaster,
-    /// Back from the DRP node to production.
-    Failback,
-}
-
-impl Mode {
-    /// The banner word.
-    pub fn banner(self) -> &'static str {
-        match self {
-            Mode::Rehearsal => "REHEARSAL",
-            Mode::Disaster => "DISASTER",
-            Mode::Failback => "FAILBACK",
-        }
-    }
-}
+pub use crate::protocol::journal::Mode;
 
 /// A step of a runbook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -81,6 +59,30 @@ impl StepState {
             StepState::Done => "done",
             StepState::Failed => "failed",
             StepState::Skipped => "skipped",
+        }
+    }
+}
+
+/// A way out of a run stopped after it changed something (a refused gate or a failed step
+/// after `cut_access` or a stop): what the operator chooses, console and CLI alike. The default
+/// is never to leave the service down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WayOut {
+    /// Ask the gate again, or run the failed step again.
+    Retry,
+    /// Undo what the run did: stop what it started, restart production, restore user access.
+    Rollback,
+    /// Stop here and leave the nodes as they are (the report and the banner say how).
+    Leave,
+}
+
+impl WayOut {
+    /// The word the prompts and the journal use.
+    pub fn word(self) -> &'static str {
+        match self {
+            WayOut::Retry => "retry",
+            WayOut::Rollback => "rollback",
+            WayOut::Leave => "leave",
         }
     }
 }

@@ -74,6 +74,13 @@ pub fn svc_docker(svc: &str, docker_args: &[&str]) -> Vec<String> {
     v
 }
 
+/// `drpilot agent run VERB ARGS`: a run's lease and journal on a node.
+pub fn agent_run(verb: &crate::protocol::run::RunVerb) -> Vec<String> {
+    let mut v = vec!["agent".to_string(), "run".to_string()];
+    v.extend(verb.to_args());
+    v
+}
+
 /// `drpilot agent services`: a node's services with their node lists, as JSON.
 pub fn agent_services() -> Vec<String> {
     vec!["agent".to_string(), "services".to_string()]
