@@ -15,6 +15,14 @@ pub fn cut_access_action(verb: &str) -> Option<Action> {
     })
 }
 
+/// The start verb that undoes a `drp_cut_access` hook's stop verb (`stopapp` → `startapp`).
+pub fn restore_access_action(verb: &str) -> Option<Action> {
+    Some(match cut_access_action(verb)? {
+        Action::Stop(group) => Action::Start(group),
+        _ => return None,
+    })
+}
+
 /// Start order of the groups, the OpenSVC tutorial's: ip, disk (vg), fs, container, app; stop
 /// runs it backwards.
 pub fn start_rank(rid: &str) -> usize {

@@ -161,7 +161,8 @@ fn run_one(
         }
         Action::SyncDrp => sync_drp(&ctx, svc, opts),
         Action::PostSync => peer::postsync(&ctx, svc),
-        Action::CutAccess => cut_access(&ctx, svc, opts),
+        Action::CutAccess => cut_access(&ctx, svc, opts, false),
+        Action::RestoreAccess => cut_access(&ctx, svc, opts, true),
         Action::AppCheck => app_check(&ctx, svc),
         _ => Ok(()),
     };
@@ -171,23 +172,40 @@ fn run_one(
     result
 }
 
-fn cut_access(ctx: &Ctx, svc: &Service, opts: &Options) -> Result<()> {
+/// Runs the `drp_cut_access` hook (a stop verb), or with `restore` its start verb: the way back
+/// of a run stopped after it cut user access.
+fn cut_access(ctx: &Ctx, svc: &Service, opts: &Options, restore: bool) -> Result<()> {
     let Some(hook) = svc.cfg.get("DEFAULT", "drp_cut_access", &ctx.env.nodename) else {
-        ctx.log
-            .info("", "no drp_cut_access hook: user access is cut by hand");
+        let what = if restore { "restored" } else { "cut" };
+        ctx.log.info(
+            "",
+            &format!("no drp_cut_access hook: user access is {what} by hand"),
+        );
         return Ok(());
     };
     let verb = hook.value.trim();
-    let Some(action) = super::action::cut_access_action(verb) else {
+    let action = if restore {
+        super::action::restore_access_action(verb)
+    } else {
+        super::action::cut_access_action(verb)
+    };
+    let Some(action) = action else {
         bail!(
             "{}:{}: [DEFAULT] drp_cut_access: '{verb}' is not one of stop, stopapp, stopip, stopcontainer",
             svc.cfg.raw.path.display(),
             hook.line
         );
     };
-    ctx.log.info("", &format!("cut user access: {verb}"));
     match action {
-        Action::Stop(group) => stop(ctx, svc, group, opts),
+        Action::Stop(group) => {
+            ctx.log.info("", &format!("cut user access: {verb}"));
+            stop(ctx, svc, group, opts)
+        }
+        Action::Start(group) => {
+            ctx.log
+                .info("", &format!("restore user access: {}", action.verb()));
+            start(ctx, svc, group, opts)
+        }
         _ => Ok(()),
     }
 }

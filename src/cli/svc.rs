@@ -67,6 +67,8 @@ pub enum Verb {
     Appcheck,
     /// Runs the `drp_cut_access` hook (a stop verb): the runbook's "cut user access" step.
     Cutaccess,
+    /// Undoes the `drp_cut_access` hook (its start verb): user access back after a stopped run.
+    Restoreaccess,
     /// Runs docker against the service's private daemon (started first when it is down, as the
     /// OpenSVC tutorial's `docker pull` on a stopped service shows); exits with docker's exit code.
     Docker {
@@ -120,6 +122,7 @@ pub(super) fn action_of(verb: Verb) -> Option<Action> {
         Verb::Postsync => Action::PostSync,
         Verb::Validate => Action::Validate,
         Verb::Cutaccess => Action::CutAccess,
+        Verb::Restoreaccess => Action::RestoreAccess,
         Verb::Appcheck => Action::AppCheck,
         Verb::Docker { .. } => return None,
     })

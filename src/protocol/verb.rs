@@ -64,6 +64,9 @@ pub enum Action {
     /// `cutaccess`: runs the `drp_cut_access` hook of the config (a stop verb), the runbook's
     /// "cut user access" step.
     CutAccess,
+    /// `restoreaccess`: undoes the `drp_cut_access` hook (the start verb of the group it
+    /// stopped), the way back of a run stopped after it cut user access.
+    RestoreAccess,
     /// `appcheck`: runs the `drp_app_check` command of the config, the runbook's application
     /// check after a start.
     AppCheck,
@@ -92,7 +95,7 @@ impl Group {
 }
 
 /// The verbs of one word, beside the per-type starts and stops.
-const WORDS: [(&str, Action); 11] = [
+const WORDS: [(&str, Action); 12] = [
     ("validate", Action::Validate),
     ("start", Action::Start(None)),
     ("stop", Action::Stop(None)),
@@ -104,6 +107,7 @@ const WORDS: [(&str, Action); 11] = [
     ("syncnodes", Action::SyncNodes),
     ("postsync", Action::PostSync),
     ("cutaccess", Action::CutAccess),
+    ("restoreaccess", Action::RestoreAccess),
 ];
 
 impl Action {

@@ -31,9 +31,15 @@ struct TimeoutsSection {
     /// Seconds a status query (the split-brain guard, the runbook's checks) may take.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     status: Option<u64>,
+    /// Seconds a runbook's lease lives without renewal before another seat may take it over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    lease: Option<u64>,
 }
 
-/// How long a node may take to answer a status query when the map does not say.
+/// How long a runbook's lease lives without renewal when the map does not say.
+pub const DEFAULT_LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// How long a status query may take when the map does not say.
 pub const DEFAULT_STATUS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -89,6 +95,7 @@ pub struct NodeMap {
     accept_new_host_keys: bool,
     server_alive_interval: Option<u64>,
     status_timeout: Option<u64>,
+    lease_ttl: Option<u64>,
 }
 
 /// What to write in a node map, shown when the operator has none.
@@ -156,8 +163,12 @@ impl NodeMap {
             options: file.options,
             accept_new_host_keys: file.ssh.as_ref().is_some_and(|s| s.accept_new_host_keys),
             server_alive_interval: file.ssh.as_ref().and_then(|s| s.server_alive_interval),
-            status_timeout: match file.timeouts.and_then(|t| t.status) {
+            status_timeout: match file.timeouts.as_ref().and_then(|t| t.status) {
                 Some(0) => bail!("[timeouts] status must be at least 1 second"),
+                t => t,
+            },
+            lease_ttl: match file.timeouts.as_ref().and_then(|t| t.lease) {
+                Some(t) if t < 3 => bail!("[timeouts] lease must be at least 3 seconds"),
                 t => t,
             },
         })
@@ -218,6 +229,19 @@ impl NodeMap {
             .unwrap_or(DEFAULT_STATUS_TIMEOUT)
     }
 
+    /// How long a runbook's lease lives on the nodes without renewal (`[timeouts] lease`,
+    /// seconds): past it, another seat may take the run over.
+    pub fn lease_ttl(&self) -> std::time::Duration {
+        self.lease_ttl
+            .map(std::time::Duration::from_secs)
+            .unwrap_or(DEFAULT_LEASE_TTL)
+    }
+
+    /// Sets `[timeouts] lease` in seconds.
+    pub fn set_lease_ttl(&mut self, secs: u64) {
+        self.lease_ttl = Some(secs);
+    }
+
     /// Sets `[timeouts] status` in seconds.
     pub fn set_status_timeout(&mut self, secs: u64) {
         self.status_timeout = Some(secs);
@@ -260,9 +284,12 @@ impl NodeMap {
                     server_alive_interval: self.server_alive_interval,
                 },
             ),
-            timeouts: self
-                .status_timeout
-                .map(|s| TimeoutsSection { status: Some(s) }),
+            timeouts: (self.status_timeout.is_some() || self.lease_ttl.is_some()).then_some(
+                TimeoutsSection {
+                    status: self.status_timeout,
+                    lease: self.lease_ttl,
+                },
+            ),
         };
         toml::to_string(&file).unwrap_or_default()
     }
