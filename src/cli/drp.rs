@@ -30,6 +30,21 @@ enum Which {
     Disaster(RunArgs),
     /// Back to production: reverse sync, stop on the DRP node, start production.
     Failback(RunArgs),
+    /// Takes over an unfinished run whose seat stopped renewing its lease (a laptop that died)
+    /// and resumes it at the step where it stopped (type the service name to confirm).
+    Takeover(TakeoverArgs),
+}
+
+#[derive(Debug, Args)]
+struct TakeoverArgs {
+    /// The run id, as the refusal or the console names it.
+    run: String,
+    /// Confirm every gate, the takeover's included (schedulers, scripts).
+    #[arg(long)]
+    yes: bool,
+    /// The node address map (default ~/.config/drpilot/nodes.toml).
+    #[arg(long, value_name = "FILE")]
+    nodes: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -56,9 +71,17 @@ pub enum ReportFormat {
 }
 
 fn operator_name() -> String {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".into())
+    crate::action_log::local_user()
+}
+
+/// Reads one answer line from the terminal; `None` at end of input (no terminal any more).
+fn read_answer() -> Option<String> {
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    match std::io::stdin().lock().read_line(&mut line) {
+        Ok(0) | Err(_) => None,
+        Ok(_) => Some(line.trim().to_string()),
+    }
 }
 
 /// The terminal as the runbook's operator: with `--yes` every gate is confirmed (and says so),
@@ -85,18 +108,59 @@ impl Operator for Terminal {
             ),
             None => print!("[gate {} on {node}] {prompt} [y/N] ", step.name()),
         }
-        let _ = std::io::stdout().flush();
-        let mut line = String::new();
-        if std::io::stdin().lock().read_line(&mut line).unwrap_or(0) == 0 {
+        let Some(line) = read_answer() else {
             return false;
-        }
+        };
         match typed {
-            Some(name) => line.trim() == name,
-            None => matches!(line.trim(), "y" | "yes"),
+            Some(name) => line == name,
+            None => matches!(line.as_str(), "y" | "yes"),
         }
     }
-    fn way_out(&mut self, _step: Step, _situation: &str, choices: &[WayOut]) -> WayOut {
-        choices.first().copied().unwrap_or(WayOut::Leave)
+    /// The three ways out, asked until one is chosen; Enter takes the default (the first
+    /// offered, never "leave"). With --yes, or with no terminal left, the run rolls back where
+    /// it can: a scheduler never leaves the service down by itself.
+    fn way_out(&mut self, step: Step, situation: &str, choices: &[WayOut]) -> WayOut {
+        let safe = if choices.contains(&WayOut::Rollback) {
+            WayOut::Rollback
+        } else {
+            choices[0]
+        };
+        println!("[stopped at {}] {}", step.name(), clean_lines(situation));
+        if self.yes {
+            println!("  way out: {} (--yes)", safe.word());
+            return safe;
+        }
+        let menu: Vec<String> = choices
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let key = &c.word()[..1];
+                let text = match c {
+                    WayOut::Retry => "retry the step",
+                    WayOut::Rollback => "roll back (restart production, restore user access)",
+                    WayOut::Leave => "leave the nodes as they are",
+                };
+                format!("  [{key}] {text}{}", if i == 0 { " (default)" } else { "" })
+            })
+            .collect();
+        loop {
+            print!("{}\n  your choice: ", menu.join("\n"));
+            let Some(line) = read_answer() else {
+                println!("\n  no answer: {}", safe.word());
+                return safe;
+            };
+            let pick = match line.as_str() {
+                "" => Some(choices[0]),
+                a => choices
+                    .iter()
+                    .copied()
+                    .find(|c| c.word() == a || c.word()[..1] == *a),
+            };
+            match pick {
+                Some(c) => return c,
+                None => println!("  '{}' is not one of the choices", clean_line(&line)),
+            }
+        }
     }
     fn say(&mut self, msg: &str) {
         // Node output lines and error reasons: no escape sequence reaches the terminal.
@@ -121,12 +185,52 @@ pub fn run(args: DrpArgs) -> Result<bool> {
         Which::Rehearse(a) => (Mode::Rehearsal, a),
         Which::Disaster(a) => (Mode::Disaster, a),
         Which::Failback(a) => (Mode::Failback, a),
+        Which::Takeover(t) => return takeover(t),
     };
     let default = crate::console::default_nodes_file();
     let map = NodeMap::load_for_operator(a.nodes.as_deref(), &default)?;
     let op = &mut Terminal { yes: a.yes };
     println!("== {} of {}", mode.banner(), a.svc);
     let out = session::run(mode, &a.svc, &Pool::new(map), op)?;
+    println!(
+        "run {}: {}; report {}",
+        out.run,
+        if out.ok { "succeeded" } else { "FAILED" },
+        out.report.display()
+    );
+    Ok(out.ok)
+}
+
+/// `drpilot drp takeover RUN`: names who holds the run and where it stopped, asks for the
+/// service name, then resumes it from this seat.
+fn takeover(t: TakeoverArgs) -> Result<bool> {
+    let Some(svc) = t
+        .run
+        .parse::<crate::protocol::names::RunId>()
+        .ok()
+        .and_then(|r| r.service().map(str::to_string))
+    else {
+        bail!("invalid run id '{}'", t.run);
+    };
+    let default = crate::console::default_nodes_file();
+    let map = NodeMap::load_for_operator(t.nodes.as_deref(), &default)?;
+    let pool = Pool::new(map);
+    for (node, v) in session::holder_of(&pool, &svc) {
+        println!(
+            "{}",
+            clean_line(&crate::runbook::on_nodes::lease::describe(&node, &v))
+        );
+    }
+    let op = &mut Terminal { yes: t.yes };
+    let prompt = format!(
+        "take over run {} of {svc} and resume it from this seat",
+        t.run
+    );
+    if !op.confirm(Step::Preflight, "the service's nodes", &prompt, Some(&svc)) {
+        println!("takeover refused at the gate: nothing was done");
+        return Ok(false);
+    }
+    let out = session::takeover(&t.run, &pool, op)?;
     println!(
         "run {}: {}; report {}",
         out.run,

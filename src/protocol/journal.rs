@@ -52,8 +52,11 @@ pub enum EntryKind {
     StepFailed,
     /// A step was skipped (production lost); `detail.reason` says why.
     StepSkipped,
-    /// The rollback after a failed start on the DRP node; `detail.ok` says how it went.
+    /// The rollback a way out asked for; `detail.ok` says how it went, `detail.ran` what ran.
     Rollback,
+    /// The way out chosen after a run stopped past a change (`detail.choice`: retry, rollback
+    /// or leave; `detail.operator`, `detail.situation`).
+    WayOut,
     /// The run ended well; `detail.final` holds both nodes' statuses.
     RunFinished,
     /// The run stopped before its end; `detail.reason` says why.
@@ -113,7 +116,7 @@ impl Record {
 mod tests {
     use super::*;
 
-    const ALL: [EntryKind; 11] = [
+    const ALL: [EntryKind; 12] = [
         EntryKind::RunStarted,
         EntryKind::Resumed,
         EntryKind::GateConfirmed,
@@ -123,6 +126,7 @@ mod tests {
         EntryKind::StepFailed,
         EntryKind::StepSkipped,
         EntryKind::Rollback,
+        EntryKind::WayOut,
         EntryKind::RunFinished,
         EntryKind::RunAborted,
     ];

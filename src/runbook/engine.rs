@@ -46,6 +46,39 @@ pub trait Operator {
     fn preflight_failed(&mut self, _problems: &[Problem]) {}
 }
 
+/// Where a run's state lives beyond the seat: the nodes (the lease shows the step, the journal
+/// is copied there). A sink error stops the run: the seat lost it, or cannot prove it holds it.
+pub trait RunSink {
+    /// A record was journaled on the seat.
+    fn recorded(&mut self, record: &Record) -> Result<()>;
+    /// The run reached step `index` of `total` (from 1).
+    fn at_step(&mut self, step: Step, index: u32, total: u32) -> Result<()>;
+    /// The run is about to change `node`: it must hold the lease there and the node its journal.
+    fn may_act_on(&mut self, node: &str) -> Result<()>;
+}
+
+/// A run kept on the seat alone (unit tests of the engine).
+pub struct SeatOnly;
+
+impl RunSink for SeatOnly {
+    fn recorded(&mut self, _: &Record) -> Result<()> {
+        Ok(())
+    }
+    fn at_step(&mut self, _: Step, _: u32, _: u32) -> Result<()> {
+        Ok(())
+    }
+    fn may_act_on(&mut self, _: &str) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// How many times one step may be retried from a way-out choice before retry is no longer
+/// offered (a step that keeps failing never loops a scheduler's run).
+const MAX_RETRIES: u32 = 3;
+
+/// How much of a step's output the journal keeps (its tail), beside the digest of all of it.
+const OUTPUT_KEPT: usize = 64 * 1024;
+
 /// What a run is about.
 #[derive(Debug, Clone)]
 pub struct RunSpec {
@@ -73,6 +106,10 @@ pub struct Engine<'a> {
     ops: &'a dyn NodeOps,
     op: &'a mut dyn Operator,
     journal: Journal,
+    sink: &'a mut dyn RunSink,
+    /// The steps that changed a node so far (done, or failed after they began): what a
+    /// rollback undoes and why a stop offers one.
+    changed: Vec<Step>,
 }
 
 impl<'a> Engine<'a> {
@@ -81,45 +118,74 @@ impl<'a> Engine<'a> {
         spec: RunSpec,
         ops: &'a dyn NodeOps,
         op: &'a mut dyn Operator,
-        mut journal: Journal,
+        journal: Journal,
+        sink: &'a mut dyn RunSink,
+        seat: serde_json::Value,
     ) -> Result<Self> {
         let plan: Vec<&str> = steps(spec.mode).iter().map(|(s, _)| s.name()).collect();
-        journal.append(
-            EntryKind::RunStarted,
-            None,
-            json!({"mode": spec.mode, "service": spec.svc, "production": spec.prod, "drp": spec.drp, "operator": op.name(), "plan": plan}),
-        )?;
-        Ok(Self {
+        let detail = json!({"mode": spec.mode, "service": spec.svc, "production": spec.prod, "drp": spec.drp, "operator": op.name(), "seat": seat, "plan": plan});
+        let mut engine = Self {
             spec,
             ops,
             op,
             journal,
-        })
+            sink,
+            changed: Vec::new(),
+        };
+        engine.record(EntryKind::RunStarted, None, detail)?;
+        Ok(engine)
+    }
+
+    /// Journals a record on the seat, then on the nodes.
+    fn record(
+        &mut self,
+        kind: EntryKind,
+        step: Option<&str>,
+        detail: serde_json::Value,
+    ) -> Result<Record> {
+        let r = self.journal.seal(kind, step, detail);
+        self.sink.recorded(&r)?;
+        self.journal.write(&r)?;
+        Ok(r)
     }
 
     /// Goes on with a run found unfinished; `records` is its journal so far.
+    /// `resumed` is the journal detail of the resume: which seat, whether it took the run over.
     pub fn resume(
         spec: RunSpec,
         ops: &'a dyn NodeOps,
         op: &'a mut dyn Operator,
-        mut journal: Journal,
+        journal: Journal,
+        sink: &'a mut dyn RunSink,
         records: &[Record],
+        mut resumed: serde_json::Value,
     ) -> Result<(Self, HashSet<Step>)> {
         let done: HashSet<Step> = records
             .iter()
             .filter(|r| r.kind == EntryKind::StepDone || r.kind == EntryKind::StepSkipped)
             .filter_map(|r| r.step.as_deref().and_then(Step::from_name))
             .collect();
-        journal.append(EntryKind::Resumed, None, json!({"operator": op.name(), "done": done.iter().map(|s| s.name()).collect::<Vec<_>>()}))?;
-        Ok((
-            Self {
-                spec,
-                ops,
-                op,
-                journal,
-            },
-            done,
-        ))
+        // A step that began changed its node, done or not.
+        let mut changed: Vec<Step> = Vec::new();
+        for r in records.iter().filter(|r| r.kind == EntryKind::StepStarted) {
+            if let Some(step) = r.step.as_deref().and_then(Step::from_name) {
+                if step.changes_a_node() && !changed.contains(&step) {
+                    changed.push(step);
+                }
+            }
+        }
+        resumed["operator"] = json!(op.name());
+        resumed["done"] = json!(done.iter().map(|s| s.name()).collect::<Vec<_>>());
+        let mut engine = Self {
+            spec,
+            ops,
+            op,
+            journal,
+            sink,
+            changed,
+        };
+        engine.record(EntryKind::Resumed, None, resumed)?;
+        Ok((engine, done))
     }
 
     /// The run's journal, for the caller that reports on it once the run ends.
@@ -133,21 +199,19 @@ impl<'a> Engine<'a> {
             if let Err(why) = self.reverify(done) {
                 self.op
                     .say(&format!("the nodes do not match the journal: {why}"));
-                self.journal.append(
-                    EntryKind::RunAborted,
-                    None,
-                    json!({"reason": format!("re-verification failed: {why}")}),
-                )?;
-                return Ok(false);
+                return self.abort(None, &format!("re-verification failed: {why}"));
             }
         }
-        for (step, skipped) in steps(self.spec.mode) {
+        let plan = steps(self.spec.mode);
+        let total = plan.len() as u32;
+        for (i, (step, skipped)) in plan.into_iter().enumerate() {
             if done.contains(&step) {
                 self.op.progress(step, StepState::Done);
                 continue;
             }
+            self.sink.at_step(step, i as u32 + 1, total)?;
             if skipped {
-                self.journal.append(
+                self.record(
                     EntryKind::StepSkipped,
                     Some(step.name()),
                     json!({"reason": "production is lost"}),
@@ -156,52 +220,167 @@ impl<'a> Engine<'a> {
                 self.op.say(&format!("{}: skipped (disaster)", step.name()));
                 continue;
             }
-            if !self.gate(step)? {
-                self.journal.append(
-                    EntryKind::RunAborted,
-                    Some(step.name()),
-                    json!({"reason": "refused at the gate"}),
-                )?;
-                self.op.say(&format!("run aborted at {}", step.name()));
-                return Ok(false);
-            }
-            self.journal
-                .append(EntryKind::StepStarted, Some(step.name()), json!({}))?;
-            self.op.progress(step, StepState::Running);
-            match self.exec(step) {
-                Ok(detail) => {
-                    self.journal
-                        .append(EntryKind::StepDone, Some(step.name()), detail)?;
-                    self.op.progress(step, StepState::Done);
-                    self.op.say(&format!("{}: done", step.name()));
+            let mut retries = 0;
+            loop {
+                let stopped = if !self.gate(step)? {
+                    Stopped::Refused
+                } else {
+                    match self.attempt(step)? {
+                        None => break,
+                        Some(why) => Stopped::Failed(why),
+                    }
+                };
+                let why = match &stopped {
+                    Stopped::Refused => format!("{} refused at the gate", step.name()),
+                    Stopped::Failed(why) => why.clone(),
+                };
+                if self.changed.is_empty() {
+                    if stopped == Stopped::Refused {
+                        self.op.say(&format!("run aborted at {}", step.name()));
+                    }
+                    return self.abort(Some(step), &why);
                 }
-                Err(e) => {
-                    let why = format!("{e:#}");
-                    self.journal.append(
-                        EntryKind::StepFailed,
-                        Some(step.name()),
-                        json!({"reason": why}),
-                    )?;
-                    self.op.progress(step, StepState::Failed);
-                    self.op.say(&format!("{} failed: {why}", step.name()));
-                    self.rollback(step)?;
-                    self.journal.append(
-                        EntryKind::RunAborted,
-                        Some(step.name()),
-                        json!({"reason": why}),
-                    )?;
-                    return Ok(false);
+                match self.way_out(step, &why, retries)? {
+                    WayOut::Retry => retries += 1,
+                    WayOut::Rollback => {
+                        let ok = self.rollback()?;
+                        let how = if ok { "rolled back" } else { "rollback FAILED" };
+                        self.op
+                            .say(&format!("run aborted at {}: {how}", step.name()));
+                        return self.abort(Some(step), &format!("{why}; {how}"));
+                    }
+                    WayOut::Leave => {
+                        self.op.say(&format!(
+                            "run aborted at {}: the nodes are left as they are",
+                            step.name()
+                        ));
+                        return self.abort(Some(step), &format!("{why}; left as it is"));
+                    }
                 }
             }
             crate::runbook::crash_point(step);
         }
-        let finals = json!({
+        let finals = self.finals();
+        self.record(EntryKind::RunFinished, None, json!({"final": finals}))?;
+        Ok(true)
+    }
+
+    /// Runs one step, journaled before and after; `Some(why)` when it failed.
+    fn attempt(&mut self, step: Step) -> Result<Option<String>> {
+        if step.changes_a_node() {
+            let node = self.node_of(step);
+            self.sink.may_act_on(&node)?;
+        }
+        self.record(EntryKind::StepStarted, Some(step.name()), json!({}))?;
+        if step.changes_a_node() && !self.changed.contains(&step) {
+            self.changed.push(step);
+        }
+        self.op.progress(step, StepState::Running);
+        match self.exec(step) {
+            Ok(detail) => {
+                self.record(EntryKind::StepDone, Some(step.name()), detail)?;
+                self.op.progress(step, StepState::Done);
+                self.op.say(&format!("{}: done", step.name()));
+                Ok(None)
+            }
+            Err(e) => {
+                let why = format!("{e:#}");
+                let mut detail = json!({"reason": why});
+                if let Some(out) = e.downcast_ref::<StepOutput>() {
+                    detail["output"] = json!(out.output);
+                }
+                self.record(EntryKind::StepFailed, Some(step.name()), detail)?;
+                self.op.progress(step, StepState::Failed);
+                self.op.say(&format!("{} failed: {why}", step.name()));
+                Ok(Some(format!("{} failed: {why}", step.name())))
+            }
+        }
+    }
+
+    /// Both nodes' statuses, for the journal's last record (`null` where a node did not say).
+    fn finals(&self) -> serde_json::Value {
+        json!({
             "production": self.ops.status(&self.spec.prod).ok(),
             "drp": self.ops.status(&self.spec.drp).ok(),
-        });
-        self.journal
-            .append(EntryKind::RunFinished, None, json!({"final": finals}))?;
-        Ok(true)
+        })
+    }
+
+    /// Ends the run as aborted: why, both nodes' statuses and, in words, the state it leaves
+    /// them in and the way back.
+    fn abort(&mut self, step: Option<Step>, why: &str) -> Result<bool> {
+        let finals = self.finals();
+        let left = self.left_sentence(&finals);
+        self.op.say(&left);
+        self.record(
+            EntryKind::RunAborted,
+            step.map(Step::name),
+            json!({"reason": why, "final": finals, "left": left}),
+        )?;
+        Ok(false)
+    }
+
+    /// In what state the run leaves each node, and the commands that restore production.
+    fn left_sentence(&self, finals: &serde_json::Value) -> String {
+        let (svc, prod, drp) = (&self.spec.svc, &self.spec.prod, &self.spec.drp);
+        let avail = |key: &str| {
+            finals[key]["avail"]
+                .as_str()
+                .unwrap_or("unknown (the node did not answer)")
+                .to_string()
+        };
+        let mut text = format!(
+            "left: {svc} is {} on {prod} (production) and {} on {drp} (DRP)",
+            avail("production"),
+            avail("drp")
+        );
+        if self.changed.contains(&Step::CutAccess) {
+            let node = self.node_of(Step::CutAccess);
+            text.push_str(&format!(
+                "; user access is cut on {node} (`drpilot svc {svc} restoreaccess` there restores it)"
+            ));
+        }
+        let up = |key: &str| matches!(finals[key]["avail"].as_str(), Some("up" | "warn"));
+        if !up("production") && !up("drp") {
+            text.push_str(&format!(
+                "; {svc} runs nowhere: `drpilot svc {svc} start` on {prod} restores production"
+            ));
+        }
+        text
+    }
+
+    /// Asks the way out of a run stopped after it changed something.
+    fn way_out(&mut self, step: Step, why: &str, retries: u32) -> Result<WayOut> {
+        let mut choices = Vec::new();
+        if retries < MAX_RETRIES {
+            choices.push(WayOut::Retry);
+        }
+        if self.spec.mode != Mode::Disaster {
+            choices.push(WayOut::Rollback);
+        }
+        choices.push(WayOut::Leave);
+        let finals = self.finals();
+        let situation = format!(
+            "{why}. Done so far: {}. {}",
+            self.changed
+                .iter()
+                .map(|s| s.name())
+                .collect::<Vec<_>>()
+                .join(", "),
+            self.left_sentence(&finals)
+        );
+        let choice = self.op.way_out(step, &situation, &choices);
+        // An answer that was not offered is the default: never "leave" by accident.
+        let choice = if choices.contains(&choice) {
+            choice
+        } else {
+            choices[0]
+        };
+        self.record(
+            EntryKind::WayOut,
+            Some(step.name()),
+            json!({"operator": self.op.name(), "choice": choice.word(), "situation": situation}),
+        )?;
+        Ok(choice)
     }
 
     /// The node a step acts on (what its gate names): the active node for cutting access,
@@ -238,7 +417,7 @@ impl<'a> Engine<'a> {
         } else {
             EntryKind::GateRefused
         };
-        self.journal.append(
+        self.record(
             kind,
             Some(step.name()),
             json!({"operator": self.op.name(), "prompt": prompt}),
@@ -516,42 +695,86 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
-    fn rollback(&mut self, failed: Step) -> Result<()> {
-        if !matches!(failed, Step::StartDrp | Step::VerifyDrpUp)
-            || self.spec.mode != Mode::Rehearsal
-        {
-            return Ok(());
-        }
-        let prompt = format!(
-            "start on {} failed: stop what started there and restart {} on {}?",
-            self.spec.drp, self.spec.svc, self.spec.prod
-        );
-        let drp = self.spec.drp.clone();
-        if !self.op.confirm(failed, &drp, &prompt, None) {
-            self.journal.append(
-                EntryKind::GateRefused,
-                Some("rollback"),
-                json!({"operator": self.op.name()}),
-            )?;
-            return Ok(());
-        }
-        self.journal.append(
-            EntryKind::GateConfirmed,
-            Some("rollback"),
-            json!({"operator": self.op.name()}),
-        )?;
-        let drp = self.spec.drp.clone();
-        let prod = self.spec.prod.clone();
-        let stopped = self.act(&drp, Action::Stop(None), SvcFlags::default());
-        let started =
-            stopped.and_then(|_| self.act(&prod, Action::Start(None), SvcFlags::default()));
-        let detail = match &started {
-            Ok(_) => json!({"ok": true}),
-            Err(e) => json!({"ok": false, "reason": format!("{e:#}")}),
+    /// Undoes what the run changed, newest first: stops what it started on the node it moves
+    /// to, restarts the node it stopped, restores user access; returns whether all of it went
+    /// well (the journal's `rollback` record says what ran).
+    fn rollback(&mut self) -> Result<bool> {
+        let (from, to) = match self.spec.mode {
+            Mode::Failback => (self.spec.drp.clone(), self.spec.prod.clone()),
+            _ => (self.spec.prod.clone(), self.spec.drp.clone()),
         };
-        self.journal.append(EntryKind::Rollback, None, detail)?;
-        Ok(())
+        let started = |s: &Step| matches!(s, Step::StartDrp | Step::StartProd);
+        let stopped = |s: &Step| matches!(s, Step::StopProd | Step::StopDrp);
+        let mut plan: Vec<(String, Action)> = Vec::new();
+        if self.changed.iter().any(started) {
+            plan.push((to.clone(), Action::Stop(None)));
+        }
+        if self.changed.iter().any(stopped) {
+            plan.push((from.clone(), Action::Start(None)));
+        }
+        if self.changed.contains(&Step::CutAccess) {
+            plan.push((self.node_of(Step::CutAccess), Action::RestoreAccess));
+        }
+        let mut ran = Vec::new();
+        let mut failure = None;
+        for (node, action) in plan {
+            self.op
+                .say(&format!("rollback: {} on {node}", action.verb()));
+            let r = self
+                .sink
+                .may_act_on(&node)
+                .and_then(|_| self.act(&node, action.clone(), SvcFlags::default()));
+            ran.push(format!("{} on {node}", action.verb()));
+            if let Err(e) = r {
+                failure = Some(format!("{} on {node}: {e:#}", action.verb()));
+                break;
+            }
+        }
+        let ok = failure.is_none();
+        self.record(
+            EntryKind::Rollback,
+            None,
+            json!({"ok": ok, "ran": ran, "reason": failure, "operator": self.op.name()}),
+        )?;
+        Ok(ok)
     }
+}
+
+/// Why a step did not go on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Stopped {
+    /// The operator refused its gate.
+    Refused,
+    /// It failed, with this reason.
+    Failed(String),
+}
+
+/// A failed verb: what failed where, and its output, carried in the error so the journal
+/// keeps it.
+#[derive(Debug)]
+struct StepOutput {
+    what: String,
+    output: String,
+}
+
+impl std::fmt::Display for StepOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.what)
+    }
+}
+
+impl std::error::Error for StepOutput {}
+
+/// The tail of a step's output that the journal keeps (all of it when short).
+fn kept_output(output: &str) -> &str {
+    if output.len() <= OUTPUT_KEPT {
+        return output;
+    }
+    let mut cut = output.len() - OUTPUT_KEPT;
+    while !output.is_char_boundary(cut) {
+        cut += 1;
+    }
+    &output[cut..]
 }
 
 /// A verb's result as a step's journal detail, or its failure with the node's last line.
@@ -571,9 +794,14 @@ fn verdict(
             .rev()
             .find(|l| !l.trim().is_empty())
             .unwrap_or("failed");
-        bail!("{command} on {node}: {last}");
+        return Err(color_eyre::eyre::Report::new(StepOutput {
+            what: format!("{command} on {node}: {last}"),
+            output: kept_output(&r.output).to_string(),
+        }));
     }
-    Ok(json!({"node": node, "command": command, "output_digest": digest(&r.output)}))
+    Ok(
+        json!({"node": node, "command": command, "output_digest": digest(&r.output), "output": kept_output(&r.output)}),
+    )
 }
 
 /// The RPO a start on the DRP node would give: the age of its oldest last sync.

@@ -47,24 +47,44 @@ impl Journal {
         })
     }
 
+    /// A seat's copy of a run it did not start (or whose copy is behind the nodes'): `records`
+    /// (already verified) written afresh, then reopened to go on with it.
+    pub fn adopt(dir: &Path, run: &str, records: &[Record]) -> Result<(Self, Vec<Record>)> {
+        std::fs::create_dir_all(dir).wrap_err_with(|| format!("creating {}", dir.display()))?;
+        let path = dir.join(format!("{run}.jsonl"));
+        let mut text = Vec::new();
+        for r in records {
+            serde_json::to_writer(&mut text, r)?;
+            text.push(b'\n');
+        }
+        crate::paths::write_atomic(&path, &text)
+            .wrap_err_with(|| format!("writing {}", path.display()))?;
+        Self::reopen(&path)
+    }
+
     /// Reopens a run's journal to go on with it, after verifying its chain.
     pub fn reopen(path: &Path) -> Result<(Self, Vec<Record>)> {
         let records = read_verified(path)?;
         let last = records
             .last()
             .ok_or_else(|| eyre!("{} is empty", path.display()))?;
-        // Cut a torn last line (a crash mid-write) so the next record starts on a line of its own.
-        let text = std::fs::read_to_string(path)?;
+        // Cut a torn last line (a crash mid-write) so the next record starts on a line of its own;
+        // a whole last record whose newline was lost gets it back.
+        let text = std::fs::read(path)?;
         let valid: usize = text
-            .split_inclusive('\n')
+            .split_inclusive(|b| *b == b'\n')
             .take(records.len())
-            .map(str::len)
+            .map(<[u8]>::len)
             .sum();
-        let file = OpenOptions::new()
+        let mut file = OpenOptions::new()
             .append(true)
             .open(path)
             .wrap_err_with(|| format!("opening {}", path.display()))?;
         file.set_len(valid as u64)?;
+        if valid > 0 && text[valid - 1] != b'\n' {
+            file.write_all(b"\n")?;
+        }
+        file.sync_all()?;
         let j = Self {
             path: path.to_path_buf(),
             file,
@@ -97,6 +117,13 @@ impl Journal {
         step: Option<&str>,
         detail: serde_json::Value,
     ) -> Result<Record> {
+        let r = self.seal(kind, step, detail);
+        self.write(&r)?;
+        Ok(r)
+    }
+
+    /// The next record, hashed onto the chain but not written yet (the nodes get it first).
+    pub fn seal(&self, kind: EntryKind, step: Option<&str>, detail: serde_json::Value) -> Record {
         let mut r = Record {
             seq: self.next_seq,
             ts: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -108,15 +135,27 @@ impl Journal {
             hash: String::new(),
         };
         r.hash = r.digest(&self.last_hash);
-        let line = serde_json::to_string(&r)?;
-        writeln!(self.file, "{line}")
+        r
+    }
+
+    /// Writes a record [`Self::seal`]ed: the JSON and its newline in one write, then fsync, so
+    /// a crash leaves a whole record or a torn line that a reopen cuts, never two records on a
+    /// line.
+    pub fn write(&mut self, r: &Record) -> Result<()> {
+        if r.seq != self.next_seq || r.prev != self.last_hash {
+            bail!("record {} does not follow {}", r.seq, self.path.display());
+        }
+        let mut line = serde_json::to_vec(r)?;
+        line.push(b'\n');
+        self.file
+            .write_all(&line)
             .wrap_err_with(|| format!("writing {}", self.path.display()))?;
         self.file
             .sync_all()
             .wrap_err_with(|| format!("syncing {}", self.path.display()))?;
         self.next_seq += 1;
         self.last_hash = r.hash.clone();
-        Ok(r)
+        Ok(())
     }
 }
 

@@ -4,9 +4,11 @@
 pub mod engine;
 pub mod journal;
 pub mod nodes;
+pub mod on_nodes;
 pub mod plan;
 pub mod preflight;
 pub mod report;
+pub mod seat;
 pub mod session;
 
 /// Test hook: `DRPILOT_CRASH_AFTER=<step>` makes the process SIGKILL itself right after that

@@ -1,7 +1,6 @@
 //! The runbooks as data: which steps, in which order, behind which gate, for a rehearsal, a real
 //! disaster and a failback.
 
-
 pub use crate::protocol::journal::Mode;
 
 /// A step of a runbook.
@@ -134,6 +133,12 @@ impl Step {
             | Step::StartProd => Gate::Typed,
             _ => Gate::None,
         }
+    }
+
+    /// Whether the step changes a node: it needs the run's lease there, and after it a stopped
+    /// run offers a way back.
+    pub fn changes_a_node(self) -> bool {
+        self.destructive() || self == Step::CutAccess
     }
 
     /// Whether the step changes a node (never re-run blindly after a crash).

@@ -2,6 +2,7 @@
 //! journals), an unfinished run found and continued after re-verification, reports written at
 //! the end of every run.
 
+use std::collections::BTreeSet;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -12,8 +13,15 @@ use rustix::fs::{flock, FlockOperation};
 use super::engine::{Engine, Operator, RunSpec};
 use super::journal::{read_verified, runs_dir, Journal, Record};
 use super::nodes::{service_nodes, MapOps};
+use super::on_nodes::lease::{self, Claim, Keeper, LeaseSpec};
+use super::on_nodes::mirror::{self, Mirror};
+use super::on_nodes::reconcile::{altered, reconcile, Copy};
+use super::on_nodes::RunOnNodes;
 use super::plan::Mode;
 use super::report;
+use super::seat::{holder_is_gone, seat_detail, this_seat};
+use crate::protocol::names::{RunId, ServiceName};
+use crate::protocol::run::{Holder, LeaseView};
 use crate::transport::Pool;
 
 /// The outcome of `run`: whether it succeeded, its id and its report files.
@@ -30,20 +38,31 @@ pub struct Outcome {
     pub rpo_s: Option<i64>,
 }
 
-/// The journal of the unfinished run of `svc`, if there is one.
-pub fn unfinished(dir: &Path, svc: &str) -> Result<Option<(PathBuf, Vec<Record>)>> {
+/// The journals in `dir` of runs of `svc`, known by their file names (`SVC-TIME-XXXX.jsonl`):
+/// a file of another service, or not named as a run, is never opened.
+fn journals_of(dir: &Path, svc: &str) -> Vec<(RunId, PathBuf)> {
     let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok(None);
+        return Vec::new();
     };
-    for e in entries.flatten() {
-        let path = e.path();
-        if path.extension().and_then(|x| x.to_str()) != Some("jsonl") {
-            continue;
-        }
+    let mut out: Vec<(RunId, PathBuf)> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().and_then(|x| x.to_str()) == Some("jsonl"))
+        .filter_map(|p| {
+            let id: RunId = p.file_stem()?.to_str()?.parse().ok()?;
+            (id.service() == Some(svc)).then_some((id, p))
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// The journal of the unfinished run of `svc` on this seat, if there is one. A journal of
+/// another service never blocks this one; a journal of this one that does not verify does.
+pub fn unfinished(dir: &Path, svc: &str) -> Result<Option<(PathBuf, Vec<Record>)>> {
+    for (_, path) in journals_of(dir, svc) {
         let recs = read_verified(&path)?;
-        let mine = recs.first().is_some_and(|r| r.detail["service"] == svc);
-        let open = recs.last().is_some_and(|r| !r.kind.ends_run());
-        if mine && open {
+        if recs.last().is_some_and(|r| !r.kind.ends_run()) {
             return Ok(Some((path, recs)));
         }
     }
@@ -125,11 +144,179 @@ fn new_run_id(svc: &str) -> String {
     )
 }
 
+/// An unfinished run found on this seat or the nodes, its copies compared.
+struct Found {
+    run: RunId,
+    records: Vec<Record>,
+}
+
+/// The unfinished run of `svc`, from this seat's journals and the nodes' (the longest
+/// consistent copy); an altered copy refuses, and a seat copy behind the nodes is brought
+/// up to date.
+fn find_unfinished(
+    pool: &Pool,
+    nodes: &[String],
+    dir: &Path,
+    svc: &ServiceName,
+) -> Result<Option<Found>> {
+    let mut ids: BTreeSet<String> = BTreeSet::new();
+    if let Some((path, _)) = unfinished(dir, svc)? {
+        if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
+            ids.insert(stem.to_string());
+        }
+    }
+    let mut journals = Vec::new();
+    for node in nodes {
+        for s in mirror::list(pool, node, svc).unwrap_or_default() {
+            if !s.ended {
+                ids.insert(s.run);
+            }
+        }
+    }
+    let mut open = Vec::new();
+    for id in ids {
+        let run: RunId = id.parse().map_err(|e| eyre!("{e}"))?;
+        let local_path = dir.join(format!("{run}.jsonl"));
+        let local = if local_path.exists() {
+            Some(read_verified(&local_path)?)
+        } else {
+            None
+        };
+        journals.clear();
+        for node in nodes {
+            if let Some(j) = mirror::read(pool, node, svc, &run) {
+                journals.push((node.clone(), j));
+            }
+        }
+        let mut copies: Vec<Copy<'_>> = journals.iter().map(|(n, j)| Copy::node(n, j)).collect();
+        if let Some(l) = &local {
+            copies.push(Copy {
+                place: "this seat".into(),
+                records: l,
+                heads: &[],
+            });
+        }
+        let (truth, found) = reconcile(&copies);
+        if altered(&found) {
+            let what: Vec<String> = found.iter().map(ToString::to_string).collect();
+            bail!(
+                "the journal of run {run} of {svc} was altered ({}); nothing is resumed from it:                  `drpilot report --verify {run}` shows the details",
+                what.join("; ")
+            );
+        }
+        if truth.is_empty() {
+            continue;
+        }
+        if local.as_ref().map(Vec::len) != Some(truth.len()) {
+            Journal::adopt(dir, run.as_ref(), &truth)?;
+        }
+        if truth.last().is_some_and(|r| !r.kind.ends_run()) {
+            open.push(Found {
+                run,
+                records: truth,
+            });
+        }
+    }
+    match open.len() {
+        0 | 1 => Ok(open.pop()),
+        _ => bail!(
+            "{svc} has {} unfinished runs ({}): finish or abort them one at a time",
+            open.len(),
+            open.iter()
+                .map(|f| f.run.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// How this seat may claim the lease of unfinished run `run`, from the leases the nodes report:
+/// nobody's (fresh), a holder that stopped renewing or whose process is gone (takeover), or a
+/// live holder (refused).
+fn claim_for(
+    run: &RunId,
+    views: &[(String, LeaseView)],
+    takeover: bool,
+    me: &Holder,
+) -> Result<Claim> {
+    let Some((node, v)) = views.iter().find(|(_, v)| v.lease.run == run.as_ref()) else {
+        return Ok(if takeover {
+            Claim::Takeover
+        } else {
+            Claim::Fresh
+        });
+    };
+    let holder = &v.lease.holder;
+    if holder.seat == me.seat {
+        return Ok(Claim::Fresh);
+    }
+    let gone = holder_is_gone(holder);
+    let described = lease::describe(node, v);
+    if !v.expired && !gone {
+        bail!("{described}; a run whose seat still renews its lease is never taken over");
+    }
+    if takeover {
+        return Ok(if v.expired {
+            Claim::Takeover
+        } else {
+            Claim::HolderGone
+        });
+    }
+    // The same person on the same machine, whose process died: the same command goes on.
+    if gone && holder.user == me.user {
+        return Ok(if v.expired {
+            Claim::Takeover
+        } else {
+            Claim::HolderGone
+        });
+    }
+    bail!("{described}");
+}
+
 /// Runs (or resumes) the `mode` runbook of `svc` on the nodes of `pool`, through its sessions.
 pub fn run(mode: Mode, svc: &str, pool: &Pool, op: &mut dyn Operator) -> Result<Outcome> {
-    if !crate::config::is_valid_service_name(svc) {
-        bail!("invalid service name '{svc}'");
+    run_seat(mode, svc, pool, op, None)
+}
+
+/// Takes over unfinished run `run` (whose seat stopped renewing its lease, or died) and resumes
+/// it; the caller has passed the typed gate.
+pub fn takeover(run: &str, pool: &Pool, op: &mut dyn Operator) -> Result<Outcome> {
+    let id: RunId = run.parse().map_err(|e| eyre!("{e}"))?;
+    let svc = id
+        .service()
+        .ok_or_else(|| eyre!("run id {run} names no service"))?
+        .to_string();
+    let nodes = service_nodes(pool, &svc)?;
+    let all: Vec<String> = nodes.nodes.iter().chain(&nodes.drpnodes).cloned().collect();
+    let svc_name: ServiceName = svc.parse().map_err(|e| eyre!("{e}"))?;
+    let found = find_unfinished(pool, &all, &runs_dir(), &svc_name)?;
+    let Some(found) = found.filter(|f| f.run == id) else {
+        bail!("run {run} is not an unfinished run of {svc}: nothing to take over");
+    };
+    let mode: Mode = serde_json::from_value(found.records[0].detail["mode"].clone())
+        .map_err(|e| eyre!("run {run}: {e}"))?;
+    run_seat(mode, &svc, pool, op, Some(id))
+}
+
+/// Who holds the run of `svc` now, as the nodes tell it (the CLI's gate and refusals).
+pub fn holder_of(pool: &Pool, svc: &str) -> Vec<(String, LeaseView)> {
+    match service_nodes(pool, svc) {
+        Ok(n) => {
+            let all: Vec<String> = n.nodes.iter().chain(&n.drpnodes).cloned().collect();
+            lease::in_force(pool, &all, svc)
+        }
+        Err(_) => Vec::new(),
     }
+}
+
+fn run_seat(
+    mode: Mode,
+    svc: &str,
+    pool: &Pool,
+    op: &mut dyn Operator,
+    takeover: Option<RunId>,
+) -> Result<Outcome> {
+    let svc_name: ServiceName = svc.parse().map_err(|e| eyre!("{e}"))?;
     let dir = runs_dir();
     std::fs::create_dir_all(&dir).wrap_err_with(|| format!("creating {}", dir.display()))?;
     let lock_path = dir.join(format!("{svc}.lock"));
@@ -141,7 +328,7 @@ pub fn run(mode: Mode, svc: &str, pool: &Pool, op: &mut dyn Operator) -> Result<
     if flock(&lock, FlockOperation::NonBlockingLockExclusive).is_err() {
         let holder = std::fs::read_to_string(&lock_path).unwrap_or_default();
         bail!(
-            "a runbook of {svc} is already running ({}); two cannot run at once",
+            "a runbook of {svc} is already running on this seat ({}); two cannot run at once",
             holder.trim()
         );
     }
@@ -152,6 +339,8 @@ pub fn run(mode: Mode, svc: &str, pool: &Pool, op: &mut dyn Operator) -> Result<
     let (Some(prod), Some(drp)) = (nodes.nodes.first(), nodes.drpnodes.first()) else {
         bail!("{svc} needs a node and a DRP node (nodes and drpnodes)");
     };
+    let all: Vec<String> = nodes.nodes.iter().chain(&nodes.drpnodes).cloned().collect();
+    let me = this_seat();
     let ops = MapOps::new(pool, svc);
     let spec = RunSpec {
         mode,
@@ -159,29 +348,97 @@ pub fn run(mode: Mode, svc: &str, pool: &Pool, op: &mut dyn Operator) -> Result<
         prod: prod.clone(),
         drp: drp.clone(),
     };
-    let found = unfinished(&dir, svc)?;
+    let ttl = pool.map().lease_ttl();
+    let found = find_unfinished(pool, &all, &dir, &svc_name)?;
+    if let (Some(want), f) = (&takeover, &found) {
+        if f.as_ref().map(|f| &f.run) != Some(want) {
+            bail!("run {want} is not the unfinished run of {svc}: nothing to take over");
+        }
+    }
     let (ok, path) = match found {
-        Some((path, recs)) => {
-            let was: Mode = serde_json::from_value(recs[0].detail["mode"].clone())
-                .map_err(|e| eyre!("{}: {e}", path.display()))?;
+        Some(f) => {
+            let was: Mode = serde_json::from_value(f.records[0].detail["mode"].clone())
+                .map_err(|e| eyre!("run {}: {e}", f.run))?;
             if was != mode {
-                bail!("an unfinished {} run of {svc} exists ({}): finish it with `drpilot drp {}` first", was.banner(), path.display(), was.banner().to_lowercase());
+                bail!("an unfinished {} run of {svc} exists ({}): finish it with `drpilot drp {}` first", was.banner(), f.run, was.banner().to_lowercase());
             }
+            let views = lease::in_force(pool, &all, svc);
+            let claim = claim_for(&f.run, &views, takeover.is_some(), &me)?;
+            let from = views
+                .iter()
+                .find(|(_, v)| v.lease.run == f.run.as_ref())
+                .map(|(_, v)| seat_detail(&v.lease.holder));
+            let lease_spec = LeaseSpec {
+                svc: svc_name.clone(),
+                run: f.run.clone(),
+                mode,
+                holder: me.clone(),
+                started: f.records[0].ts.clone(),
+                ttl,
+            };
+            let keeper = Keeper::take(pool, lease_spec, &all, claim)?;
             op.say(&format!(
-                "resuming unfinished run {} ({} records); re-reading both nodes",
-                recs[0].run,
-                recs.len()
+                "resuming unfinished run {} ({} records){}; re-reading both nodes",
+                f.run,
+                f.records.len(),
+                if claim == Claim::Fresh {
+                    ""
+                } else {
+                    ", taken over"
+                }
             ));
+            let path = dir.join(format!("{}.jsonl", f.run));
             let (journal, recs) = Journal::reopen(&path)?;
-            let (mut engine, done) = Engine::resume(spec, &ops, op, journal, &recs)?;
-            (engine.run(&done)?, path)
+            let mirror = Mirror::new(
+                pool,
+                svc_name.clone(),
+                f.run.clone(),
+                me.seat.parse().map_err(|e| eyre!("{e}"))?,
+                &all,
+                recs.clone(),
+            );
+            let mut sink = RunOnNodes::new(&keeper, mirror);
+            let detail = serde_json::json!({
+                "seat": seat_detail(&me),
+                "takeover": claim != Claim::Fresh,
+                "from": from,
+            });
+            let ok = run_kept(&keeper, || {
+                let (mut engine, done) =
+                    Engine::resume(spec, &ops, op, journal, &mut sink, &recs, detail)?;
+                engine.run(&done)
+            });
+            (ok?, path)
         }
         None => {
             let run = new_run_id(svc);
+            let run_id: RunId = run.parse().map_err(|e| eyre!("{e}"))?;
+            let lease_spec = LeaseSpec {
+                svc: svc_name.clone(),
+                run: run_id.clone(),
+                mode,
+                holder: me.clone(),
+                started: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                ttl,
+            };
+            let keeper = Keeper::take(pool, lease_spec, &all, Claim::Fresh)?;
             let journal = Journal::create(&dir, &run)?;
             let path = journal.path().to_path_buf();
-            let mut engine = Engine::start(spec, &ops, op, journal)?;
-            (engine.run(&Default::default())?, path)
+            let mirror = Mirror::new(
+                pool,
+                svc_name.clone(),
+                run_id,
+                me.seat.parse().map_err(|e| eyre!("{e}"))?,
+                &all,
+                Vec::new(),
+            );
+            let mut sink = RunOnNodes::new(&keeper, mirror);
+            let ok = run_kept(&keeper, || {
+                let mut engine =
+                    Engine::start(spec, &ops, op, journal, &mut sink, seat_detail(&me))?;
+                engine.run(&Default::default())
+            });
+            (ok?, path)
         }
     };
     let rep = report::load(&path)?;
@@ -202,6 +459,20 @@ pub fn run(mode: Mode, svc: &str, pool: &Pool, op: &mut dyn Operator) -> Result<
         run: rep.run,
         report: md,
     })
+}
+
+/// Runs `body` while a thread renews the lease, then gives the lease back: the run's end, a
+/// failure or a lost lease all end it (a crash lets it expire).
+fn run_kept(keeper: &Keeper<'_>, body: impl FnOnce() -> Result<bool>) -> Result<bool> {
+    let result = std::thread::scope(|s| {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        s.spawn(move || keeper.keep_renewing(stopped));
+        let r = body();
+        drop(stop);
+        r
+    });
+    keeper.give_back();
+    result
 }
 
 /// A report's file beside the run's journal: `RUN.EXT`. Built from the run id, never by

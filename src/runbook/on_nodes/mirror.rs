@@ -1,0 +1,146 @@
+//! The run's journal on the service's nodes, seat side: every record the seat journals is
+//! appended on every reachable node (which checks it chains onto its copy and fsyncs it); a
+//! node that missed records (unreachable a while) gets them when it answers again. A node whose
+//! copy does not match the seat's stops the run: one of them was altered.
+
+use std::collections::BTreeMap;
+
+use color_eyre::eyre::{bail, Result};
+
+use super::call::{call, Reply};
+use crate::protocol::journal::{Record, GENESIS};
+use crate::protocol::names::{RunId, SeatId, ServiceName};
+use crate::protocol::run::{AppendAnswer, NodeJournal, RunSummary, RunVerb};
+use crate::transport::Pool;
+
+/// The copies of one run's journal on the nodes.
+pub struct Mirror<'p> {
+    pool: &'p Pool,
+    svc: ServiceName,
+    run: RunId,
+    seat: SeatId,
+    nodes: Vec<String>,
+    /// Every record of the run, as the seat journaled it.
+    records: Vec<Record>,
+    /// How many records each node is known to hold.
+    have: BTreeMap<String, u64>,
+    /// Nodes without the service's config (not its nodes).
+    foreign: Vec<String>,
+}
+
+impl<'p> Mirror<'p> {
+    /// The mirror of run `run` whose records so far are `records`.
+    pub fn new(
+        pool: &'p Pool,
+        svc: ServiceName,
+        run: RunId,
+        seat: SeatId,
+        nodes: &[String],
+        records: Vec<Record>,
+    ) -> Self {
+        Self {
+            pool,
+            svc,
+            run,
+            seat,
+            nodes: nodes.to_vec(),
+            records,
+            have: BTreeMap::new(),
+            foreign: Vec::new(),
+        }
+    }
+
+    /// Adds a record journaled on the seat and copies what each node lacks; a node that cannot
+    /// be reached stays behind until it answers.
+    pub fn push(&mut self, record: &Record) -> Result<()> {
+        self.records.push(record.clone());
+        for node in self.nodes.clone() {
+            self.catch_up(&node)?;
+        }
+        Ok(())
+    }
+
+    /// Whether `node` holds every record (after trying to give it the missing ones).
+    pub fn complete_on(&mut self, node: &str) -> Result<bool> {
+        self.catch_up(node)?;
+        Ok(self.foreign.iter().any(|n| n == node)
+            || self.have.get(node).copied() == Some(self.records.len() as u64))
+    }
+
+    fn hash_at(&self, count: u64) -> &str {
+        match count {
+            0 => GENESIS,
+            n => self
+                .records
+                .get(n as usize - 1)
+                .map_or("", |r| r.hash.as_str()),
+        }
+    }
+
+    fn catch_up(&mut self, node: &str) -> Result<()> {
+        if self.foreign.iter().any(|n| n == node) {
+            return Ok(());
+        }
+        // Twice at most: a first answer may tell where the node's copy really ends.
+        for _ in 0..2 {
+            let from = self.have.get(node).copied().unwrap_or(0) as usize;
+            if from >= self.records.len() {
+                return Ok(());
+            }
+            let mut lines = Vec::new();
+            for r in &self.records[from..] {
+                serde_json::to_writer(&mut lines, r)?;
+                lines.push(b'\n');
+            }
+            let verb = RunVerb::Append {
+                svc: self.svc.clone(),
+                run: self.run.clone(),
+                seat: self.seat.clone(),
+            };
+            match call::<AppendAnswer>(self.pool, node, &verb, Some(&lines)) {
+                Reply::Done(a) => {
+                    self.have.insert(node.to_string(), a.records);
+                }
+                Reply::Refused(a) => {
+                    let known =
+                        a.records <= self.records.len() as u64 && self.hash_at(a.records) == a.head;
+                    if known && a.records as usize != from {
+                        // The node's copy is a prefix of ours: send from its end.
+                        self.have.insert(node.to_string(), a.records);
+                        continue;
+                    }
+                    bail!(
+                        "{node} refused the run's journal: {}",
+                        a.reason
+                            .as_deref()
+                            .unwrap_or("its copy does not match this seat's")
+                    );
+                }
+                Reply::NotConfigured => self.foreign.push(node.to_string()),
+                Reply::Failed(_) => {}
+            }
+            return Ok(());
+        }
+        Ok(())
+    }
+}
+
+/// The runs of `svc` a node holds a journal of; `None` when it did not answer.
+pub fn list(pool: &Pool, node: &str, svc: &ServiceName) -> Option<Vec<RunSummary>> {
+    match call(pool, node, &RunVerb::List { svc: svc.clone() }, None) {
+        Reply::Done(list) => Some(list),
+        _ => None,
+    }
+}
+
+/// A node's copy of a run's journal; `None` when it has none or did not answer.
+pub fn read(pool: &Pool, node: &str, svc: &ServiceName, run: &RunId) -> Option<NodeJournal> {
+    let verb = RunVerb::Read {
+        svc: svc.clone(),
+        run: run.clone(),
+    };
+    match call(pool, node, &verb, None) {
+        Reply::Done(j) => Some(j),
+        _ => None,
+    }
+}
