@@ -242,4 +242,29 @@ mod tests {
             .unwrap();
         assert_eq!(read_verified(&path).unwrap().len(), 2);
     }
+
+    #[test]
+    fn a_last_record_that_lost_its_newline_is_kept_and_the_next_one_starts_a_line() {
+        let d = tempfile::tempdir().unwrap();
+        let mut j = Journal::create(d.path(), "svc-3").unwrap();
+        j.append(EntryKind::RunStarted, None, serde_json::Value::Null)
+            .unwrap();
+        j.append(
+            EntryKind::StepDone,
+            Some("stop_production"),
+            serde_json::Value::Null,
+        )
+        .unwrap();
+        let path = j.path().to_path_buf();
+        drop(j);
+        let text = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &text[..text.len() - 1]).unwrap();
+        let (mut j, recs) = Journal::reopen(&path).unwrap();
+        assert_eq!(recs.len(), 2);
+        j.append(EntryKind::Resumed, None, serde_json::Value::Null)
+            .unwrap();
+        let recs = read_verified(&path).unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(recs.len(), 3);
+        assert_eq!(recs[2].kind, EntryKind::Resumed);
+    }
 }

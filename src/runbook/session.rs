@@ -485,6 +485,97 @@ fn report_path(journal: &std::path::Path, run: &str, ext: &str) -> std::path::Pa
 mod tests {
     use super::*;
 
+    fn view(holder: Holder, expired: bool) -> (String, LeaseView) {
+        let lease = crate::protocol::run::Lease {
+            svc: "busybox".into(),
+            run: "busybox-20261201T100000Z-0001".into(),
+            mode: Mode::Rehearsal,
+            holder,
+            step: Some("stop_production".into()),
+            index: 4,
+            total: 7,
+            started: "2026-12-01T10:00:00Z".into(),
+            renewed: "2026-12-01T10:01:00Z".into(),
+            ttl_s: 30,
+        };
+        (
+            "deb1".into(),
+            LeaseView {
+                lease,
+                renewed_ms_ago: if expired { 45_000 } else { 2_000 },
+                expired,
+            },
+        )
+    }
+
+    #[test]
+    fn a_live_holder_is_never_taken_over_and_a_dead_one_only_by_its_user_or_a_typed_takeover() {
+        let run: RunId = "busybox-20261201T100000Z-0001".parse().unwrap();
+        let me = this_seat();
+        let other_seat_alive = Holder {
+            seat: "other".into(),
+            ..me.clone()
+        };
+        let live = [view(other_seat_alive.clone(), false)];
+        let refused = claim_for(&run, &live, true, &me).unwrap_err().to_string();
+        assert!(refused.contains("never taken over"), "{refused}");
+        assert!(refused.contains("step 4/7 stop_production"), "{refused}");
+
+        let elsewhere = Holder {
+            host: "laptop-that-died".into(),
+            seat: "other".into(),
+            ..me.clone()
+        };
+        let expired = [view(elsewhere, true)];
+        let refused = claim_for(&run, &expired, false, &me)
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("drpilot drp takeover"), "{refused}");
+        assert_eq!(
+            claim_for(&run, &expired, true, &me).unwrap(),
+            Claim::Takeover
+        );
+
+        let dead_here = Holder {
+            pid: i32::MAX as u32 - 7,
+            seat: "other".into(),
+            ..me.clone()
+        };
+        let gone = [view(dead_here.clone(), false)];
+        assert_eq!(
+            claim_for(&run, &gone, false, &me).unwrap(),
+            Claim::HolderGone
+        );
+        let someone_else = Holder {
+            user: "bob".into(),
+            ..dead_here
+        };
+        let gone = [view(someone_else, false)];
+        assert!(claim_for(&run, &gone, false, &me).is_err());
+        assert_eq!(
+            claim_for(&run, &gone, true, &me).unwrap(),
+            Claim::HolderGone
+        );
+        assert_eq!(claim_for(&run, &[], false, &me).unwrap(), Claim::Fresh);
+    }
+
+    #[test]
+    fn a_journal_of_another_service_or_not_named_as_a_run_is_never_opened() {
+        let d = tempfile::tempdir().unwrap();
+        for name in [
+            "junk.jsonl",
+            "other-20261201T000000Z-0000.jsonl",
+            "busybox.opensvc.com-20261201T000000Z-0000.jsonl",
+        ] {
+            std::fs::write(d.path().join(name), "garbage\nmore\n").unwrap();
+        }
+        assert_eq!(unfinished(d.path(), "busybox").unwrap(), None);
+        assert!(
+            unfinished(d.path(), "other").is_err(),
+            "its own garbage blocks it"
+        );
+    }
+
     #[test]
     fn reports_keep_a_dotted_service_name() {
         let j = std::path::Path::new("/runs/busybox.opensvc.com-20261124T205905Z-8ed3.jsonl");

@@ -49,3 +49,59 @@ impl RunSink for RunOnNodes<'_, '_> {
         Ok(())
     }
 }
+
+/// A run's journal on this seat compared with the copies its service's nodes hold (`report
+/// --verify`): each line says what was compared and whether it holds. A seat copy altered,
+/// or lacking records the nodes hold, fails; a node that did not answer is said, not failed.
+pub fn compare_with_nodes(
+    pool: &crate::transport::Pool,
+    run: &crate::protocol::names::RunId,
+    local: &[Record],
+) -> Result<Vec<(bool, String)>> {
+    let svc = run
+        .service()
+        .ok_or_else(|| color_eyre::eyre::eyre!("run id {run} names no service"))?;
+    let svc_name: crate::protocol::names::ServiceName =
+        svc.parse().map_err(|e| color_eyre::eyre::eyre!("{e}"))?;
+    let nodes = super::nodes::service_nodes(pool, svc)?;
+    let mut lines = Vec::new();
+    let mut journals = Vec::new();
+    for node in nodes.nodes.iter().chain(&nodes.drpnodes) {
+        match mirror::read(pool, node, &svc_name, run) {
+            Some(j) => journals.push((node.clone(), j)),
+            None => lines.push((
+                true,
+                format!("{node}: no copy of the run's journal (unreachable, or never given it)"),
+            )),
+        }
+    }
+    let mut copies: Vec<reconcile::Copy<'_>> = journals
+        .iter()
+        .map(|(n, j)| reconcile::Copy::node(n, j))
+        .collect();
+    copies.push(reconcile::Copy {
+        place: "this seat".into(),
+        records: local,
+        heads: &[],
+    });
+    let (_, found) = reconcile::reconcile(&copies);
+    for f in &found {
+        let fails = match f {
+            reconcile::Finding::Altered(_) => true,
+            reconcile::Finding::Behind(s) => s.starts_with("the copy on this seat"),
+        };
+        lines.push((!fails, f.to_string()));
+    }
+    if found.is_empty() {
+        for (node, j) in &journals {
+            lines.push((
+                true,
+                format!(
+                    "{node}: its copy and the {} chain heads it stored match this seat's",
+                    j.heads.len()
+                ),
+            ));
+        }
+    }
+    Ok(lines)
+}
