@@ -377,6 +377,7 @@ fn run_seat(
                 ttl,
             };
             let keeper = Keeper::take(pool, lease_spec, &all, claim)?;
+            merge(pool, &all, &svc_name, &me, op)?;
             op.say(&format!(
                 "resuming unfinished run {} ({} records){}; re-reading both nodes",
                 f.run,
@@ -422,6 +423,7 @@ fn run_seat(
                 ttl,
             };
             let keeper = Keeper::take(pool, lease_spec, &all, Claim::Fresh)?;
+            merge(pool, &all, &svc_name, &me, op)?;
             let journal = Journal::create(&dir, &run)?;
             let path = journal.path().to_path_buf();
             let mirror = Mirror::new(
@@ -459,6 +461,22 @@ fn run_seat(
         run: rep.run,
         report: md,
     })
+}
+
+/// Copies the journals of earlier runs to the nodes that missed them (a disaster's journal,
+/// held by the DRP node alone, goes back to production at the next run: the failback).
+fn merge(
+    pool: &Pool,
+    nodes: &[String],
+    svc: &ServiceName,
+    me: &Holder,
+    op: &mut dyn Operator,
+) -> Result<()> {
+    let seat = me.seat.parse().map_err(|e| eyre!("{e}"))?;
+    for line in mirror::merge_runs(pool, nodes, svc, &seat) {
+        op.say(&line);
+    }
+    Ok(())
 }
 
 /// Runs `body` while a thread renews the lease, then gives the lease back: the run's end, a

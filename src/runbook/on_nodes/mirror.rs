@@ -144,3 +144,67 @@ pub fn read(pool: &Pool, node: &str, svc: &ServiceName, run: &RunId) -> Option<N
         _ => None,
     }
 }
+
+/// Brings every node's copies of `svc`'s runs level: a run a node lacks records of (production,
+/// unreachable during a disaster) gets them from the node holding the most, once all copies
+/// agree. Returns what was copied where, in the operator's words; copies that disagree are
+/// left as they are (`report --verify` shows them).
+pub fn merge_runs(pool: &Pool, nodes: &[String], svc: &ServiceName, seat: &SeatId) -> Vec<String> {
+    let mut counts: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    let mut answered = Vec::new();
+    for node in nodes {
+        if let Some(list) = list(pool, node, svc) {
+            answered.push(node.clone());
+            for s in list {
+                counts
+                    .entry(s.run)
+                    .or_default()
+                    .insert(node.clone(), s.records);
+            }
+        }
+    }
+    let mut said = Vec::new();
+    for (run, have) in counts {
+        let Some(most) = have.values().copied().max() else {
+            continue;
+        };
+        let behind: Vec<&String> = answered
+            .iter()
+            .filter(|n| have.get(*n).copied().unwrap_or(0) < most)
+            .collect();
+        if behind.is_empty() {
+            continue;
+        }
+        let Ok(run_id) = run.parse::<RunId>() else {
+            continue;
+        };
+        let Some(source) = have
+            .iter()
+            .find(|(_, c)| **c == most)
+            .map(|(n, _)| n.clone())
+        else {
+            continue;
+        };
+        let Some(full) = read(pool, &source, svc, &run_id) else {
+            continue;
+        };
+        let mut m = Mirror::new(
+            pool,
+            svc.clone(),
+            run_id,
+            seat.clone(),
+            &behind.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+            full.records,
+        );
+        for node in behind {
+            m.have
+                .insert(node.clone(), have.get(node).copied().unwrap_or(0));
+            if m.complete_on(node).unwrap_or(false) {
+                said.push(format!(
+                    "run {run}'s journal copied to {node} from {source}"
+                ));
+            }
+        }
+    }
+    said
+}
