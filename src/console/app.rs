@@ -40,6 +40,8 @@ pub struct App {
     pub mode: Mode,
     /// The runbook run from this console, if any.
     pub runbook: Option<RunbookView>,
+    /// Every service's run as the nodes' leases say (this console's own run too).
+    pub runs: super::state::runs::Runs,
     /// A message for the operator: text and whether it is an error.
     pub message: Option<(String, bool)>,
     /// When the message was set by an event (`None`: it stays until replaced).
@@ -67,6 +69,9 @@ pub struct App {
     /// The terminal's width and height as last drawn (the render task records them, a resize
     /// too): the runbook pane's scroll keys clamp to what the pane holds at this size.
     pub screen: (u16, u16),
+    /// The rows the nodes' runs took above the trees in the last frame (the render task records
+    /// them with the screen's size).
+    pub run_rows: u16,
 }
 
 const READ_ONLY: &str = "read-only console: actions are disabled";
@@ -86,6 +91,7 @@ impl App {
             failure_logged: Vec::new(),
             mode: Mode::Normal,
             runbook: None,
+            runs: Default::default(),
             message: None,
             message_at: None,
             theme,
@@ -99,6 +105,7 @@ impl App {
             started: Instant::now(),
             started_utc: chrono::Utc::now(),
             screen: (80, 24),
+            run_rows: 0,
         }
     }
 
@@ -307,6 +314,14 @@ impl App {
 
     fn on_node(&mut self, ev: NodeEvent, now: Instant) -> Vec<Effect> {
         let selected = self.current().map(|s| s.name.clone());
+        if let NodeEvent::Run {
+            node,
+            service,
+            lease,
+        } = &ev
+        {
+            self.runs.on_view(node, service, lease.clone(), now);
+        }
         let discovered = self.nodes.on_event(ev, now);
         if let Some(name) = selected {
             self.selection.keep(&name, &self.nodes.services);
@@ -349,6 +364,20 @@ impl App {
                     runbook: Some(crate::text::clean_line(&prompt).into_owned()),
                     offer_sync: false,
                     on_sync: false,
+                });
+            }
+            RunbookEvent::WayOut {
+                svc,
+                step,
+                situation,
+                choices,
+            } => {
+                self.mode = Mode::WayOut(super::state::dialogs::WayOutDialog {
+                    svc,
+                    step,
+                    situation: crate::text::clean_lines(&situation).into_owned(),
+                    choices,
+                    focused: 0,
                 });
             }
             RunbookEvent::Done { ok, summary } => self.say(summary, !ok),
@@ -560,6 +589,13 @@ impl App {
                 return vec![Effect::Run { svc, node, verb }];
             }
             Action::AnswerGate(yes) => return vec![Effect::RunbookAnswer(yes)],
+            Action::WayOut(w) => {
+                self.say(format!("way out chosen: {}", w.word()), false);
+                if let Some(rb) = self.runbook.as_mut() {
+                    rb.gate = None;
+                }
+                return vec![Effect::RunbookWayOut(w)];
+            }
             Action::Cancelled { what, runbook } => {
                 if runbook {
                     // A refused runbook gate aborts the run; it is no failure.
