@@ -1560,4 +1560,136 @@ mod tests {
             "{screen}"
         );
     }
+
+    fn way_out_asked(app: &mut App, now: Instant) {
+        use crate::runbook::plan::WayOut;
+        app.handle(
+            Event::Runbook(RunbookEvent::WayOut {
+                svc: "busybox".into(),
+                step: "stop_production".into(),
+                situation: "busybox is stopped on deb1 and not started on deb2".into(),
+                choices: vec![WayOut::Retry, WayOut::Rollback, WayOut::Leave],
+            }),
+            now,
+        );
+        assert!(matches!(&app.mode, Mode::WayOut(d) if d.focused == 0));
+    }
+
+    #[test]
+    fn esc_at_a_way_out_takes_the_default_never_leave() {
+        use crate::runbook::plan::WayOut;
+        let now = Instant::now();
+        let mut app = lab_app(false);
+        way_out_asked(&mut app, now);
+        let screen = screen_text(&app, now);
+        for part in [
+            "runbook step stop_production: way out?",
+            "busybox is stopped on deb1 and not started on deb2",
+            "[r] retry",
+            "[b] roll back",
+            "[l] leave as is",
+        ] {
+            assert!(screen.contains(part), "{part}: {screen}");
+        }
+        assert_eq!(
+            app.handle(key(KeyCode::Esc), now),
+            vec![Effect::RunbookWayOut(WayOut::Retry)]
+        );
+        assert_eq!(app.mode, Mode::Normal);
+        // ctrl-c is esc in a dialog: the default too.
+        way_out_asked(&mut app, now);
+        let ctrl_c = Event::Input(Input::Key(KeyEvent::new(
+            KeyCode::Char('c'),
+            KeyModifiers::CONTROL,
+        )));
+        assert_eq!(
+            app.handle(ctrl_c, now),
+            vec![Effect::RunbookWayOut(WayOut::Retry)]
+        );
+    }
+
+    #[test]
+    fn l_leaves_b_rolls_back_and_enter_takes_the_focused_way_out() {
+        use crate::runbook::plan::WayOut;
+        let now = Instant::now();
+        let mut app = lab_app(false);
+        way_out_asked(&mut app, now);
+        assert_eq!(
+            app.handle(key(KeyCode::Char('l')), now),
+            vec![Effect::RunbookWayOut(WayOut::Leave)]
+        );
+        way_out_asked(&mut app, now);
+        assert_eq!(
+            app.handle(key(KeyCode::Char('b')), now),
+            vec![Effect::RunbookWayOut(WayOut::Rollback)]
+        );
+        way_out_asked(&mut app, now);
+        assert!(app.handle(key(KeyCode::Char('x')), now).is_empty());
+        assert!(app.handle(key(KeyCode::Right), now).is_empty());
+        assert!(matches!(&app.mode, Mode::WayOut(d) if d.focused == 1));
+        assert_eq!(
+            app.handle(key(KeyCode::Enter), now),
+            vec![Effect::RunbookWayOut(WayOut::Rollback)]
+        );
+        // Only the ways offered: without leave, l does nothing.
+        app.handle(
+            Event::Runbook(RunbookEvent::WayOut {
+                svc: "busybox".into(),
+                step: "start_drp".into(),
+                situation: "deb2 half started".into(),
+                choices: vec![WayOut::Rollback, WayOut::Retry],
+            }),
+            now,
+        );
+        assert!(app.handle(key(KeyCode::Char('l')), now).is_empty());
+        assert!(!screen_text(&app, now).contains("leave as is"));
+        assert_eq!(
+            app.handle(key(KeyCode::Enter), now),
+            vec![Effect::RunbookWayOut(WayOut::Rollback)],
+            "the focus starts on the first offered"
+        );
+    }
+
+    #[test]
+    fn a_run_from_the_nodes_shows_in_a_read_only_console_and_for_this_consoles_own_run() {
+        use crate::console::state::runs::tests::view;
+        let now = Instant::now();
+        for read_only in [true, false] {
+            let mut app = lab_app(read_only);
+            if !read_only {
+                // This console's own run: the nodes' lease still shows.
+                app.handle(
+                    Event::Runbook(RunbookEvent::Started {
+                        svc: "busybox".into(),
+                        mode: "REHEARSAL".into(),
+                        steps: vec![],
+                    }),
+                    now,
+                );
+            }
+            app.handle(
+                Event::Node(NodeEvent::Run {
+                    node: "deb1".into(),
+                    service: "busybox".into(),
+                    lease: Some(view(4, "stop_production", 3000, false)),
+                }),
+                now,
+            );
+            let screen = screen_text(&app, now);
+            assert!(screen.contains("step 4/7 stop_production"), "{screen}");
+            assert!(
+                screen.contains("▶ REHEARSAL 4/7"),
+                "the list's badge: {screen}"
+            );
+            app.handle(
+                Event::Node(NodeEvent::Run {
+                    node: "deb1".into(),
+                    service: "busybox".into(),
+                    lease: None,
+                }),
+                now,
+            );
+            assert!(!screen_text(&app, now).contains("step 4/7"), "released");
+        }
+    }
 }

@@ -319,3 +319,79 @@ impl Executor {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::console::app::{App, Effect};
+    use crate::console::theme::Theme;
+    use crossterm::event::{Event as Input, KeyCode, KeyEvent, KeyModifiers};
+    use std::time::Instant;
+
+    /// A console operator as a run thread holds it, and the ends the console keeps.
+    fn operator() -> (
+        ConsoleOperator,
+        tokio::sync::mpsc::Receiver<Event>,
+        std::sync::mpsc::Sender<Answer>,
+    ) {
+        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        let (answer_tx, answers) = std::sync::mpsc::channel();
+        let op = ConsoleOperator {
+            tx,
+            answers,
+            svc: "busybox".into(),
+            refused: None,
+        };
+        (op, rx, answer_tx)
+    }
+
+    const ALL: [WayOut; 3] = [WayOut::Retry, WayOut::Rollback, WayOut::Leave];
+
+    #[test]
+    fn the_way_out_chosen_in_the_dialog_goes_back_to_the_waiting_run() {
+        let (mut op, mut rx, answer) = operator();
+        let run = std::thread::spawn(move || {
+            op.way_out(Step::StopProd, "busybox is stopped on deb1", &ALL)
+        });
+        let asked = rx.blocking_recv().unwrap();
+        assert!(
+            matches!(&asked, Event::Runbook(RunbookEvent::WayOut { step, choices, .. })
+                if step == "stop_production" && choices == &ALL.to_vec()),
+            "{asked:?}"
+        );
+        let mut app = App::new(Theme::load("default").unwrap(), false, false, vec![]);
+        let now = Instant::now();
+        app.handle(asked, now);
+        let key = KeyEvent::new(KeyCode::Char('l'), KeyModifiers::NONE);
+        let effects = app.handle(Event::Input(Input::Key(key)), now);
+        assert_eq!(effects, vec![Effect::RunbookWayOut(WayOut::Leave)]);
+        // A stray gate answer is no way out; the dialog's answer is.
+        answer.send(Answer::Gate(true)).unwrap();
+        answer.send(Answer::WayOut(WayOut::Leave)).unwrap();
+        assert_eq!(run.join().unwrap(), WayOut::Leave);
+    }
+
+    #[test]
+    fn a_console_gone_away_answers_the_default_way_out_never_leave() {
+        let (mut op, rx, answer) = operator();
+        drop(answer);
+        drop(rx);
+        assert_eq!(op.way_out(Step::StopProd, "x", &ALL), WayOut::Retry);
+        let (mut op, mut rx, answer) = operator();
+        let run = std::thread::spawn(move || {
+            op.way_out(Step::StartDrp, "x", &[WayOut::Rollback, WayOut::Leave])
+        });
+        assert!(rx.blocking_recv().is_some());
+        drop(answer);
+        assert_eq!(run.join().unwrap(), WayOut::Rollback);
+    }
+
+    #[test]
+    fn the_console_operator_is_named_after_the_local_user() {
+        let (op, _rx, _answer) = operator();
+        assert_eq!(
+            op.name(),
+            format!("{} (console)", crate::action_log::local_user())
+        );
+    }
+}
