@@ -682,7 +682,7 @@ fn watching_a_run(theme: &str, expired: bool) -> (App, Instant) {
             Event::Node(NodeEvent::Run {
                 node: node.into(),
                 service: "busybox".into(),
-                lease: Some(lease(4, "stop_production", ago, expired)),
+                lease: Some(Box::new(lease(4, "stop_production", ago, expired))),
             }),
             now,
         );

@@ -320,7 +320,8 @@ impl App {
             lease,
         } = &ev
         {
-            self.runs.on_view(node, service, lease.clone(), now);
+            self.runs
+                .on_view(node, service, lease.as_deref().cloned(), now);
         }
         let discovered = self.nodes.on_event(ev, now);
         if let Some(name) = selected {
@@ -1671,7 +1672,7 @@ mod tests {
                 Event::Node(NodeEvent::Run {
                     node: "deb1".into(),
                     service: "busybox".into(),
-                    lease: Some(view(4, "stop_production", 3000, false)),
+                    lease: Some(Box::new(view(4, "stop_production", 3000, false))),
                 }),
                 now,
             );

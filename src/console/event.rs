@@ -38,7 +38,7 @@ pub enum NodeEvent {
     Run {
         node: String,
         service: String,
-        lease: Option<crate::protocol::run::LeaseView>,
+        lease: Option<Box<crate::protocol::run::LeaseView>>,
     },
     /// The link or the stream failed; the task reconnects with backoff.
     Down { node: String, reason: String },

@@ -155,7 +155,7 @@ async fn watch_through(
             Ok(WatchRecord::Run { service, lease, .. }) => NodeEvent::Run {
                 node: node.to_string(),
                 service,
-                lease,
+                lease: lease.map(Box::new),
             },
             Ok(WatchRecord::Action { record, .. }) => {
                 // This console's own lines already came from its action's output.
