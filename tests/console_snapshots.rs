@@ -643,3 +643,151 @@ fn focused_runbook_pane_at_80x24_scrolls_a_long_preflight_failure_list() {
     );
     insta::assert_snapshot!("runbook_focused_80x24_scrolled", scrolled);
 }
+
+/// alice's rehearsal of busybox at step `index` (stop_production at 4) of 7, started 2m13s
+/// before the fixed clock (17:00:02), renewed `ago_ms` before the node sent it.
+fn lease(index: u32, step: &str, ago_ms: u64, expired: bool) -> drpilot::protocol::run::LeaseView {
+    use drpilot::protocol::journal::Mode;
+    use drpilot::protocol::run::{Holder, Lease, LeaseView};
+    LeaseView {
+        lease: Lease {
+            svc: "busybox".into(),
+            run: "busybox-20261124T165749Z-00af".into(),
+            mode: Mode::Rehearsal,
+            holder: Holder {
+                user: "alice".into(),
+                host: "laptop".into(),
+                pid: 4242,
+                seat: "laptop:4242:1a2b".into(),
+            },
+            step: Some(step.into()),
+            index,
+            total: 7,
+            started: "2026-11-24T16:57:49Z".into(),
+            renewed: "2026-11-24T17:00:00Z".into(),
+            ttl_s: 30,
+        },
+        renewed_ms_ago: ago_ms,
+        expired,
+    }
+}
+
+/// The read-only console of another seat, told by both nodes of alice's run.
+fn watching_a_run(theme: &str, expired: bool) -> (App, Instant) {
+    let (mut app, now) = app(theme);
+    app.read_only = true;
+    for (node, ago) in [("deb1", 2500), ("deb2", 3000)] {
+        let ago = if expired { ago + 42_000 } else { ago };
+        app.handle(
+            Event::Node(NodeEvent::Run {
+                node: node.into(),
+                service: "busybox".into(),
+                lease: Some(Box::new(lease(4, "stop_production", ago, expired))),
+            }),
+            now,
+        );
+    }
+    (app, now)
+}
+
+#[test]
+fn a_read_only_console_shows_another_seats_run_above_the_trees_at_80x24() {
+    let (app, now) = watching_a_run("default", false);
+    let screen = render_at(&app, now, 80, 24);
+    let rows = rows_of(&screen).join("\n");
+    for part in [
+        "▶ REHEARSAL busybox · step 4/7 stop_production · alice@laptop (pid 4242) · 2m13s",
+        "renewed 2s ago",
+        "▶ REHEARSAL 4/7",
+        "READ-ONLY",
+    ] {
+        assert!(rows.contains(part), "{part}:\n{rows}");
+    }
+    insta::assert_snapshot!("run_line_80x24", screen);
+    // The ages tick with the clock, from when each view was received.
+    let later = render_at(&app, now + Duration::from_secs(3), 80, 24);
+    assert!(later.contains("renewed 5s ago"), "{later}");
+    assert!(later.contains("2m16s"), "{later}");
+}
+
+#[test]
+fn an_expired_lease_shows_in_the_warning_colour_with_the_takeover_command() {
+    for theme in ["default", "monochrome"] {
+        let (app, now) = watching_a_run(theme, true);
+        let screen = render_at(&app, now, 80, 24);
+        let rows = rows_of(&screen).join("\n");
+        for part in [
+            "! REHEARSAL busybox · step 4/7 stop_production",
+            "holder stopped renewing 44s ago",
+            "take over with: drpilot drp takeover busybox-20261124T165749Z-00af",
+            "! EXPIRED 4/7",
+        ] {
+            assert!(rows.contains(part), "{theme} {part}:\n{rows}");
+        }
+        assert!(!rows.contains("▶"), "an expired run never reads as running");
+        insta::assert_snapshot!(format!("run_expired_80x24_{theme}"), screen);
+    }
+}
+
+#[test]
+fn a_run_no_node_speaks_of_ages_as_stale_and_goes_when_released() {
+    let (mut app, now) = watching_a_run("default", false);
+    let later = now + Duration::from_secs(10);
+    let rows = rows_of(&render_at(&app, later, 80, 24)).join("\n");
+    assert!(rows.contains("? REHEARSAL busybox · step 4/7"), "{rows}");
+    assert!(rows.contains("no node heard from for 10s"), "{rows}");
+    assert!(!rows.contains("▶"), "never stale green:\n{rows}");
+    app.handle(
+        Event::Node(NodeEvent::Run {
+            node: "deb1".into(),
+            service: "busybox".into(),
+            lease: None,
+        }),
+        later,
+    );
+    let rows = rows_of(&render_at(&app, later, 80, 24)).join("\n");
+    assert!(!rows.contains("step 4/7"), "released:\n{rows}");
+}
+
+#[test]
+fn the_wall_shows_the_nodes_run_at_80x24_and_in_block_letters_at_200x50() {
+    let (mut app, now) = watching_a_run("default", false);
+    app.wall = true;
+    let screen = render_at(&app, now, 80, 24);
+    let rows = rows_of(&screen).join("\n");
+    assert!(
+        rows.contains("▶ REHEARSAL busybox · step 4/7 stop_production"),
+        "{rows}"
+    );
+    insta::assert_snapshot!("wall_run_80x24", screen);
+    let big = render_at(&app, now, 200, 50);
+    let rows = rows_of(&big).join("\n");
+    assert!(rows.contains("█"), "block letters:\n{rows}");
+    assert!(rows.contains("step 4/7 stop_production"), "{rows}");
+    insta::assert_snapshot!("wall_run_200x50", big);
+}
+
+#[test]
+fn the_way_out_dialog_at_80x24() {
+    use drpilot::console::event::RunbookEvent;
+    use drpilot::runbook::plan::WayOut;
+    let (mut app, now) = app("default");
+    app.handle(
+        Event::Runbook(RunbookEvent::WayOut {
+            svc: "busybox".into(),
+            step: "stop_production".into(),
+            situation: "busybox is stopped on deb1 (production) and not started on deb2 (DRP): \
+                        users have no service"
+                .into(),
+            choices: vec![WayOut::Retry, WayOut::Rollback, WayOut::Leave],
+        }),
+        now,
+    );
+    let screen = render_at(&app, now, 80, 24);
+    let rows = rows_of(&screen).join("\n");
+    assert!(
+        rows.contains("[r] retry   [b] roll back   [l] leave as is"),
+        "{rows}"
+    );
+    insta::assert_snapshot!("way_out_80x24", screen);
+}

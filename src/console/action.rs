@@ -91,6 +91,9 @@ pub enum Action {
     },
     /// The operator's answer to the waiting runbook gate.
     AnswerGate(bool),
+    /// The operator's way out of a run stopped after a destructive step. Only the way-out
+    /// dialog produces it.
+    WayOut(crate::runbook::plan::WayOut),
     /// A gate was cancelled; a runbook gate's run gets the refusal.
     Cancelled {
         /// What was cancelled (verb or runbook step), for the message.

@@ -40,6 +40,8 @@ pub struct App {
     pub mode: Mode,
     /// The runbook run from this console, if any.
     pub runbook: Option<RunbookView>,
+    /// Every service's run as the nodes' leases say (this console's own run too).
+    pub runs: super::state::runs::Runs,
     /// A message for the operator: text and whether it is an error.
     pub message: Option<(String, bool)>,
     /// When the message was set by an event (`None`: it stays until replaced).
@@ -67,6 +69,9 @@ pub struct App {
     /// The terminal's width and height as last drawn (the render task records them, a resize
     /// too): the runbook pane's scroll keys clamp to what the pane holds at this size.
     pub screen: (u16, u16),
+    /// The rows the nodes' runs took above the trees in the last frame (the render task records
+    /// them with the screen's size).
+    pub run_rows: u16,
 }
 
 const READ_ONLY: &str = "read-only console: actions are disabled";
@@ -86,6 +91,7 @@ impl App {
             failure_logged: Vec::new(),
             mode: Mode::Normal,
             runbook: None,
+            runs: Default::default(),
             message: None,
             message_at: None,
             theme,
@@ -99,6 +105,7 @@ impl App {
             started: Instant::now(),
             started_utc: chrono::Utc::now(),
             screen: (80, 24),
+            run_rows: 0,
         }
     }
 
@@ -307,6 +314,15 @@ impl App {
 
     fn on_node(&mut self, ev: NodeEvent, now: Instant) -> Vec<Effect> {
         let selected = self.current().map(|s| s.name.clone());
+        if let NodeEvent::Run {
+            node,
+            service,
+            lease,
+        } = &ev
+        {
+            self.runs
+                .on_view(node, service, lease.as_deref().cloned(), now);
+        }
         let discovered = self.nodes.on_event(ev, now);
         if let Some(name) = selected {
             self.selection.keep(&name, &self.nodes.services);
@@ -349,6 +365,20 @@ impl App {
                     runbook: Some(crate::text::clean_line(&prompt).into_owned()),
                     offer_sync: false,
                     on_sync: false,
+                });
+            }
+            RunbookEvent::WayOut {
+                svc,
+                step,
+                situation,
+                choices,
+            } => {
+                self.mode = Mode::WayOut(super::state::dialogs::WayOutDialog {
+                    svc,
+                    step,
+                    situation: crate::text::clean_lines(&situation).into_owned(),
+                    choices,
+                    focused: 0,
                 });
             }
             RunbookEvent::Done { ok, summary } => self.say(summary, !ok),
@@ -560,6 +590,13 @@ impl App {
                 return vec![Effect::Run { svc, node, verb }];
             }
             Action::AnswerGate(yes) => return vec![Effect::RunbookAnswer(yes)],
+            Action::WayOut(w) => {
+                self.say(format!("way out chosen: {}", w.word()), false);
+                if let Some(rb) = self.runbook.as_mut() {
+                    rb.gate = None;
+                }
+                return vec![Effect::RunbookWayOut(w)];
+            }
             Action::Cancelled { what, runbook } => {
                 if runbook {
                     // A refused runbook gate aborts the run; it is no failure.
@@ -1523,5 +1560,137 @@ mod tests {
             screen.contains("esc closes once the run is over"),
             "{screen}"
         );
+    }
+
+    fn way_out_asked(app: &mut App, now: Instant) {
+        use crate::runbook::plan::WayOut;
+        app.handle(
+            Event::Runbook(RunbookEvent::WayOut {
+                svc: "busybox".into(),
+                step: "stop_production".into(),
+                situation: "busybox is stopped on deb1 and not started on deb2".into(),
+                choices: vec![WayOut::Retry, WayOut::Rollback, WayOut::Leave],
+            }),
+            now,
+        );
+        assert!(matches!(&app.mode, Mode::WayOut(d) if d.focused == 0));
+    }
+
+    #[test]
+    fn esc_at_a_way_out_takes_the_default_never_leave() {
+        use crate::runbook::plan::WayOut;
+        let now = Instant::now();
+        let mut app = lab_app(false);
+        way_out_asked(&mut app, now);
+        let screen = screen_text(&app, now);
+        for part in [
+            "runbook step stop_production: way out?",
+            "busybox is stopped on deb1 and not started on deb2",
+            "[r] retry",
+            "[b] roll back",
+            "[l] leave as is",
+        ] {
+            assert!(screen.contains(part), "{part}: {screen}");
+        }
+        assert_eq!(
+            app.handle(key(KeyCode::Esc), now),
+            vec![Effect::RunbookWayOut(WayOut::Retry)]
+        );
+        assert_eq!(app.mode, Mode::Normal);
+        // ctrl-c is esc in a dialog: the default too.
+        way_out_asked(&mut app, now);
+        let ctrl_c = Event::Input(Input::Key(KeyEvent::new(
+            KeyCode::Char('c'),
+            KeyModifiers::CONTROL,
+        )));
+        assert_eq!(
+            app.handle(ctrl_c, now),
+            vec![Effect::RunbookWayOut(WayOut::Retry)]
+        );
+    }
+
+    #[test]
+    fn l_leaves_b_rolls_back_and_enter_takes_the_focused_way_out() {
+        use crate::runbook::plan::WayOut;
+        let now = Instant::now();
+        let mut app = lab_app(false);
+        way_out_asked(&mut app, now);
+        assert_eq!(
+            app.handle(key(KeyCode::Char('l')), now),
+            vec![Effect::RunbookWayOut(WayOut::Leave)]
+        );
+        way_out_asked(&mut app, now);
+        assert_eq!(
+            app.handle(key(KeyCode::Char('b')), now),
+            vec![Effect::RunbookWayOut(WayOut::Rollback)]
+        );
+        way_out_asked(&mut app, now);
+        assert!(app.handle(key(KeyCode::Char('x')), now).is_empty());
+        assert!(app.handle(key(KeyCode::Right), now).is_empty());
+        assert!(matches!(&app.mode, Mode::WayOut(d) if d.focused == 1));
+        assert_eq!(
+            app.handle(key(KeyCode::Enter), now),
+            vec![Effect::RunbookWayOut(WayOut::Rollback)]
+        );
+        // Only the ways offered: without leave, l does nothing.
+        app.handle(
+            Event::Runbook(RunbookEvent::WayOut {
+                svc: "busybox".into(),
+                step: "start_drp".into(),
+                situation: "deb2 half started".into(),
+                choices: vec![WayOut::Rollback, WayOut::Retry],
+            }),
+            now,
+        );
+        assert!(app.handle(key(KeyCode::Char('l')), now).is_empty());
+        assert!(!screen_text(&app, now).contains("leave as is"));
+        assert_eq!(
+            app.handle(key(KeyCode::Enter), now),
+            vec![Effect::RunbookWayOut(WayOut::Rollback)],
+            "the focus starts on the first offered"
+        );
+    }
+
+    #[test]
+    fn a_run_from_the_nodes_shows_in_a_read_only_console_and_for_this_consoles_own_run() {
+        use crate::console::state::runs::tests::view;
+        let now = Instant::now();
+        for read_only in [true, false] {
+            let mut app = lab_app(read_only);
+            if !read_only {
+                // This console's own run: the nodes' lease still shows.
+                app.handle(
+                    Event::Runbook(RunbookEvent::Started {
+                        svc: "busybox".into(),
+                        mode: "REHEARSAL".into(),
+                        steps: vec![],
+                    }),
+                    now,
+                );
+            }
+            app.handle(
+                Event::Node(NodeEvent::Run {
+                    node: "deb1".into(),
+                    service: "busybox".into(),
+                    lease: Some(Box::new(view(4, "stop_production", 3000, false))),
+                }),
+                now,
+            );
+            let screen = screen_text(&app, now);
+            assert!(screen.contains("step 4/7 stop_production"), "{screen}");
+            assert!(
+                screen.contains("▶ REHEARSAL 4/7"),
+                "the list's badge: {screen}"
+            );
+            app.handle(
+                Event::Node(NodeEvent::Run {
+                    node: "deb1".into(),
+                    service: "busybox".into(),
+                    lease: None,
+                }),
+                now,
+            );
+            assert!(!screen_text(&app, now).contains("step 4/7"), "released");
+        }
     }
 }

@@ -67,6 +67,11 @@ impl World {
                     x.answer(yes);
                 }
             }
+            Effect::RunbookWayOut(w) => {
+                if let Some(x) = &self.executor {
+                    x.way_out(w);
+                }
+            }
             Effect::File(io) => io.spawn(self.tx.clone()),
         }
     }

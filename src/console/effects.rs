@@ -31,6 +31,8 @@ pub enum Effect {
     },
     /// The operator's answer to the runbook's gate.
     RunbookAnswer(bool),
+    /// The operator's way out of the run stopped after a destructive step.
+    RunbookWayOut(crate::runbook::plan::WayOut),
     /// File work, done off the app task.
     File(FileIo),
 }

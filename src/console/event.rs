@@ -34,6 +34,12 @@ pub enum NodeEvent {
         service: String,
         message: String,
     },
+    /// A service's run as the node's lease says (`None`: the node's lease was released).
+    Run {
+        node: String,
+        service: String,
+        lease: Option<Box<crate::protocol::run::LeaseView>>,
+    },
     /// The link or the stream failed; the task reconnects with backoff.
     Down { node: String, reason: String },
 }
@@ -128,6 +134,14 @@ pub enum RunbookEvent {
         step: String,
         prompt: String,
         typed: bool,
+    },
+    /// The run stopped after a destructive step: it waits for the operator's way out among
+    /// `choices` (the first is the default, never leave).
+    WayOut {
+        svc: String,
+        step: String,
+        situation: String,
+        choices: Vec<crate::runbook::plan::WayOut>,
     },
     /// The preflight refused the run: each reason with its fix.
     Preflight(Vec<crate::runbook::preflight::Problem>),

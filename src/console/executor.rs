@@ -20,14 +20,23 @@ use crate::transport::Pool;
 pub struct Executor {
     pool: Arc<Pool>,
     tx: Sender<Event>,
-    /// Where the operator's answer to the running runbook's gate goes.
-    gate_answer: Mutex<Option<std::sync::mpsc::Sender<bool>>>,
+    /// Where the operator's answers to the running runbook's questions go.
+    answers: Mutex<Option<std::sync::mpsc::Sender<Answer>>>,
 }
 
-/// The console as the runbook's operator: gates become dialogs, messages log lines.
+/// An operator's answer to the running runbook: a gate's yes or no, or the way out of a run
+/// stopped after a destructive step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    Gate(bool),
+    WayOut(WayOut),
+}
+
+/// The console as the runbook's operator: gates and ways out become dialogs, messages log
+/// lines.
 struct ConsoleOperator {
     tx: Sender<Event>,
-    answers: std::sync::mpsc::Receiver<bool>,
+    answers: std::sync::mpsc::Receiver<Answer>,
     svc: String,
     /// The step whose gate the operator refused: the run was aborted, not failed.
     refused: Option<Step>,
@@ -45,8 +54,15 @@ impl Operator for ConsoleOperator {
         if self.tx.blocking_send(Event::Runbook(gate)).is_err() {
             return false;
         }
-        // No answer (the console went away) is a refusal: a gate never opens by default.
-        let yes = self.answers.recv().unwrap_or(false);
+        // No answer (the console went away) is a refusal: a gate never opens by default. A
+        // stray way out (none was asked) is no answer to a gate.
+        let yes = loop {
+            match self.answers.recv() {
+                Ok(Answer::Gate(yes)) => break yes,
+                Ok(Answer::WayOut(_)) => continue,
+                Err(_) => break false,
+            }
+        };
         if !yes {
             self.refused = Some(step);
         }
@@ -58,9 +74,33 @@ impl Operator for ConsoleOperator {
         let _ = self.tx.blocking_send(Event::Runbook(ev));
     }
 
-    fn way_out(&mut self, _step: Step, _situation: &str, choices: &[WayOut]) -> WayOut {
-        choices.first().copied().unwrap_or(WayOut::Leave)
+    fn way_out(&mut self, step: Step, situation: &str, choices: &[WayOut]) -> WayOut {
+        // The default (the first offered, never leave) is the answer of a console gone away.
+        let default = choices
+            .iter()
+            .copied()
+            .find(|c| *c != WayOut::Leave)
+            .or_else(|| choices.first().copied())
+            .unwrap_or(WayOut::Leave);
+        let ask = RunbookEvent::WayOut {
+            svc: self.svc.clone(),
+            step: step.name().to_string(),
+            situation: situation.to_string(),
+            choices: choices.to_vec(),
+        };
+        if self.tx.blocking_send(Event::Runbook(ask)).is_err() {
+            return default;
+        }
+        loop {
+            match self.answers.recv() {
+                // Only a way out that was offered is taken.
+                Ok(Answer::WayOut(w)) if choices.contains(&w) => return w,
+                Ok(_) => continue,
+                Err(_) => return default,
+            }
+        }
     }
+
     fn say(&mut self, msg: &str) {
         let _ = self
             .tx
@@ -68,10 +108,7 @@ impl Operator for ConsoleOperator {
     }
 
     fn name(&self) -> String {
-        format!(
-            "{} (console)",
-            std::env::var("USER").unwrap_or_else(|_| "unknown".into())
-        )
+        format!("{} (console)", crate::action_log::local_user())
     }
 
     fn sync_progress(&mut self, rid: &str, p: &crate::protocol::log::SyncProgress) {
@@ -140,7 +177,7 @@ impl Executor {
         Self {
             pool,
             tx,
-            gate_answer: Mutex::new(None),
+            answers: Mutex::new(None),
         }
     }
 
@@ -153,7 +190,7 @@ impl Executor {
             _ => Mode::Rehearsal,
         };
         let (answer_tx, answers) = std::sync::mpsc::channel();
-        if let Ok(mut slot) = self.gate_answer.lock() {
+        if let Ok(mut slot) = self.answers.lock() {
             *slot = Some(answer_tx);
         }
         let (pool, tx) = (self.pool.clone(), self.tx.clone());
@@ -190,9 +227,18 @@ impl Executor {
 
     /// Passes the operator's answer to the waiting gate.
     pub fn answer(&self, yes: bool) {
-        if let Ok(slot) = self.gate_answer.lock() {
+        self.send(Answer::Gate(yes));
+    }
+
+    /// Passes the operator's way out to the run waiting for it.
+    pub fn way_out(&self, w: WayOut) {
+        self.send(Answer::WayOut(w));
+    }
+
+    fn send(&self, a: Answer) {
+        if let Ok(slot) = self.answers.lock() {
             if let Some(tx) = slot.as_ref() {
-                let _ = tx.send(yes);
+                let _ = tx.send(a);
             }
         }
     }
@@ -271,5 +317,81 @@ impl Executor {
                 })
                 .await;
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::console::app::{App, Effect};
+    use crate::console::theme::Theme;
+    use crossterm::event::{Event as Input, KeyCode, KeyEvent, KeyModifiers};
+    use std::time::Instant;
+
+    /// A console operator as a run thread holds it, and the ends the console keeps.
+    fn operator() -> (
+        ConsoleOperator,
+        tokio::sync::mpsc::Receiver<Event>,
+        std::sync::mpsc::Sender<Answer>,
+    ) {
+        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        let (answer_tx, answers) = std::sync::mpsc::channel();
+        let op = ConsoleOperator {
+            tx,
+            answers,
+            svc: "busybox".into(),
+            refused: None,
+        };
+        (op, rx, answer_tx)
+    }
+
+    const ALL: [WayOut; 3] = [WayOut::Retry, WayOut::Rollback, WayOut::Leave];
+
+    #[test]
+    fn the_way_out_chosen_in_the_dialog_goes_back_to_the_waiting_run() {
+        let (mut op, mut rx, answer) = operator();
+        let run = std::thread::spawn(move || {
+            op.way_out(Step::StopProd, "busybox is stopped on deb1", &ALL)
+        });
+        let asked = rx.blocking_recv().unwrap();
+        assert!(
+            matches!(&asked, Event::Runbook(RunbookEvent::WayOut { step, choices, .. })
+                if step == "stop_production" && choices == &ALL.to_vec()),
+            "{asked:?}"
+        );
+        let mut app = App::new(Theme::load("default").unwrap(), false, false, vec![]);
+        let now = Instant::now();
+        app.handle(asked, now);
+        let key = KeyEvent::new(KeyCode::Char('l'), KeyModifiers::NONE);
+        let effects = app.handle(Event::Input(Input::Key(key)), now);
+        assert_eq!(effects, vec![Effect::RunbookWayOut(WayOut::Leave)]);
+        // A stray gate answer is no way out; the dialog's answer is.
+        answer.send(Answer::Gate(true)).unwrap();
+        answer.send(Answer::WayOut(WayOut::Leave)).unwrap();
+        assert_eq!(run.join().unwrap(), WayOut::Leave);
+    }
+
+    #[test]
+    fn a_console_gone_away_answers_the_default_way_out_never_leave() {
+        let (mut op, rx, answer) = operator();
+        drop(answer);
+        drop(rx);
+        assert_eq!(op.way_out(Step::StopProd, "x", &ALL), WayOut::Retry);
+        let (mut op, mut rx, answer) = operator();
+        let run = std::thread::spawn(move || {
+            op.way_out(Step::StartDrp, "x", &[WayOut::Rollback, WayOut::Leave])
+        });
+        assert!(rx.blocking_recv().is_some());
+        drop(answer);
+        assert_eq!(run.join().unwrap(), WayOut::Rollback);
+    }
+
+    #[test]
+    fn the_console_operator_is_named_after_the_local_user() {
+        let (op, _rx, _answer) = operator();
+        assert_eq!(
+            op.name(),
+            format!("{} (console)", crate::action_log::local_user())
+        );
     }
 }

@@ -152,8 +152,11 @@ async fn watch_through(
                 service,
                 message,
             },
-            // The console shows runs from the nodes' leases (not yet drawn).
-            Ok(WatchRecord::Run { .. }) => continue,
+            Ok(WatchRecord::Run { service, lease, .. }) => NodeEvent::Run {
+                node: node.to_string(),
+                service,
+                lease: lease.map(Box::new),
+            },
             Ok(WatchRecord::Action { record, .. }) => {
                 // This console's own lines already came from its action's output.
                 let own = crate::transport::client::session();

@@ -92,7 +92,9 @@ fn draw(terminal: &mut DefaultTerminal, state: &Shared) -> io::Result<()> {
         // The size the keys that scroll a pane clamp to (the first frame's too).
         let area = frame.area();
         app.screen = (area.width, area.height);
-        ui::draw(&mut frame, &app, Instant::now());
+        let now = Instant::now();
+        app.run_rows = ui::run_rows(&app, area.width, now);
+        ui::draw(&mut frame, &app, now);
         std::mem::take(&mut app.log_view.requests)
     };
     queue!(terminal.backend_mut(), BeginSynchronizedUpdate)?;

@@ -15,8 +15,12 @@ pub fn draw(frame: &mut Frame, app: &App, now: Instant) {
         panes::wall::draw(frame, frame.area(), app, now);
         return;
     }
-    let a = areas(app, frame.area());
+    let run = panes::run_line::main_lines(app, now, frame.area().width);
+    let a = areas(app, frame.area(), rows(&run));
     panes::status_bar::draw(frame, a.bar, app, now);
+    if !run.is_empty() {
+        frame.render_widget(ratatui::widgets::Paragraph::new(run), a.run);
+    }
     if let Some(list) = a.list {
         panes::services::draw(frame, list, app, now);
     }
@@ -42,6 +46,10 @@ pub fn draw(frame: &mut Frame, app: &App, now: Instant) {
         Mode::Quit(what) => {
             panes::confirm::draw_quit(frame, centered(frame.area(), 60, 8), app, what)
         }
+        Mode::WayOut(d) => {
+            let h = panes::way_out::height(d, 70);
+            panes::way_out::draw(frame, centered(frame.area(), 70, h), app, d)
+        }
         _ => {}
     }
 }
@@ -49,6 +57,8 @@ pub fn draw(frame: &mut Frame, app: &App, now: Instant) {
 /// Where each pane of the main screen goes.
 struct Areas {
     bar: Rect,
+    /// The run of a service as the nodes say (empty when none runs).
+    run: Rect,
     /// The service list, unless the screen is too narrow for it.
     list: Option<Rect>,
     trees: Rect,
@@ -58,10 +68,17 @@ struct Areas {
     bottom: Rect,
 }
 
-fn areas(app: &App, area: Rect) -> Areas {
-    let (body_h, log_h) = heights(app, area.height.saturating_sub(2));
-    let [bar, body, log, bottom] = Layout::vertical([
+/// How many rows `lines` take.
+fn rows(lines: &[ratatui::text::Line]) -> u16 {
+    u16::try_from(lines.len()).unwrap_or(u16::MAX)
+}
+
+fn areas(app: &App, area: Rect, run_h: u16) -> Areas {
+    let run_h = run_h.min(area.height.saturating_sub(2 + 10));
+    let (body_h, log_h) = heights(app, area.height.saturating_sub(2 + run_h));
+    let [bar, run, body, log, bottom] = Layout::vertical([
         Constraint::Length(1),
+        Constraint::Length(run_h),
         Constraint::Length(body_h),
         Constraint::Length(log_h),
         Constraint::Length(1),
@@ -86,6 +103,7 @@ fn areas(app: &App, area: Rect) -> Areas {
     };
     Areas {
         bar,
+        run,
         list: (list_w > 0).then_some(list),
         trees,
         runbook,
@@ -95,12 +113,21 @@ fn areas(app: &App, area: Rect) -> Areas {
 }
 
 /// Where the runbook pane goes on a `width` x `height` screen, while a run is shown (the app
-/// clamps the pane's scroll to it).
+/// clamps the pane's scroll to it), with the run rows of the last frame.
 pub fn runbook_area(app: &App, width: u16, height: u16) -> Option<Rect> {
     if app.wall {
         return None;
     }
-    areas(app, Rect::new(0, 0, width, height)).runbook
+    areas(app, Rect::new(0, 0, width, height), app.run_rows).runbook
+}
+
+/// How many rows the main view gives the nodes' runs on a screen `width` wide at `now` (the
+/// render task records it with the screen's size).
+pub fn run_rows(app: &App, width: u16, now: Instant) -> u16 {
+    if app.wall {
+        return 0;
+    }
+    rows(&panes::run_line::main_lines(app, now, width))
 }
 
 /// The heights of the trees and of the log (with the runbook) out of `rest` rows: the trees

@@ -6,11 +6,13 @@ pub mod confirm;
 pub mod detail;
 pub mod help;
 pub mod log;
+pub mod run_line;
 pub mod runbook;
 pub mod services;
 pub mod status_bar;
 pub mod tree;
 pub mod wall;
+pub mod way_out;
 
 use std::time::Instant;
 

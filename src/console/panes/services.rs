@@ -1,4 +1,5 @@
-//! The service list: each service with its overall status where it runs (or production's).
+//! The service list: each service with its overall status where it runs (or production's), and
+//! under it the run the nodes say it is in.
 
 use std::time::Instant;
 
@@ -24,7 +25,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Instant) {
         .services
         .iter()
         .enumerate()
-        .map(|(i, s)| {
+        .flat_map(|(i, s)| {
             let node = s.running_on().or(s.prod()).unwrap_or_default().to_string();
             let stale = app.freshness(&node, now).is_err();
             let st = s
@@ -62,11 +63,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Instant) {
                 }
             }
             let line = Line::from(spans);
-            if i == app.selection.selected {
+            let line = if i == app.selection.selected {
                 line.style(app.theme.selected())
             } else {
                 line
-            }
+            };
+            // The service's run as the nodes say, under its row.
+            let badge = super::run_line::badge(app, &s.name, now)
+                .map(|b| Line::from(vec![Span::raw("  "), b]));
+            std::iter::once(line).chain(badge)
         })
         .collect();
     if lines.is_empty() {

@@ -1,7 +1,8 @@
 //! Wall mode: a screen read from across a room. A grid of tiles, one per service × node, sized to
 //! the terminal (block letters when there is room), each with its state as colour, glyph and
 //! word and the service's replica age; a header with a clock, each node's freshness and the
-//! page; the active runbook as a banner. Tiles that do not fit go to pages that cycle.
+//! page; the active runbook as a banner, and every service's run as the nodes say (the mode and
+//! step in block letters on a big screen). Tiles that do not fit go to pages that cycle.
 
 use std::time::{Duration, Instant};
 
@@ -11,7 +12,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
-use super::{big_text, freshness_text};
+use super::{big_text, freshness_text, run_line};
 use crate::console::app::{App, Mode, SvcEntry};
 use crate::console::state::replica::{limit, rpo_now, ReplicaAge};
 use crate::console::theme::glyph;
@@ -205,16 +206,51 @@ fn runbook_banner(app: &App) -> Option<String> {
     ))
 }
 
+/// The runs the nodes say, as the wall shows them: the mode and the step in block letters when
+/// the screen is big, then the facts in bold, at most `max` rows.
+fn run_panel(app: &App, now: Instant, width: u16, big: bool, max: u16) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    for r in run_line::active(app, now) {
+        let style = run_line::wall_style(app, &r);
+        let word = run_line::big_word(&r);
+        if big && big_text::width(&word) <= width {
+            for row in big_text::rows(&word) {
+                out.push(Line::from(Span::styled(row, style)));
+            }
+        }
+        for mut line in run_line::lines(app, &r, now, width) {
+            for span in &mut line.spans {
+                span.style = span.style.add_modifier(Modifier::BOLD);
+            }
+            out.push(line);
+        }
+    }
+    out.truncate(usize::from(max));
+    out
+}
+
 /// Draws wall mode.
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Instant) {
     let banner = runbook_banner(app);
-    let [head, rb_line, grid, bottom] = Layout::vertical([
+    let runs = run_panel(
+        app,
+        now,
+        area.width,
+        tile_size(area).big,
+        area.height.saturating_sub(2) / 2,
+    );
+    let runs_h = u16::try_from(runs.len()).unwrap_or(u16::MAX);
+    let [head, rb_line, runs_area, grid, bottom] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(u16::from(banner.is_some())),
+        Constraint::Length(runs_h),
         Constraint::Min(0),
         Constraint::Length(1),
     ])
     .areas(area);
+    if !runs.is_empty() {
+        frame.render_widget(Paragraph::new(runs), runs_area);
+    }
     let tiles: Vec<(&SvcEntry, &str)> = app
         .nodes
         .services

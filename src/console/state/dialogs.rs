@@ -6,6 +6,71 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::console::action::Action;
 use crate::console::{commands, keys};
+use crate::runbook::plan::WayOut;
+
+/// The question a run stopped after a destructive step asks: how to get out of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WayOutDialog {
+    /// The service the run acts on.
+    pub svc: String,
+    /// The step it stopped at (the dialog's title).
+    pub step: String,
+    /// What state the nodes are in.
+    pub situation: String,
+    /// The ways offered, the default first (never leave).
+    pub choices: Vec<WayOut>,
+    /// The choice with the focus (starts on the default).
+    pub focused: usize,
+}
+
+impl WayOutDialog {
+    /// The default way out: the first offered (never leave when another is offered).
+    pub fn default_choice(&self) -> WayOut {
+        self.choices
+            .iter()
+            .copied()
+            .find(|c| *c != WayOut::Leave)
+            .or_else(|| self.choices.first().copied())
+            .unwrap_or(WayOut::Leave)
+    }
+
+    /// The key that chooses `w` directly, and its button's label.
+    pub fn key_and_label(w: WayOut) -> (char, &'static str) {
+        match w {
+            WayOut::Retry => ('r', "retry"),
+            WayOut::Rollback => ('b', "roll back"),
+            WayOut::Leave => ('l', "leave as is"),
+        }
+    }
+
+    fn on_key(mut self, k: KeyEvent) -> Result<Action, Self> {
+        let n = self.choices.len().max(1);
+        match k.code {
+            KeyCode::Esc => return Ok(Action::WayOut(self.default_choice())),
+            KeyCode::Enter => {
+                let w = self.choices.get(self.focused).copied();
+                return Ok(Action::WayOut(w.unwrap_or_else(|| self.default_choice())));
+            }
+            KeyCode::Char(c) => {
+                let c = c.to_ascii_lowercase();
+                if let Some(w) = self
+                    .choices
+                    .iter()
+                    .copied()
+                    .find(|w| Self::key_and_label(*w).0 == c)
+                {
+                    return Ok(Action::WayOut(w));
+                }
+            }
+            KeyCode::Right | KeyCode::Down | KeyCode::Tab => self.focused = (self.focused + 1) % n,
+            KeyCode::Left | KeyCode::Up | KeyCode::BackTab => {
+                self.focused = (self.focused + n - 1) % n
+            }
+            _ => {}
+        }
+        Err(self)
+    }
+}
 
 /// A confirmation in progress.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +149,9 @@ pub enum Mode {
     /// Quitting while something runs: what runs, as the dialog names it. `y` quits, any
     /// other key stays.
     Quit(String),
+    /// A run stopped after a destructive step asks its way out: `r` `b` `l` choose, the arrows
+    /// and tab move, enter takes the focused one, esc the default (never leave).
+    WayOut(WayOutDialog),
 }
 
 impl Mode {
@@ -140,6 +208,13 @@ impl Mode {
                 Line::Esc => None,
             },
             Mode::Confirm(c) => self.on_confirm_key(c, k),
+            Mode::WayOut(d) => match d.on_key(k) {
+                Ok(a) => Some(a),
+                Err(d) => {
+                    *self = Mode::WayOut(d);
+                    None
+                }
+            },
             // Any key closes the detail.
             Mode::Detail { .. } => None,
             Mode::Quit(_) => Some(match k.code {

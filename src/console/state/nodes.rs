@@ -189,6 +189,7 @@ impl Nodes {
             | NodeEvent::Heartbeat { node }
             | NodeEvent::Probe { node, .. }
             | NodeEvent::ServiceError { node, .. }
+            | NodeEvent::Run { node, .. }
             | NodeEvent::Down { node, .. } => node.clone(),
         };
         let health = self.health.entry(node.clone()).or_default();

@@ -58,7 +58,9 @@ impl RunbookView {
                     None => rb.syncs.push((rid.clone(), *progress)),
                 }
             }
-            RunbookEvent::Gate { step, .. } => rb.gate = Some(step.clone()),
+            RunbookEvent::Gate { step, .. } | RunbookEvent::WayOut { step, .. } => {
+                rb.gate = Some(step.clone())
+            }
             RunbookEvent::Preflight(problems) => rb.problems = problems.clone(),
             RunbookEvent::Done { ok, summary } => {
                 rb.gate = None;
