@@ -65,6 +65,7 @@ pub fn take(
     now: DateTime<Utc>,
     ended: &dyn Fn(&str) -> bool,
 ) -> Result<Outcome> {
+    check_step(req.step.as_deref())?;
     let runs = Runs::of(env, &req.svc);
     let _lock = runs.lock()?;
     let held = load(&runs)?.map(|l| view(l, now));
@@ -138,6 +139,19 @@ pub fn release(
         },
         changed: false,
     })
+}
+
+/// The step is shown to every other operator: a journal name, printable and short.
+fn check_step(step: Option<&str>) -> Result<()> {
+    if let Some(s) = step {
+        if s.is_empty() || s.chars().count() > 64 || s.chars().any(char::is_control) {
+            return Err(eyre!(
+                "invalid --step '{}': at most 64 printable characters",
+                s.escape_debug()
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn no_lease() -> LeaseAnswer {

@@ -419,6 +419,22 @@ fn a_run_of_another_service_is_refused() {
 }
 
 #[test]
+fn a_step_name_with_control_characters_is_refused() {
+    let n = node();
+    let mut r = req(RUN, "s1", "laptop", 42);
+    r.step = Some("stop\u{1b}[2J".into());
+    let err = run_at(
+        &n.env,
+        &RunVerb::Lease { req: r },
+        &mut std::io::empty(),
+        n.t0,
+    )
+    .unwrap_err();
+    assert!(format!("{err:#}").contains("invalid --step"), "{err:#}");
+    assert!(!store::Runs::of(&n.env, "busybox").lease().exists());
+}
+
+#[test]
 fn reading_an_unknown_run_is_an_error_naming_the_node() {
     let n = node();
     let err = format!("{:#}", read(&n, RUN).unwrap_err());
@@ -502,4 +518,25 @@ fn a_watcher_sends_a_lease_when_it_changes_with_each_beat_and_once_when_gone() {
         "{sent:?}"
     );
     assert!(f.records(&n.env, &svcs, true).is_empty(), "once");
+}
+
+#[test]
+fn seats_asking_at_the_same_time_get_one_grant() {
+    let n = node();
+    let granted: usize = std::thread::scope(|s| {
+        let asks: Vec<_> = (0..16)
+            .map(|i| {
+                let n = &n;
+                s.spawn(move || {
+                    lease_at(n, req(RUN, &format!("s{i}"), "laptop", i), 0)
+                        .1
+                        .granted
+                })
+            })
+            .collect();
+        asks.into_iter()
+            .map(|h| usize::from(h.join().unwrap()))
+            .sum()
+    });
+    assert_eq!(granted, 1);
 }
