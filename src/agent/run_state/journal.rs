@@ -96,8 +96,8 @@ pub fn append(
     if let Some(lease) = super::lease::load(&runs)? {
         if lease.holder.seat != seat.as_ref() {
             return Ok(refuse(format!(
-                "the lease of {svc} is held by {} (run {}): take the run over before writing \
-                 to its journal",
+                "the lease of {svc} is held by {}, run {}: take the run over before writing to \
+                 its journal",
                 lease.holder, lease.run
             )));
         }

@@ -189,7 +189,7 @@ fn decide(
     let mut why = held_by(held);
     if req.takeover && !same_run {
         why.push_str(&format!(
-            "; a takeover is of that run only, not of {}",
+            "; --takeover takes over that run only, not {}",
             req.run
         ));
     } else if req.holder_gone && l.holder.host != req.host.as_ref() {
@@ -198,7 +198,10 @@ fn decide(
             l.holder.host
         ));
     } else if req.holder_gone && l.holder.pid == req.pid {
-        why.push_str("; its process is the asking one");
+        why.push_str(&format!(
+            "; the asking process has the holder's own pid {}",
+            l.holder.pid
+        ));
     }
     if held.expired && !ended(&l.run) {
         why.push_str(&format!(
