@@ -290,3 +290,31 @@ fn the_watch_sends_the_run_when_a_lease_is_taken_and_no_lease_after_its_release(
         },
     );
 }
+
+#[test]
+fn the_watch_resends_the_run_with_each_heartbeat_so_its_age_stays_current() {
+    let lab = TestLab::new();
+    agent_run(
+        &lab,
+        "deb1",
+        &RunVerb::Lease {
+            req: lease_req("s1", "laptop", 42),
+        },
+        "",
+    )
+    .expect_ok("lease");
+    let watch = Watch::start(&lab, "deb1");
+    let ages = || -> Vec<u64> {
+        watch
+            .runs()
+            .iter()
+            .filter_map(|r| r["lease"]["renewed_ms_ago"].as_u64())
+            .collect()
+    };
+    // A heartbeat every 2 s: a second record within two of them, older than the first.
+    wait_until(Duration::from_secs(6), "a second run record", || {
+        ages().len() >= 2
+    });
+    let ages = ages();
+    assert!(ages[1] > ages[0], "the age grows: {ages:?}");
+}
