@@ -4,6 +4,7 @@
 use clap::Parser;
 use drpilot::protocol::journal::Record;
 use drpilot::protocol::log::LogRecord;
+use drpilot::protocol::run::{AppendAnswer, LeaseAnswer, LeaseView};
 use drpilot::protocol::watch::{ServiceNodes, WatchRecord};
 use drpilot::status::ServiceStatus;
 
@@ -43,6 +44,9 @@ fn every_example_of_the_protocol_document_parses() {
             "json services" => parses::<Vec<ServiceNodes>>(&body, "services"),
             "json watch" => parses::<WatchRecord>(&body, "watch record"),
             "json journal" => parses::<Record>(&body, "journal record"),
+            "json lease" => parses::<LeaseView>(&body, "lease"),
+            "json lease-answer" => parses::<LeaseAnswer>(&body, "lease answer"),
+            "json append-answer" => parses::<AppendAnswer>(&body, "append answer"),
             "text command" => {
                 for line in body.lines().filter(|l| !l.trim().is_empty()) {
                     let argv = line.split_whitespace();
@@ -61,6 +65,9 @@ fn every_example_of_the_protocol_document_parses() {
         "json services",
         "json watch",
         "json journal",
+        "json lease",
+        "json lease-answer",
+        "json append-answer",
         "text command",
     ] {
         assert!(seen.contains_key(kind), "no '{kind}' example: {seen:?}");

@@ -6,6 +6,7 @@ mod action_tail;
 pub mod peer;
 pub mod peer_answer;
 pub mod probe;
+pub mod run_state;
 pub mod runner;
 pub mod selector;
 mod service;

@@ -1,7 +1,8 @@
 //! `drpilot agent watch`: the long-lived JSON-lines stream a console reads from each node. It
 //! opens with the node's services and their node lists (so the console finds every node to
 //! watch), then sends a service's status whenever it changes, and a heartbeat every interval so
-//! the console can tell a quiet node from a dead one.
+//! the console can tell a quiet node from a dead one; and each service's runbook run as its
+//! lease on this node says (`run` records, see [`super::run_state::LeaseFollow`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -11,6 +12,7 @@ use chrono::Utc;
 use color_eyre::eyre::Result;
 
 use super::action_tail::ActionTail;
+use super::run_state::LeaseFollow;
 use super::watch_share::{Round, Shared};
 use super::watch_wake::Waker;
 use super::{probe, selector, Service};
@@ -87,6 +89,8 @@ pub fn watch(
     let mut tail = ActionTail::default();
     let mut notified = BTreeSet::new();
     let mut waker = Waker::new();
+    let mut leases = LeaseFollow::default();
+    let mut watched: Vec<String> = Vec::new();
     loop {
         let round_start = Instant::now();
         let lead = shared.lead();
@@ -111,6 +115,7 @@ pub fn watch(
                 }
                 waker.follow(&dirs);
                 tail.watch(env, &names);
+                watched.clone_from(&names);
                 notices.watch(
                     env,
                     &r.results.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(),
@@ -118,9 +123,15 @@ pub fn watch(
             }
             stream.apply(env, r, only, out)?;
         }
-        if last_beat.is_none_or(|t| t.elapsed() >= HEARTBEAT_EVERY) {
+        let beat = last_beat.is_none_or(|t| t.elapsed() >= HEARTBEAT_EVERY);
+        if beat {
             stream.heartbeat(env, out)?;
             last_beat = Some(Instant::now());
+        }
+        // Each service's run from its lease: when it changes (a lease change rewrites the
+        // change notice, which wakes this loop), and with every beat while it lasts.
+        for rec in leases.records(env, &watched, beat) {
+            emit(out, &rec)?;
         }
         if limit.is_some_and(|l| started.elapsed() >= l) {
             return Ok(());

@@ -70,6 +70,11 @@ enum AgentWhat {
     },
     /// JSON: the node's services with their nodes and drpnodes.
     Services,
+    /// A runbook run's state on this node: the service's lease and the run's journal (JSON).
+    Run {
+        #[command(subcommand)]
+        verb: crate::protocol::run::RunVerb,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -229,6 +234,29 @@ fn dispatch(cli: Cli) -> Result<bool> {
                 Err(e) => Err(e),
             }
         }
+        Command::Agent {
+            what: AgentWhat::Run { verb },
+        } => agent_run(&verb),
         Command::Peer(args) => peer::run(args),
     }
+}
+
+/// `drpilot agent run VERB`: prints the node's answer, and exits with its code (refused,
+/// not configured) so the seat tells a refusal from a failure.
+fn agent_run(verb: &crate::protocol::run::RunVerb) -> Result<bool> {
+    use std::io::Write;
+    let env = crate::paths::NodeEnv::from_env();
+    let reply = crate::agent::run_state::run(&env, verb, &mut std::io::stdin().lock())?;
+    for line in &reply.stderr {
+        eprintln!("{}", crate::text::clean_line(line));
+    }
+    let mut out = std::io::stdout().lock();
+    if !reply.stdout.is_empty() {
+        writeln!(out, "{}", reply.stdout)?;
+    }
+    out.flush()?;
+    if reply.code != 0 {
+        std::process::exit(reply.code.into());
+    }
+    Ok(true)
 }
