@@ -12,7 +12,7 @@ use super::event::{Event, LogLine, RunbookEvent};
 use crate::protocol::log::LogRecord;
 use crate::protocol::verb::{Action, SvcFlags};
 use crate::runbook::engine::Operator;
-use crate::runbook::plan::{Mode, Step, WayOut, StepState};
+use crate::runbook::plan::{Mode, Step, StepState, WayOut};
 use crate::transport::client;
 use crate::transport::Pool;
 

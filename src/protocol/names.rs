@@ -242,7 +242,9 @@ string_newtype!(
     Label,
     "name",
     "at most 64 printable characters, not first '-'",
-    |s| !s.is_empty() && s.chars().count() <= 64 && !s.starts_with('-')
+    |s| !s.is_empty()
+        && s.chars().count() <= 64
+        && !s.starts_with('-')
         && s.chars().all(|c| !c.is_control())
 );
 

@@ -302,7 +302,10 @@ impl RunVerb {
             }
             RunVerb::Read { svc, run } => {
                 let mut v = vec!["read".to_string()];
-                v.extend(kv(&[("--svc", svc.to_string()), ("--run", run.to_string())]));
+                v.extend(kv(&[
+                    ("--svc", svc.to_string()),
+                    ("--run", run.to_string()),
+                ]));
                 v
             }
             RunVerb::List { svc } => {

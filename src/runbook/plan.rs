@@ -1,7 +1,6 @@
 //! The runbooks as data: which steps, in which order, behind which gate, for a rehearsal, a real
 //! disaster and a failback.
 
-
 pub use crate::protocol::journal::Mode;
 
 /// A step of a runbook.
