@@ -19,7 +19,7 @@ fn cell(s: &str) -> String {
 /// One node's final state in words.
 pub(super) fn node_state(n: &NodeFinal) -> String {
     match (n.recorded.as_str(), &n.overall) {
-        ("recorded", Some(o)) => format!("{o}"),
+        ("recorded", Some(o)) => o.clone(),
         ("unreadable", _) => "could not be read at the end of the run".to_string(),
         _ => "not recorded".to_string(),
     }

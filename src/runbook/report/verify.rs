@@ -127,7 +127,11 @@ pub fn verify_run(
         let file = report_path(journal, run, ext);
         let what = format!("{} signature", name(ext));
         checks.push(if !file.is_file() {
-            Check::new(what, Verdict::Unsigned, "no report file")
+            Check::new(
+                what,
+                Verdict::Unsigned,
+                format!("no report file (`drpilot report {run} --write` writes it)"),
+            )
         } else if !signing::sig_path(&file).is_file() {
             Check::new(what, Verdict::Unsigned, format!("no {}.sig", name(ext)))
         } else {
