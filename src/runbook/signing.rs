@@ -373,6 +373,29 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_key_with_a_passphrase_fails_at_once_without_asking() {
+        if !ssh_keygen_here("a_key_with_a_passphrase_fails_at_once_without_asking") {
+            return;
+        }
+        let d = tempfile::tempdir().unwrap();
+        let key = d.path().join("id_ed25519");
+        let st = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "secret words", "-f"])
+            .arg(&key)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let file = d.path().join("run.md");
+        std::fs::write(&file, "x").unwrap();
+        let e = format!(
+            "{:#}",
+            sign_with(&file, &SigningKey::File(key)).unwrap_err()
+        );
+        assert!(e.contains("could not sign"), "{e}");
+        assert!(!sig_path(&file).exists());
+    }
+
+    #[test]
     fn no_key_leaves_the_file_unsigned_not_an_error() {
         let d = tempfile::tempdir().unwrap();
         let key = SigningKey::find_with(None, false, Some(d.path().to_path_buf()));

@@ -477,3 +477,16 @@ fn written_reports_are_signed_and_verify() {
     );
     assert_eq!(checks.len(), 4, "{checks:#?}");
 }
+
+#[test]
+fn report_files_keep_a_dotted_service_name() {
+    let j = std::path::Path::new("/runs/busybox.opensvc.com-20261124T205905Z-8ed3.jsonl");
+    assert_eq!(
+        report_path(j, "busybox.opensvc.com-20261124T205905Z-8ed3", "md"),
+        std::path::Path::new("/runs/busybox.opensvc.com-20261124T205905Z-8ed3.md")
+    );
+    assert_eq!(
+        output_file("busybox.opensvc.com-1", 7, "../stop production"),
+        "busybox.opensvc.com-1.outputs/07-___stop_production.txt"
+    );
+}
