@@ -1,17 +1,16 @@
-//! `drpilot drp rehearse|disaster|failback SVC` and `drpilot report RUN_ID`: the runbook without
-//! the console, for schedulers, scripts and terminals.
+//! `drpilot drp rehearse|disaster|failback SVC`: the runbook without the console, for
+//! schedulers, scripts and terminals (its reports: `cli/report.rs`).
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use color_eyre::eyre::{bail, Result};
 
 use crate::protocol::log::SyncProgress;
 use crate::runbook::engine::Operator;
-use crate::runbook::journal::runs_dir;
 use crate::runbook::plan::{Mode, Step, WayOut};
-use crate::runbook::{report, session};
+use crate::runbook::session;
 use crate::text::{clean_line, clean_lines};
 use crate::transport::{NodeMap, Pool};
 
@@ -57,17 +56,6 @@ struct RunArgs {
     /// The node address map (default ~/.config/drpilot/nodes.toml).
     #[arg(long, value_name = "FILE")]
     nodes: Option<PathBuf>,
-}
-
-/// Report formats.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ReportFormat {
-    /// Markdown, for minutes and tickets.
-    Md,
-    /// HTML with a timeline.
-    Html,
-    /// JSON, for scripts and dashboards.
-    Json,
 }
 
 fn operator_name() -> String {
@@ -238,26 +226,4 @@ fn takeover(t: TakeoverArgs) -> Result<bool> {
         out.report.display()
     );
     Ok(out.ok)
-}
-
-/// Runs `drpilot report RUN_ID`.
-pub fn report(run: &str, format: ReportFormat) -> Result<bool> {
-    if !crate::config::is_valid_service_name(run) {
-        bail!("invalid run id '{run}'");
-    }
-    let path = runs_dir().join(format!("{run}.jsonl"));
-    if !path.exists() {
-        bail!("no run {run} in {}", runs_dir().display());
-    }
-    let r = report::load(&path)?;
-    print!(
-        "{}",
-        match format {
-            // Reasons quote node output: the text formats are printed as safe text.
-            ReportFormat::Md => clean_lines(&report::markdown(&r)).into_owned(),
-            ReportFormat::Html => clean_lines(&report::html(&r)).into_owned(),
-            ReportFormat::Json => report::json(&r) + "\n",
-        }
-    );
-    Ok(true)
 }

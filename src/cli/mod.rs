@@ -6,6 +6,7 @@ mod lab;
 mod lab_netns;
 mod paint;
 mod peer;
+mod report;
 mod svc;
 
 use std::path::PathBuf;
@@ -35,14 +36,9 @@ enum Command {
     Console(crate::console::ConsoleArgs),
     /// The DRP runbook without the console: rehearse, disaster, failback.
     Drp(drp::DrpArgs),
-    /// Prints the report of a run.
-    Report {
-        /// The run id (the journal's file name without .jsonl).
-        run: String,
-        /// Report format.
-        #[arg(long, value_enum, default_value = "md")]
-        format: drp::ReportFormat,
-    },
+    /// A run's report (`RUN` or `latest`), every run (`--list`), or an auditor's check of a
+    /// run's journal and signatures (`--verify RUN`).
+    Report(report::ReportArgs),
     /// Node-side streams the console reads.
     Agent {
         #[command(subcommand)]
@@ -206,7 +202,7 @@ fn dispatch(cli: Cli) -> Result<bool> {
         Command::CheckConfig { file } => Ok(check_config::run(&file)),
         Command::Console(args) => crate::console::run(args),
         Command::Drp(args) => drp::run(args),
-        Command::Report { run, format } => drp::report(&run, format),
+        Command::Report(args) => report::run(args),
         Command::Agent {
             what: AgentWhat::Services,
         } => {

@@ -288,6 +288,7 @@ impl<'a> Engine<'a> {
                 let mut detail = json!({"reason": why});
                 if let Some(out) = e.downcast_ref::<StepOutput>() {
                     detail["output"] = json!(out.output);
+                    detail["output_digest"] = json!(out.digest);
                 }
                 self.record(EntryKind::StepFailed, Some(step.name()), detail)?;
                 self.op.progress(step, StepState::Failed);
@@ -755,6 +756,7 @@ enum Stopped {
 struct StepOutput {
     what: String,
     output: String,
+    digest: String,
 }
 
 impl std::fmt::Display for StepOutput {
@@ -797,6 +799,7 @@ fn verdict(
         return Err(color_eyre::eyre::Report::new(StepOutput {
             what: format!("{command} on {node}: {last}"),
             output: kept_output(&r.output).to_string(),
+            digest: digest(&r.output),
         }));
     }
     Ok(

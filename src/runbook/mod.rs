@@ -10,6 +10,7 @@ pub mod preflight;
 pub mod report;
 pub mod seat;
 pub mod session;
+pub mod signing;
 
 /// Test hook: `DRPILOT_CRASH_AFTER=<step>` makes the process SIGKILL itself right after that
 /// step is journaled done, so tests can prove a crashed run resumes correctly.

@@ -443,23 +443,16 @@ fn run_seat(
             (ok?, path)
         }
     };
-    let rep = report::load(&path)?;
-    let md = report_path(&path, &rep.run, "md");
-    crate::paths::write_atomic(&md, report::markdown(&rep).as_bytes())?;
-    crate::paths::write_atomic(
-        &report_path(&path, &rep.run, "html"),
-        report::html(&rep).as_bytes(),
-    )?;
-    crate::paths::write_atomic(
-        &report_path(&path, &rep.run, "json"),
-        report::json(&rep).as_bytes(),
-    )?;
+    let files = report::write_reports(&path)?;
+    for (file, signed) in &files.signatures {
+        op.say(&format!("{}: {signed}", file.display()));
+    }
     Ok(Outcome {
         ok,
-        rto_s: rep.rto_s,
-        rpo_s: rep.rpo_s,
-        run: rep.run,
-        report: md,
+        rto_s: files.report.rto_s,
+        rpo_s: files.report.rpo_s,
+        run: files.report.run,
+        report: files.markdown,
     })
 }
 
@@ -491,12 +484,6 @@ fn run_kept(keeper: &Keeper<'_>, body: impl FnOnce() -> Result<bool>) -> Result<
     });
     keeper.give_back();
     result
-}
-
-/// A report's file beside the run's journal: `RUN.EXT`. Built from the run id, never by
-/// swapping extensions: a service name has dots (`busybox.opensvc.com`).
-fn report_path(journal: &std::path::Path, run: &str, ext: &str) -> std::path::PathBuf {
-    journal.with_file_name(format!("{run}.{ext}"))
 }
 
 #[cfg(test)]
@@ -591,15 +578,6 @@ mod tests {
         assert!(
             unfinished(d.path(), "other").is_err(),
             "its own garbage blocks it"
-        );
-    }
-
-    #[test]
-    fn reports_keep_a_dotted_service_name() {
-        let j = std::path::Path::new("/runs/busybox.opensvc.com-20261124T205905Z-8ed3.jsonl");
-        assert_eq!(
-            report_path(j, "busybox.opensvc.com-20261124T205905Z-8ed3", "md"),
-            std::path::Path::new("/runs/busybox.opensvc.com-20261124T205905Z-8ed3.md")
         );
     }
 }
