@@ -78,23 +78,21 @@ struct Terminal {
     yes: bool,
 }
 
-impl Operator for Terminal {
-    fn confirm(&mut self, step: Step, node: &str, prompt: &str, typed: Option<&str>) -> bool {
+impl Terminal {
+    /// A gate named `label` (a step, `takeover`) about `node`: confirmed by --yes, else asked;
+    /// the default is no, and typed gates need the service name.
+    fn gate(&mut self, label: &str, node: &str, prompt: &str, typed: Option<&str>) -> bool {
         // The prompt quotes node names and the service: printed as safe text.
         let (node, prompt) = (clean_line(node), clean_lines(prompt));
         if self.yes {
-            println!(
-                "[gate {} on {node}] {prompt}: confirmed by --yes",
-                step.name()
-            );
+            println!("[gate {label} on {node}] {prompt}: confirmed by --yes");
             return true;
         }
         match typed {
             Some(name) => print!(
-                "[gate {} on {node}] {prompt}\n  type {name} to go on, anything else aborts: ",
-                step.name()
+                "[gate {label} on {node}] {prompt}\n  type {name} to go on, anything else stops here: "
             ),
-            None => print!("[gate {} on {node}] {prompt} [y/N] ", step.name()),
+            None => print!("[gate {label} on {node}] {prompt} [y/N] "),
         }
         let Some(line) = read_answer() else {
             return false;
@@ -103,6 +101,12 @@ impl Operator for Terminal {
             Some(name) => line == name,
             None => matches!(line.as_str(), "y" | "yes"),
         }
+    }
+}
+
+impl Operator for Terminal {
+    fn confirm(&mut self, step: Step, node: &str, prompt: &str, typed: Option<&str>) -> bool {
+        self.gate(step.name(), node, prompt, typed)
     }
     /// The three ways out, asked until one is chosen; Enter takes the default (the first
     /// offered, never "leave"). With --yes, or with no terminal left, the run rolls back where
@@ -122,7 +126,7 @@ impl Operator for Terminal {
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let key = &c.word()[..1];
+                let key = c.key();
                 let text = match c {
                     WayOut::Retry => "retry the step",
                     WayOut::Rollback => "roll back (restart production, restore user access)",
@@ -142,7 +146,7 @@ impl Operator for Terminal {
                 a => choices
                     .iter()
                     .copied()
-                    .find(|c| c.word() == a || c.word()[..1] == *a),
+                    .find(|c| c.word() == a || a.chars().eq([c.key()])),
             };
             match pick {
                 Some(c) => return c,
@@ -214,7 +218,7 @@ fn takeover(t: TakeoverArgs) -> Result<bool> {
         "take over run {} of {svc} and resume it from this seat",
         t.run
     );
-    if !op.confirm(Step::Preflight, "the service's nodes", &prompt, Some(&svc)) {
+    if !op.gate("takeover", "the service's nodes", &prompt, Some(&svc)) {
         println!("takeover refused at the gate: nothing was done");
         return Ok(false);
     }

@@ -310,7 +310,7 @@ impl<'a> Engine<'a> {
     /// them in and the way back.
     fn abort(&mut self, step: Option<Step>, why: &str) -> Result<bool> {
         let finals = self.finals();
-        let left = self.left_sentence(&finals);
+        let left = format!("left: {}", self.left_sentence(&finals));
         self.op.say(&left);
         self.record(
             EntryKind::RunAborted,
@@ -330,7 +330,7 @@ impl<'a> Engine<'a> {
                 .to_string()
         };
         let mut text = format!(
-            "left: {svc} is {} on {prod} (production) and {} on {drp} (DRP)",
+            "{svc} is {} on {prod} (production) and {} on {drp} (DRP)",
             avail("production"),
             avail("drp")
         );
@@ -361,7 +361,7 @@ impl<'a> Engine<'a> {
         choices.push(WayOut::Leave);
         let finals = self.finals();
         let situation = format!(
-            "{why}. Done so far: {}. {}",
+            "{why}\ndone so far: {}\nnow: {}",
             self.changed
                 .iter()
                 .map(|s| s.name())

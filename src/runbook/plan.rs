@@ -76,6 +76,15 @@ pub enum WayOut {
 }
 
 impl WayOut {
+    /// The key that chooses it at a prompt (console and CLI alike).
+    pub fn key(self) -> char {
+        match self {
+            WayOut::Retry => 'r',
+            WayOut::Rollback => 'b',
+            WayOut::Leave => 'l',
+        }
+    }
+
     /// The word the prompts and the journal use.
     pub fn word(self) -> &'static str {
         match self {

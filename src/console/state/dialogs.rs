@@ -36,11 +36,12 @@ impl WayOutDialog {
 
     /// The key that chooses `w` directly, and its button's label.
     pub fn key_and_label(w: WayOut) -> (char, &'static str) {
-        match w {
-            WayOut::Retry => ('r', "retry"),
-            WayOut::Rollback => ('b', "roll back"),
-            WayOut::Leave => ('l', "leave as is"),
-        }
+        let label = match w {
+            WayOut::Retry => "retry",
+            WayOut::Rollback => "roll back",
+            WayOut::Leave => "leave as is",
+        };
+        (w.key(), label)
     }
 
     fn on_key(mut self, k: KeyEvent) -> Result<Action, Self> {
