@@ -425,3 +425,57 @@ fn retry_asks_the_gate_again_and_leave_says_how_the_nodes_are_left() {
     assert_eq!(resource(&lab.status("deb1"), "app#1")["status"], "up");
     lab.svc("deb1", &["stop"]).expect_ok("stop");
 }
+
+/// The node's copy of a run's journal.
+fn node_journal(lab: &TestLab, node: &str, run: &str) -> PathBuf {
+    lab.root(node)
+        .join("var/lib/drpilot/busybox/runs")
+        .join(format!("{run}.jsonl"))
+}
+
+#[test]
+fn both_nodes_hold_the_journal_and_a_disasters_goes_back_to_production_at_failback() {
+    let lab = TestLab::replicated();
+    let seat = Seat::new();
+    seat.drp(&lab, &["rehearse", "busybox", "--yes"])
+        .expect_ok("rehearsal");
+    let rehearsal = run_id(&seat.journals().pop().unwrap());
+    let on_seat = std::fs::read_to_string(seat.runs().join(format!("{rehearsal}.jsonl"))).unwrap();
+    for node in ["deb1", "deb2"] {
+        assert_eq!(
+            std::fs::read_to_string(node_journal(&lab, node, &rehearsal)).unwrap(),
+            on_seat,
+            "{node} holds the run's journal as the seat wrote it"
+        );
+    }
+    seat.drp(&lab, &["failback", "busybox", "--yes"])
+        .expect_ok("failback");
+    lab.svc("deb1", &["stop"])
+        .expect_ok("stop deb1 before losing it");
+    let lost = lab.dir.join("deb1-lost");
+    std::fs::rename(lab.root("deb1"), &lost).unwrap();
+    // Another seat declares the disaster: the DRP node alone holds its journal.
+    let other = Seat::new();
+    other
+        .drp(&lab, &["disaster", "busybox", "--yes"])
+        .expect_ok("disaster");
+    let disaster = run_id(&other.journals().pop().unwrap());
+    assert!(node_journal(&lab, "deb2", &disaster).exists());
+    std::fs::rename(&lost, lab.root("deb1")).unwrap();
+    assert!(!node_journal(&lab, "deb1", &disaster).exists());
+    let out = seat
+        .drp(&lab, &["failback", "busybox", "--yes"])
+        .expect_ok("failback after the disaster");
+    assert!(
+        out.stdout
+            .contains(&format!("run {disaster}'s journal copied to deb1")),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        std::fs::read_to_string(node_journal(&lab, "deb1", &disaster)).unwrap(),
+        std::fs::read_to_string(node_journal(&lab, "deb2", &disaster)).unwrap()
+    );
+    assert_eq!(running_on(&lab), vec!["deb1"]);
+    lab.svc("deb1", &["stop"]).expect_ok("stop");
+}

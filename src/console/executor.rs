@@ -141,8 +141,13 @@ fn summary(o: &crate::runbook::session::Outcome, refused: Option<Step>) -> Strin
         .rpo_s
         .map(|s| format!("{s} s"))
         .unwrap_or_else(|| "not measured".into());
+    let left = o
+        .left
+        .as_deref()
+        .map(|l| format!("; {l}"))
+        .unwrap_or_default();
     format!(
-        "run {} {how}: report {}; RTO {rto}, RPO {rpo}",
+        "run {} {how}: report {}; RTO {rto}, RPO {rpo}{left}",
         o.run,
         o.report.display()
     )

@@ -36,6 +36,9 @@ pub struct Outcome {
     pub rto_s: Option<f64>,
     /// Recovery point, seconds of writes lost (from the report), when the run measured one.
     pub rpo_s: Option<i64>,
+    /// For a run that stopped before its end: in what state it left each node, and the way
+    /// back (the banner and the report say it).
+    pub left: Option<String>,
 }
 
 /// The journals in `dir` of runs of `svc`, known by their file names (`SVC-TIME-XXXX.jsonl`):
@@ -444,6 +447,9 @@ fn run_seat(
         }
     };
     let files = report::write_reports(&path)?;
+    let left = read_verified(&path)?
+        .last()
+        .and_then(|r| r.detail["left"].as_str().map(str::to_string));
     for (file, signed) in &files.signatures {
         op.say(&format!("{}: {signed}", file.display()));
     }
@@ -453,6 +459,7 @@ fn run_seat(
         rpo_s: files.report.rpo_s,
         run: files.report.run,
         report: files.markdown,
+        left,
     })
 }
 
