@@ -187,7 +187,7 @@ pub fn run(args: DrpArgs) -> Result<bool> {
     println!(
         "run {}: {}; report {}",
         out.run,
-        if out.ok { "succeeded" } else { "FAILED" },
+        out.outcome,
         out.report.display()
     );
     Ok(out.ok)
@@ -207,10 +207,11 @@ fn takeover(t: TakeoverArgs) -> Result<bool> {
     let default = crate::console::default_nodes_file();
     let map = NodeMap::load_for_operator(t.nodes.as_deref(), &default)?;
     let pool = Pool::new(map);
-    for (node, v) in session::holder_of(&pool, &svc) {
+    // The holder as the first node that answered tells it (every node holds the same lease).
+    if let Some((node, v)) = session::holder_of(&pool, &svc).first() {
         println!(
             "{}",
-            clean_line(&crate::runbook::on_nodes::lease::describe(&node, &v))
+            clean_line(&crate::runbook::on_nodes::lease::describe(node, v))
         );
     }
     let op = &mut Terminal { yes: t.yes };
@@ -226,7 +227,7 @@ fn takeover(t: TakeoverArgs) -> Result<bool> {
     println!(
         "run {}: {}; report {}",
         out.run,
-        if out.ok { "succeeded" } else { "FAILED" },
+        out.outcome,
         out.report.display()
     );
     Ok(out.ok)

@@ -144,7 +144,7 @@ fn summary(o: &crate::runbook::session::Outcome, refused: Option<Step>) -> Strin
     let left = o
         .left
         .as_deref()
-        .map(|l| format!("; {l}"))
+        .map(|l| format!("; left: {l}"))
         .unwrap_or_default();
     format!(
         "run {} {how}: report {}; RTO {rto}, RPO {rpo}{left}",

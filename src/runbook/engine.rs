@@ -310,8 +310,8 @@ impl<'a> Engine<'a> {
     /// them in and the way back.
     fn abort(&mut self, step: Option<Step>, why: &str) -> Result<bool> {
         let finals = self.finals();
-        let left = format!("left: {}", self.left_sentence(&finals));
-        self.op.say(&left);
+        let left = self.left_sentence(&finals);
+        self.op.say(&format!("left: {left}"));
         self.record(
             EntryKind::RunAborted,
             step.map(Step::name),

@@ -39,10 +39,22 @@ pub fn holder_is_gone(holder: &Holder) -> bool {
     let Some(pid) = rustix::process::Pid::from_raw(holder.pid as i32) else {
         return false;
     };
-    matches!(
-        rustix::process::test_kill_process(pid),
-        Err(rustix::io::Errno::SRCH)
-    )
+    match rustix::process::test_kill_process(pid) {
+        Err(rustix::io::Errno::SRCH) => true,
+        // A killed process not reaped yet is a zombie: gone all the same.
+        _ => is_zombie(holder.pid),
+    }
+}
+
+/// Whether process `pid` has ended but was not reaped yet (state `Z` or `X` in /proc).
+fn is_zombie(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // The state follows the command name, which ends with the last ')'.
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.trim_start().chars().next())
+        .is_some_and(|c| c == 'Z' || c == 'X')
 }
 
 /// The seat as a journal detail: who, where, which process.

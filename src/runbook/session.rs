@@ -36,6 +36,8 @@ pub struct Outcome {
     pub rto_s: Option<f64>,
     /// Recovery point, seconds of writes lost (from the report), when the run measured one.
     pub rpo_s: Option<i64>,
+    /// How the run ended, as its report says: `succeeded`, `aborted`, `in progress`.
+    pub outcome: String,
     /// For a run that stopped before its end: in what state it left each node, and the way
     /// back (the banner and the report say it).
     pub left: Option<String>,
@@ -256,7 +258,10 @@ fn claim_for(
     let gone = holder_is_gone(holder);
     let described = lease::describe(node, v);
     if !v.expired && !gone {
-        bail!("{described}; a run whose seat still renews its lease is never taken over");
+        if takeover {
+            bail!("{described}; a run whose seat still renews its lease is never taken over");
+        }
+        bail!("{described}; two runs of a service never run at once: wait for it to end");
     }
     if takeover {
         return Ok(if v.expired {
@@ -458,6 +463,7 @@ fn run_seat(
         rto_s: files.report.rto_s,
         rpo_s: files.report.rpo_s,
         run: files.report.run,
+        outcome: files.report.outcome.clone(),
         report: files.markdown,
         left,
     })

@@ -21,6 +21,8 @@ pub enum Verdict {
     Failed,
     /// Nothing to check (no signature, no report file): said, not a failure.
     Unsigned,
+    /// Not checked from here (no node map): said, not a failure.
+    Skipped,
 }
 
 /// One check of a run.
@@ -49,6 +51,7 @@ impl Check {
             Verdict::Ok => "ok",
             Verdict::Failed => "FAILED",
             Verdict::Unsigned => "unsigned",
+            Verdict::Skipped => "skipped",
         };
         format!("{word:<8} {}: {}", self.what, self.detail)
     }
@@ -66,7 +69,7 @@ pub fn node_checks(run: &str, local: Option<&[Record]>, nodes: Option<&NodeMap>)
         } else {
             "not compared: this seat's journal does not verify"
         };
-        return vec![Check::new(WHAT, Verdict::Unsigned, why)];
+        return vec![Check::new(WHAT, Verdict::Skipped, why)];
     };
     let Ok(id) = run.parse::<crate::protocol::names::RunId>() else {
         return vec![Check::new(
