@@ -98,3 +98,40 @@ fn esc_at_start_drp_offers_three_ways_out_and_rollback_restores_production_and_a
     app.wait_exit(T);
     lab.svc("deb1", &["stop"]).expect_ok("stop");
 }
+
+#[test]
+fn a_console_takes_over_the_run_of_a_dead_cli_seat_at_its_step() {
+    let lab = TestLab::replicated();
+    let nodes = lab.dir.join("nodes.toml").to_string_lossy().into_owned();
+    let seat = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args(["drp", "rehearse", "busybox", "--yes", "--nodes", &nodes])
+        .env("XDG_STATE_HOME", seat.path())
+        .env("DRPILOT_CRASH_AFTER", "stop_production")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        None,
+        "the CLI seat dies after stop_production"
+    );
+    let state = tempfile::tempdir().unwrap();
+    let mut app = lab_console(&lab, state.path(), None);
+    app.wait_screen(T, "the dead seat's run", |s| {
+        s.contains("step 4/7 stop_production")
+    });
+    app.send(":takeover\r");
+    app.wait_screen(T, "the takeover gate", |s| {
+        s.contains("takeover of busybox") && s.contains("type the service name")
+    });
+    app.send("busybox\r");
+    app.wait_screen(T, "only the start gate is asked", |s| {
+        s.contains("runbook step start_drp")
+    });
+    app.send("busybox\r");
+    app.wait_screen(T, "the run's end", |s| s.contains("succeeded: report"));
+    assert_eq!(running_on(&lab), vec!["deb2"]);
+    app.send("q");
+    app.wait_exit(T);
+    lab.svc("deb2", &["stop"]).expect_ok("stop deb2");
+}

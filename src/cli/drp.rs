@@ -88,18 +88,24 @@ impl Terminal {
             println!("[gate {label} on {node}] {prompt}: confirmed by --yes");
             return true;
         }
-        match typed {
-            Some(name) => print!(
-                "[gate {label} on {node}] {prompt}\n  type {name} to go on, anything else stops here: "
-            ),
-            None => print!("[gate {label} on {node}] {prompt} [y/N] "),
-        }
-        let Some(line) = read_answer() else {
-            return false;
+        let Some(name) = typed else {
+            print!("[gate {label} on {node}] {prompt} [y/N] ");
+            return read_answer().is_some_and(|l| matches!(l.as_str(), "y" | "yes"));
         };
-        match typed {
-            Some(name) => line == name,
-            None => matches!(line.as_str(), "y" | "yes"),
+        print!(
+            "[gate {label} on {node}] {prompt}\n  type {name} to go on, an empty line stops here: "
+        );
+        // A typo asks again, as the console does; an empty line (or no terminal) stops.
+        loop {
+            match read_answer() {
+                None => return false,
+                Some(l) if l.is_empty() => return false,
+                Some(l) if l == name => return true,
+                Some(l) => print!(
+                    "  '{}' is not {name}: type {name} exactly, or an empty line to stop: ",
+                    clean_line(&l)
+                ),
+            }
         }
     }
 }
@@ -184,13 +190,18 @@ pub fn run(args: DrpArgs) -> Result<bool> {
     let op = &mut Terminal { yes: a.yes };
     println!("== {} of {}", mode.banner(), a.svc);
     let out = session::run(mode, &a.svc, &Pool::new(map), op)?;
+    Ok(said_end(&out))
+}
+
+/// Says how a run ended and where its report is; whether it succeeded.
+fn said_end(out: &session::Outcome) -> bool {
     println!(
         "run {}: {}; report {}",
         out.run,
         out.outcome,
         out.report.display()
     );
-    Ok(out.ok)
+    out.ok
 }
 
 /// `drpilot drp takeover RUN`: names who holds the run and where it stopped, asks for the
@@ -224,11 +235,5 @@ fn takeover(t: TakeoverArgs) -> Result<bool> {
         return Ok(false);
     }
     let out = session::takeover(&t.run, &pool, op)?;
-    println!(
-        "run {}: {}; report {}",
-        out.run,
-        out.outcome,
-        out.report.display()
-    );
-    Ok(out.ok)
+    Ok(said_end(&out))
 }

@@ -78,8 +78,11 @@ pub enum Action {
         /// The node named by the operator (default: chosen from the service's state).
         node: Option<String>,
     },
-    /// Start (or resume) a runbook of the selected service: `rehearsal`, `disaster`, `failback`.
+    /// Start (or resume) a runbook of the selected service: `rehearsal`, `disaster`, `failback`,
+    /// or `takeover` (the run a dead seat left, once its typed gate passed).
     Runbook(&'static str),
+    /// Take over the selected service's run whose seat stopped renewing: opens its typed gate.
+    Takeover,
     /// A confirmation gate was passed: run the verb. Only a gate produces it.
     Run {
         /// The service acted on.

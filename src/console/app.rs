@@ -578,6 +578,7 @@ impl App {
             }
             Action::Ask { verb, node } => self.ask(verb, node),
             Action::Runbook(mode) => return self.start_runbook(mode),
+            Action::Takeover => self.ask_takeover(),
             Action::Run { svc, node, verb } => {
                 if self.read_only {
                     self.say(READ_ONLY, true);
@@ -599,8 +600,9 @@ impl App {
             }
             Action::Cancelled { what, runbook } => {
                 if runbook {
-                    // A refused runbook gate aborts the run; it is no failure.
-                    self.say(format!("{what} refused: the run is aborted"), false);
+                    // A refused runbook gate stops the run (after a change, the way out is
+                    // asked next); it is no failure.
+                    self.say(format!("{what} refused at the gate"), false);
                     return vec![Effect::RunbookAnswer(false)];
                 }
                 self.say(format!("{what} cancelled"), false);
@@ -690,6 +692,39 @@ impl App {
             mode: mode.to_string(),
             svc,
         }]
+    }
+
+    /// Opens the typed gate of a takeover of the selected service's run, naming who held it
+    /// and where it stopped; the nodes judge whether its holder really stopped renewing.
+    fn ask_takeover(&mut self) {
+        if self.read_only {
+            self.say(READ_ONLY, true);
+            return;
+        }
+        let Some(svc) = self.current().map(|s| s.name.clone()) else {
+            self.say("no service selected", true);
+            return;
+        };
+        let Some(lease) = self.runs.lease_of(&svc) else {
+            self.say(format!("no node reports a run of {svc} to take over"), true);
+            return;
+        };
+        let step = lease.step.as_deref().unwrap_or("its start");
+        let node = format!(
+            "run {} (held by {}, step {}/{} {step})",
+            lease.run, lease.holder, lease.index, lease.total
+        );
+        self.mode = Mode::Confirm(Confirm {
+            svc,
+            node,
+            verb: "takeover".into(),
+            typed: Some(String::new()),
+            on_run: false,
+            error: None,
+            runbook: None,
+            offer_sync: false,
+            on_sync: false,
+        });
     }
 
     fn ask(&mut self, verb: &str, node: Option<String>) {
@@ -1344,7 +1379,7 @@ mod tests {
         app.handle(key(KeyCode::Esc), now);
         assert_eq!(
             app.message,
-            Some(("start_drp refused: the run is aborted".into(), false))
+            Some(("start_drp refused at the gate".into(), false))
         );
         app.handle(
             Event::Runbook(RunbookEvent::Gate {

@@ -138,6 +138,13 @@ pub const COMMANDS: &[Command] = &[
         action: |_| Action::Runbook("failback"),
     },
     Command {
+        names: &["takeover"],
+        args: "",
+        help: "take over the run a dead seat left (type the name)",
+        acts: true,
+        action: |_| Action::Takeover,
+    },
+    Command {
         names: &["svc"],
         args: "NAME",
         help: "select a service by its name",

@@ -189,6 +189,7 @@ impl Executor {
     /// Starts (or resumes) a runbook on its own thread: the engine blocks on the pool's
     /// blocking facade and on the operator's answers, never on the UI.
     pub fn runbook(&self, mode: &str, svc: String) {
+        let takeover = mode == "takeover";
         let mode = match mode {
             "disaster" => Mode::Disaster,
             "failback" => Mode::Failback,
@@ -200,6 +201,21 @@ impl Executor {
         }
         let (pool, tx) = (self.pool.clone(), self.tx.clone());
         std::thread::spawn(move || {
+            // A takeover resumes the run the nodes hold a lease of, in its own mode.
+            let (mode, run) = match takeover {
+                false => (mode, None),
+                true => match crate::runbook::session::holder_of(&pool, &svc).first() {
+                    Some((_, v)) => (v.lease.mode, Some(v.lease.run.clone())),
+                    None => {
+                        let done = RunbookEvent::Done {
+                            ok: false,
+                            summary: format!("takeover: no node holds a run of {svc} any more"),
+                        };
+                        let _ = tx.blocking_send(Event::Runbook(done));
+                        return;
+                    }
+                },
+            };
             let steps = crate::runbook::plan::steps(mode)
                 .iter()
                 .map(|(s, _)| *s)
@@ -216,7 +232,11 @@ impl Executor {
                 svc: svc.clone(),
                 refused: None,
             };
-            let done = match crate::runbook::session::run(mode, &svc, &pool, &mut op) {
+            let outcome = match &run {
+                Some(run) => crate::runbook::session::takeover(run, &pool, &mut op),
+                None => crate::runbook::session::run(mode, &svc, &pool, &mut op),
+            };
+            let done = match outcome {
                 Ok(o) => RunbookEvent::Done {
                     ok: o.ok,
                     summary: summary(&o, op.refused),

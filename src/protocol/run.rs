@@ -282,17 +282,12 @@ impl RunVerb {
                 }
                 v
             }
-            RunVerb::Release { svc, run, seat } => {
-                let mut v = vec!["release".to_string()];
-                v.extend(kv(&[
-                    ("--svc", svc.to_string()),
-                    ("--run", run.to_string()),
-                    ("--seat", seat.to_string()),
-                ]));
-                v
-            }
-            RunVerb::Append { svc, run, seat } => {
-                let mut v = vec!["append".to_string()];
+            RunVerb::Release { svc, run, seat } | RunVerb::Append { svc, run, seat } => {
+                let word = match self {
+                    RunVerb::Release { .. } => "release",
+                    _ => "append",
+                };
+                let mut v = vec![word.to_string()];
                 v.extend(kv(&[
                     ("--svc", svc.to_string()),
                     ("--run", run.to_string()),

@@ -103,6 +103,9 @@ impl Confirm {
         if self.runbook.is_some() {
             return Action::AnswerGate(true);
         }
+        if self.verb == "takeover" {
+            return Action::Runbook("takeover");
+        }
         if self.offer_sync && self.on_sync {
             return Action::Run {
                 svc: self.svc,

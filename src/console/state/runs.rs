@@ -78,6 +78,17 @@ impl Runs {
         );
     }
 
+    /// The lease of `service`'s run some node last spoke of (the takeover gate names it; its
+    /// holder's freshness is judged by the nodes when the takeover asks them).
+    pub fn lease_of(&self, service: &str) -> Option<&Lease> {
+        self.views
+            .get(service)?
+            .values()
+            .filter_map(|v| v.lease.as_ref())
+            .max_by_key(|l| l.lease.renewed.clone())
+            .map(|l| &l.lease)
+    }
+
     /// `service`'s run as shown at `now`: the view of its node that heard from the holder
     /// last; none when that node released the lease, or no node ever had one.
     pub fn shown(&self, service: &str, now: Instant) -> Option<RunShown<'_>> {

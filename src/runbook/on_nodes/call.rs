@@ -1,7 +1,9 @@
 //! One run verb on one node (`drpilot agent run VERB`), its answer read fail-closed: only an
 //! answer that parses counts; an error exit, garbage or silence says nothing about the run.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
@@ -9,8 +11,30 @@ use crate::agent::peer_answer::EXIT_NOT_CONFIGURED;
 use crate::protocol::run::{RunVerb, EXIT_REFUSED};
 use crate::transport::{client, Pool, Transport};
 
-/// How long a run verb may take on a node (a lease or an append is a file write).
-pub const CALL_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a node that did not answer is not asked again (each record of a run would
+/// otherwise wait a whole deadline for a node that hangs).
+const QUIET: Duration = Duration::from_secs(30);
+
+/// The nodes that did not answer a run verb lately, and when.
+static SILENT: Mutex<Option<HashMap<String, Instant>>> = Mutex::new(None);
+
+fn silent_since(node: &str) -> Option<Instant> {
+    let map = SILENT.lock().unwrap_or_else(|e| e.into_inner());
+    map.as_ref()?
+        .get(node)
+        .copied()
+        .filter(|t| t.elapsed() < QUIET)
+}
+
+fn mark(node: &str, silent: bool) {
+    let mut map = SILENT.lock().unwrap_or_else(|e| e.into_inner());
+    let map = map.get_or_insert_with(HashMap::new);
+    if silent {
+        map.insert(node.to_string(), Instant::now());
+    } else {
+        map.remove(node);
+    }
+}
 
 /// What a node answered.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,25 +49,39 @@ pub enum Reply<T> {
     Failed(String),
 }
 
-/// Runs `verb` on `node` with `input` on its stdin and reads its JSON answer.
+/// Runs `verb` on `node` with `input` on its stdin and reads its JSON answer, within the node
+/// map's status deadline. A node that could not be reached or stayed silent is not asked again
+/// for a while: it answers [`Reply::Failed`] at once.
 pub fn call<T: DeserializeOwned>(
     pool: &Pool,
     node: &str,
     verb: &RunVerb,
     input: Option<&[u8]>,
 ) -> Reply<T> {
+    if let Some(t) = silent_since(node) {
+        return Reply::Failed(format!(
+            "did not answer {}s ago (asked again after {}s)",
+            t.elapsed().as_secs(),
+            QUIET.as_secs()
+        ));
+    }
     let args = client::agent_run(verb);
+    let timeout = pool.map().status_timeout();
     let out = pool.with(node, |t| match input {
         Some(bytes) => {
             let mut r: &[u8] = bytes;
-            t.call(&args, Some(&mut r), Some(CALL_TIMEOUT))
+            t.call(&args, Some(&mut r), Some(timeout))
         }
-        None => t.call(&args, None, Some(CALL_TIMEOUT)),
+        None => t.call(&args, None, Some(timeout)),
     });
     let out = match out {
         Ok(out) => out,
-        Err(e) => return Reply::Failed(format!("{e:#}")),
+        Err(e) => {
+            mark(node, true);
+            return Reply::Failed(format!("{e:#}"));
+        }
     };
+    mark(node, out.timed_out);
     let parsed = || serde_json::from_slice::<T>(out.stdout.trim_ascii());
     match out.code {
         Some(0) => match parsed() {

@@ -130,8 +130,24 @@ impl<'p> Keeper<'p> {
     /// Renews the lease on every node (taking it where a node came back); a refusal loses the
     /// run. Returns the reason it was lost, if it was.
     pub fn renew(&self) -> Option<String> {
-        for node in &self.nodes {
-            match self.ask(node, Claim::Fresh) {
+        // Every node at once: a node that hangs never delays the others' renewals.
+        let answers: Vec<(&String, Reply<LeaseAnswer>)> = std::thread::scope(|s| {
+            let asks: Vec<_> = self
+                .nodes
+                .iter()
+                .map(|node| (node, s.spawn(move || self.ask(node, Claim::Fresh))))
+                .collect();
+            asks.into_iter()
+                .map(|(node, h)| {
+                    let r = h
+                        .join()
+                        .unwrap_or_else(|_| Reply::Failed("the renewal panicked".into()));
+                    (node, r)
+                })
+                .collect()
+        });
+        for (node, answer) in answers {
+            match answer {
                 Reply::Done(_) => {
                     self.state().held.insert(node.clone());
                 }
