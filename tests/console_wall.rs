@@ -19,6 +19,7 @@ fn the_wall_shows_the_drp_node_in_standby_and_the_replica_age() {
         s.contains("busybox · deb1 ")
             && s.contains("busybox · deb2 ")
             && s.contains("STANDBY")
+            && s.contains("▲ UP")
             && s.contains("RPO ")
     });
     let screen = app.screen();
