@@ -50,14 +50,42 @@ impl<'p> Mirror<'p> {
         }
     }
 
-    /// Adds a record journaled on the seat and copies what each node lacks; a node that cannot
-    /// be reached stays behind until it answers.
+    /// Adds a record journaled on the seat and copies what each node lacks, to every node at
+    /// once; a node that cannot be reached stays behind until it answers.
     pub fn push(&mut self, record: &Record) -> Result<()> {
         self.records.push(record.clone());
-        for node in self.nodes.clone() {
-            self.catch_up(&node)?;
+        let nodes: Vec<String> = self
+            .nodes
+            .iter()
+            .filter(|n| !self.foreign.contains(n))
+            .cloned()
+            .collect();
+        let this = &*self;
+        let sent: Vec<(String, Sent)> = std::thread::scope(|s| {
+            let sends: Vec<_> = nodes
+                .iter()
+                .map(|node| (node, s.spawn(move || this.send(node))))
+                .collect();
+            sends
+                .into_iter()
+                .map(|(node, h)| {
+                    let r = h
+                        .join()
+                        .unwrap_or_else(|_| Sent::Refused("the copy panicked".into()));
+                    (node.clone(), r)
+                })
+                .collect()
+        });
+        let mut refused = None;
+        for (node, r) in sent {
+            if let Err(e) = self.apply(&node, r) {
+                refused.get_or_insert(e);
+            }
         }
-        Ok(())
+        match refused {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     /// Whether `node` holds every record (after trying to give it the missing ones).
@@ -81,15 +109,36 @@ impl<'p> Mirror<'p> {
         if self.foreign.iter().any(|n| n == node) {
             return Ok(());
         }
-        // Twice at most: a first answer may tell where the node's copy really ends.
+        let r = self.send(node);
+        self.apply(node, r)
+    }
+
+    /// Records what a node answered to [`Self::send`].
+    fn apply(&mut self, node: &str, r: Sent) -> Result<()> {
+        match r {
+            Sent::Have(n) => {
+                self.have.insert(node.to_string(), n);
+            }
+            Sent::Foreign => self.foreign.push(node.to_string()),
+            Sent::Silent => {}
+            Sent::Refused(why) => bail!("{node} refused the run's journal: {why}"),
+        }
+        Ok(())
+    }
+
+    /// Sends `node` the records it lacks (twice at most: a first answer may tell where the
+    /// node's copy really ends); what it holds after.
+    fn send(&self, node: &str) -> Sent {
+        let mut from = self.have.get(node).copied().unwrap_or(0) as usize;
         for _ in 0..2 {
-            let from = self.have.get(node).copied().unwrap_or(0) as usize;
             if from >= self.records.len() {
-                return Ok(());
+                return Sent::Have(from as u64);
             }
             let mut lines = Vec::new();
             for r in &self.records[from..] {
-                serde_json::to_writer(&mut lines, r)?;
+                if serde_json::to_writer(&mut lines, r).is_err() {
+                    return Sent::Refused("a record could not be written as JSON".into());
+                }
                 lines.push(b'\n');
             }
             let verb = RunVerb::Append {
@@ -98,31 +147,38 @@ impl<'p> Mirror<'p> {
                 seat: self.seat.clone(),
             };
             match call::<AppendAnswer>(self.pool, node, &verb, Some(&lines)) {
-                Reply::Done(a) => {
-                    self.have.insert(node.to_string(), a.records);
-                }
+                Reply::Done(a) => return Sent::Have(a.records),
                 Reply::Refused(a) => {
                     let known =
                         a.records <= self.records.len() as u64 && self.hash_at(a.records) == a.head;
                     if known && a.records as usize != from {
                         // The node's copy is a prefix of ours: send from its end.
-                        self.have.insert(node.to_string(), a.records);
+                        from = a.records as usize;
                         continue;
                     }
-                    bail!(
-                        "{node} refused the run's journal: {}",
+                    return Sent::Refused(
                         a.reason
-                            .as_deref()
-                            .unwrap_or("its copy does not match this seat's")
+                            .unwrap_or_else(|| "its copy does not match this seat's".into()),
                     );
                 }
-                Reply::NotConfigured => self.foreign.push(node.to_string()),
-                Reply::Failed(_) => {}
+                Reply::NotConfigured => return Sent::Foreign,
+                Reply::Failed(_) => return Sent::Silent,
             }
-            return Ok(());
         }
-        Ok(())
+        Sent::Have(from as u64)
     }
+}
+
+/// What a node holds after records were sent to it.
+enum Sent {
+    /// This many records.
+    Have(u64),
+    /// It has no config of the service: not one of its nodes.
+    Foreign,
+    /// It did not answer: it stays behind.
+    Silent,
+    /// It refused them, saying why.
+    Refused(String),
 }
 
 /// The runs of `svc` a node holds a journal of; `None` when it did not answer.
