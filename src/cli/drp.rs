@@ -29,8 +29,11 @@ enum Which {
     Disaster(RunArgs),
     /// Back to production: reverse sync, stop on the DRP node, start production.
     Failback(RunArgs),
-    /// Takes over an unfinished run whose seat stopped renewing its lease (a laptop that died)
-    /// and resumes it at the step where it stopped (type the service name to confirm).
+    /// Takes over a run whose seat died and resumes it where it stopped.
+    ///
+    /// For an unfinished run whose seat stopped renewing its lease (a laptop that died), or
+    /// whose process is gone on this machine. The service name is typed to confirm; a run whose
+    /// seat still renews its lease is never taken over.
     Takeover(TakeoverArgs),
 }
 

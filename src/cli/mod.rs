@@ -39,7 +39,7 @@ enum Command {
     /// A run's report (`RUN` or `latest`), every run (`--list`), or an auditor's check of a
     /// run's journal and signatures (`--verify RUN`).
     Report(report::ReportArgs),
-    /// Node-side streams the console reads.
+    /// Node-side commands the consoles and the runbooks call (watch, services, run state).
     Agent {
         #[command(subcommand)]
         what: AgentWhat,
