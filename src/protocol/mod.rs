@@ -6,6 +6,7 @@
 pub mod journal;
 pub mod log;
 pub mod names;
+pub mod node_state;
 pub mod peer;
 pub mod run;
 pub mod verb;
