@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     // The status model is itself a value that crosses processes (print status, the watch
     // stream): it sits with the protocol, which carries it.
-    &["protocol", "status", "text", "paths", "lock"],
+    &["protocol", "status", "text", "paths", "lock", "color"],
     &["config", "action_log"],
     &["transport", "procfs"],
     &["drivers"],

@@ -7,6 +7,7 @@
 pub mod action_log;
 pub mod agent;
 pub mod cli;
+pub mod color;
 pub mod config;
 pub mod console;
 pub mod drivers;

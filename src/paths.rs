@@ -107,9 +107,47 @@ pub fn on_path(program: &str) -> bool {
         .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
 }
 
+/// An XDG base directory variable (`XDG_STATE_HOME`, `XDG_CONFIG_HOME`, `XDG_RUNTIME_DIR`):
+/// `None` when unset, set but empty, or relative, which the XDG spec says to ignore (an empty
+/// `XDG_CONFIG_HOME=` in a unit file would otherwise put the node map in the current directory).
+pub fn xdg_dir(var: &str) -> Option<PathBuf> {
+    xdg_value(std::env::var_os(var))
+}
+
+fn xdg_value(value: Option<std::ffi::OsString>) -> Option<PathBuf> {
+    value.map(PathBuf::from).filter(|p| p.is_absolute())
+}
+
+/// `$XDG_CONFIG_HOME`, else `~/.config` (else the current directory without a `HOME`).
+pub fn config_home() -> PathBuf {
+    xdg_dir("XDG_CONFIG_HOME").unwrap_or_else(|| home_or_cwd().join(".config"))
+}
+
+/// `$XDG_STATE_HOME`, else `~/.local/state` (else the current directory without a `HOME`).
+pub fn state_home() -> PathBuf {
+    xdg_dir("XDG_STATE_HOME").unwrap_or_else(|| home_or_cwd().join(".local/state"))
+}
+
+fn home_or_cwd() -> PathBuf {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map_or_else(|| PathBuf::from("."), PathBuf::from)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn xdg_variables_set_but_empty_are_treated_as_unset() {
+        assert_eq!(xdg_value(None), None);
+        assert_eq!(xdg_value(Some("".into())), None);
+        assert_eq!(xdg_value(Some("relative/dir".into())), None);
+        assert_eq!(
+            xdg_value(Some("/run/user/1000".into())),
+            Some(PathBuf::from("/run/user/1000"))
+        );
+    }
 
     #[test]
     fn root_prefixes_absolute_config_paths() {

@@ -37,7 +37,7 @@ pub struct Options {
     /// `--declared-lost NODE`: nodes a disaster was declared on; their being unreachable does
     /// not block a start (any other answer of theirs still does).
     pub declared_lost: Vec<String>,
-    /// Colours for `print status` (decided by the CLI: tty and NO_COLOR).
+    /// Colours for `print status` (decided by the CLI: `--color`, tty and NO_COLOR).
     pub paint: fn(Status, &str) -> String,
 }
 

@@ -2,6 +2,7 @@
 
 mod check_config;
 mod drp;
+mod generate;
 mod lab;
 mod lab_netns;
 mod paint;
@@ -18,10 +19,23 @@ use color_eyre::eyre::Result;
 use crate::action_log::Format;
 use crate::protocol::verb::SvcFlags;
 
+/// `--version`: the package version and the commit it was built from (`unknown` outside a git
+/// checkout, `-dirty` with uncommitted changes), so a node's binary can be traced to its source.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("DRPILOT_GIT_COMMIT"),
+    ")"
+);
+
 /// drpilot: run a service replicated between a production node and a DRP node, and fail it over.
 #[derive(Debug, Parser)]
-#[command(name = "drpilot", version, about, propagate_version = true)]
+#[command(name = "drpilot", version = VERSION, about, propagate_version = true)]
 pub struct Cli {
+    /// Colours: auto (on a terminal, unless NO_COLOR is set), always or never. An explicit
+    /// always or never wins over NO_COLOR.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = crate::color::ColorWhen::Auto)]
+    color: crate::color::ColorWhen,
     #[command(subcommand)]
     command: Command,
 }
@@ -52,6 +66,18 @@ enum Command {
     /// Node-to-node operations, run by peers through their transport.
     #[command(hide = true)]
     Peer(peer::PeerArgs),
+    /// Shell completions on stdout, e.g. `drpilot completions bash > /etc/bash_completion.d/drpilot`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: generate::Shell,
+    },
+    /// Writes a man page per command (drpilot.1, drpilot-svc.1, ...) into DIR (packaging).
+    #[command(hide = true)]
+    Man {
+        /// The directory to write the pages into (created if missing).
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -171,6 +197,7 @@ pub fn peer_invocation(cli: Cli) -> Option<crate::protocol::peer::PeerVerb> {
 /// Parses the command line and runs it; the exit code says whether it succeeded.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    crate::color::set_choice(cli.color);
     match dispatch(cli) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
@@ -234,6 +261,8 @@ fn dispatch(cli: Cli) -> Result<bool> {
             what: AgentWhat::Run { verb },
         } => agent_run(&verb),
         Command::Peer(args) => peer::run(args),
+        Command::Completions { shell } => generate::completions(shell),
+        Command::Man { dir } => generate::man_pages(&dir),
     }
 }
 

@@ -1,5 +1,6 @@
-//! Colours for `print status` on a terminal: the default theme's status colours, only when stdout
-//! is a tty and `NO_COLOR` is unset, so pipes and golden files stay plain.
+//! Colours for `print status`: the default theme's status colours when [`crate::color::enabled`]
+//! says so (a terminal without `NO_COLOR`, or `--color always`), so pipes and golden files stay
+//! plain.
 
 use std::io::IsTerminal;
 use std::sync::OnceLock;
@@ -55,13 +56,12 @@ fn coloured(status: Status, text: &str) -> String {
     }
 }
 
-/// The painter for stdout: colours on a terminal without `NO_COLOR`, plain otherwise.
+/// The painter for stdout: colours when `--color` and `NO_COLOR` allow them, plain otherwise.
 pub fn for_stdout() -> fn(Status, &str) -> String {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    if no_color || !std::io::stdout().is_terminal() {
-        plain
-    } else {
+    if crate::color::enabled(std::io::stdout().is_terminal()) {
         coloured
+    } else {
+        plain
     }
 }
 

@@ -65,11 +65,7 @@ pub struct ConsoleArgs {
 
 /// The default node map location.
 pub fn default_nodes_file() -> PathBuf {
-    let base = std::env::var_os("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    base.join("drpilot/nodes.toml")
+    crate::paths::config_home().join("drpilot/nodes.toml")
 }
 
 /// Runs the console until the operator quits.

@@ -1,6 +1,6 @@
 //! Themes as data: `themes/*.toml` (built in) or a user file that overrides only what it sets.
 //! Widgets ask the theme for a style by meaning (`status`, `border(focused)`, `diff`) and never
-//! name a colour. `NO_COLOR` selects the monochrome theme.
+//! name a colour. `NO_COLOR` (or `--color never`) selects the monochrome theme.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -149,9 +149,10 @@ impl Theme {
         Ok(t)
     }
 
-    /// The theme to start with: monochrome under `NO_COLOR`, else the one asked for.
+    /// The theme to start with: monochrome when colours are off (`NO_COLOR`, `--color never`),
+    /// else the one asked for. The console draws on a terminal.
     pub fn choose(requested: Option<&str>) -> Result<Self> {
-        if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        if !crate::color::enabled(true) {
             return Self::load("monochrome");
         }
         Self::load(requested.unwrap_or("default"))

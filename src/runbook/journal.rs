@@ -10,13 +10,10 @@ use color_eyre::eyre::{bail, eyre, Result, WrapErr};
 
 pub use crate::protocol::journal::{EntryKind, Record, GENESIS};
 
-/// Where runs are kept: `$XDG_STATE_HOME/drpilot/runs`, else `~/.local/state/drpilot/runs`.
+/// Where runs are kept: `$XDG_STATE_HOME/drpilot/runs`, else `~/.local/state/drpilot/runs`
+/// (an empty `XDG_STATE_HOME` is unset).
 pub fn runs_dir() -> PathBuf {
-    let base = std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    base.join("drpilot/runs")
+    crate::paths::state_home().join("drpilot/runs")
 }
 
 /// An open journal, appending.

@@ -71,11 +71,7 @@ pub fn sig_path(file: &Path) -> PathBuf {
 /// Where `report --verify` looks for the allowed signers by default:
 /// `$XDG_CONFIG_HOME/drpilot/allowed_signers`, else `~/.config/drpilot/allowed_signers`.
 pub fn default_allowed_signers() -> PathBuf {
-    std::env::var_os("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
-        .unwrap_or_else(|| PathBuf::from("."))
-        .join("drpilot/allowed_signers")
+    crate::paths::config_home().join("drpilot/allowed_signers")
 }
 
 /// An ssh tool run without a terminal: its own session (no /dev/tty to prompt on), stdin

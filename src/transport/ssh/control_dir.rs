@@ -1,5 +1,7 @@
 //! Where the ssh master sockets live. Unix socket paths are limited to ~100 bytes, so not under
-//! a deep state directory: `/tmp/drpilot-ssh-<uid>/p<pid>/`, private to the user. One directory
+//! a deep state directory: `$XDG_RUNTIME_DIR/drpilot-ssh/p<pid>/` when that variable is set (a
+//! tmpfs private to the user, emptied at logout) and short enough, else
+//! `/tmp/drpilot-ssh-<uid>/p<pid>/`, private to the user. One directory
 //! per process because openssh's `clean_history_control_directory` would delete the sockets of
 //! every session sharing a directory, live ones included; directories left by dead processes
 //! are swept here instead.
@@ -12,12 +14,25 @@ use color_eyre::eyre::{bail, Result, WrapErr};
 /// This process's control directory, created (0700) on first use.
 pub(super) fn for_this_process() -> Result<PathBuf> {
     let uid = rustix::process::getuid().as_raw();
-    let base = PathBuf::from(format!("/tmp/drpilot-ssh-{uid}"));
+    let base = base_dir(crate::paths::xdg_dir("XDG_RUNTIME_DIR"), uid);
     ensure_private_dir(&base, uid)?;
     sweep_dead(&base);
     let dir = base.join(format!("p{}", std::process::id()));
     ensure_private_dir(&dir, uid)?;
     Ok(dir)
+}
+
+/// The longest base directory kept: openssh adds `/p<pid>/.ssh-connectionXXXXXX/master` and a
+/// temporary suffix of 17 bytes, and a unix socket path holds at most 107.
+const MAX_BASE_LEN: usize = 40;
+
+/// The directory the per-process directories go in: under the runtime directory when one is
+/// given and its path leaves room for the socket names, else under `/tmp`.
+fn base_dir(runtime_dir: Option<PathBuf>, uid: u32) -> PathBuf {
+    runtime_dir
+        .map(|d| d.join("drpilot-ssh"))
+        .filter(|d| d.as_os_str().len() <= MAX_BASE_LEN)
+        .unwrap_or_else(|| PathBuf::from(format!("/tmp/drpilot-ssh-{uid}")))
 }
 
 /// Creates `dir` 0700, or checks that the existing one is a real directory of ours (a directory
@@ -82,10 +97,25 @@ mod tests {
     fn the_directory_is_short_private_and_ours() {
         let dir = for_this_process().unwrap();
         // Room for openssh's `.ssh-connectionXXXXXX/master` plus ssh's temporary suffix.
-        assert!(dir.as_os_str().len() < 40, "{}", dir.display());
+        assert!(dir.as_os_str().len() < 50, "{}", dir.display());
         let meta = std::fs::metadata(&dir).unwrap();
         assert_eq!(meta.mode() & 0o777, 0o700);
         assert_eq!(for_this_process().unwrap(), dir);
+    }
+
+    #[test]
+    fn control_sockets_go_under_xdg_runtime_dir_when_set() {
+        assert_eq!(
+            base_dir(Some("/run/user/1000".into()), 1000),
+            PathBuf::from("/run/user/1000/drpilot-ssh")
+        );
+        assert_eq!(base_dir(None, 1000), PathBuf::from("/tmp/drpilot-ssh-1000"));
+        // Too long for the socket names that follow: /tmp, as without the variable.
+        let deep = format!("/{}", "d".repeat(60));
+        assert_eq!(
+            base_dir(Some(deep.into()), 7),
+            PathBuf::from("/tmp/drpilot-ssh-7")
+        );
     }
 
     #[test]
