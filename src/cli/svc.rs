@@ -1,4 +1,4 @@
-//! `drpilot svc SELECTOR VERB`: the seed's verbs on this node.
+//! `drpilot svc SELECTOR VERB`: the OpenSVC tutorial's verbs on this node.
 
 use std::time::Duration;
 
@@ -7,14 +7,18 @@ use color_eyre::eyre::{bail, eyre, Result};
 
 use super::{paint, SvcArgs};
 use crate::action_log::ActionLog;
+use crate::action_log::Format;
 use crate::agent::action::{Action, Group};
-use crate::agent::{lock, selector, Options, Service};
+use crate::agent::{lock, probe, selector, Options, Service};
+use crate::config::Role;
 use crate::drivers::container_docker::{self, Daemon};
 use crate::drivers::Ctx;
 use crate::paths::NodeEnv;
+use crate::status::nagios::{self, Nagios};
+use crate::status::{render_json, render_text};
 use crate::transport::NodeMap;
 
-/// The verbs, named as in the seed.
+/// The verbs, named as in the OpenSVC tutorial.
 #[derive(Debug, Subcommand)]
 pub enum Verb {
     /// Prints the status tree or the resolved config.
@@ -82,7 +86,12 @@ pub enum Verb {
 #[derive(Debug, Subcommand)]
 pub enum PrintWhat {
     /// The status tree.
-    Status,
+    Status {
+        /// Exit with a Nagios plugin's code: 0 up (or standby on a DRP node), 1 warn, 2 down,
+        /// 3 unknown; the worst one for several services.
+        #[arg(long)]
+        exit_code: bool,
+    },
     /// Every keyword resolved for a node, with the scope that won.
     Config {
         /// The node to resolve for (default: this node).
@@ -96,7 +105,7 @@ pub enum PrintWhat {
 pub(super) fn action_of(verb: Verb) -> Option<Action> {
     Some(match verb {
         Verb::Print {
-            what: PrintWhat::Status,
+            what: PrintWhat::Status { .. },
         } => Action::PrintStatus,
         Verb::Print {
             what: PrintWhat::Config { node },
@@ -147,6 +156,12 @@ pub fn run(args: SvcArgs) -> Result<bool> {
         declared_lost: args.declared_lost,
         paint: paint::for_stdout(),
     };
+    let exit_code = matches!(
+        args.verb,
+        Verb::Print {
+            what: PrintWhat::Status { exit_code: true }
+        }
+    );
     let Some(action) = action_of(args.verb) else {
         bail!("docker is handled above");
     };
@@ -160,7 +175,55 @@ pub fn run(args: SvcArgs) -> Result<bool> {
         );
         std::process::exit(crate::agent::peer_answer::EXIT_NOT_CONFIGURED.into());
     }
+    if exit_code {
+        let verdict = print_status_checked(&env, &args.selector, &opts);
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        std::process::exit(verdict.code().into());
+    }
     crate::agent::run(&env, &args.selector, &action, &opts)
+}
+
+/// `print status --exit-code`: prints each status as `print status` does and returns the worst
+/// Nagios verdict; a service that cannot be loaded or selected is unknown (3), never ok.
+fn print_status_checked(env: &NodeEnv, selector_text: &str, opts: &Options) -> Nagios {
+    let names = match selector::expand(env, selector_text) {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("{}", crate::text::error_lines(&e));
+            return Nagios::Unknown;
+        }
+    };
+    let multi = selector::is_multi(selector_text);
+    let mut worst = if names.is_empty() && selector_text != "allupservices" {
+        Nagios::Unknown
+    } else {
+        Nagios::Ok
+    };
+    for name in names {
+        let svc = match Service::load(env, &name) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("{}", crate::text::error_lines(&e));
+                worst = worst.worse(Nagios::Unknown);
+                continue;
+            }
+        };
+        if !multi {
+            svc.print_warnings();
+        }
+        let st = probe::probe(env, &svc);
+        if selector_text == "allupservices" && !st.avail.is_active() {
+            continue;
+        }
+        match opts.format {
+            Format::Text => print!("{}", render_text(&st, &opts.paint)),
+            Format::Json => println!("{}", render_json(&st)),
+        }
+        let on_drp_node = svc.cfg.role(&env.nodename) == Role::Drp;
+        worst = worst.worse(nagios::verdict(&st, on_drp_node));
+    }
+    worst
 }
 
 /// Whether `selector` names one valid service that has no config on this node.

@@ -8,6 +8,7 @@ mod flags;
 mod group;
 mod merge;
 mod model;
+pub mod nagios;
 mod render_json;
 mod render_text;
 mod value;
