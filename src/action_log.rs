@@ -16,7 +16,7 @@ pub use crate::protocol::log::{Kind, Level, SyncProgress};
 /// Output format of an action's log and of `print status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
 pub enum Format {
-    /// The seed's human-readable lines.
+    /// Human-readable lines, as OpenSVC prints them.
     #[default]
     Text,
     /// One JSON object per line.

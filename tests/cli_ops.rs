@@ -47,6 +47,14 @@ fn a_man_page_per_command() {
         assert!(text.contains("\n.TH "), "{page}: no .TH header");
         check_with_man(&path, page);
     }
+    // Help texts speak the operator's language: no word of the project's own making.
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap().to_lowercase();
+        for word in ["seed", "the lead", "issue "] {
+            assert!(!text.contains(word), "{} says {word:?}", path.display());
+        }
+    }
     // Node-to-node plumbing is hidden from the help, and from the manual.
     assert!(!dir.join("drpilot-peer.1").exists());
     assert!(!dir.join("drpilot-help.1").exists());
