@@ -1,10 +1,10 @@
 //! Where the ssh master sockets live. Unix socket paths are limited to ~100 bytes, so not under
 //! a deep state directory: `$XDG_RUNTIME_DIR/drpilot-ssh/p<pid>/` when that variable is set (a
 //! tmpfs private to the user, emptied at logout) and short enough, else
-//! `/tmp/drpilot-ssh-<uid>/p<pid>/`, private to the user. One directory
-//! per process because openssh's `clean_history_control_directory` would delete the sockets of
-//! every session sharing a directory, live ones included; directories left by dead processes
-//! are swept here instead.
+//! `/tmp/drpilot-ssh-<uid>/p<pid>/`, private to the user (also when the runtime directory is
+//! missing or not ours, as under `sudo`). One directory per process because openssh's
+//! `clean_history_control_directory` would delete the sockets of every session sharing a
+//! directory, live ones included; directories left by dead processes are swept here instead.
 
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -14,7 +14,11 @@ use color_eyre::eyre::{bail, Result, WrapErr};
 /// This process's control directory, created (0700) on first use.
 pub(super) fn for_this_process() -> Result<PathBuf> {
     let uid = rustix::process::getuid().as_raw();
-    let base = base_dir(crate::paths::xdg_dir("XDG_RUNTIME_DIR"), uid);
+    // Only a runtime directory that exists and is ours: `sudo` keeps the user's, where root's
+    // sockets would then block the user's own.
+    let runtime = crate::paths::xdg_dir("XDG_RUNTIME_DIR")
+        .filter(|d| std::fs::metadata(d).is_ok_and(|m| m.is_dir() && m.uid() == uid));
+    let base = base_dir(runtime, uid);
     ensure_private_dir(&base, uid)?;
     sweep_dead(&base);
     let dir = base.join(format!("p{}", std::process::id()));
