@@ -87,18 +87,20 @@ fn version_names_the_git_commit() {
     let line = out.stdout.trim();
     assert!(line.starts_with(&prefix) && line.ends_with(')'), "{line}");
     let commit = &line[prefix.len()..line.len() - 1];
-    let head = Command::new("git")
-        .args([
-            "-C",
-            env!("CARGO_MANIFEST_DIR"),
-            "rev-parse",
-            "--short",
-            "HEAD",
-        ])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(["-C", env!("CARGO_MANIFEST_DIR")])
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    // The package's own checkout only (a tarball unpacked inside another repository is not).
+    let top = git(&["rev-parse", "--show-toplevel"]).map(std::path::PathBuf::from);
+    let ours = top.and_then(|t| t.canonicalize().ok())
+        == Path::new(env!("CARGO_MANIFEST_DIR")).canonicalize().ok();
+    let head = git(&["rev-parse", "--short", "HEAD"]).filter(|_| ours);
     match head {
         // Built from a checkout: its commit, maybe `-dirty`.
         Some(head) => assert!(
