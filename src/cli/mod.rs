@@ -6,6 +6,7 @@ mod lab;
 mod lab_netns;
 mod paint;
 mod peer;
+mod print;
 mod report;
 mod svc;
 
@@ -44,6 +45,8 @@ enum Command {
         #[command(subcommand)]
         what: AgentWhat,
     },
+    /// Node-level reports: `print metrics` (Prometheus metrics of this node).
+    Print(print::PrintArgs),
     /// Checks a service config file: errors and warnings with file:line.
     CheckConfig {
         /// The `.env` file.
@@ -234,6 +237,7 @@ fn dispatch(cli: Cli) -> Result<bool> {
             what: AgentWhat::Run { verb },
         } => agent_run(&verb),
         Command::Peer(args) => peer::run(args),
+        Command::Print(args) => print::run(args),
     }
 }
 
