@@ -417,3 +417,217 @@ pub fn render(facts: &NodeFacts, format: Format) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::metrics::collect::ServiceFacts;
+    use crate::protocol::node_state::{
+        ActionCounters, DaemonState, LastTransfer, ScheduledJob, VerbCounter,
+    };
+    use crate::status::{ServiceStatus, SyncInfo};
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-12-01T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn status(name: &str, avail: Status) -> ServiceStatus {
+        ServiceStatus {
+            schema: 1,
+            service: name.to_string(),
+            node: "deb1".to_string(),
+            updated: "2026-12-01T12:00:00Z".to_string(),
+            overall: avail,
+            avail,
+            sync: Status::Up,
+            hb: Status::NotApplicable,
+            resources: Vec::new(),
+            syncs: vec![SyncInfo {
+                rid: "sync#1".to_string(),
+                last_sync: Some("2026-12-01T11:59:00Z".to_string()),
+                max_delay_s: 3600,
+            }],
+        }
+    }
+
+    fn facts(name: &str, daemon: Option<DaemonState>) -> NodeFacts {
+        let mut verbs = std::collections::BTreeMap::new();
+        verbs.insert(
+            "syncupdate".to_string(),
+            VerbCounter {
+                count: 3,
+                failures: 1,
+                seconds_total: 4.5,
+                last_seconds: 1.5,
+                last_end: "2026-12-01T11:59:00Z".to_string(),
+            },
+        );
+        let mut transfers = std::collections::BTreeMap::new();
+        transfers.insert(
+            "sync#1".to_string(),
+            LastTransfer {
+                bytes: 58,
+                seconds: 0.25,
+                ended: "2026-12-01T11:59:00Z".to_string(),
+            },
+        );
+        NodeFacts {
+            node: "deb1".to_string(),
+            now: now(),
+            services: vec![ServiceFacts {
+                name: name.to_string(),
+                status: Some(status(name, Status::StdbyUpWithUp)),
+                transfers,
+                counters: Some(ActionCounters { verbs }),
+            }],
+            daemon,
+            errors: Vec::new(),
+        }
+    }
+
+    fn daemon(heartbeat: &str) -> DaemonState {
+        let mut jobs = std::collections::BTreeMap::new();
+        let mut per = std::collections::BTreeMap::new();
+        per.insert(
+            "sync#1".to_string(),
+            ScheduledJob {
+                runs: 5,
+                skipped: 2,
+                failures: 1,
+                last_success: Some("2026-12-01T11:00:00Z".to_string()),
+                ..ScheduledJob::default()
+            },
+        );
+        jobs.insert("busybox".to_string(), per);
+        DaemonState {
+            pid: 42,
+            started: "2026-12-01T10:00:00Z".to_string(),
+            heartbeat: heartbeat.to_string(),
+            jobs,
+            notifications_sent: 7,
+            notifications_failed: 1,
+        }
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(escape_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+        let text = render(&facts("we\"ird\\svc\nx", None), Format::Openmetrics);
+        assert!(
+            text.contains("service=\"we\\\"ird\\\\svc\\nx\""),
+            "escaped service label missing:\n{text}"
+        );
+        assert!(
+            text.lines().all(|l| !l.is_empty()),
+            "a raw line feed split a line"
+        );
+    }
+
+    #[test]
+    fn openmetrics_ends_with_eof_and_the_text_format_does_not() {
+        let om = render(&facts("busybox", None), Format::Openmetrics);
+        assert!(om.ends_with("\n# EOF\n"), "{om}");
+        assert_eq!(om.matches("# EOF").count(), 1);
+        let text = render(&facts("busybox", None), Format::Prometheus);
+        assert!(
+            !text.contains("# EOF") && !text.contains("# UNIT"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn counters_are_sampled_with_total_and_typed_by_family() {
+        for format in [Format::Openmetrics, Format::Prometheus] {
+            let text = render(
+                &facts("busybox", Some(daemon("2026-12-01T11:59:30Z"))),
+                format,
+            );
+            let counters: Vec<&str> = text
+                .lines()
+                .filter_map(|l| l.strip_prefix("# TYPE "))
+                .filter_map(|l| l.strip_suffix(" counter"))
+                .collect();
+            assert!(counters.len() >= 5, "{text}");
+            for family in counters {
+                let base = family.trim_end_matches("_total");
+                let samples: Vec<&str> = text
+                    .lines()
+                    .filter(|l| !l.starts_with('#') && l.starts_with(base))
+                    .filter(|l| l[base.len()..].starts_with(['_', '{', ' ']))
+                    .collect();
+                assert!(!samples.is_empty(), "{family} has no sample:\n{text}");
+                for s in samples {
+                    assert!(s.starts_with(&format!("{base}_total")), "{s}");
+                }
+                if format == Format::Openmetrics {
+                    assert!(!family.ends_with("_total"), "{family}");
+                } else {
+                    assert!(family.ends_with("_total"), "{family}");
+                }
+            }
+            assert!(
+                text.contains(
+                    "drpilot_action_duration_seconds_total{service=\"busybox\",node=\"deb1\",verb=\"syncupdate\"} 4.5"
+                ),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_state_has_a_series_and_internal_states_show_as_what_they_mean() {
+        let text = render(&facts("busybox", None), Format::Openmetrics);
+        for state in STATES {
+            let want = if state == Status::Up { 1 } else { 0 };
+            let line = format!(
+                "drpilot_service_avail{{service=\"busybox\",node=\"deb1\",state=\"{}\"}} {want}",
+                state.word()
+            );
+            assert!(text.contains(&line), "missing {line}:\n{text}");
+        }
+        assert!(text.contains(
+            "drpilot_sync_age_seconds{service=\"busybox\",node=\"deb1\",rid=\"sync#1\"} 60\n"
+        ));
+        assert!(text.contains("drpilot_sync_last_transfer_bytes{service=\"busybox\",node=\"deb1\",rid=\"sync#1\"} 58\n"));
+    }
+
+    #[test]
+    fn the_daemon_is_up_only_with_a_fresh_heartbeat() {
+        let none = render(&facts("busybox", None), Format::Openmetrics);
+        assert!(none.contains("drpilot_daemon_up{node=\"deb1\"} 0\n"));
+        assert!(!none.contains("drpilot_daemon_job_runs"));
+        let fresh = render(
+            &facts("busybox", Some(daemon("2026-12-01T11:59:30Z"))),
+            Format::Openmetrics,
+        );
+        assert!(
+            fresh.contains("drpilot_daemon_up{node=\"deb1\"} 1\n"),
+            "{fresh}"
+        );
+        assert!(fresh.contains(
+            "drpilot_daemon_job_failures_total{service=\"busybox\",node=\"deb1\",job=\"sync#1\"} 1\n"
+        ));
+        assert!(fresh.contains(
+            "drpilot_sync_failures_total{service=\"busybox\",node=\"deb1\",rid=\"sync#1\"} 1\n"
+        ));
+        assert!(fresh.contains("drpilot_daemon_notifications_sent_total{node=\"deb1\"} 7\n"));
+        let stale = render(
+            &facts("busybox", Some(daemon("2026-12-01T11:50:00Z"))),
+            Format::Openmetrics,
+        );
+        assert!(
+            stale.contains("drpilot_daemon_up{node=\"deb1\"} 0\n"),
+            "{stale}"
+        );
+    }
+
+    #[test]
+    fn numbers_use_the_spellings_of_the_format() {
+        assert_eq!(number(3.0), "3");
+        assert_eq!(number(0.25), "0.25");
+        assert_eq!(number(f64::INFINITY), "+Inf");
+        assert_eq!(number(f64::NAN), "NaN");
+    }
+}
