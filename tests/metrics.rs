@@ -131,7 +131,9 @@ fn write_node_state(lab: &TestLab) {
 /// A second service on `node`, a copy of busybox on other paths that never ran: down.
 fn add_idle_service(lab: &TestLab, node: &str) {
     let cfg = std::fs::read_to_string(lab.config(node)).unwrap();
-    let idle = cfg.replace("/srv/busybox", "/srv/idle").replace("/opt/busybox", "/opt/idle");
+    let idle = cfg
+        .replace("/srv/busybox", "/srv/idle")
+        .replace("/opt/busybox", "/opt/idle");
     std::fs::write(lab.root(node).join("etc/drpilot/idle.env"), idle).unwrap();
     std::fs::create_dir_all(lab.root(node).join("srv/idle/data")).unwrap();
 }
@@ -182,9 +184,16 @@ fn promtool_accepts_the_metrics_with_services_in_every_state() {
             .expect_ok("print metrics --format prometheus")
             .stdout;
         let (code, said) = promtool(&["check", "metrics"], &text);
-        assert_eq!(code, Some(0), "promtool check metrics on {node}: {said}\n{text}");
+        assert_eq!(
+            code,
+            Some(0),
+            "promtool check metrics on {node}: {said}\n{text}"
+        );
         for line in *lines {
-            assert!(text.lines().any(|l| l == *line), "{node}: no {line} in:\n{text}");
+            assert!(
+                text.lines().any(|l| l == *line),
+                "{node}: no {line} in:\n{text}"
+            );
         }
         for series in [
             "drpilot_build_info{",
@@ -211,7 +220,11 @@ fn promtool_accepts_the_metrics_with_services_in_every_state() {
 fn a_service_whose_config_is_broken_is_named_and_the_exit_code_says_so() {
     let lab = TestLab::new();
     let broken = lab.root("deb1").join("etc/drpilot/broken.env");
-    std::fs::write(&broken, "[DEFAULT]\nnodes = deb1\n[fs#1]\ntype = nosuchtype\n").unwrap();
+    std::fs::write(
+        &broken,
+        "[DEFAULT]\nnodes = deb1\n[fs#1]\ntype = nosuchtype\n",
+    )
+    .unwrap();
     let out = metrics(&lab, "deb1", &[]).expect_err("print metrics with a broken config");
     assert_eq!(out.code, Some(1));
     assert!(out.stderr.contains("broken.env"), "{}", out.stderr);
@@ -221,8 +234,12 @@ fn a_service_whose_config_is_broken_is_named_and_the_exit_code_says_so() {
         "{}",
         out.stdout
     );
-    assert!(out.stdout.contains(r#"drpilot_metrics_read_errors{node="deb1"} 1"#));
-    assert!(out.stdout.contains(r#"drpilot_service_avail{service="busybox""#));
+    assert!(out
+        .stdout
+        .contains(r#"drpilot_metrics_read_errors{node="deb1"} 1"#));
+    assert!(out
+        .stdout
+        .contains(r#"drpilot_service_avail{service="busybox""#));
     let missing = metrics(&lab, "deb1", &["--services", "nosuch"]).expect_err("unknown service");
     assert!(missing.stderr.contains("nosuch"), "{}", missing.stderr);
 }
@@ -233,17 +250,95 @@ fn promtool_accepts_the_alert_rules() {
     if !tool_ready(test, "promtool") {
         return;
     }
-    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/monitoring/drpilot-alerts.yml");
+    let rules = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/assets/monitoring/drpilot-alerts.yml"
+    );
     let (code, said) = promtool(&["check", "rules", rules], "");
     assert_eq!(code, Some(0), "promtool check rules: {said}");
     assert!(said.contains("SUCCESS"), "{said}");
 }
 
 #[test]
+fn the_alert_rules_fire_on_their_cases() {
+    let test = "the_alert_rules_fire_on_their_cases";
+    if !tool_ready(test, "promtool") {
+        return;
+    }
+    let tests = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/assets/monitoring/drpilot-alerts.test.yml"
+    );
+    let (code, said) = promtool(&["test", "rules", tests], "");
+    assert_eq!(code, Some(0), "promtool test rules: {said}");
+}
+
+/// The `drpilot_*` metric names a text mentions, counters' and infos' samples included.
+fn metric_names(text: &str) -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("drpilot_") {
+        let tail = &rest[at..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(tail.len());
+        names.insert(tail[..end].to_string());
+        rest = &tail[end..];
+    }
+    names
+}
+
+#[test]
+fn the_dashboard_and_the_rules_query_only_series_drpilot_writes() {
+    let lab = TestLab::replicated();
+    write_node_state(&lab);
+    let written: std::collections::BTreeSet<String> = ["deb1", "deb2"]
+        .iter()
+        .flat_map(|n| {
+            let text = metrics(&lab, n, &[]).expect_ok("print metrics").stdout;
+            samples(&text)
+                .into_iter()
+                .map(|l| l.split(['{', ' ']).next().unwrap().to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/monitoring/");
+    let dashboard = std::fs::read_to_string(format!("{dir}drpilot-dashboard.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&dashboard).expect("the dashboard is JSON");
+    let exprs: Vec<String> = json["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
+        .map(|t| t["expr"].as_str().unwrap().to_string())
+        .collect();
+    assert!(exprs.len() >= 10, "{exprs:?}");
+    let rules = std::fs::read_to_string(format!("{dir}drpilot-alerts.yml")).unwrap();
+    let rule_exprs: String = rules
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#') && !l.contains("description:"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for (what, text) in [("dashboard", exprs.join("\n")), ("alert rules", rule_exprs)] {
+        for name in metric_names(&text) {
+            assert!(
+                written.contains(&name),
+                "the {what} query {name}, which drpilot print metrics does not write; it writes {written:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn the_replica_age_grows_between_syncs_and_falls_after_one() {
     let lab = TestLab::replicated();
     let series = r#"drpilot_sync_age_seconds{service="busybox",node="deb1",rid="sync#1"}"#;
-    let age = || value(&metrics(&lab, "deb1", &[]).expect_ok("print metrics").stdout, series);
+    let age = || {
+        value(
+            &metrics(&lab, "deb1", &[]).expect_ok("print metrics").stdout,
+            series,
+        )
+    };
     let first = age();
     let mut grown = first;
     wait_until(Duration::from_secs(20), "the replica's age to grow", || {
