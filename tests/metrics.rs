@@ -242,6 +242,14 @@ fn a_service_whose_config_is_broken_is_named_and_the_exit_code_says_so() {
         .contains(r#"drpilot_service_avail{service="busybox""#));
     let missing = metrics(&lab, "deb1", &["--services", "nosuch"]).expect_err("unknown service");
     assert!(missing.stderr.contains("nosuch"), "{}", missing.stderr);
+    assert!(missing.stdout.is_empty(), "{}", missing.stdout);
+    let escape = metrics(&lab, "deb1", &["--services", "../deb2/etc/drpilot/busybox"])
+        .expect_err("a path as a service name");
+    assert!(
+        escape.stderr.contains("invalid service name"),
+        "{}",
+        escape.stderr
+    );
 }
 
 #[test]
@@ -362,8 +370,7 @@ fn the_metrics_endpoint_serves_the_same_text() {
     let lab = TestLab::replicated();
     let env = drpilot::paths::NodeEnv::new(lab.root("deb1"), "deb1");
     let server = drpilot::agent::metrics::serve("127.0.0.1:0".parse().unwrap(), move || {
-        let facts = drpilot::agent::metrics::collect(&env, &[]).unwrap();
-        drpilot::agent::metrics::render(&facts, drpilot::agent::metrics::Format::Openmetrics)
+        drpilot::agent::metrics::node_text(&env, drpilot::agent::metrics::Format::Openmetrics)
     })
     .unwrap();
     let mut s = std::net::TcpStream::connect(server.addr).unwrap();

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use color_eyre::eyre::{bail, Result};
 
 use crate::agent::{probe::probe, selector, Service};
+use crate::config::is_valid_service_name;
 use crate::drivers::sync_state;
 use crate::paths::NodeEnv;
 use crate::protocol::node_state::{
@@ -69,6 +70,9 @@ pub fn collect(env: &NodeEnv, only: &[String]) -> Result<NodeFacts> {
         selector::configured(env)?
     } else {
         for name in only {
+            if !is_valid_service_name(name) {
+                bail!("--services: invalid service name '{name}': use letters, digits, '.', '_' and '-'");
+            }
             if !env.config_path(name).exists() {
                 bail!(
                     "--services: service {name} is not configured on {} (no {})",

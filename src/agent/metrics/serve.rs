@@ -35,9 +35,13 @@ pub fn serve(listen: SocketAddr, render: impl Fn() -> String + Send + 'static) -
         .name("metrics-http".to_string())
         .spawn(move || {
             for conn in listener.incoming() {
-                // A failed accept or a client gone mid-answer only ends that connection.
-                if let Ok(stream) = conn {
-                    let _ = answer(stream, &render);
+                match conn {
+                    // A client gone mid-answer only ends its connection.
+                    Ok(stream) => {
+                        let _ = answer(stream, &render);
+                    }
+                    // Out of descriptors, say: wait a little rather than spin on accept.
+                    Err(_) => std::thread::sleep(Duration::from_millis(100)),
                 }
             }
         })
