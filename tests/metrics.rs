@@ -216,6 +216,78 @@ fn promtool_accepts_the_metrics_with_services_in_every_state() {
     }
 }
 
+/// Python's strict OpenMetrics parser (Debian's python3-prometheus-client, for Debian's
+/// /usr/bin/python3), when installed.
+fn openmetrics_parser_ready(test: &str) -> bool {
+    let ok = Command::new("/usr/bin/python3")
+        .args(["-c", "import prometheus_client.openmetrics.parser"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        let why = "python3-prometheus-client is not installed";
+        assert!(
+            !testbed_required(),
+            "DRPILOT_REQUIRE_TESTBED=1 but {test}: {why}"
+        );
+        eprintln!("skipping {test}: {why}");
+    }
+    ok
+}
+
+/// Parses OpenMetrics text with the strict parser: each family as `name type unit samples`.
+const PARSE_OPENMETRICS: &str = "
+import sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+for f in text_string_to_metric_families(sys.stdin.read()):
+    print(f.name, f.type, f.unit or '-', len(f.samples))
+";
+
+#[test]
+fn the_openmetrics_text_passes_a_strict_openmetrics_parser() {
+    let test = "the_openmetrics_text_passes_a_strict_openmetrics_parser";
+    if !openmetrics_parser_ready(test) {
+        return;
+    }
+    let lab = TestLab::replicated();
+    add_idle_service(&lab, "deb1");
+    write_node_state(&lab);
+    let text = metrics(&lab, "deb1", &[]).expect_ok("print metrics").stdout;
+    let mut child = Command::new("/usr/bin/python3")
+        .args(["-c", PARSE_OPENMETRICS])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run python3");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let families = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the OpenMetrics parser refused the text: {}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for family in [
+        "drpilot_build info - 1",
+        "drpilot_actions counter - 2",
+        "drpilot_action_duration_seconds counter seconds 2",
+        "drpilot_service_avail gauge - 14",
+        "drpilot_sync_age_seconds gauge seconds 1",
+        "drpilot_daemon_job_runs counter - 2",
+    ] {
+        assert!(
+            families.lines().any(|l| l == family),
+            "no {family} in:\n{families}"
+        );
+    }
+}
+
 #[test]
 fn a_service_whose_config_is_broken_is_named_and_the_exit_code_says_so() {
     let lab = TestLab::new();

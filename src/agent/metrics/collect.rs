@@ -126,3 +126,34 @@ pub fn collect(env: &NodeEnv, only: &[String]) -> Result<NodeFacts> {
         errors,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreadable_state_file_is_named_and_nothing_is_guessed() {
+        let d = tempfile::tempdir().unwrap();
+        let env = NodeEnv::new(d.path(), "n1");
+        let daemon = daemon_state_path(&env);
+        std::fs::create_dir_all(daemon.parent().unwrap()).unwrap();
+        std::fs::write(&daemon, "{\"pid\": ").unwrap();
+        let facts = collect(&env, &[]).unwrap();
+        assert!(facts.services.is_empty());
+        assert!(facts.daemon.is_none());
+        assert_eq!(facts.errors.len(), 1, "{:?}", facts.errors);
+        assert!(
+            facts.errors[0].contains("daemon/state.json"),
+            "{:?}",
+            facts.errors
+        );
+    }
+
+    #[test]
+    fn a_node_without_files_has_no_facts_and_no_errors() {
+        let d = tempfile::tempdir().unwrap();
+        let facts = collect(&NodeEnv::new(d.path(), "n1"), &[]).unwrap();
+        assert!(facts.services.is_empty() && facts.daemon.is_none() && facts.errors.is_empty());
+        assert!(collect(&NodeEnv::new(d.path(), "n1"), &["svc".to_string()]).is_err());
+    }
+}
