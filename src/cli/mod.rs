@@ -7,6 +7,7 @@ mod lab;
 mod lab_netns;
 mod paint;
 mod peer;
+mod print;
 mod report;
 mod svc;
 
@@ -58,6 +59,8 @@ enum Command {
         #[command(subcommand)]
         what: AgentWhat,
     },
+    /// Node-level reports: `print metrics` (Prometheus metrics of this node).
+    Print(print::PrintArgs),
     /// Checks a service config file: errors and warnings with file:line.
     CheckConfig {
         /// The `.env` file.
@@ -263,6 +266,7 @@ fn dispatch(cli: Cli) -> Result<bool> {
         Command::Peer(args) => peer::run(args),
         Command::Completions { shell } => generate::completions(shell),
         Command::Man { dir } => generate::man_pages(&dir),
+        Command::Print(args) => print::run(args),
     }
 }
 

@@ -10,6 +10,7 @@ use color_eyre::eyre::{bail, eyre, Result};
 use super::{Ctx, Probe};
 use crate::config::KeywordSpec;
 use crate::paths::{write_atomic, NodeEnv};
+use crate::protocol::node_state::LastTransfer;
 
 /// The keywords every data sync reads, whatever its type.
 pub(crate) const KEYWORDS: &[KeywordSpec] = &[
@@ -112,6 +113,43 @@ pub fn read_state(env: &NodeEnv, svc: &str, rid: &str) -> Result<Option<SyncStat
 pub fn write_state(env: &NodeEnv, svc: &str, rid: &str, state: &SyncState) -> Result<()> {
     write_atomic(&state_path(env, svc, rid), state.to_line().as_bytes())?;
     Ok(())
+}
+
+/// The file of sync resource `rid`'s last completed transfer, next to its state file.
+pub fn transfer_path(env: &NodeEnv, svc: &str, rid: &str) -> PathBuf {
+    env.state_dir(svc).join(format!("{rid}.transfer.json"))
+}
+
+/// Records a completed transfer of `bytes` that began at `started`, for the metrics (bytes and
+/// duration of the last sync). A sync that completed is not failed by a record it cannot write:
+/// the error is returned for the caller to log as a warning.
+pub fn record_transfer(
+    env: &NodeEnv,
+    svc: &str,
+    rid: &str,
+    bytes: u64,
+    started: std::time::Instant,
+) -> Result<()> {
+    let t = LastTransfer {
+        bytes,
+        seconds: started.elapsed().as_secs_f64(),
+        ended: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    };
+    let path = transfer_path(env, svc, rid);
+    write_atomic(&path, &serde_json::to_vec(&t)?)
+        .map_err(|e| eyre!("writing {}: {e}", path.display()))
+}
+
+/// Reads the last transfer of a sync resource: `Ok(None)` when none was recorded.
+pub fn read_transfer(env: &NodeEnv, svc: &str, rid: &str) -> Result<Option<LastTransfer>> {
+    let path = transfer_path(env, svc, rid);
+    match std::fs::read(&path) {
+        Ok(b) => serde_json::from_slice(&b)
+            .map(Some)
+            .map_err(|e| eyre!("{}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(eyre!("reading {}: {e}", path.display())),
+    }
 }
 
 /// Parses a delay: plain minutes (OpenSVC's unit) or a number with s, m, h or d.

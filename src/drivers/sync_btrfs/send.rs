@@ -15,7 +15,7 @@ use super::stream::stream;
 use super::subvol::Subvol;
 use super::volume::{argv, Tool, Top};
 use super::wire::{list_args, receive_args, ReceiveReport, Transfer};
-use crate::drivers::sync_state::{write_state, SyncState};
+use crate::drivers::sync_state::{record_transfer, write_state, SyncState};
 use crate::drivers::{Ctx, SyncMode};
 use crate::transport::Transport;
 
@@ -124,6 +124,7 @@ pub fn sync_to(rid: &str, ctx: &Ctx, mode: SyncMode, target: &dyn Transport) -> 
         state: &state,
         name: &name,
     };
+    let began = std::time::Instant::now();
     let report = match transfer(&job, remote.as_deref()) {
         Ok(r) => r,
         Err(e) => {
@@ -141,6 +142,9 @@ pub fn sync_to(rid: &str, ctx: &Ctx, mode: SyncMode, target: &dyn Transport) -> 
         .wrap_err_with(|| format!("{rid} on {node}: writing the state file"))?;
     ctx.log
         .info(rid, &format!("update state file with sync id {}", state.id));
+    if let Err(e) = record_transfer(ctx.env, ctx.svc, rid, report.bytes, began) {
+        ctx.log.warn(rid, &format!("{e:#}"));
+    }
     finish(&job, &report)?;
     top.close()
 }

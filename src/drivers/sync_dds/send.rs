@@ -14,7 +14,7 @@ use super::delta::{StreamHeader, StreamStats};
 use super::lvm::{self, LvInfo};
 use super::stream;
 use super::wire::{receive_args, state_args, TargetState, Transfer};
-use crate::drivers::sync_state::{write_state, SyncState};
+use crate::drivers::sync_state::{record_transfer, write_state, SyncState};
 use crate::drivers::{Ctx, SyncMode};
 use crate::transport::Transport;
 
@@ -135,7 +135,8 @@ impl Job<'_> {
                 shell_words::join(&args)
             ),
         );
-        stream::send(
+        let began = std::time::Instant::now();
+        let sent = stream::send(
             self.ctx,
             self.rid,
             &self.ctx.env.path(source),
@@ -143,7 +144,12 @@ impl Job<'_> {
             chunks,
             self.target,
             &args,
-        )
+        )?;
+        let (env, svc) = (self.ctx.env, self.ctx.svc);
+        if let Err(e) = record_transfer(env, svc, self.rid, sent.stream_bytes, began) {
+            self.ctx.log.warn(self.rid, &format!("{e:#}"));
+        }
+        Ok(sent)
     }
 
     /// Asks the target for its state of `dst`.

@@ -11,7 +11,7 @@ use std::time::Duration;
 use color_eyre::eyre::{bail, eyre, Result, WrapErr};
 
 use self::archive::{write_stream_with_progress, Entry, Progress, Summary};
-use super::sync_state::{probe_state, write_state, SyncState};
+use super::sync_state::{probe_state, record_transfer, write_state, SyncState};
 use super::{Ctx, DataSync, Probe, Resource, SyncMode};
 use crate::drivers::transfer::{refused, stream_to, Throttle};
 use crate::protocol::log::SyncProgress;
@@ -134,6 +134,7 @@ impl DataSync for SyncDir {
             transfer: Transfer::new(replica, &ctx.env.nodename, &state.id, &when)?,
         });
         let log = ctx.log;
+        let began = std::time::Instant::now();
         let (sent, out) = stream_to(target, &args, |w| {
             let started = std::time::Instant::now();
             let mut pace = Throttle::default();
@@ -169,6 +170,9 @@ impl DataSync for SyncDir {
         write_state(ctx.env, ctx.svc, rid, &state)?;
         ctx.log
             .info(rid, &format!("update state file with sync id {}", state.id));
+        if let Err(e) = record_transfer(ctx.env, ctx.svc, rid, sent.bytes_sent, began) {
+            ctx.log.warn(rid, &format!("{e:#}"));
+        }
         Ok(())
     }
 
