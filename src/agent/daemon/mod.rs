@@ -1,0 +1,168 @@
+//! `drpilot daemon`: the node's long-lived process. It is the node's one prober (the `agent
+//! watch` probe loop, which every watcher then follows), runs each service's scheduled syncs
+//! (`syncdrp` once a day inside `sync_period`, `syncupdate --rid RID` every `sync_interval`)
+//! as children under the service lock, starts the standby resources of the services this node
+//! is a DRP node of at boot, notifies status transitions, RPO breaches and failed jobs, and
+//! stops on SIGTERM/SIGINT letting a running action finish within a grace period.
+
+pub mod config;
+mod jobs;
+pub mod notify;
+pub mod schedule;
+mod signals;
+pub mod state;
+mod ticks;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use color_eyre::eyre::{Result, WrapErr};
+
+use self::config::DaemonConfig;
+use self::notify::{Event, Notifier};
+use super::watch_share::Shared as ProbeShare;
+use crate::paths::NodeEnv;
+use crate::protocol::watch::WatchRecord;
+use crate::status::Status;
+
+/// The daemon's config file on a node.
+pub const CONFIG_PATH: &str = "/etc/drpilot/daemon.toml";
+
+/// How the daemon is started.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Seconds between two looks at the jobs (`--tick`, wins over the config's).
+    pub tick: Option<u64>,
+    /// The config file (`--config`), else [`CONFIG_PATH`] under the node's root.
+    pub config: Option<PathBuf>,
+}
+
+/// Runs the daemon until SIGTERM or SIGINT; `Ok` is a clean stop.
+pub fn run(env: &NodeEnv, opts: &Options) -> Result<()> {
+    let path = opts.config.clone().unwrap_or_else(|| env.path(CONFIG_PATH));
+    let cfg = DaemonConfig::load(&path)?;
+    let tick = Duration::from_secs(opts.tick.unwrap_or(cfg.schedule.tick).max(1));
+    // Every action the daemon runs, and every line it logs, names the daemon as its actor.
+    crate::transport::client::set_origin("daemon", None);
+    if let Some((k, v)) = crate::transport::client::actor_env() {
+        std::env::set_var(k, v);
+    }
+    let probe_share = ProbeShare::for_daemon(env)?;
+    let state = state::Shared::start(env);
+    state.save()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    signals::install(stop.clone())?;
+    let notifier = Notifier::new(&cfg.notify, cfg.notify_retry())?;
+    let (tx, rx) = mpsc::channel::<Event>();
+
+    let prober = {
+        let env = env.clone();
+        let stop = stop.clone();
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let mut sink = StatusSink::new(&env.nodename, tx, stop);
+            // Ends when the sink refuses a line (the daemon stops).
+            let _ = super::watch::watch_with(&env, &[], &mut sink, None, probe_share);
+        })
+    };
+    let sender = {
+        let state = state.clone();
+        let stop = stop.clone();
+        std::thread::spawn(move || notifier.serve(&rx, &state, &stop))
+    };
+    // --- metrics: engineer M's endpoint is started here, e.g.
+    // `crate::…::metrics::serve(&cfg.metrics.listen, env, stop.clone())` in a thread of its own.
+    let _metrics_listen = &cfg.metrics.listen;
+    // --- end of the metrics' place.
+
+    println!(
+        "drpilot daemon on {}: pid {}, tick {}s, config {}",
+        env.nodename,
+        std::process::id(),
+        tick.as_secs(),
+        path.display()
+    );
+    let mut sched = ticks::Scheduler::new(env, &cfg, &state, &stop, tx);
+    sched.boot();
+    while !stop.load(Ordering::SeqCst) {
+        sched.tick();
+        if let Err(e) = state.save() {
+            eprintln!("daemon: {e:#}");
+        }
+        if jobs::sleep_unless(&stop, tick) {
+            break;
+        }
+    }
+    println!("drpilot daemon on {}: stopping", env.nodename);
+    drop(sched);
+    let _ = prober.join();
+    let _ = sender.join();
+    state.save().wrap_err("writing the daemon's last state")?;
+    Ok(())
+}
+
+/// The daemon's probe loop writes its watch records here: each service's avail change becomes
+/// a `status` notification.
+struct StatusSink {
+    node: String,
+    buf: Vec<u8>,
+    last: std::collections::BTreeMap<String, Status>,
+    tx: mpsc::Sender<Event>,
+    stop: Arc<AtomicBool>,
+}
+
+impl StatusSink {
+    fn new(node: &str, tx: mpsc::Sender<Event>, stop: Arc<AtomicBool>) -> Self {
+        Self {
+            node: node.to_string(),
+            buf: Vec::new(),
+            last: Default::default(),
+            tx,
+            stop,
+        }
+    }
+
+    fn line(&mut self, line: &[u8]) {
+        let Ok(WatchRecord::Status { status, .. }) = serde_json::from_slice(line) else {
+            return;
+        };
+        let now = status.avail.displayed();
+        if let Some(before) = self.last.insert(status.service.clone(), now) {
+            if before != now {
+                let _ = self.tx.send(Event {
+                    event: "status".into(),
+                    node: self.node.clone(),
+                    service: status.service.clone(),
+                    ts: state::now_text(),
+                    from: Some(before.to_string()),
+                    to: Some(now.to_string()),
+                    rid: None,
+                    message: format!(
+                        "{} went from {before} to {now} on {}",
+                        status.service, self.node
+                    ),
+                });
+            }
+        }
+    }
+}
+
+impl std::io::Write for StatusSink {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.stop.load(Ordering::SeqCst) {
+            return Err(std::io::ErrorKind::BrokenPipe.into());
+        }
+        self.buf.extend_from_slice(data);
+        while let Some(i) = self.buf.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.buf.drain(..=i).collect();
+            self.line(&line);
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,266 @@
+//! Notifications: a service's status transition seen by the daemon's probe loop, an RPO breach
+//! (a sync resource older than its `sync_max_delay`) and a scheduled sync that failed go to an
+//! exec hook (the event's JSON on stdin, its essentials in environment variables) and/or a
+//! webhook (the JSON POSTed over HTTP/1.1, plain `http://` only), each with retries. The
+//! payload is documented in docs/notifications.md.
+
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use color_eyre::eyre::{bail, eyre, Result};
+use serde::{Deserialize, Serialize};
+
+use super::config::{NotifyConfig, Retry};
+use super::state::Shared;
+
+/// How long a hook or a webhook call may take.
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One notification's payload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// `status` (a service's avail changed), `rpo_breach` (a replica older than its
+    /// `sync_max_delay`) or `sync_failed` (a scheduled sync failed after its retries).
+    pub event: String,
+    /// The node the daemon runs on.
+    pub node: String,
+    /// The service.
+    pub service: String,
+    /// When the daemon saw it (RFC 3339 UTC).
+    pub ts: String,
+    /// `status`: the avail before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// `status`: the avail now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// `rpo_breach`, `sync_failed`: the sync resource or the job (`sync#1`, `syncdrp`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rid: Option<String>,
+    /// A sentence for humans (the failure's reason, the replica's age).
+    pub message: String,
+}
+
+/// A parsed `http://host[:port]/path`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Url {
+    host: String,
+    port: u16,
+    path: String,
+}
+
+impl Url {
+    /// Parses a webhook URL; `https://` is refused (no TLS yet).
+    pub fn parse(text: &str) -> Result<Self> {
+        let Some(rest) = text.strip_prefix("http://") else {
+            if text.starts_with("https://") {
+                bail!("'{text}': https is not supported yet, use http:// (a local relay, say)");
+            }
+            bail!("'{text}' is not an http:// URL");
+        };
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) => (
+                h,
+                p.parse::<u16>()
+                    .map_err(|_| eyre!("'{text}': bad port '{p}'"))?,
+            ),
+            None => (authority, 80),
+        };
+        if host.is_empty() {
+            bail!("'{text}': no host");
+        }
+        Ok(Self {
+            host: host.to_string(),
+            port,
+            path: path.to_string(),
+        })
+    }
+}
+
+/// Where notifications go, and how hard to try.
+pub struct Notifier {
+    exec: Option<Vec<String>>,
+    webhook: Option<Url>,
+    retry: Retry,
+}
+
+impl Notifier {
+    /// From the `[notify]` section (already checked when the config was read).
+    pub fn new(cfg: &NotifyConfig, retry: Retry) -> Result<Self> {
+        Ok(Self {
+            exec: cfg.exec.clone(),
+            webhook: cfg.webhook.as_deref().map(Url::parse).transpose()?,
+            retry,
+        })
+    }
+
+    /// Whether anything is configured.
+    pub fn is_configured(&self) -> bool {
+        self.exec.is_some() || self.webhook.is_some()
+    }
+
+    /// Sends every event received until `stop` (after the channel is drained), counting each
+    /// delivery in the daemon's state.
+    pub fn serve(&self, events: &Receiver<Event>, state: &Shared, stop: &Arc<AtomicBool>) {
+        loop {
+            match events.recv_timeout(Duration::from_millis(200)) {
+                Ok(ev) => self.send(&ev, state, stop),
+                Err(RecvTimeoutError::Timeout) if stop.load(Ordering::SeqCst) => return,
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    }
+
+    fn send(&self, ev: &Event, state: &Shared, stop: &AtomicBool) {
+        if !self.is_configured() {
+            return;
+        }
+        let Ok(payload) = serde_json::to_vec(ev) else {
+            return;
+        };
+        let mut targets: Vec<(&str, Box<dyn Fn() -> Result<()> + '_>)> = Vec::new();
+        if let Some(argv) = &self.exec {
+            targets.push(("exec hook", Box::new(|| run_hook(argv, ev, &payload))));
+        }
+        if let Some(url) = &self.webhook {
+            targets.push(("webhook", Box::new(|| post(url, &payload))));
+        }
+        for (what, call) in targets {
+            let mut last = String::new();
+            let mut sent = false;
+            for n in 0..self.retry.tries {
+                if n > 0 {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    std::thread::sleep(self.retry.wait_before(n));
+                }
+                match call() {
+                    Ok(()) => {
+                        sent = true;
+                        break;
+                    }
+                    Err(e) => last = format!("{e:#}"),
+                }
+            }
+            let mut st = state.lock();
+            if sent {
+                st.notifications_sent += 1;
+            } else {
+                st.notifications_failed += 1;
+                eprintln!(
+                    "daemon: the {what} failed for {} of {}: {last}",
+                    ev.event, ev.service
+                );
+            }
+        }
+        let _ = state.save();
+    }
+}
+
+/// Runs the exec hook: the payload on stdin, the essentials in `DRPILOT_EVENT`,
+/// `DRPILOT_SERVICE`, `DRPILOT_NODE`, `DRPILOT_FROM`, `DRPILOT_TO`, `DRPILOT_RID`.
+fn run_hook(argv: &[String], ev: &Event, payload: &[u8]) -> Result<()> {
+    let Some((prog, args)) = argv.split_first() else {
+        bail!("empty exec hook");
+    };
+    let mut cmd = Command::new(prog);
+    cmd.args(args)
+        .env("DRPILOT_EVENT", &ev.event)
+        .env("DRPILOT_SERVICE", &ev.service)
+        .env("DRPILOT_NODE", &ev.node)
+        .env("DRPILOT_FROM", ev.from.as_deref().unwrap_or(""))
+        .env("DRPILOT_TO", ev.to.as_deref().unwrap_or(""))
+        .env("DRPILOT_RID", ev.rid.as_deref().unwrap_or(""))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().map_err(|e| eyre!("cannot run {prog}: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A hook that does not read its stdin is fine.
+        let _ = stdin.write_all(payload);
+    }
+    let deadline = Instant::now() + CALL_TIMEOUT;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            if status.success() {
+                return Ok(());
+            }
+            bail!("{prog} exited with {status}");
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("{prog} took more than {}s", CALL_TIMEOUT.as_secs());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// POSTs the payload; a 2xx answer is a delivery.
+fn post(url: &Url, payload: &[u8]) -> Result<()> {
+    let addr = (url.host.as_str(), url.port)
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| eyre!("{}: no address", url.host))?;
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    s.set_read_timeout(Some(CALL_TIMEOUT))?;
+    s.set_write_timeout(Some(CALL_TIMEOUT))?;
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: {}:{}\r\nUser-Agent: drpilot/{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        url.path,
+        url.host,
+        url.port,
+        env!("CARGO_PKG_VERSION"),
+        payload.len()
+    );
+    s.write_all(head.as_bytes())?;
+    s.write_all(payload)?;
+    s.flush()?;
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 1024];
+    // The status line is enough.
+    while !answer.contains(&b'\n') {
+        let n = s.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+    }
+    let line = String::from_utf8_lossy(&answer);
+    let line = line.lines().next().unwrap_or_default();
+    let code = line.split_whitespace().nth(1).unwrap_or_default();
+    if code.starts_with('2') && code.len() == 3 {
+        Ok(())
+    } else {
+        bail!("the webhook answered '{}'", crate::text::clean_line(line))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_urls_are_plain_http() {
+        let u = Url::parse("http://127.0.0.1:9000/hook").unwrap();
+        assert_eq!(
+            (u.host.as_str(), u.port, u.path.as_str()),
+            ("127.0.0.1", 9000, "/hook")
+        );
+        assert_eq!(Url::parse("http://example.org").unwrap().port, 80);
+        assert!(Url::parse("https://example.org").is_err());
+        assert!(Url::parse("ftp://x").is_err());
+        assert!(Url::parse("http://:80/").is_err());
+    }
+}
