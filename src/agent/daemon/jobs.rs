@@ -114,10 +114,16 @@ impl Job<'_> {
             .unwrap_or_default()
             .trim()
             .to_string();
+        // The runner's words when this node's lock is held (a peer's refusal is a failure).
+        let local_busy = format!(
+            "{}: {} refused: already running",
+            self.svc,
+            self.verb.first().map_or("", String::as_str)
+        );
         match status {
             Some(s) if s.success() => Outcome::Done,
             // Another action took the lock between our look and the child's.
-            _ if err_text.contains("refused: already running") => Outcome::Skipped(err_text),
+            _ if err_text.contains(&local_busy) => Outcome::Skipped(err_text),
             Some(s) => Outcome::Failed(if err_text.is_empty() {
                 format!("exited with {s}")
             } else {

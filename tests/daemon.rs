@@ -1,0 +1,412 @@
+//! The node daemon on the lab: scheduled syncs inside their window only, failures counted and
+//! notified, a webhook told of a down transition, the daemon as the node's one prober, a clean
+//! SIGTERM, standby resources at boot.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::Local;
+use drpilot::paths::NodeEnv;
+use serde_json::Value;
+use support::{wait_until, TestLab};
+
+/// A daemon on a lab node, killed on drop.
+struct Daemon {
+    child: Child,
+    out: PathBuf,
+}
+
+impl Daemon {
+    fn start(lab: &TestLab, node: &str) -> Self {
+        let out = lab.dir.join(format!("daemon-{node}.out"));
+        let child = lab
+            .node_cmd(node)
+            .args(["daemon", "--tick", "1"])
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::fs::File::create(out.with_extension("err")).unwrap())
+            .spawn()
+            .expect("spawn the daemon");
+        Self { child, out }
+    }
+
+    fn output(&self) -> String {
+        std::fs::read_to_string(&self.out).unwrap_or_default()
+            + &std::fs::read_to_string(self.out.with_extension("err")).unwrap_or_default()
+    }
+
+    fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn env(lab: &TestLab, node: &str) -> NodeEnv {
+    NodeEnv::new(lab.root(node), node)
+}
+
+/// The daemon's state on `node`, once written.
+fn daemon_state(lab: &TestLab, node: &str) -> Option<Value> {
+    let p = lab.root(node).join("var/lib/drpilot/daemon/state.json");
+    serde_json::from_slice(&std::fs::read(p).ok()?).ok()
+}
+
+fn job(lab: &TestLab, node: &str, job: &str) -> Value {
+    daemon_state(lab, node)
+        .map(|s| s["jobs"]["busybox"][job].clone())
+        .unwrap_or(Value::Null)
+}
+
+/// The id of the last sync of sync#1 recorded on deb1.
+fn sync_id(lab: &TestLab) -> String {
+    std::fs::read_to_string(env(lab, "deb1").state_dir("busybox").join("sync#1.state"))
+        .unwrap_or_default()
+}
+
+/// Sets `[DEFAULT] sync_period` on every node of the lab.
+fn set_period(lab: &TestLab, period: &str) {
+    for node in ["deb1", "deb2"] {
+        let p = lab.config(node);
+        let text: String = std::fs::read_to_string(&p)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with("sync_period"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let text = text.replace(
+            "[DEFAULT]\n",
+            &format!("[DEFAULT]\nsync_period = {period}\n"),
+        );
+        std::fs::write(&p, text).unwrap();
+    }
+}
+
+/// A window of `from`..`to` minutes around now (local time, as sync_period reads it).
+fn window(from: i64, to: i64) -> String {
+    let now = Local::now();
+    let at = |m: i64| (now + chrono::Duration::minutes(m)).format("%H:%M").to_string();
+    format!("{}-{}", at(from), at(to))
+}
+
+fn write_daemon_toml(lab: &TestLab, node: &str, text: &str) {
+    let p = lab.root(node).join("etc/drpilot/daemon.toml");
+    std::fs::write(p, text).unwrap();
+}
+
+/// Waits until the daemon on `node` has looked at its jobs `n` more times.
+fn wait_ticks(lab: &TestLab, node: &str, n: usize) {
+    for _ in 0..n {
+        let seen = daemon_state(lab, node).map(|s| s["heartbeat"].clone());
+        wait_until(Duration::from_secs(20), "a daemon tick", || {
+            daemon_state(lab, node).map(|s| s["heartbeat"].clone()) != seen
+        });
+    }
+}
+
+#[test]
+fn the_daemon_runs_a_sync_inside_its_window_and_none_outside_it() {
+    let lab = TestLab::replicated();
+    let before = sync_id(&lab);
+    assert!(!before.is_empty(), "the lab was replicated");
+
+    // Outside the window: no sync, however many ticks.
+    set_period(&lab, &window(120, 180));
+    let daemon = Daemon::start(&lab, "deb1");
+    wait_until(Duration::from_secs(20), "syncdrp's next turn", || {
+        job(&lab, "deb1", "syncdrp")["next_due"].is_string()
+    });
+    wait_ticks(&lab, "deb1", 3);
+    assert_eq!(sync_id(&lab), before, "no sync outside the window");
+    assert_eq!(job(&lab, "deb1", "syncdrp")["runs"], 0);
+    drop(daemon);
+
+    // Inside it: one syncdrp.
+    set_period(&lab, &window(-5, 5));
+    let daemon = Daemon::start(&lab, "deb1");
+    wait_until(Duration::from_secs(60), "a scheduled syncdrp", || {
+        job(&lab, "deb1", "syncdrp")["runs"] == 1
+    });
+    let j = job(&lab, "deb1", "syncdrp");
+    assert!(j["last_success"].is_string(), "{j}\n{}", daemon.output());
+    assert_ne!(sync_id(&lab), before, "the sync ran");
+    // Once a day: the next ticks leave it alone.
+    let after = sync_id(&lab);
+    wait_ticks(&lab, "deb1", 3);
+    assert_eq!(job(&lab, "deb1", "syncdrp")["runs"], 1);
+    assert_eq!(sync_id(&lab), after);
+    // Its lines name the daemon in the action log.
+    let records =
+        std::fs::read_to_string(env(&lab, "deb1").state_dir("busybox").join("actions.jsonl"))
+            .unwrap();
+    assert!(
+        records.contains("\"origin\":\"daemon\""),
+        "the daemon's action is recorded as its own"
+    );
+}
+
+#[test]
+fn a_failed_scheduled_sync_is_counted_and_fires_the_hook() {
+    let lab = TestLab::replicated();
+    set_period(&lab, &window(-5, 5));
+    let hook_out = lab.dir.join("hook.json");
+    write_daemon_toml(
+        &lab,
+        "deb1",
+        &format!(
+            "[notify]\nexec = [\"/usr/bin/tee\", \"{}\"]\n[schedule]\ntries = 2\nbackoff = 1\n",
+            hook_out.display()
+        ),
+    );
+    // An action holds the DRP node's lock: it refuses to receive, so the sync fails.
+    let held = drpilot::lock::acquire(&env(&lab, "deb2"), "busybox", "test", Duration::ZERO)
+        .expect("deb2's lock");
+    let daemon = Daemon::start(&lab, "deb1");
+    wait_until(Duration::from_secs(60), "a failed scheduled sync", || {
+        job(&lab, "deb1", "syncdrp")["failures"]
+            .as_u64()
+            .is_some_and(|f| f >= 1)
+    });
+    wait_until(Duration::from_secs(30), "the hook's payload", || {
+        std::fs::read_to_string(&hook_out)
+            .ok()
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .is_some()
+    });
+    drop(held);
+    let ev: Value = serde_json::from_str(&std::fs::read_to_string(&hook_out).unwrap()).unwrap();
+    assert_eq!(ev["event"], "job_failed", "{ev}");
+    assert_eq!(ev["service"], "busybox");
+    assert_eq!(ev["node"], "deb1");
+    assert_eq!(ev["rid"], "syncdrp");
+    wait_until(Duration::from_secs(30), "the hook counted as sent", || {
+        daemon_state(&lab, "deb1").is_some_and(|s| s["notifications_sent"].as_u64() >= Some(1))
+    });
+    let st = daemon_state(&lab, "deb1").unwrap();
+    let j = &st["jobs"]["busybox"]["syncdrp"];
+    assert!(j["last_error"].is_string(), "{j}");
+    let log = std::fs::read_to_string(env(&lab, "deb1").state_dir("busybox").join("actions.log"))
+        .unwrap();
+    assert!(
+        log.contains("scheduled syncdrp failed after 2 tries"),
+        "the failure is logged:\n{log}\n{}",
+        daemon.output()
+    );
+}
+
+/// Reads one HTTP request from the listener and answers 200: its body.
+fn accept_one(listener: &TcpListener, deadline: Instant) -> Option<Value> {
+    while Instant::now() < deadline {
+        let Ok((stream, _)) = listener.accept() else {
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
+        };
+        stream.set_nonblocking(false).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut len = 0usize;
+        let mut first = String::new();
+        reader.read_line(&mut first).unwrap();
+        assert!(first.starts_with("POST /hook HTTP/1.1"), "{first}");
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line.trim().is_empty() {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                len = v.trim().parse().unwrap();
+            }
+        }
+        let mut body = vec![0u8; len];
+        reader.read_exact(&mut body).unwrap();
+        let mut w = stream;
+        w.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+        return Some(serde_json::from_slice(&body).expect("a JSON payload"));
+    }
+    None
+}
+
+#[test]
+fn a_webhook_receives_a_down_transition() {
+    let lab = TestLab::new();
+    set_period(&lab, &window(120, 180));
+    lab.svc("deb1", &["start"]).expect_ok("start");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    write_daemon_toml(
+        &lab,
+        "deb1",
+        &format!("[notify]\nwebhook = \"http://127.0.0.1:{port}/hook\"\n"),
+    );
+    let daemon = Daemon::start(&lab, "deb1");
+    let published = lab.root("deb1").join("run/drpilot/watch/published.json");
+    wait_until(Duration::from_secs(20), "the daemon's first round", || {
+        std::fs::read_to_string(&published).is_ok_and(|t| t.contains("\"avail\":\"up\""))
+    });
+    lab.svc("deb1", &["stop"]).expect_ok("stop");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let ev = loop {
+        let ev = accept_one(&listener, deadline)
+            .unwrap_or_else(|| panic!("no down transition posted:\n{}", daemon.output()));
+        if ev["event"] == "status" && ev["to"] == "down" {
+            break ev;
+        }
+    };
+    assert_eq!(ev["service"], "busybox");
+    assert_eq!(ev["node"], "deb1");
+    assert_ne!(ev["from"], "down", "{ev}");
+    assert!(ev["ts"].is_string());
+}
+
+/// The pids holding a lock on the file `p`, from /proc/locks.
+fn lock_holders(p: &Path) -> Vec<i32> {
+    use std::os::unix::fs::MetadataExt;
+    let ino = std::fs::metadata(p).unwrap().ino();
+    std::fs::read_to_string("/proc/locks")
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            // "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"
+            let i = f.iter().position(|w| *w == "FLOCK")?;
+            let pid: i32 = f.get(i + 3)?.parse().ok()?;
+            let file_ino: u64 = f.get(i + 4)?.rsplit(':').next()?.parse().ok()?;
+            (file_ino == ino).then_some(pid)
+        })
+        .collect()
+}
+
+#[test]
+fn a_watch_attaches_to_the_daemons_probe_loop() {
+    let lab = TestLab::new();
+    set_period(&lab, &window(120, 180));
+    let daemon = Daemon::start(&lab, "deb1");
+    let dir = lab.root("deb1").join("run/drpilot/watch");
+    wait_until(Duration::from_secs(20), "the daemon's first round", || {
+        dir.join("published.json").exists()
+    });
+    let mut watch = lab
+        .node_cmd("deb1")
+        .args(["agent", "watch"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = watch.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut beats = 0;
+    while beats < 2 {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("the watch streams");
+        let rec: Value = serde_json::from_str(&line).unwrap();
+        if rec["type"] == "heartbeat" {
+            beats += 1;
+        }
+    }
+    let holders = lock_holders(&dir.join("prober.lock"));
+    let watch_pid = watch.id() as i32;
+    let _ = watch.kill();
+    let _ = watch.wait();
+    assert_eq!(
+        holders,
+        vec![daemon.pid()],
+        "the daemon probes, the watch (pid {watch_pid}) follows"
+    );
+}
+
+#[test]
+fn sigterm_lets_a_running_action_finish() {
+    let lab = TestLab::new();
+    set_period(&lab, &window(120, 180));
+    // A standby app on the DRP node whose start waits for the test's go.
+    let go = lab.root("deb2").join("go");
+    let p = lab.config("deb2");
+    let mut text = std::fs::read_to_string(&p).unwrap();
+    text.push_str(&format!(
+        "\n[app#2]\nstart = /bin/sleep 1000\ncheck = /usr/bin/test -e {}\ntimeout = 300\nalways_on = drpnodes\n",
+        go.display()
+    ));
+    std::fs::write(&p, text).unwrap();
+    let mut daemon = Daemon::start(&lab, "deb2");
+    let deb2 = env(&lab, "deb2");
+    wait_until(Duration::from_secs(30), "startstandby running", || {
+        std::fs::read_to_string(deb2.state_dir("busybox").join("lock"))
+            .is_ok_and(|t| t.contains("(startstandby)"))
+            && drpilot::lock::acquire(&deb2, "busybox", "test", Duration::ZERO).is_err()
+    });
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(daemon.pid()).unwrap(),
+        rustix::process::Signal::TERM,
+    )
+    .unwrap();
+    wait_until(Duration::from_secs(20), "the daemon waits for the action", || {
+        daemon.output().contains("waiting up to 60s for startstandby to finish")
+    });
+    assert!(
+        daemon.child.try_wait().unwrap().is_none(),
+        "the daemon waits while the action runs"
+    );
+    std::fs::write(&go, "").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = daemon.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "the daemon did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}:\n{}", daemon.output());
+    let j = job(&lab, "deb2", "startstandby");
+    assert_eq!(j["runs"], 1, "{j}");
+    assert!(j["last_success"].is_string(), "the action finished: {j}");
+    lab.svc("deb2", &["stopstandby"]).expect_ok("stopstandby");
+}
+
+#[test]
+fn standby_resources_start_at_boot_on_the_drp_node() {
+    let lab = TestLab::new();
+    set_period(&lab, &window(120, 180));
+    let daemon = Daemon::start(&lab, "deb2");
+    wait_until(Duration::from_secs(30), "startstandby at boot", || {
+        job(&lab, "deb2", "startstandby")["runs"] == 1
+    });
+    assert!(
+        job(&lab, "deb2", "startstandby")["last_success"].is_string(),
+        "{}",
+        daemon.output()
+    );
+    // The lab's service has no standby resource: nothing active started on deb2.
+    let st = lab.status("deb2");
+    assert_eq!(st["avail"], "down", "{st}");
+    assert!(lab.lines("deb2").is_empty() || !lab.root("deb2").join("opt/busybox").exists());
+    let log = std::fs::read_to_string(env(&lab, "deb2").state_dir("busybox").join("actions.log"))
+        .unwrap();
+    assert!(log.contains("no standby resource on deb2"), "{log}");
+    // And the production node's daemon does not run it.
+    drop(daemon);
+    let _d1 = Daemon::start(&lab, "deb1");
+    wait_until(Duration::from_secs(20), "deb1's daemon ticks", || {
+        job(&lab, "deb1", "syncdrp")["next_due"].is_string()
+    });
+    assert!(job(&lab, "deb1", "startstandby").is_null());
+}
