@@ -290,17 +290,10 @@ fn lock_holders(p: &Path) -> Vec<i32> {
         .collect()
 }
 
-#[test]
-fn a_watch_attaches_to_the_daemons_probe_loop() {
-    let lab = TestLab::new();
-    set_period(&lab, &window(120, 180));
-    let daemon = Daemon::start(&lab, "deb1");
-    let dir = lab.root("deb1").join("run/drpilot/watch");
-    wait_until(Duration::from_secs(20), "the daemon's first round", || {
-        dir.join("published.json").exists()
-    });
+/// `drpilot agent watch` on `node`, its lines on a channel.
+fn spawn_watch(lab: &TestLab, node: &str) -> (Child, std::sync::mpsc::Receiver<String>) {
     let mut watch = lab
-        .node_cmd("deb1")
+        .node_cmd(node)
         .args(["agent", "watch"])
         .stdout(Stdio::piped())
         .spawn()
@@ -312,9 +305,14 @@ fn a_watch_attaches_to_the_daemons_probe_loop() {
             let _ = tx.send(line);
         }
     });
+    (watch, rx)
+}
+
+/// Waits for `n` heartbeats of a watch.
+fn wait_beats(rx: &std::sync::mpsc::Receiver<String>, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut beats = 0;
-    while beats < 2 {
+    while beats < n {
         let line = rx
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
             .expect("the watch streams");
@@ -323,15 +321,31 @@ fn a_watch_attaches_to_the_daemons_probe_loop() {
             beats += 1;
         }
     }
-    let holders = lock_holders(&dir.join("prober.lock"));
-    let watch_pid = watch.id() as i32;
-    let _ = watch.kill();
-    let _ = watch.wait();
-    assert_eq!(
-        holders,
-        vec![daemon.pid()],
-        "the daemon probes, the watch (pid {watch_pid}) follows"
-    );
+}
+
+#[test]
+fn a_watch_attaches_to_the_daemons_probe_loop() {
+    let lab = TestLab::new();
+    set_period(&lab, &window(120, 180));
+    let lock = lab.root("deb1").join("run/drpilot/watch/prober.lock");
+    // A watch that was probing before the daemon started gives the probing to it.
+    let (mut early, early_rx) = spawn_watch(&lab, "deb1");
+    wait_beats(&early_rx, 1);
+    assert_eq!(lock_holders(&lock), vec![early.id() as i32]);
+    let daemon = Daemon::start(&lab, "deb1");
+    wait_until(Duration::from_secs(20), "the daemon probing", || {
+        lock_holders(&lock) == vec![daemon.pid()]
+    });
+    // A watch started while the daemon runs follows it and never probes.
+    let (mut late, late_rx) = spawn_watch(&lab, "deb1");
+    wait_beats(&late_rx, 2);
+    wait_beats(&early_rx, 1);
+    let holders = lock_holders(&lock);
+    for w in [&mut early, &mut late] {
+        let _ = w.kill();
+        let _ = w.wait();
+    }
+    assert_eq!(holders, vec![daemon.pid()], "the daemon probes, the watches follow");
 }
 
 #[test]
