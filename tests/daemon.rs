@@ -94,7 +94,11 @@ fn set_period(lab: &TestLab, period: &str) {
 /// A window of `from`..`to` minutes around now (local time, as sync_period reads it).
 fn window(from: i64, to: i64) -> String {
     let now = Local::now();
-    let at = |m: i64| (now + chrono::Duration::minutes(m)).format("%H:%M").to_string();
+    let at = |m: i64| {
+        (now + chrono::Duration::minutes(m))
+            .format("%H:%M")
+            .to_string()
+    };
     format!("{}-{}", at(from), at(to))
 }
 
@@ -345,7 +349,11 @@ fn a_watch_attaches_to_the_daemons_probe_loop() {
         let _ = w.kill();
         let _ = w.wait();
     }
-    assert_eq!(holders, vec![daemon.pid()], "the daemon probes, the watches follow");
+    assert_eq!(
+        holders,
+        vec![daemon.pid()],
+        "the daemon probes, the watches follow"
+    );
 }
 
 #[test]
@@ -373,9 +381,15 @@ fn sigterm_lets_a_running_action_finish() {
         rustix::process::Signal::TERM,
     )
     .unwrap();
-    wait_until(Duration::from_secs(20), "the daemon waits for the action", || {
-        daemon.output().contains("waiting up to 60s for startstandby to finish")
-    });
+    wait_until(
+        Duration::from_secs(20),
+        "the daemon waits for the action",
+        || {
+            daemon
+                .output()
+                .contains("waiting up to 60s for startstandby to finish")
+        },
+    );
     assert!(
         daemon.child.try_wait().unwrap().is_none(),
         "the daemon waits while the action runs"

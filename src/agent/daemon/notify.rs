@@ -86,6 +86,9 @@ impl Url {
     }
 }
 
+/// One way of delivering the payload (the hook, the webhook).
+type Delivery<'a> = Box<dyn Fn() -> Result<()> + 'a>;
+
 /// Where notifications go, and how hard to try.
 pub struct Notifier {
     exec: Option<Vec<String>>,
@@ -128,7 +131,7 @@ impl Notifier {
         let Ok(payload) = serde_json::to_vec(ev) else {
             return;
         };
-        let mut targets: Vec<(&str, Box<dyn Fn() -> Result<()> + '_>)> = Vec::new();
+        let mut targets: Vec<(&str, Delivery<'_>)> = Vec::new();
         if let Some(argv) = &self.exec {
             targets.push(("exec hook", Box::new(|| run_hook(argv, ev, &payload))));
         }
@@ -262,5 +265,18 @@ mod tests {
         assert!(Url::parse("https://example.org").is_err());
         assert!(Url::parse("ftp://x").is_err());
         assert!(Url::parse("http://:80/").is_err());
+    }
+
+    #[test]
+    fn the_documented_payloads_parse() {
+        let doc = include_str!("../../../docs/notifications.md");
+        let mut n = 0;
+        for block in doc.split("```json\n").skip(1) {
+            let body = block.split("```").next().unwrap();
+            let ev: Event = serde_json::from_str(body.trim()).unwrap();
+            assert!(["status", "rpo_breach", "job_failed"].contains(&ev.event.as_str()));
+            n += 1;
+        }
+        assert!(n >= 2);
     }
 }

@@ -121,9 +121,6 @@ impl<'a> Scheduler<'a> {
 
     fn service(&mut self, svc: &Service) {
         let env = self.env;
-        if svc.cfg.drpnodes.is_empty() {
-            return;
-        }
         let log = ActionLog::silent(&svc.name);
         let peers = NodeMap::default();
         let ctx = Ctx {
@@ -143,22 +140,9 @@ impl<'a> Scheduler<'a> {
             )
         };
         let now = Local::now().naive_local();
-        // The daily syncdrp inside the service's sync_period.
-        let text = ctx
-            .get("DEFAULT", "sync_period")
-            .unwrap_or_else(|| DEFAULT_PERIOD.to_string());
-        match Period::parse(&text) {
-            Err(e) => self.skip(&svc.name, SYNCDRP, &format!("sync_period: {e}"), true),
-            Ok(period) => {
-                let last = self.turns.get(&(svc.name.clone(), SYNCDRP.to_string()));
-                match schedule::daily(now, &period, last.copied()) {
-                    Due::Later(t) => self.next_due(&svc.name, SYNCDRP, t),
-                    Due::Now if !here => self.skip(&svc.name, SYNCDRP, &not_here(), true),
-                    Due::Now => {
-                        self.run_job(&svc.name, SYNCDRP, vec![SYNCDRP.into()]);
-                    }
-                }
-            }
+        // The daily syncdrp inside the service's sync_period (a service with DRP nodes).
+        if !svc.cfg.drpnodes.is_empty() {
+            self.daily_syncdrp(&ctx, here, &not_here(), now);
         }
         // Each sync resource's sync_interval, and its RPO.
         for r in &svc.resources {
@@ -194,6 +178,26 @@ impl<'a> Scheduler<'a> {
                         self.run_job(&svc.name, &rid, verb);
                     }
                 },
+            }
+        }
+    }
+
+    /// The daily `syncdrp` inside the service's `sync_period`.
+    fn daily_syncdrp(&mut self, ctx: &Ctx, here: bool, not_here: &str, now: NaiveDateTime) {
+        let svc = ctx.svc;
+        let text = ctx
+            .get("DEFAULT", "sync_period")
+            .unwrap_or_else(|| DEFAULT_PERIOD.to_string());
+        let period = match Period::parse(&text) {
+            Ok(p) => p,
+            Err(e) => return self.skip(svc, SYNCDRP, &format!("sync_period: {e}"), true),
+        };
+        let last = self.turns.get(&(svc.to_string(), SYNCDRP.to_string()));
+        match schedule::daily(now, &period, last.copied()) {
+            Due::Later(t) => self.next_due(svc, SYNCDRP, t),
+            Due::Now if !here => self.skip(svc, SYNCDRP, not_here, true),
+            Due::Now => {
+                self.run_job(svc, SYNCDRP, vec![SYNCDRP.into()]);
             }
         }
     }
