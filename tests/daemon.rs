@@ -438,3 +438,110 @@ fn standby_resources_start_at_boot_on_the_drp_node() {
     });
     assert!(job(&lab, "deb1", "startstandby").is_null());
 }
+
+/// Adds `line` to the `[section]` of busybox's config on deb1 and deb2.
+fn add_key(lab: &TestLab, section: &str, line: &str) {
+    for node in ["deb1", "deb2"] {
+        let p = lab.config(node);
+        let text = std::fs::read_to_string(&p)
+            .unwrap()
+            .replace(&format!("[{section}]\n"), &format!("[{section}]\n{line}\n"));
+        std::fs::write(&p, text).unwrap();
+    }
+}
+
+#[test]
+fn a_sync_interval_runs_syncupdate_of_its_resource_every_interval() {
+    let lab = TestLab::replicated();
+    set_period(&lab, &window(-5, 5));
+    add_key(&lab, "sync#1", "sync_interval = 2s");
+    let daemon = Daemon::start(&lab, "deb1");
+    wait_until(Duration::from_secs(60), "two interval syncs", || {
+        job(&lab, "deb1", "sync#1")["runs"].as_u64() >= Some(2)
+    });
+    let j = job(&lab, "deb1", "sync#1");
+    assert_eq!(j["failures"], 0, "{j}\n{}", daemon.output());
+    let records =
+        std::fs::read_to_string(env(&lab, "deb1").state_dir("busybox").join("actions.jsonl"))
+            .unwrap();
+    assert!(
+        records.contains("\"origin\":\"daemon\""),
+        "the syncupdate names the daemon"
+    );
+}
+
+#[test]
+fn a_scheduled_sync_on_an_idle_drp_node_is_skipped_with_its_reason() {
+    let lab = TestLab::replicated();
+    set_period(&lab, &window(-5, 5));
+    let daemon = Daemon::start(&lab, "deb2");
+    wait_until(Duration::from_secs(30), "the skipped syncdrp", || {
+        job(&lab, "deb2", "syncdrp")["skipped"] == 1
+    });
+    let j = job(&lab, "deb2", "syncdrp");
+    assert_eq!(j["failures"], 0, "{j}");
+    assert_eq!(j["runs"], 0, "{j}");
+    assert!(
+        j["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("syncs run from the node where the service runs")),
+        "{j}"
+    );
+    let log = std::fs::read_to_string(env(&lab, "deb2").state_dir("busybox").join("actions.log"))
+        .unwrap();
+    assert!(
+        log.contains("scheduled syncdrp skipped"),
+        "{log}\n{}",
+        daemon.output()
+    );
+    // Once per window, not at every tick.
+    wait_ticks(&lab, "deb2", 3);
+    assert_eq!(job(&lab, "deb2", "syncdrp")["skipped"], 1);
+}
+
+#[test]
+fn an_rpo_breach_fires_the_hook_once() {
+    let lab = TestLab::replicated();
+    set_period(&lab, &window(120, 180));
+    add_key(&lab, "sync#1", "sync_max_delay = 1s");
+    let hook_out = lab.dir.join("hook.jsonl");
+    write_daemon_toml(
+        &lab,
+        "deb1",
+        &format!(
+            "[notify]\nexec = [\"/usr/bin/tee\", \"-a\", \"{}\"]\n",
+            hook_out.display()
+        ),
+    );
+    let daemon = Daemon::start(&lab, "deb1");
+    let breaches = || {
+        support::read_lines(&hook_out)
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|e| e["event"] == "rpo_breach")
+            .collect::<Vec<_>>()
+    };
+    wait_until(Duration::from_secs(30), "the RPO breach", || {
+        !breaches().is_empty()
+    });
+    wait_ticks(&lab, "deb1", 3);
+    let b = breaches();
+    assert_eq!(b.len(), 1, "told once: {b:?}\n{}", daemon.output());
+    assert_eq!(b[0]["rid"], "sync#1");
+    assert!(b[0]["message"].as_str().unwrap().contains("sync_max_delay"));
+}
+
+#[test]
+fn a_bad_daemon_config_is_refused_naming_the_file_and_the_key() {
+    let lab = TestLab::new();
+    write_daemon_toml(&lab, "deb1", "[schedule]\ntik = 5\n");
+    let out: support::Run = lab
+        .node_cmd("deb1")
+        .args(["daemon", "--tick", "1"])
+        .output()
+        .unwrap()
+        .into();
+    let out = out.expect_err("a daemon with a bad config");
+    assert!(out.stderr.contains("daemon.toml"), "{}", out.stderr);
+    assert!(out.stderr.contains("tik"), "{}", out.stderr);
+}
