@@ -11,7 +11,7 @@ use color_eyre::eyre::Result;
 pub struct DaemonArgs {
     /// Seconds between two looks at the scheduled jobs [default: the config's `[schedule]
     /// tick`, else 30].
-    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86400))]
     tick: Option<u64>,
     /// The daemon's config file [default: /etc/drpilot/daemon.toml].
     #[arg(long, value_name = "FILE")]

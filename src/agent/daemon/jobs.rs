@@ -148,7 +148,7 @@ impl Job<'_> {
             }
             if deadline.is_none() && self.stop.load(Ordering::SeqCst) {
                 (self.say)(&format!(
-                    "the daemon is stopping: waiting up to {}s for {} to finish",
+                    "stopping: waiting up to {}s for {} to finish",
                     self.grace.as_secs(),
                     self.verb_text()
                 ));

@@ -7,8 +7,8 @@
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::atomic::AtomicBool;
+use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -111,16 +111,12 @@ impl Notifier {
         self.exec.is_some() || self.webhook.is_some()
     }
 
-    /// Sends every event received until `stop` (after the channel is drained), counting each
-    /// delivery in the daemon's state.
+    /// Sends every event received until every sender is gone (the daemon's loops ended, so
+    /// an event of the last moments is still sent), counting each delivery in the daemon's
+    /// state. Once `stop` is set, a failed delivery is not retried.
     pub fn serve(&self, events: &Receiver<Event>, state: &Shared, stop: &Arc<AtomicBool>) {
-        loop {
-            match events.recv_timeout(Duration::from_millis(200)) {
-                Ok(ev) => self.send(&ev, state, stop),
-                Err(RecvTimeoutError::Timeout) if stop.load(Ordering::SeqCst) => return,
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return,
-            }
+        while let Ok(ev) = events.recv() {
+            self.send(&ev, state, stop);
         }
     }
 
@@ -142,11 +138,9 @@ impl Notifier {
             let mut last = String::new();
             let mut sent = false;
             for n in 0..self.retry.tries {
-                if n > 0 {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    std::thread::sleep(self.retry.wait_before(n));
+                // A stopping daemon does not wait to retry.
+                if n > 0 && super::jobs::sleep_unless(stop, self.retry.wait_before(n)) {
+                    break;
                 }
                 match call() {
                     Ok(()) => {
