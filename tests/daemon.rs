@@ -494,6 +494,15 @@ fn a_scheduled_sync_on_an_idle_drp_node_is_skipped_with_its_reason() {
         "{log}\n{}",
         daemon.output()
     );
+    let records =
+        std::fs::read_to_string(env(&lab, "deb2").state_dir("busybox").join("actions.jsonl"))
+            .unwrap();
+    assert!(
+        records
+            .lines()
+            .any(|l| l.contains("scheduled syncdrp skipped") && l.contains("\"origin\":\"daemon\"")),
+        "the skip names the daemon:\n{records}"
+    );
     // Once per window, not at every tick.
     wait_ticks(&lab, "deb2", 3);
     assert_eq!(job(&lab, "deb2", "syncdrp")["skipped"], 1);
@@ -544,4 +553,34 @@ fn a_bad_daemon_config_is_refused_naming_the_file_and_the_key() {
     let out = out.expect_err("a daemon with a bad config");
     assert!(out.stderr.contains("daemon.toml"), "{}", out.stderr);
     assert!(out.stderr.contains("tik"), "{}", out.stderr);
+}
+
+#[test]
+fn a_held_service_lock_skips_the_sync_until_a_later_tick() {
+    let lab = TestLab::replicated();
+    set_period(&lab, &window(-5, 5));
+    let held = drpilot::lock::acquire(&env(&lab, "deb1"), "busybox", "test", Duration::ZERO)
+        .expect("deb1's lock");
+    let daemon = Daemon::start(&lab, "deb1");
+    wait_until(
+        Duration::from_secs(30),
+        "two skips on the held lock",
+        || job(&lab, "deb1", "syncdrp")["skipped"].as_u64() >= Some(2),
+    );
+    let j = job(&lab, "deb1", "syncdrp");
+    assert_eq!(j["runs"], 0, "never overlaps an action: {j}");
+    assert!(
+        j["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("already running")),
+        "{j}"
+    );
+    drop(held);
+    wait_until(
+        Duration::from_secs(60),
+        "the sync once the lock is free",
+        || job(&lab, "deb1", "syncdrp")["runs"] == 1,
+    );
+    let j = job(&lab, "deb1", "syncdrp");
+    assert_eq!(j["failures"], 0, "{j}\n{}", daemon.output());
 }

@@ -272,8 +272,10 @@ impl<'a> Scheduler<'a> {
     fn run_job(&mut self, svc: &str, job: &str, verb: Vec<String>) -> Outcome {
         let env = self.env;
         let say_job = |msg: &str| say(env, svc, false, &format!("daemon: {msg}"));
-        self.state
-            .job(svc, job, |j| j.last_attempt = Some(state::now_text()));
+        let mut before = None;
+        self.state.job(svc, job, |j| {
+            before = j.last_attempt.replace(state::now_text());
+        });
         let _ = self.state.save();
         let run = Job {
             env,
@@ -298,6 +300,8 @@ impl<'a> Scheduler<'a> {
                 });
             }
             Outcome::Skipped(why) => {
+                // It did not start: a restarted daemon must not take this for the day's turn.
+                self.state.job(svc, job, |j| j.last_attempt = before);
                 let why = why.clone();
                 // A busy lock: the next tick tries again.
                 self.skip(svc, job, &why, false);
