@@ -261,6 +261,106 @@ mod tests {
         assert!(Url::parse("http://:80/").is_err());
     }
 
+    fn event() -> Event {
+        Event {
+            event: "status".into(),
+            node: "deb1".into(),
+            service: "busybox".into(),
+            ts: "2026-12-01T00:00:00Z".into(),
+            from: Some("up".into()),
+            to: Some("down".into()),
+            rid: None,
+            message: "busybox went from up to down on deb1".into(),
+        }
+    }
+
+    fn quick(tries: u32) -> Retry {
+        Retry {
+            tries,
+            backoff: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn a_webhook_is_retried_until_it_answers_2xx() {
+        use std::io::BufRead;
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let mut bodies = Vec::new();
+            for (i, s) in l.incoming().take(2).enumerate() {
+                let s = s.unwrap();
+                let mut r = std::io::BufReader::new(s.try_clone().unwrap());
+                let mut len = 0;
+                loop {
+                    let mut line = String::new();
+                    r.read_line(&mut line).unwrap();
+                    if line.trim().is_empty() {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        len = v.trim().parse().unwrap();
+                    }
+                }
+                let mut body = vec![0u8; len];
+                r.read_exact(&mut body).unwrap();
+                bodies.push(body);
+                let answer: &[u8] = if i == 0 {
+                    b"HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n"
+                } else {
+                    b"HTTP/1.1 204 No Content\r\n\r\n"
+                };
+                (&s).write_all(answer).unwrap();
+            }
+            bodies
+        });
+        let d = tempfile::tempdir().unwrap();
+        let state = Shared::start(&crate::paths::NodeEnv::new(d.path(), "deb1"));
+        let cfg = NotifyConfig {
+            webhook: Some(format!("http://127.0.0.1:{port}/hook")),
+            ..NotifyConfig::default()
+        };
+        let n = Notifier::new(&cfg, quick(3)).unwrap();
+        n.send(&event(), &state, &AtomicBool::new(false));
+        let bodies = server.join().unwrap();
+        assert_eq!(bodies.len(), 2, "one retry after the 500");
+        let got: Event = serde_json::from_slice(&bodies[1]).unwrap();
+        assert_eq!(got, event());
+        let st = state.lock();
+        assert_eq!((st.notifications_sent, st.notifications_failed), (1, 0));
+    }
+
+    #[test]
+    fn the_exec_hook_gets_the_payload_and_the_essentials_and_a_failure_is_counted() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("hook.out");
+        let state = Shared::start(&crate::paths::NodeEnv::new(d.path(), "deb1"));
+        let script = format!(
+            "{{ printf '%s %s %s %s|' \"$DRPILOT_EVENT\" \"$DRPILOT_SERVICE\" \"$DRPILOT_FROM\" \"$DRPILOT_TO\"; cat; }} > {}",
+            out.display()
+        );
+        let cfg = NotifyConfig {
+            exec: Some(vec!["/bin/sh".into(), "-c".into(), script]),
+            ..NotifyConfig::default()
+        };
+        Notifier::new(&cfg, quick(1))
+            .unwrap()
+            .send(&event(), &state, &AtomicBool::new(false));
+        let text = std::fs::read_to_string(&out).unwrap();
+        let (env, json) = text.split_once('|').unwrap();
+        assert_eq!(env, "status busybox up down");
+        assert_eq!(serde_json::from_str::<Event>(json).unwrap(), event());
+        let failing = NotifyConfig {
+            exec: Some(vec!["/bin/false".into()]),
+            ..NotifyConfig::default()
+        };
+        Notifier::new(&failing, quick(2))
+            .unwrap()
+            .send(&event(), &state, &AtomicBool::new(false));
+        let st = state.lock();
+        assert_eq!((st.notifications_sent, st.notifications_failed), (1, 1));
+    }
+
     #[test]
     fn the_documented_payloads_parse() {
         let doc = include_str!("../../../docs/notifications.md");
