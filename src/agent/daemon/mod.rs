@@ -12,6 +12,7 @@ pub mod schedule;
 mod signals;
 pub mod state;
 mod ticks;
+mod transitions;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,8 +25,6 @@ use self::config::DaemonConfig;
 use self::notify::{Event, Notifier};
 use super::watch_share::Shared as ProbeShare;
 use crate::paths::NodeEnv;
-use crate::protocol::watch::WatchRecord;
-use crate::status::Status;
 
 /// The daemon's config file on a node.
 pub const CONFIG_PATH: &str = "/etc/drpilot/daemon.toml";
@@ -62,7 +61,7 @@ pub fn run(env: &NodeEnv, opts: &Options) -> Result<()> {
         let stop = stop.clone();
         let tx = tx.clone();
         std::thread::spawn(move || {
-            let mut sink = StatusSink::new(&env.nodename, tx, stop);
+            let mut sink = transitions::StatusSink::new(&env.nodename, tx, stop);
             // Ends when the sink refuses a line (the daemon stops).
             let _ = super::watch::watch_with(&env, &[], &mut sink, None, probe_share);
         })
@@ -101,68 +100,4 @@ pub fn run(env: &NodeEnv, opts: &Options) -> Result<()> {
     let _ = sender.join();
     state.save().wrap_err("writing the daemon's last state")?;
     Ok(())
-}
-
-/// The daemon's probe loop writes its watch records here: each service's avail change becomes
-/// a `status` notification.
-struct StatusSink {
-    node: String,
-    buf: Vec<u8>,
-    last: std::collections::BTreeMap<String, Status>,
-    tx: mpsc::Sender<Event>,
-    stop: Arc<AtomicBool>,
-}
-
-impl StatusSink {
-    fn new(node: &str, tx: mpsc::Sender<Event>, stop: Arc<AtomicBool>) -> Self {
-        Self {
-            node: node.to_string(),
-            buf: Vec::new(),
-            last: Default::default(),
-            tx,
-            stop,
-        }
-    }
-
-    fn line(&mut self, line: &[u8]) {
-        let Ok(WatchRecord::Status { status, .. }) = serde_json::from_slice(line) else {
-            return;
-        };
-        let now = status.avail.displayed();
-        if let Some(before) = self.last.insert(status.service.clone(), now) {
-            if before != now {
-                let _ = self.tx.send(Event {
-                    event: "status".into(),
-                    node: self.node.clone(),
-                    service: status.service.clone(),
-                    ts: state::now_text(),
-                    from: Some(before.to_string()),
-                    to: Some(now.to_string()),
-                    rid: None,
-                    message: format!(
-                        "{} went from {before} to {now} on {}",
-                        status.service, self.node
-                    ),
-                });
-            }
-        }
-    }
-}
-
-impl std::io::Write for StatusSink {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        if self.stop.load(Ordering::SeqCst) {
-            return Err(std::io::ErrorKind::BrokenPipe.into());
-        }
-        self.buf.extend_from_slice(data);
-        while let Some(i) = self.buf.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = self.buf.drain(..=i).collect();
-            self.line(&line);
-        }
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
