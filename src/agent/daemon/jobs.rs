@@ -47,9 +47,11 @@ pub struct Job<'a> {
 }
 
 impl Job<'_> {
-    /// Runs the job, retrying a failure with backoff (not after a stop request).
-    pub fn run(&self) -> Outcome {
+    /// Runs the job, retrying a failure with backoff (not after a stop request); with the
+    /// number of tries made.
+    pub fn run(&self) -> (Outcome, u32) {
         let mut last = Outcome::Failed("not tried".into());
+        let mut made = 0;
         for n in 0..self.retry.tries.max(1) {
             if n > 0 {
                 let wait = self.retry.wait_before(n);
@@ -62,15 +64,16 @@ impl Job<'_> {
                     ));
                 }
                 if sleep_unless(self.stop, wait) {
-                    return last;
+                    return (last, made);
                 }
             }
             last = self.try_once();
+            made += 1;
             if !matches!(last, Outcome::Failed(_)) {
-                return last;
+                return (last, made);
             }
         }
-        last
+        (last, made)
     }
 
     fn verb_text(&self) -> String {

@@ -286,7 +286,7 @@ impl<'a> Scheduler<'a> {
             grace: self.grace,
             say: &say_job,
         };
-        let out = run.run();
+        let (out, tries) = run.run();
         match &out {
             Outcome::Done => {
                 self.turns.insert(
@@ -311,10 +311,11 @@ impl<'a> Scheduler<'a> {
                     (svc.to_string(), job.to_string()),
                     Local::now().naive_local(),
                 );
-                let message = format!(
-                    "scheduled {job} failed after {} tries: {why}",
-                    self.retry.tries
-                );
+                let tries = match tries {
+                    1 => "1 try".to_string(),
+                    n => format!("{n} tries"),
+                };
+                let message = format!("scheduled {job} failed after {tries}: {why}");
                 say(env, svc, true, &format!("daemon: {message}"));
                 self.state.job(svc, job, |j| {
                     j.runs += 1;
