@@ -356,11 +356,8 @@ fn a_watch_attaches_to_the_daemons_probe_loop() {
     );
 }
 
-#[test]
-fn sigterm_lets_a_running_action_finish() {
-    let lab = TestLab::new();
-    set_period(&lab, &window(120, 180));
-    // A standby app on the DRP node whose start waits for the test's go.
+/// A standby app on the DRP node whose start waits for the file `go` (returned).
+fn slow_standby_app(lab: &TestLab) -> PathBuf {
     let go = lab.root("deb2").join("go");
     let p = lab.config("deb2");
     let mut text = std::fs::read_to_string(&p).unwrap();
@@ -369,8 +366,12 @@ fn sigterm_lets_a_running_action_finish() {
         go.display()
     ));
     std::fs::write(&p, text).unwrap();
-    let mut daemon = Daemon::start(&lab, "deb2");
-    let deb2 = env(&lab, "deb2");
+    go
+}
+
+/// Waits until the daemon's startstandby holds deb2's lock, then sends the daemon SIGTERM.
+fn term_during_startstandby(lab: &TestLab, daemon: &Daemon) {
+    let deb2 = env(lab, "deb2");
     wait_until(Duration::from_secs(30), "startstandby running", || {
         std::fs::read_to_string(deb2.state_dir("busybox").join("lock"))
             .is_ok_and(|t| t.contains("(startstandby)"))
@@ -381,6 +382,52 @@ fn sigterm_lets_a_running_action_finish() {
         rustix::process::Signal::TERM,
     )
     .unwrap();
+}
+
+/// Waits for the daemon's exit.
+fn wait_exit(daemon: &mut Daemon) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        if let Some(s) = daemon.child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "the daemon did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn sigterm_stops_an_action_that_outlives_the_grace_period() {
+    let lab = TestLab::new();
+    set_period(&lab, &window(120, 180));
+    slow_standby_app(&lab);
+    write_daemon_toml(&lab, "deb2", "[schedule]\ngrace = 1\ntries = 1\n");
+    let mut daemon = Daemon::start(&lab, "deb2");
+    term_during_startstandby(&lab, &daemon);
+    let status = wait_exit(&mut daemon);
+    assert!(status.success(), "{status}:\n{}", daemon.output());
+    assert!(
+        daemon
+            .output()
+            .contains("did not finish within the grace period"),
+        "{}",
+        daemon.output()
+    );
+    let j = job(&lab, "deb2", "startstandby");
+    assert_eq!(j["failures"], 1, "{j}");
+    // Stopped with it: its lock is free.
+    drpilot::lock::acquire(&env(&lab, "deb2"), "busybox", "test", Duration::ZERO)
+        .expect("the stopped action released the lock");
+    lab.svc("deb2", &["stopstandby"]).expect_ok("stopstandby");
+}
+
+#[test]
+fn sigterm_lets_a_running_action_finish() {
+    let lab = TestLab::new();
+    set_period(&lab, &window(120, 180));
+    let go = slow_standby_app(&lab);
+    let mut daemon = Daemon::start(&lab, "deb2");
+    term_during_startstandby(&lab, &daemon);
     wait_until(
         Duration::from_secs(20),
         "the daemon waits for the action",
@@ -395,14 +442,7 @@ fn sigterm_lets_a_running_action_finish() {
         "the daemon waits while the action runs"
     );
     std::fs::write(&go, "").unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(s) = daemon.child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "the daemon did not exit");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = wait_exit(&mut daemon);
     assert!(status.success(), "{status}:\n{}", daemon.output());
     let j = job(&lab, "deb2", "startstandby");
     assert_eq!(j["runs"], 1, "{j}");
