@@ -3,6 +3,7 @@
 
 pub mod action;
 mod action_tail;
+pub mod daemon;
 pub mod metrics;
 pub mod peer;
 pub mod peer_answer;

@@ -80,8 +80,18 @@ pub fn watch(
     out: &mut impl Write,
     limit: Option<Duration>,
 ) -> Result<()> {
+    watch_with(env, only, out, limit, Shared::new(env))
+}
+
+/// [`watch`] with a given part in the node's probe loop (the daemon's, which always probes).
+pub(super) fn watch_with(
+    env: &NodeEnv,
+    only: &[String],
+    out: &mut impl Write,
+    limit: Option<Duration>,
+    mut shared: Shared,
+) -> Result<()> {
     let started = Instant::now();
-    let mut shared = Shared::new(env);
     let mut stream = Stream::default();
     let mut last_beat: Option<Instant> = None;
     let mut last_ok_ms: Option<u64> = None;

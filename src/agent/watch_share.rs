@@ -2,6 +2,10 @@
 //! takes a lock and probes; it publishes each round in a file next to the lock, and the node's
 //! other watchers follow that file instead of probing. When the prober exits, its lock is free
 //! and the next watcher to look takes over.
+//!
+//! When the node daemon runs it is the prober: it holds `daemon.lock` in the same directory for
+//! its life, a watcher that probes gives the probing up at its next round when it sees that
+//! lock held, and the daemon takes the prober's lock then.
 
 use std::collections::BTreeSet;
 use std::fs::{File, OpenOptions};
@@ -64,6 +68,8 @@ pub struct Shared {
     seen: Option<(SystemTime, u64)>,
     /// What was last published (without its times) and when.
     published: Option<(String, Instant)>,
+    /// The daemon's lock, held for the daemon's life (only in the daemon).
+    daemon: Option<File>,
 }
 
 impl Shared {
@@ -75,7 +81,47 @@ impl Shared {
             lock: None,
             seen: None,
             published: None,
+            daemon: None,
         }
+    }
+
+    /// The node daemon's part: it holds `daemon.lock` while it lives, so the node's watchers
+    /// leave the probing to it. Refused while another daemon runs on the node.
+    pub fn for_daemon(env: &NodeEnv) -> color_eyre::eyre::Result<Self> {
+        use color_eyre::eyre::{bail, WrapErr};
+        let mut s = Self::new(env);
+        std::fs::create_dir_all(&s.dir)
+            .wrap_err_with(|| format!("creating {}", s.dir.display()))?;
+        let path = s.daemon_lock();
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .wrap_err_with(|| format!("opening {}", path.display()))?;
+        if flock(&file, FlockOperation::NonBlockingLockExclusive).is_err() {
+            bail!(
+                "another drpilot daemon runs on this node (it holds {})",
+                path.display()
+            );
+        }
+        s.daemon = Some(file);
+        Ok(s)
+    }
+
+    fn daemon_lock(&self) -> PathBuf {
+        self.dir.join("daemon.lock")
+    }
+
+    /// Whether a daemon holds its lock on this node (a watcher's positive evidence to follow).
+    fn daemon_runs(&self) -> bool {
+        let Ok(file) = File::open(self.daemon_lock()) else {
+            return false;
+        };
+        matches!(
+            flock(&file, FlockOperation::NonBlockingLockShared),
+            Err(rustix::io::Errno::WOULDBLOCK)
+        )
     }
 
     /// The shared directory (the prober's rounds appear there).
@@ -92,16 +138,23 @@ impl Shared {
     /// the loss) on its own.
     pub fn lead(&mut self) -> bool {
         if self.lock.is_some() {
+            if self.daemon.is_none() && self.daemon_runs() {
+                // The daemon started: it probes from now on.
+                self.lock = None;
+                return false;
+            }
             return true;
         }
         if !self.root.as_os_str().is_empty() && !self.root.is_dir() {
             return true;
         }
-        // A prober that published lately is alive: following costs less than asking the lock.
-        if self
-            .stamp()
-            .and_then(|(t, _)| t.elapsed().ok())
-            .is_some_and(|age| age < REPUBLISH_EVERY * 2)
+        // A prober that published lately is alive: following costs less than asking the lock
+        // (the daemon asks anyway: a watcher that probes gives way to it).
+        if self.daemon.is_none()
+            && self
+                .stamp()
+                .and_then(|(t, _)| t.elapsed().ok())
+                .is_some_and(|age| age < REPUBLISH_EVERY * 2)
         {
             return false;
         }
@@ -202,5 +255,33 @@ mod tests {
             .set_modified(old)
             .unwrap();
         assert!(second.lead(), "the follower takes over");
+    }
+
+    #[test]
+    fn a_probing_watcher_gives_the_probing_to_the_daemon() {
+        let d = tempfile::tempdir().unwrap();
+        let env = NodeEnv::new(d.path(), "deb1");
+        let mut watcher = Shared::new(&env);
+        assert!(watcher.lead());
+        let mut daemon = Shared::for_daemon(&env).unwrap();
+        assert!(Shared::for_daemon(&env).is_err(), "one daemon per node");
+        assert!(!daemon.lead(), "the watcher still holds the prober's lock");
+        assert!(!watcher.lead(), "the watcher sees the daemon and follows");
+        assert!(daemon.lead(), "the daemon probes");
+        let mut late = Shared::new(&env);
+        assert!(!late.lead(), "a watcher started later follows the daemon");
+        drop(daemon);
+        let old = SystemTime::now() - REPUBLISH_EVERY * 3;
+        let _ = std::fs::write(late.published(), b"{}");
+        File::options()
+            .write(true)
+            .open(late.published())
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        assert!(
+            late.lead(),
+            "once the daemon is gone a watcher probes again"
+        );
     }
 }

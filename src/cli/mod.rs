@@ -1,6 +1,7 @@
 //! The command line: clap definitions and dispatch to the agent, the lab and the config checker.
 
 mod check_config;
+mod daemon;
 mod drp;
 mod generate;
 mod lab;
@@ -66,6 +67,9 @@ enum Command {
         /// The `.env` file.
         file: PathBuf,
     },
+    /// The node daemon: scheduled syncs, the node's one prober, standby resources at boot,
+    /// notifications. Stops on SIGTERM or SIGINT, letting a running action finish.
+    Daemon(daemon::DaemonArgs),
     /// Node-to-node operations, run by peers through their transport.
     #[command(hide = true)]
     Peer(peer::PeerArgs),
@@ -267,6 +271,7 @@ fn dispatch(cli: Cli) -> Result<bool> {
         Command::Completions { shell } => generate::completions(shell),
         Command::Man { dir } => generate::man_pages(&dir),
         Command::Print(args) => print::run(args),
+        Command::Daemon(args) => daemon::run(args),
     }
 }
 

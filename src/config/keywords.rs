@@ -168,7 +168,12 @@ const DEFAULT_KEYWORDS: &[KeywordSpec] = &[
     .split(),
     KeywordSpec::opt(
         "sync_period",
-        "time window when syncs may run, e.g. 03:00-05:00",
+        "time window when syncs may run, e.g. 03:00-05:00; the node daemon runs syncdrp once \
+         a day inside it (default 03:59-05:59, as OpenSVC)",
+    ),
+    KeywordSpec::opt(
+        "sync_interval",
+        "minutes between the node daemon's syncupdate of each sync resource (default: none)",
     ),
     KeywordSpec::opt(
         "sync_max_delay",

@@ -26,10 +26,15 @@ pub(crate) const KEYWORDS: &[KeywordSpec] = &[
         "sync_max_delay",
         "minutes after which a missed sync is a warning",
     ),
+    KeywordSpec::opt(
+        "sync_interval",
+        "minutes between the node daemon's syncupdate of this resource (default: none, only \
+         the daily syncdrp inside sync_period)",
+    ),
 ];
 
 /// The DEFAULT keywords a sync reads when its section leaves them out.
-pub(crate) const DEFAULTS_READ: &[&str] = &["sync_period", "sync_max_delay"];
+pub(crate) const DEFAULTS_READ: &[&str] = &["sync_period", "sync_max_delay", "sync_interval"];
 
 /// Default `sync_max_delay`: 1500 minutes, as OpenSVC.
 pub const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(1500 * 60);
@@ -201,6 +206,11 @@ impl Period {
             start: t(a)?,
             end: t(b)?,
         })
+    }
+
+    /// When the window opens each day (the daemon's once-a-day sync counts its days from it).
+    pub fn start(&self) -> NaiveTime {
+        self.start
     }
 
     /// Whether `now` falls in the window.
