@@ -129,6 +129,16 @@ fn progress_stays_out_of_the_log_file_but_its_final_figures_stay() {
     assert!(at(final_line) < at("update state file with sync id"));
 }
 
+/// A child killed when the test ends, even when it fails.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Reads a child's stdout lines on a thread.
 fn lines_of(child: &mut std::process::Child) -> mpsc::Receiver<String> {
     let (tx, rx) = mpsc::channel();
@@ -178,13 +188,14 @@ fn svc_logs_prints_and_follows_across_a_rotation() {
     }
 
     // Following: the stop's lines, then lines written across two rotations.
-    let mut child = lab
-        .node_cmd("deb1")
-        .args(["svc", "busybox", "logs", "-f", "-n", "0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let rx = lines_of(&mut child);
+    let mut child = Killed(
+        lab.node_cmd("deb1")
+            .args(["svc", "busybox", "logs", "-f", "-n", "0"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let rx = lines_of(&mut child.0);
     let mut seen = Vec::new();
     let mut wait_for = |what: &str| {
         wait_until(T, what, || {
@@ -193,7 +204,7 @@ fn svc_logs_prints_and_follows_across_a_rotation() {
         })
     };
     lab.svc("deb1", &["stop"]).expect_ok("stop");
-    wait_for("stopping");
+    wait_for("kill -TERM");
     let path = state(&lab, "deb1").join("actions.log");
     let size = std::fs::metadata(&path).unwrap().len();
     // A cap the next line passes: it rotates the file, as an action's log does past 10 MiB.
@@ -204,8 +215,7 @@ fn svc_logs_prints_and_follows_across_a_rotation() {
     log.append(&["rotated twice".to_string()]);
     wait_for("rotated twice");
     assert!(seen.iter().any(|l| l.contains("rotated once")), "{seen:#?}");
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
     assert_eq!(
         seen.iter().filter(|l| l.contains("rotated")).count(),
         2,
