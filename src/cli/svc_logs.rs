@@ -54,7 +54,11 @@ pub fn run(
     let mut out = std::io::stdout().lock();
     print_lines(&mut out, format, &kept)?;
     drop(out);
-    while follow {
+    if !follow {
+        return Ok(());
+    }
+    // Until interrupted, or until stdout is closed (the reader went away).
+    loop {
         let new = follower.read_new(FOLLOW_READ);
         if new.is_empty() {
             std::thread::sleep(FOLLOW_EVERY);
@@ -62,7 +66,6 @@ pub fn run(
         }
         print_lines(&mut std::io::stdout().lock(), format, &new)?;
     }
-    Ok(())
 }
 
 /// Prints lines read from a log as safe text (a text log line, or a record re-encoded).
