@@ -34,15 +34,6 @@ impl Follower {
         }
     }
 
-    /// Follows `path` from its start.
-    pub fn from_start(path: &Path) -> Self {
-        Self {
-            path: path.to_path_buf(),
-            file: identity(path).map(|(f, _)| f),
-            pos: 0,
-        }
-    }
-
     /// The whole lines written since the last call, at most about `max` bytes of them (a
     /// flood is read over several calls); a line still being written waits for the next call.
     pub fn read_new(&mut self, max: u64) -> Vec<String> {
@@ -108,11 +99,24 @@ impl Follower {
     }
 }
 
-/// Every line kept of a rotated log, oldest first: the rotated files then the live one.
-pub fn read_all(path: &Path) -> Vec<String> {
-    (0..=LOG_KEEP)
-        .rev()
-        .filter_map(|n| std::fs::read_to_string(rotated(path, n)).ok())
-        .flat_map(|t| t.lines().map(str::to_string).collect::<Vec<_>>())
-        .collect()
+impl Follower {
+    /// Every line kept of the log up to where this follower starts, oldest first: the rotated
+    /// files, then the live one up to the follower's offset (what follows is the follower's, so
+    /// no line is printed twice).
+    pub fn history(&self) -> Vec<String> {
+        let mut text = Vec::new();
+        for n in (1..=LOG_KEEP).rev() {
+            if let Ok(b) = std::fs::read(rotated(&self.path, n)) {
+                text.extend(b);
+            }
+        }
+        if let Ok(b) = std::fs::read(&self.path) {
+            let upto = usize::try_from(self.pos).unwrap_or(usize::MAX).min(b.len());
+            text.extend(&b[..upto]);
+        }
+        String::from_utf8_lossy(&text)
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
 }

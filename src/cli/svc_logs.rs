@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use color_eyre::eyre::{bail, Result, WrapErr};
 
-use crate::action_log::follow::{read_all, Follower};
+use crate::action_log::follow::Follower;
 use crate::action_log::{Format, ACTIONS_JSONL, ACTIONS_LOG};
 use crate::paths::NodeEnv;
 use crate::protocol::log::LogRecord;
@@ -45,9 +45,10 @@ pub fn run(
             path.display()
         );
     }
-    // The follower starts where the printed lines end, so no line is lost between the two.
+    // The follower starts where the printed lines end: no line lost or printed twice between.
     let mut follower = Follower::from_end(&path);
-    let mut kept = read_all(&path);
+    // Every line up to there, oldest first.
+    let mut kept = follower.history();
     if let Some(n) = lines {
         kept.drain(..kept.len().saturating_sub(n));
     }
