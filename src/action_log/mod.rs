@@ -315,7 +315,12 @@ impl ActionLog {
             sinks.pending.insert(rid.to_string(), entry);
             return;
         }
-        if let Some(last) = sinks.pending.remove(rid) {
+        if level == Level::Error {
+            // An error ends the transfers: the figures they reached come before it.
+            for last in std::mem::take(&mut sinks.pending).values() {
+                self.write(sinks, last);
+            }
+        } else if let Some(last) = sinks.pending.remove(rid) {
             self.write(sinks, &last);
         }
         self.write(sinks, &entry);
@@ -437,5 +442,28 @@ mod tests {
         assert_eq!(&line[17..], "BUSYBOX.OPENSVC.COM.FS#2    umount /x");
         let line = log.text_line(Level::Info, "", "exec");
         assert_eq!(&line[17..], "BUSYBOX.OPENSVC.COM         exec");
+    }
+
+    #[test]
+    fn a_failed_transfer_keeps_the_figures_it_reached_before_its_error() {
+        let d = tempfile::tempdir().unwrap();
+        let file = d.path().join("svc").join(ACTIONS_LOG);
+        let log = ActionLog::new("svc", Format::Json, Some(&file));
+        for sent in [1, 2, 3] {
+            log.progress(
+                "sync#1",
+                SyncProgress {
+                    bytes_sent: sent,
+                    ..SyncProgress::default()
+                },
+            );
+        }
+        log.error("", "syncupdate failed: the peer went away");
+        drop(log);
+        let text = std::fs::read_to_string(d.path().join("svc").join(ACTIONS_JSONL)).unwrap();
+        let recs: Vec<LogRecord> = text.lines().filter_map(LogRecord::parse).collect();
+        assert_eq!(recs.len(), 2, "{text}");
+        assert_eq!(recs[0].progress.map(|p| p.bytes_sent), Some(3));
+        assert_eq!(recs[1].level, Level::Error);
     }
 }
