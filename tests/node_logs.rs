@@ -276,12 +276,11 @@ fn journald_gets_the_lines_when_it_runs() {
     }
     // No journald here (a CI container): one of our own in a private mount namespace, where
     // its socket is at journald's path, receiving what drpilot sends.
-    if !rustix::process::geteuid().is_root() || !support::on_path("unshare") {
-        eprintln!(
-            "skipping journald_gets_the_lines_when_it_runs: journald does not run here (no {}) \
-             and a stand-in needs root and unshare",
-            drpilot::action_log::JOURNALD_SOCKET
-        );
+    // No journald here, and a stand-in needs root and unshare: say so and skip.
+    if !support::root_testbed_ready(
+        "journald_gets_the_lines_when_it_runs (no journald on this node: a stand-in at its socket)",
+        &["unshare", "mount"],
+    ) {
         return;
     }
     let lab = TestLab::new();
