@@ -1,9 +1,10 @@
 //! Follows the services' JSON action logs (`actions.jsonl`) from where they ended when the watch
-//! started, so the watch stream carries every action line written on the node, whoever ran it.
+//! started, so the watch stream carries every action line written on the node, whoever ran it;
+//! across the log's rotations (the rest of the rotated file first, then the new one).
 
 use std::collections::BTreeMap;
-use std::io::{Read, Seek, SeekFrom};
 
+use crate::action_log::follow::Follower;
 use crate::action_log::ACTIONS_JSONL;
 use crate::paths::NodeEnv;
 use crate::protocol::log::{Kind, LogRecord};
@@ -14,57 +15,32 @@ const MAX_READ: u64 = 256 * 1024;
 /// Where each service's action log was read up to.
 #[derive(Debug, Default)]
 pub struct ActionTail {
-    read_to: BTreeMap<String, u64>,
+    read_to: BTreeMap<String, Follower>,
 }
 
 impl ActionTail {
-    fn len(env: &NodeEnv, svc: &str) -> u64 {
-        std::fs::metadata(env.state_dir(svc).join(ACTIONS_JSONL)).map_or(0, |m| m.len())
-    }
-
     /// Follows these services: a service seen for the first time is read from its end (what was
     /// written before the watch started is history, not news).
     pub fn watch(&mut self, env: &NodeEnv, names: &[String]) {
         self.read_to.retain(|n, _| names.contains(n));
         for n in names {
             if !self.read_to.contains_key(n) {
-                self.read_to.insert(n.clone(), Self::len(env, n));
+                let path = env.state_dir(n).join(ACTIONS_JSONL);
+                self.read_to.insert(n.clone(), Follower::from_end(&path));
             }
         }
     }
 
     /// The records written since the last call (progress lines left out: the watch's status
     /// shows a transfer, not its every chunk).
-    pub fn new_records(&mut self, env: &NodeEnv) -> Vec<LogRecord> {
+    pub fn new_records(&mut self, _env: &NodeEnv) -> Vec<LogRecord> {
         let mut out = Vec::new();
-        for (svc, pos) in &mut self.read_to {
-            let path = env.state_dir(svc).join(ACTIONS_JSONL);
-            let len = Self::len(env, svc);
-            if len < *pos {
-                // The log was cut or replaced: read the new one from its start.
-                *pos = 0;
-            }
-            if len == *pos {
-                continue;
-            }
-            let Ok(mut f) = std::fs::File::open(&path) else {
-                continue;
-            };
-            let mut buf = Vec::new();
-            if f.seek(SeekFrom::Start(*pos)).is_err()
-                || f.take(MAX_READ).read_to_end(&mut buf).is_err()
-            {
-                continue;
-            }
-            // Only whole lines: a line being written is read at the next round.
-            let Some(end) = buf.iter().rposition(|b| *b == b'\n') else {
-                continue;
-            };
-            *pos += end as u64 + 1;
+        for follower in self.read_to.values_mut() {
             out.extend(
-                String::from_utf8_lossy(&buf[..end])
-                    .lines()
-                    .filter_map(LogRecord::parse)
+                follower
+                    .read_new(MAX_READ)
+                    .iter()
+                    .filter_map(|l| LogRecord::parse(l))
                     .filter(|r| r.kind != Kind::Progress),
             );
         }
@@ -92,5 +68,48 @@ mod tests {
         assert_eq!(recs[0].msg, "after");
         assert_eq!(recs[0].by.as_ref().map(|b| b.origin.as_str()), Some("cli"));
         assert!(tail.new_records(&env).is_empty());
+    }
+
+    #[test]
+    fn consoles_still_stream_actions_after_a_rotation() {
+        use crate::action_log::log_file::{rotated, LogFile};
+        let d = tempfile::tempdir().unwrap();
+        let env = NodeEnv::new(d.path(), "deb1");
+        let path = env.state_dir("svc").join(ACTIONS_JSONL);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let record = |msg: &str| {
+            serde_json::to_string(&LogRecord {
+                ts: "2026-12-01T18:12:03.123Z".into(),
+                level: crate::protocol::log::Level::Info,
+                svc: "svc".into(),
+                rid: String::new(),
+                kind: Kind::Info,
+                msg: msg.into(),
+                progress: None,
+                by: None,
+            })
+            .unwrap()
+        };
+        // A cap that one record fills: every record rotates the log.
+        let cap = record("line 00").len() as u64 + 1;
+        let mut log = LogFile::with_cap(&path, cap, 3);
+        log.append(&[record("before the watch")]);
+        let mut tail = ActionTail::default();
+        tail.watch(&env, &["svc".to_string()]);
+        let mut seen = Vec::new();
+        for i in 0..6 {
+            log.append(&[record(&format!("line {i:02}"))]);
+            if i % 2 == 1 {
+                // Two rotations between two reads: the rest of the old file is in `.2`.
+                seen.extend(tail.new_records(&env).into_iter().map(|r| r.msg));
+            }
+        }
+        assert!(rotated(&path, 1).exists(), "the log was rotated");
+        let want: Vec<String> = (0..6).map(|i| format!("line {i:02}")).collect();
+        assert_eq!(seen, want, "every line once, in order, across rotations");
+        log.append(&[record("after")]);
+        let recs = tail.new_records(&env);
+        assert_eq!(recs.len(), 1);
+        assert_eq!(recs[0].msg, "after");
     }
 }

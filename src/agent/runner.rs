@@ -9,7 +9,7 @@ use color_eyre::eyre::{bail, eyre, Result};
 use super::action::{start_rank, Action, Group};
 use super::peer_answer::PeerAnswer;
 use super::{lock, peer, probe, selector, Service};
-use crate::action_log::{ActionLog, Format};
+use crate::action_log::{ActionLog, Format, ACTIONS_LOG};
 use crate::drivers::{sync_config, sync_state, Ctx, Loaded, SyncMode};
 use crate::paths::NodeEnv;
 use crate::status::{group_of, render_json, render_text, Status};
@@ -112,8 +112,10 @@ fn run_one(
     let log = ActionLog::new(
         &svc.name,
         opts.format,
-        Some(&env.state_dir(&svc.name).join("actions.log")),
+        Some(&env.state_dir(&svc.name).join(ACTIONS_LOG)),
     );
+    // Counted in the verb's counters when the log is dropped: a failure unless it succeeds.
+    log.begin(&action.verb());
     let ctx = Ctx {
         env,
         cfg: &svc.cfg,
@@ -166,8 +168,9 @@ fn run_one(
         Action::AppCheck => app_check(&ctx, svc),
         _ => Ok(()),
     };
-    if let Err(e) = &result {
-        log.error("", &format!("{} failed: {e:#}", action.verb()));
+    match &result {
+        Ok(()) => log.succeeded(),
+        Err(e) => log.error("", &format!("{} failed: {e:#}", action.verb())),
     }
     result
 }

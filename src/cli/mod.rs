@@ -11,6 +11,7 @@ mod peer;
 mod print;
 mod report;
 mod svc;
+mod svc_logs;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -176,7 +177,7 @@ struct SvcArgs {
 }
 
 /// The verb and the flags of a parsed `drpilot svc` line that cross a process (`None` for
-/// another command, or `docker`): the client's round-trip test reads its lines back here.
+/// another command, `docker` or `logs`): the client's round-trip test reads its lines back here.
 pub fn svc_invocation(cli: Cli) -> Option<(crate::protocol::verb::Action, SvcFlags)> {
     let Command::Svc(args) = cli.command else {
         return None;

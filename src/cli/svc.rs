@@ -73,6 +73,16 @@ pub enum Verb {
     Cutaccess,
     /// Undoes the `drp_cut_access` hook (its start verb): user access back after a stopped run.
     Restoreaccess,
+    /// Prints the service's action log on this node, every line dated and naming who ran it,
+    /// newest last (`--format json`: its records). Reads only: takes no lock.
+    Logs {
+        /// Follows the log (across its rotations) until interrupted.
+        #[arg(short = 'f', long)]
+        follow: bool,
+        /// Prints the last N lines only (default: every line kept, rotated files included).
+        #[arg(short = 'n', long, value_name = "N")]
+        lines: Option<usize>,
+    },
     /// Runs docker against the service's private daemon (started first when it is down, as the
     /// OpenSVC tutorial's `docker pull` on a stopped service shows); exits with docker's exit code.
     Docker {
@@ -101,7 +111,7 @@ pub enum PrintWhat {
 }
 
 /// The agent's action of a verb; `None` for `docker`, which is not an action (it passes
-/// through to the service's private daemon).
+/// through to the service's private daemon), and for `logs`, which only reads.
 pub(super) fn action_of(verb: Verb) -> Option<Action> {
     Some(match verb {
         Verb::Print {
@@ -133,7 +143,7 @@ pub(super) fn action_of(verb: Verb) -> Option<Action> {
         Verb::Cutaccess => Action::CutAccess,
         Verb::Restoreaccess => Action::RestoreAccess,
         Verb::Appcheck => Action::AppCheck,
-        Verb::Docker { .. } => return None,
+        Verb::Docker { .. } | Verb::Logs { .. } => return None,
     })
 }
 
@@ -146,6 +156,10 @@ pub fn run(args: SvcArgs) -> Result<bool> {
         let _ = std::io::stdout().flush();
         // docker's own exit code, as if the operator had run docker directly.
         std::process::exit(code);
+    }
+    if let Verb::Logs { follow, lines } = &args.verb {
+        super::svc_logs::run(&env, &args.selector, args.format, *lines, *follow)?;
+        return Ok(true);
     }
     let opts = Options {
         force: args.force,
@@ -163,7 +177,7 @@ pub fn run(args: SvcArgs) -> Result<bool> {
         }
     );
     let Some(action) = action_of(args.verb) else {
-        bail!("docker is handled above");
+        bail!("docker and logs are handled above");
     };
     if action == Action::PrintStatus && not_configured(&env, &args.selector) {
         // A peer's split-brain guard reads this exit code as "it cannot run here".

@@ -74,7 +74,7 @@ pub struct Actor {
     pub user: String,
     /// The machine the action was asked from.
     pub host: String,
-    /// Where it was asked from: `console`, `cli` or `runbook`.
+    /// Where it was asked from: `console`, `cli`, `daemon` or `runbook`.
     pub origin: String,
     /// The asking console's session, so that console does not show its own lines twice.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,12 +1,27 @@
 //! The action log, below the drivers that write it: the OpenSVC tutorial's text lines
 //! (`HH:MM:SS INFO    SVC.RID  message`, the command before it runs, its output after) or
-//! [`LogRecord`] JSON lines for the console's feed. Every line also goes to the service's action
-//! log file in its state directory.
+//! [`LogRecord`] JSON lines for the console's feed, on stdout. The service's log files in its
+//! state directory get every line dated and naming who ran it (`actions.log`, and its JSON
+//! sibling `actions.jsonl`), without a transfer's progress lines but with its final figures,
+//! capped and rotated; journald gets the same lines when it runs on the node. When the action
+//! ends, its verb's counters are updated and its change notice written.
 
-use std::fs::{File, OpenOptions};
+mod counters;
+pub mod follow;
+mod journal;
+pub mod log_file;
+
+pub use counters::count_action;
+pub use journal::{JOURNALD_SOCKET, SYSLOG_IDENTIFIER};
+
+use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::Instant;
+
+use journal::Journal;
+use log_file::LogFile;
 
 use chrono::{Local, Utc};
 
@@ -32,6 +47,9 @@ pub const CHANGE_NOTICE: &str = "changed";
 /// The JSON sibling of the text action log: one [`LogRecord`] per line, with who ran the action;
 /// `drpilot agent watch` tails it so every console sees every action run on the node.
 pub const ACTIONS_JSONL: &str = "actions.jsonl";
+
+/// The service's dated text log, in its state directory.
+pub const ACTIONS_LOG: &str = "actions.log";
 
 /// The variable that carries who asks for an action (an [`Actor`] in JSON) from the client to
 /// the node; `transport::client` writes it.
@@ -80,46 +98,71 @@ pub fn actor() -> Actor {
         })
 }
 
-/// Writes an action's log lines to stdout and to the service's log file.
+/// What an action writes to its service's files and journald: everything but stdout.
+struct Sinks {
+    text: LogFile,
+    records: LogFile,
+    journal: Option<Journal>,
+    /// Per resource, its transfer's last progress, not written yet: written before the
+    /// resource's next line or when the action ends, so the files keep the final figures only.
+    pending: BTreeMap<String, Entry>,
+}
+
+/// One line as the files and journald get it.
+struct Entry {
+    level: Level,
+    rid: String,
+    msg: String,
+    /// The dated text lines (one per line of the message).
+    text: Vec<String>,
+    /// The JSON record.
+    json: String,
+}
+
+/// The action this log belongs to, for its counters.
+struct Running {
+    verb: String,
+    since: Instant,
+    ok: bool,
+}
+
+/// Writes an action's log lines to stdout and to the service's log files.
 pub struct ActionLog {
     svc: String,
     format: Format,
-    file: Mutex<Option<File>>,
     quiet: bool,
-    /// The change notice to rewrite (none for a log without a file).
-    notice: Option<std::path::PathBuf>,
-    /// The JSON sibling of the log file.
-    records: Mutex<Option<File>>,
+    /// The service's state directory (none for a log without a file).
+    dir: Option<PathBuf>,
+    sinks: Mutex<Option<Sinks>>,
+    action: Mutex<Option<Running>>,
     /// Who runs the action.
     by: Actor,
 }
 
 impl ActionLog {
-    /// A log for `svc`, printed in `format`; `file` receives text lines when it can be opened.
+    /// A log for `svc`, printed in `format`; `file` (the service's `actions.log`) names the
+    /// state directory that receives the dated log files, when it can be created.
     pub fn new(svc: &str, format: Format, file: Option<&Path>) -> Self {
-        let file_path = file;
-        let file = file.and_then(|p| {
-            if let Some(dir) = p.parent() {
-                let _ = std::fs::create_dir_all(dir);
-            }
-            OpenOptions::new().create(true).append(true).open(p).ok()
-        });
-        let dir = file_path.filter(|_| file.is_some()).and_then(Path::parent);
-        let notice = dir.map(|d| d.join(CHANGE_NOTICE));
-        let records = dir.and_then(|d| {
-            OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(d.join(ACTIONS_JSONL))
-                .ok()
-        });
+        let dir = file
+            .and_then(Path::parent)
+            .filter(|d| std::fs::create_dir_all(d).is_ok())
+            .map(Path::to_path_buf);
+        let sinks = match (file, &dir) {
+            (Some(f), Some(d)) => Some(Sinks {
+                text: LogFile::new(f),
+                records: LogFile::new(&d.join(ACTIONS_JSONL)),
+                journal: Journal::connect(),
+                pending: BTreeMap::new(),
+            }),
+            _ => None,
+        };
         Self {
             svc: svc.to_string(),
             format,
-            file: Mutex::new(file),
             quiet: false,
-            notice,
-            records: Mutex::new(records),
+            dir,
+            sinks: Mutex::new(sinks),
+            action: Mutex::new(None),
             by: actor(),
         }
     }
@@ -129,16 +172,37 @@ impl ActionLog {
         Self {
             svc: svc.to_string(),
             format: Format::Text,
-            file: Mutex::new(None),
             quiet: true,
-            notice: None,
-            records: Mutex::new(None),
+            dir: None,
+            sinks: Mutex::new(None),
+            action: Mutex::new(None),
             by: Actor {
                 user: String::new(),
                 host: String::new(),
                 origin: String::new(),
                 session: None,
             },
+        }
+    }
+
+    /// This log is the one of an action of `verb`, starting now: when the log is dropped, the
+    /// verb's counters count it, as a failure unless [`ActionLog::succeeded`] was called.
+    pub fn begin(&self, verb: &str) {
+        if let Ok(mut a) = self.action.lock() {
+            *a = Some(Running {
+                verb: verb.to_string(),
+                since: Instant::now(),
+                ok: false,
+            });
+        }
+    }
+
+    /// The action succeeded.
+    pub fn succeeded(&self) {
+        if let Ok(mut a) = self.action.lock() {
+            if let Some(r) = a.as_mut() {
+                r.ok = true;
+            }
         }
     }
 
@@ -208,11 +272,14 @@ impl ActionLog {
         if self.quiet {
             return;
         }
+        let now = Local::now();
         // Command output and config values reach the terminal and the log file: as safe text.
         let text = crate::text::clean_lines(&self.text_line(level, rid, msg)).into_owned();
         let json = crate::text::json_safe(
             serde_json::to_string(&LogRecord {
-                ts: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                ts: now
+                    .with_timezone(&Utc)
+                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                 level,
                 svc: self.svc.clone(),
                 rid: rid.to_string(),
@@ -224,20 +291,92 @@ impl ActionLog {
             .unwrap_or_default(),
         );
         let printed = match self.format {
-            Format::Text => text.clone(),
+            Format::Text => text,
             Format::Json => json.clone(),
         };
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{printed}");
         let _ = out.flush();
-        if let Ok(mut guard) = self.file.lock() {
-            if let Some(f) = guard.as_mut() {
-                let _ = writeln!(f, "{text}");
+        drop(out);
+        let Ok(mut guard) = self.sinks.lock() else {
+            return;
+        };
+        let Some(sinks) = guard.as_mut() else {
+            return;
+        };
+        let entry = Entry {
+            level,
+            rid: rid.to_string(),
+            msg: msg.to_string(),
+            text: self.file_lines(&now, level, rid, msg),
+            json,
+        };
+        if kind == Kind::Progress {
+            sinks.pending.insert(rid.to_string(), entry);
+            return;
+        }
+        if level == Level::Error {
+            // An error ends the transfers: the figures they reached come before it.
+            for last in std::mem::take(&mut sinks.pending).values() {
+                self.write(sinks, last);
+            }
+        } else if let Some(last) = sinks.pending.remove(rid) {
+            self.write(sinks, &last);
+        }
+        self.write(sinks, &entry);
+    }
+
+    /// Writes one line to the files and journald.
+    fn write(&self, sinks: &mut Sinks, e: &Entry) {
+        sinks.text.append(&e.text);
+        sinks.records.append(std::slice::from_ref(&e.json));
+        if let Some(j) = &sinks.journal {
+            let msg = crate::text::clean_lines(&e.msg);
+            j.send(e.level, &self.svc, &e.rid, &self.by.to_string(), &msg);
+        }
+    }
+
+    /// The lines of the text log file: each line of the message dated (RFC 3339 with the
+    /// node's zone) and naming who ran the action, then the OpenSVC tutorial's columns.
+    fn file_lines(
+        &self,
+        now: &chrono::DateTime<Local>,
+        level: Level,
+        rid: &str,
+        msg: &str,
+    ) -> Vec<String> {
+        let ts = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, false);
+        let head = format!(
+            "{ts} [{}] {:<7} {:<27}",
+            self.by,
+            level.word(),
+            self.who(rid)
+        );
+        let msg = if msg.is_empty() { " " } else { msg };
+        msg.lines()
+            .map(|l| crate::text::clean_lines(&format!("{head} {l}")).into_owned())
+            .collect()
+    }
+
+    /// The last progress of every transfer, when the action ends.
+    fn flush_pending(&self) {
+        if let Ok(mut guard) = self.sinks.lock() {
+            if let Some(sinks) = guard.as_mut() {
+                let pending = std::mem::take(&mut sinks.pending);
+                for e in pending.values() {
+                    self.write(sinks, e);
+                }
             }
         }
-        if let Ok(mut guard) = self.records.lock() {
-            if let Some(f) = guard.as_mut() {
-                let _ = writeln!(f, "{json}");
+    }
+
+    /// Counts the action in its verb's counters (best effort: monitoring never fails an
+    /// action, a counter that cannot be written is said on stderr).
+    fn count(&self) {
+        let running = self.action.lock().ok().and_then(|mut a| a.take());
+        if let (Some(r), Some(dir)) = (running, &self.dir) {
+            if let Err(e) = count_action(dir, &r.verb, r.ok, r.since.elapsed()) {
+                eprintln!("warning: {}: action counters: {e:#}", self.svc);
             }
         }
     }
@@ -245,7 +384,7 @@ impl ActionLog {
     /// Tells the node's watch that the service may have changed (best effort: a watch that
     /// misses it still sees the change at its next periodic probe).
     fn notify_change(&self) {
-        if let Some(p) = &self.notice {
+        if let Some(p) = self.dir.as_ref().map(|d| d.join(CHANGE_NOTICE)) {
             let stamp = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_nanos())
@@ -254,12 +393,17 @@ impl ActionLog {
         }
     }
 
-    fn text_line(&self, level: Level, rid: &str, msg: &str) -> String {
-        let who = if rid.is_empty() {
+    /// `SVC.RID` in capitals, or `SVC` for the service as a whole.
+    fn who(&self, rid: &str) -> String {
+        if rid.is_empty() {
             self.svc.to_uppercase()
         } else {
             format!("{}.{}", self.svc, rid).to_uppercase()
-        };
+        }
+    }
+
+    fn text_line(&self, level: Level, rid: &str, msg: &str) -> String {
+        let who = self.who(rid);
         format!(
             "{} {:<7} {:<27} {}",
             Local::now().format("%H:%M:%S"),
@@ -271,8 +415,11 @@ impl ActionLog {
 }
 
 impl Drop for ActionLog {
-    /// The action is over: its last changes are on the node now.
+    /// The action is over: the final figures of its transfers go to the files, its verb's
+    /// counters count it, and its last changes are on the node now.
     fn drop(&mut self) {
+        self.flush_pending();
+        self.count();
         self.notify_change();
     }
 }
@@ -282,7 +429,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn text_line_has_the_seed_columns() {
+    fn text_line_has_the_tutorial_columns() {
         let log = ActionLog::new("busybox.opensvc.com", Format::Text, None);
         let line = log.text_line(Level::Info, "container#1", "docker start x");
         // "17:07:20 INFO    BUSYBOX.OPENSVC.COM.CONTAINER#1 docker start x"
@@ -295,5 +442,28 @@ mod tests {
         assert_eq!(&line[17..], "BUSYBOX.OPENSVC.COM.FS#2    umount /x");
         let line = log.text_line(Level::Info, "", "exec");
         assert_eq!(&line[17..], "BUSYBOX.OPENSVC.COM         exec");
+    }
+
+    #[test]
+    fn a_failed_transfer_keeps_the_figures_it_reached_before_its_error() {
+        let d = tempfile::tempdir().unwrap();
+        let file = d.path().join("svc").join(ACTIONS_LOG);
+        let log = ActionLog::new("svc", Format::Json, Some(&file));
+        for sent in [1, 2, 3] {
+            log.progress(
+                "sync#1",
+                SyncProgress {
+                    bytes_sent: sent,
+                    ..SyncProgress::default()
+                },
+            );
+        }
+        log.error("", "syncupdate failed: the peer went away");
+        drop(log);
+        let text = std::fs::read_to_string(d.path().join("svc").join(ACTIONS_JSONL)).unwrap();
+        let recs: Vec<LogRecord> = text.lines().filter_map(LogRecord::parse).collect();
+        assert_eq!(recs.len(), 2, "{text}");
+        assert_eq!(recs[0].progress.map(|p| p.bytes_sent), Some(3));
+        assert_eq!(recs[1].level, Level::Error);
     }
 }
