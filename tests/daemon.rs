@@ -625,11 +625,8 @@ fn a_held_service_lock_skips_the_sync_until_a_later_tick() {
     assert_eq!(j["failures"], 0, "{j}\n{}", daemon.output());
 }
 
-#[test]
-fn the_daemon_serves_its_metrics_on_its_listen_address() {
-    let lab = TestLab::replicated();
-    write_daemon_toml(&lab, "deb1", "[metrics]\nlisten = \"127.0.0.1:0\"\n");
-    let daemon = Daemon::start(&lab, "deb1");
+/// The daemon's metrics endpoint address, once its first line says it.
+fn metrics_addr(daemon: &Daemon) -> String {
     let mut addr = String::new();
     wait_until(Duration::from_secs(20), "the metrics address said", || {
         addr = daemon
@@ -641,12 +638,36 @@ fn the_daemon_serves_its_metrics_on_its_listen_address() {
             .to_string();
         !addr.is_empty()
     });
-    wait_ticks(&lab, "deb1", 1);
-    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    addr
+}
+
+/// What the daemon's endpoint answers to `GET /metrics`.
+fn scrape(addr: &str) -> String {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
     s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .unwrap();
     let mut text = String::new();
     s.read_to_string(&mut text).unwrap();
+    text
+}
+
+/// The value of the first sample of `series` (its name and labels up to the value).
+fn sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(series))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {series} in:\n{text}"))
+}
+
+#[test]
+fn the_daemon_serves_its_metrics_on_its_listen_address() {
+    let lab = TestLab::replicated();
+    write_daemon_toml(&lab, "deb1", "[metrics]\nlisten = \"127.0.0.1:0\"\n");
+    let daemon = Daemon::start(&lab, "deb1");
+    let addr = metrics_addr(&daemon);
+    wait_ticks(&lab, "deb1", 1);
+    let text = scrape(&addr);
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     assert!(
         text.contains("drpilot_daemon_up{node=\"deb1\"} 1"),
@@ -654,5 +675,33 @@ fn the_daemon_serves_its_metrics_on_its_listen_address() {
     );
     assert!(text.contains("drpilot_service_avail{"), "{text}");
     assert!(text.trim_end().ends_with("# EOF"), "{text}");
+    lab.svc("deb1", &["stop"]).expect_ok("stop");
+}
+
+#[test]
+fn the_replica_age_the_daemon_serves_grows_between_syncs_and_falls_after_its_scheduled_one() {
+    let lab = TestLab::replicated();
+    write_daemon_toml(&lab, "deb1", "[metrics]\nlisten = \"127.0.0.1:0\"\n");
+    set_period(&lab, &window(120, 180));
+    let daemon = Daemon::start(&lab, "deb1");
+    let addr = metrics_addr(&daemon);
+    let age = "drpilot_sync_age_seconds{";
+    let first = sample(&scrape(&addr), age);
+    let mut later = first;
+    wait_until(Duration::from_secs(20), "the replica to age", || {
+        later = sample(&scrape(&addr), age);
+        later >= first + 2.0
+    });
+    // The window now includes now: the daemon's scheduled syncdrp runs, the replica is fresh.
+    set_period(&lab, &window(-5, 5));
+    wait_until(Duration::from_secs(60), "the scheduled syncdrp", || {
+        job(&lab, "deb1", "syncdrp")["runs"] == 1
+    });
+    let after = sample(&scrape(&addr), age);
+    assert!(
+        after < later,
+        "the age fell after the scheduled sync: {first} then {later} then {after}\n{}",
+        daemon.output()
+    );
     lab.svc("deb1", &["stop"]).expect_ok("stop");
 }
