@@ -23,19 +23,34 @@ fn with_reason(mut comments: Vec<String>, status: Status) -> Vec<String> {
     comments
 }
 
-/// The status of `svc` on this node. Probes only look at this node: they never reach a peer,
-/// so they get an empty node map.
-pub fn probe(env: &NodeEnv, svc: &Service) -> ServiceStatus {
+/// Runs `f` with a context of `svc` that looks at this node only: a silent log and an empty
+/// node map, so nothing it does reaches a peer (probes, the daemon's checks, `svc docker`).
+pub fn with_local_ctx<T>(
+    env: &NodeEnv,
+    svc: &Service,
+    force: bool,
+    f: impl FnOnce(&Ctx) -> T,
+) -> T {
     let log = ActionLog::silent(&svc.name);
-    let peers = &NodeMap::default();
-    let ctx = Ctx {
+    let peers = NodeMap::default();
+    f(&Ctx {
         env,
         cfg: &svc.cfg,
         svc: &svc.name,
         log: &log,
-        force: false,
-        peers,
-    };
+        force,
+        peers: &peers,
+    })
+}
+
+/// The status of `svc` on this node. Probes only look at this node: they never reach a peer,
+/// so they get an empty node map.
+pub fn probe(env: &NodeEnv, svc: &Service) -> ServiceStatus {
+    with_local_ctx(env, svc, false, |ctx| probe_with(svc, ctx))
+}
+
+fn probe_with(svc: &Service, ctx: &Ctx) -> ServiceStatus {
+    let env = ctx.env;
     let mut rows = Vec::new();
     let mut syncs = Vec::new();
     // Apps last: whether they are evaluated depends on how the rest of the instance is.
@@ -53,9 +68,9 @@ pub fn probe(env: &NodeEnv, svc: &Service) -> ServiceStatus {
                 Status::Up | Status::NotApplicable | Status::Undef
             );
         let p = if is_app && !instance_up {
-            r.driver.probe_instance_down(&ctx)
+            r.driver.probe_instance_down(ctx)
         } else {
-            r.driver.probe(&ctx)
+            r.driver.probe(ctx)
         };
         let (status, comments) = r.common.effective(p.status, p.comments);
         if !is_app && !matches!(group_of(r.driver.rid()), "sync" | "hb") {
@@ -65,7 +80,7 @@ pub fn probe(env: &NodeEnv, svc: &Service) -> ServiceStatus {
         rows.push(ResourceStatus {
             rid: r.driver.rid().to_string(),
             type_name: r.driver.type_name(),
-            label: p.label.unwrap_or_else(|| r.driver.label(&ctx)),
+            label: p.label.unwrap_or_else(|| r.driver.label(ctx)),
             status,
             flags: r.common.flags(),
             standby: r.common.standby,
@@ -75,9 +90,9 @@ pub fn probe(env: &NodeEnv, svc: &Service) -> ServiceStatus {
             syncs.push(SyncInfo {
                 rid: r.driver.rid().to_string(),
                 last_sync: s
-                    .last_sync(&ctx)
+                    .last_sync(ctx)
                     .map(|st| st.when.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-                max_delay_s: s.max_delay(&ctx).as_secs(),
+                max_delay_s: s.max_delay(ctx).as_secs(),
             });
         }
     }
@@ -86,7 +101,7 @@ pub fn probe(env: &NodeEnv, svc: &Service) -> ServiceStatus {
         .filter(|r| !matches!(group_of(&r.rid), "sync" | "hb"))
         .fold(Status::Undef, |acc, r| acc.merge(r.status));
     if !sync_config::targets(&svc.cfg, &env.nodename).is_empty() {
-        let p = sync_config::probe(&ctx, avail.is_up_like());
+        let p = sync_config::probe(ctx, avail.is_up_like());
         rows.push(ResourceStatus {
             rid: sync_config::RID.to_string(),
             type_name: "sync.config".to_string(),

@@ -6,7 +6,6 @@ use clap::Subcommand;
 use color_eyre::eyre::{bail, eyre, Result};
 
 use super::{paint, SvcArgs};
-use crate::action_log::ActionLog;
 use crate::action_log::Format;
 use crate::agent::action::{Action, Group};
 use crate::agent::{lock, probe, selector, Options, Service};
@@ -16,7 +15,6 @@ use crate::drivers::Ctx;
 use crate::paths::NodeEnv;
 use crate::status::nagios::{self, Nagios};
 use crate::status::{render_json, render_text};
-use crate::transport::NodeMap;
 
 /// The verbs, named as in the OpenSVC tutorial.
 #[derive(Debug, Subcommand)]
@@ -271,35 +269,34 @@ fn docker(env: &NodeEnv, args: &SvcArgs, docker_args: &[String]) -> Result<i32> 
                 svc.name
             )
         })?;
-    let log = ActionLog::silent(&svc.name);
-    let peers = NodeMap::default();
-    let ctx = Ctx {
-        env,
-        cfg: &svc.cfg,
-        svc: &svc.name,
-        log: &log,
-        force: args.force,
-        peers: &peers,
-    };
-    if !container_docker::daemon_answers(&ctx) {
+    crate::agent::probe::with_local_ctx(env, &svc, args.force, |ctx| {
+        docker_on(args, ctx, &rid, docker_args)
+    })
+}
+
+/// Starts the service's private docker daemon when it is down (under the service lock), then
+/// runs the docker client against it.
+fn docker_on(args: &SvcArgs, ctx: &Ctx, rid: &str, docker_args: &[String]) -> Result<i32> {
+    let (env, svc) = (ctx.env, ctx.svc);
+    if !container_docker::daemon_answers(ctx) {
         let _lock = lock::acquire(
             env,
-            &svc.name,
+            svc,
             "docker",
             args.waitlock
                 .map_or(crate::agent::runner::DEFAULT_WAITLOCK, Duration::from_secs),
         )?;
         // Another action may have started it while we waited for the lock.
-        if !container_docker::daemon_answers(&ctx) {
-            let daemon = Daemon::of(&ctx);
+        if !container_docker::daemon_answers(ctx) {
+            let daemon = Daemon::of(ctx);
             eprintln!(
                 "{}: docker daemon is not running on {}: starting it (its log: {})",
-                svc.name,
+                svc,
                 env.nodename,
                 daemon.log_file().display()
             );
-            daemon.start(&ctx, &rid)?;
+            daemon.start(ctx, rid)?;
         }
     }
-    container_docker::run_client(&ctx, docker_args)
+    container_docker::run_client(ctx, docker_args)
 }

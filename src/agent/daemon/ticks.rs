@@ -20,7 +20,6 @@ use crate::config::Role;
 use crate::drivers::sync_state::{self, Period, DEFAULT_PERIOD};
 use crate::drivers::Ctx;
 use crate::paths::NodeEnv;
-use crate::transport::NodeMap;
 
 /// The job name of the daily sync.
 pub const SYNCDRP: &str = "syncdrp";
@@ -121,16 +120,12 @@ impl<'a> Scheduler<'a> {
 
     fn service(&mut self, svc: &Service) {
         let env = self.env;
-        let log = ActionLog::silent(&svc.name);
-        let peers = NodeMap::default();
-        let ctx = Ctx {
-            env,
-            cfg: &svc.cfg,
-            svc: &svc.name,
-            log: &log,
-            force: false,
-            peers: &peers,
-        };
+        probe::with_local_ctx(env, svc, false, |ctx| self.service_jobs(svc, ctx));
+    }
+
+    /// One service's jobs: its daily `syncdrp`, and each sync resource's interval and RPO.
+    fn service_jobs(&mut self, svc: &Service, ctx: &Ctx) {
+        let env = self.env;
         let st = probe::probe(env, svc);
         let here = st.avail.is_active();
         let not_here = || {
@@ -142,7 +137,7 @@ impl<'a> Scheduler<'a> {
         let now = Local::now().naive_local();
         // The daily syncdrp inside the service's sync_period (a service with DRP nodes).
         if !svc.cfg.drpnodes.is_empty() {
-            self.daily_syncdrp(&ctx, here, &not_here(), now);
+            self.daily_syncdrp(ctx, here, &not_here(), now);
         }
         // Each sync resource's sync_interval, and its RPO.
         for r in &svc.resources {
@@ -151,7 +146,7 @@ impl<'a> Scheduler<'a> {
             }
             let rid = r.driver.rid().to_string();
             if here {
-                self.rpo(&ctx, &rid);
+                self.rpo(ctx, &rid);
             }
             let Some(every) = ctx.get(&rid, "sync_interval") else {
                 continue;
@@ -168,7 +163,7 @@ impl<'a> Scheduler<'a> {
             match schedule::interval(now, every, last) {
                 Due::Later(t) => self.next_due(&svc.name, &rid, t),
                 Due::Now if !here => self.skip(&svc.name, &rid, &not_here(), true),
-                Due::Now => match sync_state::in_period(&ctx, &rid) {
+                Due::Now => match sync_state::in_period(ctx, &rid) {
                     Ok((false, p)) => {
                         self.skip(&svc.name, &rid, &format!("outside sync_period {p}"), true)
                     }
