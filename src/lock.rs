@@ -7,8 +7,31 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::time::{Duration, Instant};
 
+use std::path::Path;
+
 use color_eyre::eyre::{bail, Result, WrapErr};
 use rustix::fs::{flock, FlockOperation};
+
+/// Opens (creating) a lock file: its `flock` lives as long as the returned file is open, so a
+/// crashed holder never leaves a stale lock.
+pub fn open_lock_file(path: &Path) -> Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .wrap_err_with(|| format!("opening {}", path.display()))
+}
+
+/// Waits for the exclusive lock of `path` (writers hold such locks for milliseconds): held
+/// until the returned file is dropped.
+pub fn exclusive(path: &Path) -> Result<File> {
+    let file = open_lock_file(path)?;
+    flock(&file, FlockOperation::LockExclusive)
+        .wrap_err_with(|| format!("locking {}", path.display()))?;
+    Ok(file)
+}
 
 use crate::paths::NodeEnv;
 
@@ -36,13 +59,7 @@ pub fn acquire_logging(
     let dir = env.state_dir(svc);
     std::fs::create_dir_all(&dir).wrap_err_with(|| format!("creating {}", dir.display()))?;
     let path = dir.join("lock");
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .wrap_err_with(|| format!("opening {}", path.display()))?;
+    let mut file = open_lock_file(&path)?;
     // `None`: no instant is that far, so the wait has no end.
     let deadline = Instant::now().checked_add(wait);
     let mut told = false;

@@ -3,13 +3,11 @@
 //! Written atomically under a small lock: actions of one service may end together (a read-only
 //! verb beside a mutating one), and none of their counts may be lost.
 
-use std::fs::OpenOptions;
 use std::path::Path;
 use std::time::Duration;
 
 use chrono::Utc;
 use color_eyre::eyre::{Result, WrapErr};
-use rustix::fs::{flock, FlockOperation};
 
 use crate::protocol::node_state::{ActionCounters, COUNTERS_FILE};
 
@@ -18,15 +16,7 @@ use crate::protocol::node_state::{ActionCounters, COUNTERS_FILE};
 /// counting starts again, so monitoring sees the reset rather than stale numbers.
 pub fn count_action(dir: &Path, verb: &str, ok: bool, took: Duration) -> Result<()> {
     std::fs::create_dir_all(dir).wrap_err_with(|| format!("creating {}", dir.display()))?;
-    let lock_path = dir.join("counters.lock");
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .wrap_err_with(|| format!("opening {}", lock_path.display()))?;
-    flock(&lock, FlockOperation::LockExclusive)
-        .wrap_err_with(|| format!("locking {}", lock_path.display()))?;
+    let _lock = crate::lock::exclusive(&dir.join("counters.lock"))?;
     let path = dir.join(COUNTERS_FILE);
     let mut counters = match std::fs::read_to_string(&path) {
         Ok(text) => match serde_json::from_str::<ActionCounters>(&text) {

@@ -93,12 +93,7 @@ impl Shared {
         std::fs::create_dir_all(&s.dir)
             .wrap_err_with(|| format!("creating {}", s.dir.display()))?;
         let path = s.daemon_lock();
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .wrap_err_with(|| format!("opening {}", path.display()))?;
+        let file = crate::lock::open_lock_file(&path)?;
         if flock(&file, FlockOperation::NonBlockingLockExclusive).is_err() {
             bail!(
                 "another drpilot daemon runs on this node (it holds {})",

@@ -2,11 +2,10 @@
 //! from checked names, under the service's state directory:
 //! `/var/lib/drpilot/SVC/runs/{lease.json, RUN.jsonl, RUN.heads, .lock}`.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use color_eyre::eyre::{Result, WrapErr};
-use rustix::fs::{flock, FlockOperation};
 
 use crate::paths::NodeEnv;
 use crate::protocol::names::RunId;
@@ -63,16 +62,7 @@ impl Runs {
     pub fn lock(&self) -> Result<RunsLock> {
         std::fs::create_dir_all(&self.dir)
             .wrap_err_with(|| format!("creating {}", self.dir.display()))?;
-        let path = self.dir.join(LOCK_FILE);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .wrap_err_with(|| format!("opening {}", path.display()))?;
-        flock(&file, FlockOperation::LockExclusive)
-            .wrap_err_with(|| format!("locking {}", path.display()))?;
+        let file = crate::lock::exclusive(&self.dir.join(LOCK_FILE))?;
         Ok(RunsLock { _file: file })
     }
 }
