@@ -3,7 +3,6 @@
 //! the end of every run.
 
 use std::collections::BTreeSet;
-use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -155,6 +154,18 @@ struct Found {
     records: Vec<Record>,
 }
 
+impl Found {
+    /// Its runbook, as its first record says.
+    fn mode(&self) -> Result<Mode> {
+        let first = self.records.first().map(|r| r.detail["mode"].clone());
+        serde_json::from_value(first.unwrap_or_default())
+            .map_err(|e| eyre!("run {}: {e}", self.run))
+    }
+}
+
+/// The runs each node that answered listed: what the merge of earlier runs works from.
+type Listed = Vec<(String, Vec<crate::protocol::run::RunSummary>)>;
+
 /// The unfinished run of `svc`, from this seat's journals and the nodes' (the longest
 /// consistent copy); an altered copy refuses, and a seat copy behind the nodes is brought
 /// up to date.
@@ -163,7 +174,7 @@ fn find_unfinished(
     nodes: &[String],
     dir: &Path,
     svc: &ServiceName,
-) -> Result<Option<Found>> {
+) -> Result<(Option<Found>, Listed)> {
     let mut ids: BTreeSet<String> = BTreeSet::new();
     if let Some((path, _)) = unfinished(dir, svc)? {
         if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
@@ -171,11 +182,11 @@ fn find_unfinished(
         }
     }
     let mut journals = Vec::new();
+    let mut listed = Listed::new();
     for node in nodes {
-        for s in mirror::list(pool, node, svc).unwrap_or_default() {
-            if !s.ended {
-                ids.insert(s.run);
-            }
+        if let Some(list) = mirror::list(pool, node, svc) {
+            ids.extend(list.iter().filter(|s| !s.ended).map(|s| s.run.clone()));
+            listed.push((node.clone(), list));
         }
     }
     let mut open = Vec::new();
@@ -223,7 +234,7 @@ fn find_unfinished(
         }
     }
     match open.len() {
-        0 | 1 => Ok(open.pop()),
+        0 | 1 => Ok((open.pop(), listed)),
         _ => bail!(
             "{svc} has {} unfinished runs ({}): finish or abort them one at a time",
             open.len(),
@@ -283,7 +294,14 @@ fn claim_for(
 
 /// Runs (or resumes) the `mode` runbook of `svc` on the nodes of `pool`, through its sessions.
 pub fn run(mode: Mode, svc: &str, pool: &Pool, op: &mut dyn Operator) -> Result<Outcome> {
-    run_seat(mode, svc, pool, op, None)
+    run_seat(Want::Run(mode), svc, pool, op)
+}
+
+/// What a seat comes for: a runbook (new, or resuming the unfinished run of that mode), or the
+/// takeover of one run, in whatever mode it is.
+enum Want {
+    Run(Mode),
+    Takeover(RunId),
 }
 
 /// Takes over unfinished run `run` (whose seat stopped renewing its lease, or died) and resumes
@@ -294,16 +312,7 @@ pub fn takeover(run: &str, pool: &Pool, op: &mut dyn Operator) -> Result<Outcome
         .service()
         .ok_or_else(|| eyre!("run id {run} names no service"))?
         .to_string();
-    let nodes = service_nodes(pool, &svc)?;
-    let all: Vec<String> = nodes.nodes.iter().chain(&nodes.drpnodes).cloned().collect();
-    let svc_name: ServiceName = svc.parse().map_err(|e| eyre!("{e}"))?;
-    let found = find_unfinished(pool, &all, &runs_dir(), &svc_name)?;
-    let Some(found) = found.filter(|f| f.run == id) else {
-        bail!("run {run} is not an unfinished run of {svc}: nothing to take over");
-    };
-    let mode: Mode = serde_json::from_value(found.records[0].detail["mode"].clone())
-        .map_err(|e| eyre!("run {run}: {e}"))?;
-    run_seat(mode, &svc, pool, op, Some(id))
+    run_seat(Want::Takeover(id), &svc, pool, op)
 }
 
 /// Who holds the run of `svc` now, as the nodes tell it (the CLI's gate and refusals).
@@ -317,22 +326,12 @@ pub fn holder_of(pool: &Pool, svc: &str) -> Vec<(String, LeaseView)> {
     }
 }
 
-fn run_seat(
-    mode: Mode,
-    svc: &str,
-    pool: &Pool,
-    op: &mut dyn Operator,
-    takeover: Option<RunId>,
-) -> Result<Outcome> {
+fn run_seat(want: Want, svc: &str, pool: &Pool, op: &mut dyn Operator) -> Result<Outcome> {
     let svc_name: ServiceName = svc.parse().map_err(|e| eyre!("{e}"))?;
     let dir = runs_dir();
     std::fs::create_dir_all(&dir).wrap_err_with(|| format!("creating {}", dir.display()))?;
     let lock_path = dir.join(format!("{svc}.lock"));
-    let mut lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)?;
+    let mut lock = crate::lock::open_lock_file(&lock_path)?;
     if flock(&lock, FlockOperation::NonBlockingLockExclusive).is_err() {
         let holder = std::fs::read_to_string(&lock_path).unwrap_or_default();
         bail!(
@@ -350,28 +349,33 @@ fn run_seat(
     let all: Vec<String> = nodes.nodes.iter().chain(&nodes.drpnodes).cloned().collect();
     let me = this_seat();
     let ops = MapOps::new(pool, svc);
+    let ttl = pool.map().lease_ttl();
+    let (found, listed) = find_unfinished(pool, &all, &dir, &svc_name)?;
+    let was = found.as_ref().map(Found::mode).transpose()?;
+    let mode = match (&want, &found, was) {
+        (Want::Run(mode), Some(f), Some(was)) if was != *mode => bail!(
+            "an unfinished {} run of {svc} exists ({}): finish it with `drpilot drp {}` first",
+            was.banner(),
+            f.run,
+            was.banner().to_lowercase()
+        ),
+        (Want::Run(mode), _, _) => *mode,
+        (Want::Takeover(id), Some(f), Some(was)) if f.run == *id => was,
+        (Want::Takeover(id), _, _) => {
+            bail!("run {id} is not an unfinished run of {svc}: nothing to take over")
+        }
+    };
+    let takeover = matches!(want, Want::Takeover(_));
     let spec = RunSpec {
         mode,
         svc: svc.to_string(),
         prod: prod.clone(),
         drp: drp.clone(),
     };
-    let ttl = pool.map().lease_ttl();
-    let found = find_unfinished(pool, &all, &dir, &svc_name)?;
-    if let (Some(want), f) = (&takeover, &found) {
-        if f.as_ref().map(|f| &f.run) != Some(want) {
-            bail!("run {want} is not the unfinished run of {svc}: nothing to take over");
-        }
-    }
     let (ok, path) = match found {
         Some(f) => {
-            let was: Mode = serde_json::from_value(f.records[0].detail["mode"].clone())
-                .map_err(|e| eyre!("run {}: {e}", f.run))?;
-            if was != mode {
-                bail!("an unfinished {} run of {svc} exists ({}): finish it with `drpilot drp {}` first", was.banner(), f.run, was.banner().to_lowercase());
-            }
             let views = lease::in_force(pool, &all, svc);
-            let claim = claim_for(&f.run, &views, takeover.is_some(), &me)?;
+            let claim = claim_for(&f.run, &views, takeover, &me)?;
             let from = views
                 .iter()
                 .find(|(_, v)| v.lease.run == f.run.as_ref())
@@ -385,7 +389,7 @@ fn run_seat(
                 ttl,
             };
             let keeper = Keeper::take(pool, lease_spec, &all, claim)?;
-            merge(pool, &all, &svc_name, &me, op)?;
+            merge(pool, &listed, &svc_name, &me, op)?;
             op.say(&format!(
                 "resuming unfinished run {} ({} records){}; re-reading both nodes",
                 f.run,
@@ -431,7 +435,7 @@ fn run_seat(
                 ttl,
             };
             let keeper = Keeper::take(pool, lease_spec, &all, Claim::Fresh)?;
-            merge(pool, &all, &svc_name, &me, op)?;
+            merge(pool, &listed, &svc_name, &me, op)?;
             let journal = Journal::create(&dir, &run)?;
             let path = journal.path().to_path_buf();
             let mirror = Mirror::new(
@@ -473,13 +477,13 @@ fn run_seat(
 /// held by the DRP node alone, goes back to production at the next run: the failback).
 fn merge(
     pool: &Pool,
-    nodes: &[String],
+    listed: &Listed,
     svc: &ServiceName,
     me: &Holder,
     op: &mut dyn Operator,
 ) -> Result<()> {
     let seat = me.seat.parse().map_err(|e| eyre!("{e}"))?;
-    for line in mirror::merge_runs(pool, nodes, svc, &seat) {
+    for line in mirror::merge_runs(pool, listed, svc, &seat) {
         op.say(&line);
     }
     Ok(())

@@ -203,20 +203,23 @@ pub fn read(pool: &Pool, node: &str, svc: &ServiceName, run: &RunId) -> Option<N
 
 /// Brings every node's copies of `svc`'s runs level: a run a node lacks records of (production,
 /// unreachable during a disaster) gets them from the node holding the most, once all copies
-/// agree. Returns what was copied where, in the operator's words; copies that disagree are
-/// left as they are (`report --verify` shows them).
-pub fn merge_runs(pool: &Pool, nodes: &[String], svc: &ServiceName, seat: &SeatId) -> Vec<String> {
+/// agree. `listed` is what each node that answered listed (nodes that did not are left alone).
+/// Returns what was copied where, in the operator's words; copies that disagree are left as
+/// they are (`report --verify` shows them).
+pub fn merge_runs(
+    pool: &Pool,
+    listed: &[(String, Vec<RunSummary>)],
+    svc: &ServiceName,
+    seat: &SeatId,
+) -> Vec<String> {
     let mut counts: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-    let mut answered = Vec::new();
-    for node in nodes {
-        if let Some(list) = list(pool, node, svc) {
-            answered.push(node.clone());
-            for s in list {
-                counts
-                    .entry(s.run)
-                    .or_default()
-                    .insert(node.clone(), s.records);
-            }
+    let answered: Vec<String> = listed.iter().map(|(n, _)| n.clone()).collect();
+    for (node, list) in listed {
+        for s in list {
+            counts
+                .entry(s.run.clone())
+                .or_default()
+                .insert(node.clone(), s.records);
         }
     }
     let mut said = Vec::new();
