@@ -55,17 +55,43 @@ impl Tracked {
     /// an external process (the failover benchmark tells it from the agent's overhead).
     pub fn wait_gone(&self, limit: std::time::Duration) -> bool {
         let started = std::time::Instant::now();
-        let deadline = started + limit;
-        let mut gone = false;
+        let gone = self.wait_exit(limit);
+        crate::transport::child_time::account(started.elapsed());
+        gone || !self.alive()
+    }
+
+    /// Sleeps until the process exits or `limit` passes: on its pidfd where the kernel has them
+    /// (woken by the exit itself), else by looking every 10 ms.
+    fn wait_exit(&self, limit: std::time::Duration) -> bool {
+        use rustix::event::{poll, PollFd, PollFlags, Timespec};
+        let deadline = std::time::Instant::now() + limit;
+        let pidfd = rustix::process::Pid::from_raw(self.pid).and_then(|p| {
+            rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok()
+        });
+        // Opened after a recycle, the pidfd would watch another process: check it is still ours.
+        if let Some(fd) = pidfd.filter(|_| self.alive()) {
+            loop {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() {
+                    return !self.alive();
+                }
+                let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+                let timeout = Timespec::try_from(left).ok();
+                match poll(&mut fds, timeout.as_ref()) {
+                    Ok(n) if n > 0 => return true,
+                    Ok(_) => return !self.alive(),
+                    Err(rustix::io::Errno::INTR) => continue,
+                    Err(_) => break,
+                }
+            }
+        }
         while std::time::Instant::now() < deadline {
             if !self.alive() {
-                gone = true;
-                break;
+                return true;
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
-        crate::transport::child_time::account(started.elapsed());
-        gone || !self.alive()
+        !self.alive()
     }
 }
 

@@ -368,3 +368,82 @@ fn a_receiving_node_refuses_to_overwrite_a_running_service() {
     );
     lab.svc("deb1", &["stop"]).expect_ok("stop deb1");
 }
+
+/// Three workers started side by side (OpenSVC's `subset` with `parallel = true`).
+const WORKERS: &str = "
+[app#2]
+start = /bin/sh -c \"exec sleep 600\"
+subset = workers
+
+[app#3]
+start = WORKER3
+subset = workers
+
+[app#4]
+start = /bin/sh -c \"exec sleep 600\"
+subset = workers
+
+[subset#app:workers]
+parallel = true
+";
+
+#[test]
+fn a_parallel_subset_that_fails_rolls_back_every_lane_and_the_resources_before_it() {
+    let lab = TestLab::new();
+    let cfg = std::fs::read_to_string(lab.config("deb1")).unwrap();
+    let broken = format!("{cfg}{}", WORKERS.replace("WORKER3", "/nonexistent/worker"));
+    std::fs::write(lab.config("deb1"), &broken).unwrap();
+    let out = lab
+        .svc("deb1", &["start"])
+        .expect_err("start with a broken worker");
+    assert!(
+        out.stdout
+            .contains("side by side ([subset#app:workers] parallel = true): app#2 | app#3 | app#4"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stderr.contains("app#3"), "{}", out.stderr);
+    assert!(out.stdout.contains("rollback"), "{}", out.stdout);
+    // The node is left as it was: nothing of the start is up.
+    let st = lab.status("deb1");
+    assert_eq!(st["avail"], "down", "{st}");
+    for rid in ["fs#1", "app#1", "app#2", "app#4"] {
+        let status = resource(&st, rid)["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            status == "down" || status == "n/a",
+            "{rid} must be stopped again, it is {status}: {st}"
+        );
+    }
+    let pids: Vec<_> = std::fs::read_dir(lab.root("deb1").join("var/lib/drpilot/busybox"))
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".pid"))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(pids.is_empty(), "pid files left: {pids:?}");
+
+    // Repaired, the workers start side by side and stop side by side.
+    let fixed = format!(
+        "{cfg}{}",
+        WORKERS.replace("WORKER3", "/bin/sh -c \"exec sleep 600\"")
+    );
+    std::fs::write(lab.config("deb1"), fixed).unwrap();
+    lab.svc("deb1", &["start"]).expect_ok("start");
+    let st = lab.status("deb1");
+    for rid in ["app#2", "app#3", "app#4"] {
+        assert_eq!(resource(&st, rid)["status"], "up", "{st}");
+    }
+    let stopped = lab.svc("deb1", &["stop"]).expect_ok("stop");
+    assert!(
+        stopped
+            .stdout
+            .contains("side by side ([subset#app:workers] parallel = true)"),
+        "{}",
+        stopped.stdout
+    );
+    assert_eq!(lab.status("deb1")["avail"], "down");
+}

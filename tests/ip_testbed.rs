@@ -30,6 +30,25 @@ fn an_address_comes_up_and_is_refused_while_it_answers_elsewhere() {
     let down = support::testbed::status(&tb, PROD, "ipsvc");
     assert_eq!(support::resource(&down, "ip#1")["status"], "down", "{down}");
 
+    // deb2 believes the address lives at another Ethernet address: the start's gratuitous ARP
+    // must correct it.
+    on(
+        &tb,
+        DRP,
+        &[
+            "ip",
+            "neigh",
+            "replace",
+            &addr,
+            "lladdr",
+            "02:00:00:00:00:99",
+            "dev",
+            "eth0",
+            "nud",
+            "stale",
+        ],
+    )
+    .expect_ok("a stale neighbour entry on deb2");
     let started = svc(&tb, PROD, "ipsvc", &["start"]).expect_ok("start on deb1");
     assert!(
         started
@@ -39,9 +58,26 @@ fn an_address_comes_up_and_is_refused_while_it_answers_elsewhere() {
         started.stdout
     );
     assert!(
-        started.stdout.contains("arping -U -c 1 -I eth0"),
+        started
+            .stdout
+            .contains(&format!("gratuitous ARP: {addr} is at")),
         "{}",
         started.stdout
+    );
+    // (From ip, not /sys: the hosts share the machine's sysfs, not its network namespaces.)
+    let link = on(&tb, PROD, &["ip", "-o", "link", "show", "dev", "eth0"]).expect_ok("ip link");
+    let mac = link
+        .stdout
+        .split_whitespace()
+        .skip_while(|w| *w != "link/ether")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no link/ether in {}", link.stdout))
+        .to_string();
+    let neigh = on(&tb, DRP, &["ip", "neigh", "show", &addr, "dev", "eth0"]).expect_ok("ip neigh");
+    assert!(
+        neigh.stdout.contains(&mac),
+        "deb2 still has {} for {addr}, not deb1's {mac}",
+        neigh.stdout
     );
     let shown = on(&tb, PROD, &["ip", "-o", "addr", "show", "dev", "eth0"]).expect_ok("ip addr");
     assert!(

@@ -12,6 +12,7 @@ mod support;
 
 use std::time::Duration;
 
+use support::assert_order;
 use support::qemu::{self, cpio::Cpio, Console};
 
 const SVC: &str = "busybox.opensvc.com";
@@ -183,16 +184,6 @@ fn assert_group(tree: &str, group: &str, status: &str) {
         .find(|l| l.starts_with(&format!("{group} ")))
         .unwrap_or_else(|| panic!("no {group} line in:\n{tree}"));
     assert_eq!(line[26..].trim_end(), status, "{line:?} in:\n{tree}");
-}
-
-fn assert_order(text: &str, parts: &[&str]) {
-    let mut at = 0;
-    for p in parts {
-        let found = text[at..]
-            .find(p)
-            .unwrap_or_else(|| panic!("{p:?} missing (or out of order) in:\n{text}"));
-        at += found + p.len();
-    }
 }
 
 /// A number following `key` on its line (`  Exceptions        141`).

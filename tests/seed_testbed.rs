@@ -12,7 +12,7 @@ use std::time::Duration;
 use drpilot::lab::testbed::seed_service::{DRP, PROD, SERVICE};
 use drpilot::lab::testbed::Testbed;
 use support::testbed::{host_bin, on, seed_testbed, status, svc};
-use support::{resource, wait_until};
+use support::{assert_order, resource, wait_until};
 
 const T: Duration = Duration::from_secs(60);
 const CONTAINER: &str = "busybox.opensvc.com.container.1";
@@ -204,10 +204,12 @@ fn the_seed_scenario_moves_the_container_and_its_data_to_the_drp_node() {
     svc(&tb, PROD, SERVICE, &["syncupdate", "--force"]).expect_ok("syncupdate --force");
     let written_on_prod = container_log(&tb, PROD);
     assert!(written_on_prod.len() >= 3, "{written_on_prod:?}");
-    svc(&tb, PROD, SERVICE, &["stop"]).expect_ok("stop on deb1");
+    let stopped = svc(&tb, PROD, SERVICE, &["stop"]).expect_ok("stop on deb1");
     let st1 = status(&tb, PROD, SERVICE);
     assert_eq!(st1["overall"], "down", "{st1}");
-    svc(&tb, DRP, SERVICE, &["start"]).expect_ok("start on deb2");
+    assert_stop_order(&stopped.stdout, &prod_ip);
+    let started = svc(&tb, DRP, SERVICE, &["start"]).expect_ok("start on deb2");
+    assert_start_order(&started.stdout, &drp_ip);
 
     let st2 = status(&tb, DRP, SERVICE);
     assert_eq!(st2["overall"], "up", "{st2}");
@@ -266,6 +268,66 @@ fn the_seed_scenario_moves_the_container_and_its_data_to_the_drp_node() {
     );
     svc(&tb, DRP, SERVICE, &["stop"]).expect_ok("stop on deb2");
     tb.teardown().expect("teardown");
+}
+
+/// The stop's log keeps the seed's order wherever resources depend on each other: the
+/// container first, then its daemon, then the filesystems inner first; the address (a lane of
+/// its own, `parallel_groups = ip | fs`) goes once the container is down.
+fn assert_stop_order(log: &str, addr: &str) {
+    assert_order(log, &["docker -H", "stop -t", "side by side"]);
+    assert_order(
+        log,
+        &[
+            "side by side ([DEFAULT] parallel_groups = ip | fs): ip#1 | container#1:prepare fs#2 fs#1",
+            "kill -TERM",
+            "docker daemon stopped",
+            "umount /opt/busybox.opensvc.com/appdata",
+            "umount /opt/busybox.opensvc.com\n",
+        ],
+    );
+    assert_order(
+        log,
+        &[
+            "side by side",
+            &format!("ip addr del {addr}/"),
+            &format!("checking {addr} availability"),
+        ],
+    );
+}
+
+/// The start's log: the address check and the storage side by side, each lane in the seed's
+/// order, and the container only once both are up.
+fn assert_start_order(log: &str, addr: &str) {
+    assert_order(
+        log,
+        &[
+            "side by side ([DEFAULT] parallel_groups = ip | fs): ip#1 | replicas fs#1 fs#2 container#1:prepare",
+            "mount -t btrfs -o 'rw,subvol=root'",
+            "mount -t btrfs -o 'rw,subvol=appdata'",
+            "starting docker daemon",
+            "answers on",
+        ],
+    );
+    assert_order(
+        log,
+        &[
+            "side by side",
+            &format!("checking {addr} availability"),
+            &format!("ip addr add {addr}/"),
+            &format!("gratuitous ARP: {addr} is at"),
+        ],
+    );
+    for first in ["answers on", &format!("ip addr add {addr}/")] {
+        assert_order(
+            log,
+            &[
+                first,
+                " start ",
+                "wait for container up status",
+                "wait for container operational",
+            ],
+        );
+    }
 }
 
 /// The seed's deb1 tree after the stop, the vg row aside.

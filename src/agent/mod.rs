@@ -7,6 +7,8 @@ pub mod daemon;
 pub mod metrics;
 pub mod peer;
 pub mod peer_answer;
+pub mod plan;
+mod plan_run;
 pub mod probe;
 pub mod run_state;
 pub mod runner;

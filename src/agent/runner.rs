@@ -8,8 +8,11 @@ use color_eyre::eyre::{bail, eyre, Result};
 
 use super::action::{start_rank, Action, Group};
 use super::peer_answer::PeerAnswer;
+use super::plan::{Item, Plan};
+use super::plan_run::{Direction, PlanRun};
 use super::{lock, peer, probe, selector, Service};
 use crate::action_log::{ActionLog, Format, ACTIONS_LOG};
+use crate::config::parallel::Declared;
 use crate::drivers::{sync_config, sync_state, Ctx, Loaded, SyncMode};
 use crate::paths::NodeEnv;
 use crate::status::{group_of, render_json, render_text, Status};
@@ -324,44 +327,26 @@ fn answer_avail(answer: &PeerAnswer) -> String {
 
 fn start(ctx: &Ctx, svc: &Service, group: Option<Group>, opts: &Options) -> Result<()> {
     guard_peers(ctx, svc, opts)?;
-    let mut started: Vec<&Loaded> = Vec::new();
+    let resources = selected(svc, group, &opts.rids);
+    let items = plan_items(ctx, &resources);
     // Replicas are made live only by a start that mounts the filesystems.
-    let mut replicas_ready = !group.is_none_or(|g| g == Group::Fs);
-    for r in selected(svc, group, &opts.rids) {
-        let rid = r.driver.rid();
-        if r.common.disabled {
-            continue;
-        }
-        if !replicas_ready && start_rank(rid) >= start_rank("fs#0") {
-            replicas_ready = true;
-            if let Err(e) = prepare_replicas(ctx, svc) {
-                ctx.log.error("", &format!("{e:#}"));
-                rollback(ctx, &started);
-                return Err(e.wrap_err(format!(
-                    "start of {} stopped before its filesystems",
-                    svc.name
-                )));
-            }
-        }
-        let p = r.driver.probe(ctx);
-        if p.status == Status::Up {
-            ctx.log
-                .info(rid, &format!("{} is already up", r.driver.label(ctx)));
-            continue;
-        }
-        match r.driver.start(ctx) {
-            Ok(()) => started.push(r),
-            Err(e) if r.common.optional => ctx
-                .log
-                .warn(rid, &format!("optional resource failed: {e:#}")),
-            Err(e) => {
-                ctx.log.error(rid, &format!("{e:#}"));
-                rollback(ctx, &started);
-                return Err(e.wrap_err(format!("start of {} stopped at {rid}", svc.name)));
-            }
-        }
-    }
-    Ok(())
+    let replicas = group.is_none_or(|g| g == Group::Fs);
+    let plan = Plan::start(&items, &Declared::of(ctx.cfg, &ctx.env.nodename), replicas);
+    let make_live = || prepare_replicas(ctx, svc);
+    PlanRun::new(ctx, &resources, &items, &plan, Direction::Start, &make_live)
+        .run(&plan, &format!("start of {}", svc.name))
+}
+
+/// What the planner needs of the selected resources.
+fn plan_items(ctx: &Ctx, resources: &[&Loaded]) -> Vec<Item> {
+    resources
+        .iter()
+        .map(|r| Item {
+            rid: r.driver.rid().to_string(),
+            subset: ctx.get(r.driver.rid(), "subset"),
+            has_prepare: r.driver.has_prepare(),
+        })
+        .collect()
 }
 
 /// Lets every data sync make its replica the live data before the filesystems mount.
@@ -479,29 +464,12 @@ fn refuse_push_from_idle_drp_node(ctx: &Ctx, svc: &Service) -> Result<()> {
 }
 
 fn stop(ctx: &Ctx, svc: &Service, group: Option<Group>, opts: &Options) -> Result<()> {
-    let mut order = selected(svc, group, &opts.rids);
-    order.reverse();
-    for r in order {
-        let rid = r.driver.rid();
-        if r.common.disabled {
-            continue;
-        }
-        if r.common.standby && !ctx.force {
-            ctx.log
-                .info(rid, "standby resource: left up (use --force to stop it)");
-            continue;
-        }
-        if let Err(e) = r.driver.stop(ctx) {
-            if r.common.optional {
-                ctx.log
-                    .warn(rid, &format!("optional resource failed: {e:#}"));
-                continue;
-            }
-            ctx.log.error(rid, &format!("{e:#}"));
-            return Err(e.wrap_err(format!("stop of {} stopped at {rid}", svc.name)));
-        }
-    }
-    Ok(())
+    let resources = selected(svc, group, &opts.rids);
+    let items = plan_items(ctx, &resources);
+    let plan = Plan::start(&items, &Declared::of(ctx.cfg, &ctx.env.nodename), false).reversed();
+    let nothing = || Ok(());
+    PlanRun::new(ctx, &resources, &items, &plan, Direction::Stop, &nothing)
+        .run(&plan, &format!("stop of {}", svc.name))
 }
 
 /// Expands `target` words to node names other than this one.

@@ -225,11 +225,15 @@ fn dispatch(cli: Cli) -> Result<bool> {
             let result = svc::run(args);
             if std::env::var_os("DRPILOT_TIMINGS").is_some() {
                 // The failover benchmark's probe: the agent's time against its commands' time.
+                // The floor is the command time that could not overlap: the commands of lanes
+                // that ran beside a longer lane are not part of it.
                 let (count, in_commands) = crate::transport::child_time::total();
+                let floor = in_commands.saturating_sub(crate::transport::child_time::overlap());
                 eprintln!(
-                    "timings: total_ms={} commands={count} commands_ms={}",
+                    "timings: total_ms={} commands={count} commands_ms={} floor_ms={}",
                     started.elapsed().as_millis(),
-                    in_commands.as_millis()
+                    in_commands.as_millis(),
+                    floor.as_millis()
                 );
             }
             result

@@ -1,6 +1,8 @@
-//! Values split into words like a shell command line (`start`, `stop`, `check`,
-//! `drp_app_check`, `run_args`, ...: the keywords marked `shell_split` in the catalogue) must
-//! split: an unclosed quote would otherwise surface as a failed stop on the day of a switch.
+//! Values of a declared form, checked before the day they are used: whole seconds within
+//! bounds (`arp_probe_window`: keywords marked `seconds_max`), and values split into words like
+//! a shell command line (`start`, `stop`, `check`, `drp_app_check`, `run_args`, ...: the
+//! keywords marked `shell_split`), whose quotes must close: an unclosed quote would otherwise
+//! surface as a failed stop on the day of a switch.
 
 use super::diagnostic::Diagnostic;
 use super::ini::DEFAULT_SECTION;
@@ -16,7 +18,24 @@ pub(crate) fn check(cfg: &ServiceConfig, cat: &Catalogue, out: &mut Vec<Diagnost
             section.name.split('#').next().unwrap_or_default()
         };
         for entry in &section.entries {
-            let split = cat.find(kind, &entry.key).is_some_and(|s| s.shell_split);
+            let spec = cat.find(kind, &entry.key);
+            if let Some(max) = spec.and_then(|s| s.seconds_max) {
+                if !entry.value.trim().parse::<u64>().is_ok_and(|n| n <= max) {
+                    out.push(
+                        Diagnostic::error(
+                            &cfg.raw.path,
+                            entry.line,
+                            format!(
+                                "'{}' is not a number of seconds from 0 to {max}",
+                                entry.value
+                            ),
+                        )
+                        .in_section(section.name.clone())
+                        .for_key(entry.written_key()),
+                    );
+                }
+            }
+            let split = spec.is_some_and(|s| s.shell_split);
             if let (true, Err(e)) = (split, shell_words::split(&entry.value)) {
                 out.push(
                     Diagnostic::error(

@@ -19,6 +19,8 @@ pub struct KeywordSpec {
     /// The value is split into words like a shell command line (an argument vector, never run
     /// by a shell): its quotes must close, which `check-config` verifies.
     pub shell_split: bool,
+    /// The value is a whole number of seconds up to this bound (checked by `check-config`).
+    pub seconds_max: Option<u64>,
 }
 
 impl KeywordSpec {
@@ -31,6 +33,7 @@ impl KeywordSpec {
             types: &[],
             help,
             shell_split: false,
+            seconds_max: None,
         }
     }
 
@@ -45,6 +48,12 @@ impl KeywordSpec {
     /// The same keyword, its value split into words like a shell command line.
     pub const fn split(mut self) -> Self {
         self.shell_split = true;
+        self
+    }
+
+    /// The same keyword, its value a whole number of seconds from 0 to `max`.
+    pub const fn seconds(mut self, max: u64) -> Self {
+        self.seconds_max = Some(max);
         self
     }
 }
@@ -180,6 +189,11 @@ const DEFAULT_KEYWORDS: &[KeywordSpec] = &[
         "minutes after which a missed sync is a warning",
     ),
     KeywordSpec::opt("comment", "free text for humans"),
+    KeywordSpec::opt(
+        "parallel_groups",
+        "groups that start side by side, lanes separated by '|' (ip | disk fs): the address \
+         check runs while the filesystems mount; later groups wait for every lane",
+    ),
     KeywordSpec::opt(
         "drp_cut_access",
         "command that cuts user access before a DRP switch",

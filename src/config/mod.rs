@@ -14,6 +14,7 @@ mod command_values;
 mod diagnostic;
 mod ini;
 mod keywords;
+pub mod parallel;
 pub mod paths;
 mod print;
 mod required;

@@ -181,12 +181,11 @@ impl ServiceConfig {
         all
     }
 
-    /// Every resource section (all but DEFAULT), in file order.
+    /// Every resource section (all but DEFAULT and the `[subset#…]` sections), in file order.
     pub fn resource_sections(&self) -> impl Iterator<Item = &RawSection> {
-        self.raw
-            .sections
-            .iter()
-            .filter(|s| s.name != DEFAULT_SECTION)
+        self.raw.sections.iter().filter(|s| {
+            s.name != DEFAULT_SECTION && super::parallel::subset_section(&s.name).is_none()
+        })
     }
 
     /// The resolved `type` of a section for `node`, lowercased.

@@ -21,6 +21,9 @@ pub(crate) fn validate(cfg: &ServiceConfig, cat: &Catalogue) -> Vec<Diagnostic> 
     for section in &cfg.raw.sections {
         let kind = if section.name == DEFAULT_SECTION {
             Some(DEFAULT_SECTION)
+        } else if super::parallel::subset_section(&section.name).is_some() {
+            // Checked with the other ordering declarations (parallel.rs).
+            None
         } else {
             check_rid(cfg, section, &mut out)
         };
@@ -35,6 +38,7 @@ pub(crate) fn validate(cfg: &ServiceConfig, cat: &Catalogue) -> Vec<Diagnostic> 
         }
     }
     command_values::check(cfg, cat, &mut out);
+    super::parallel::check(cfg, &mut out);
     out
 }
 

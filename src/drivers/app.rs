@@ -219,18 +219,17 @@ impl Resource for App {
             &self.rid,
             &format!("started, pid {pid}, output in {}", out_path.display()),
         );
-        // A start that dies immediately (bad path, syntax error) must fail the action.
-        let settle = Instant::now() + Duration::from_millis(300);
-        while Instant::now() < settle {
-            if let Some(status) = child.try_wait()? {
-                bail!(
-                    "{}: {} exited at once with {status}; its output is in {}",
-                    self.rid,
-                    argv[0],
-                    out_path.display()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(25));
+        // A start that dies immediately (bad path, syntax error) must fail the action: its exit
+        // is watched (on its pidfd) for the settle time.
+        let settled = Tracked { pid, start_time };
+        if settled.wait_gone(Duration::from_millis(300)) {
+            let status = child.wait()?;
+            bail!(
+                "{}: {} exited at once with {status}; its output is in {}",
+                self.rid,
+                argv[0],
+                out_path.display()
+            );
         }
         if let Some(check) = self.argv(ctx, "check")? {
             let deadline = Instant::now() + self.timeout(ctx);

@@ -34,7 +34,11 @@ pub(crate) const KEYWORDS: &[KeywordSpec] = &[
     KeywordSpec::opt("monitor", "a failure of this resource is a service failure"),
     KeywordSpec::opt("comment", "free text for humans"),
     KeywordSpec::opt("tags", "words to select resources with"),
-    KeywordSpec::opt("subset", "subset the resource belongs to, for ordering"),
+    KeywordSpec::opt(
+        "subset",
+        "subset of its group the resource belongs to: after the group's other resources, \
+         subsets by name, side by side when [subset#GROUP:NAME] says parallel = true",
+    ),
 ];
 
 fn truthy(v: Option<String>) -> bool {

@@ -149,8 +149,9 @@ pub enum SyncMode {
     Update,
 }
 
-/// One resource of a service, as its driver sees it.
-pub trait Resource {
+/// One resource of a service, as its driver sees it. Lanes of a start run side by side in
+/// threads, so a driver is shared between them.
+pub trait Resource: Send + Sync {
     /// The resource id, `fs#1`.
     fn rid(&self) -> &str;
     /// Driver type for the JSON status: `fs.directory`, `sync.dir`, `ip`.
@@ -169,6 +170,24 @@ pub trait Resource {
     fn start(&self, ctx: &Ctx) -> Result<()>;
     /// Brings the resource down.
     fn stop(&self, ctx: &Ctx) -> Result<()>;
+    /// Whether part of the start may run ahead of the resource's own start, as soon as what it
+    /// stands on is up (the private dockerd, once its data root is mounted).
+    fn has_prepare(&self) -> bool {
+        false
+    }
+    /// That early part of the start; true when it brought something up (a rollback undoes it
+    /// with [`Resource::unprepare`]).
+    fn prepare(&self, _ctx: &Ctx) -> Result<bool> {
+        Ok(false)
+    }
+    /// Undoes [`Resource::prepare`]: on stop, after [`Resource::stop_own`].
+    fn unprepare(&self, _ctx: &Ctx) -> Result<()> {
+        Ok(())
+    }
+    /// The stop, leaving what [`Resource::prepare`] brought up to its own step.
+    fn stop_own(&self, ctx: &Ctx) -> Result<()> {
+        self.stop(ctx)
+    }
     /// The replication side of a sync resource.
     fn as_sync(&self) -> Option<&dyn DataSync> {
         None

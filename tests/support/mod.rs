@@ -306,3 +306,14 @@ pub fn lab_console(lab: &TestLab, state: &Path, crash: Option<&str>) -> pty::Pty
     });
     app
 }
+
+/// Asserts that `parts` occur in `text` in this order (other text may come between).
+pub fn assert_order(text: &str, parts: &[&str]) {
+    let mut at = 0;
+    for p in parts {
+        let found = text[at..]
+            .find(p)
+            .unwrap_or_else(|| panic!("{p:?} missing (or out of order) in:\n{text}"));
+        at += found + p.len();
+    }
+}

@@ -120,10 +120,73 @@ impl Client {
         }
     }
 
-    /// Whether the daemon answers on its socket.
+    /// Whether the daemon answers on its socket: its API's ping (`GET /_ping`), one connect
+    /// and one request rather than a docker client process, so waiting for a daemon to come
+    /// up does not crowd the machine with clients.
     pub fn answers(&self) -> bool {
-        self.query(&["version", "--format", "{{.Server.Version}}"])
-            .is_ok()
+        use std::io::{Read, Write};
+        let Ok(mut s) = std::os::unix::net::UnixStream::connect(&self.sock) else {
+            return false;
+        };
+        let limit = Some(std::time::Duration::from_secs(2));
+        if s.set_read_timeout(limit).is_err() || s.set_write_timeout(limit).is_err() {
+            return false;
+        }
+        if s.write_all(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            .is_err()
+        {
+            return false;
+        }
+        let mut head = Vec::new();
+        let mut buf = [0u8; 256];
+        while !head.contains(&b'\n') && head.len() < 1024 {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => head.extend_from_slice(&buf[..n]),
+            }
+        }
+        let status = String::from_utf8_lossy(&head);
+        status.starts_with("HTTP/1.") && status.split_whitespace().nth(1) == Some("200")
+    }
+
+    /// Whether container `name` (or id) stays up for `settle`, watched on docker's event stream (`docker
+    /// events --until`, which ends by itself): `Some(false)` when it died, `None` when the
+    /// stream could not be read.
+    pub fn stays_up(
+        &self,
+        name: &str,
+        since: std::time::SystemTime,
+        settle: std::time::Duration,
+    ) -> Option<bool> {
+        let stamp = |t: std::time::SystemTime| {
+            t.duration_since(std::time::UNIX_EPOCH)
+                .map(|d| format!("{}.{:09}", d.as_secs(), d.subsec_nanos()))
+                .ok()
+        };
+        let until = std::time::SystemTime::now() + settle;
+        let container = format!("container={name}");
+        let since = stamp(since)?;
+        let until = stamp(until)?;
+        let out = run_child(
+            self.command(&[
+                "events",
+                "--since",
+                &since,
+                "--until",
+                &until,
+                "--filter",
+                &container,
+                "--filter",
+                "event=die",
+                "--format",
+                "{{.Status}}",
+            ]),
+            None,
+            Some(settle + QUERY_TIMEOUT),
+        )
+        .ok()
+        .filter(|o| o.success)?;
+        Some(!out.stdout_text().contains("die"))
     }
 
     /// The container named `name`, if it exists.

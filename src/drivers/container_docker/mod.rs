@@ -107,6 +107,7 @@ impl Docker {
         let existing = client
             .find(name)
             .or_else(|e| fail(client, &format!("{}: looking for {name}", self.rid), e))?;
+        let since = std::time::SystemTime::now();
         let id = match existing {
             Some(c) if c.running() => {
                 ctx.log
@@ -148,12 +149,19 @@ impl Docker {
         ctx.log.info(&self.rid, "wait for container up status");
         self.wait_state(client, name, &id, true, UP_TIMEOUT)?;
         ctx.log.info(&self.rid, "wait for container operational");
-        let settle = Instant::now() + SETTLE;
-        while Instant::now() < settle {
-            self.wait_state(client, name, &id, true, Duration::ZERO)?;
-            std::thread::sleep(Duration::from_millis(50));
+        // Operational: it did not die within the settle time, as docker's events tell; the
+        // state is read once more either way (and looked at on a timer if events are missing).
+        match client.stays_up(name, since, SETTLE) {
+            Some(_) => self.wait_state(client, name, &id, true, Duration::ZERO),
+            None => {
+                let settle = Instant::now() + SETTLE;
+                while Instant::now() < settle {
+                    self.wait_state(client, name, &id, true, Duration::ZERO)?;
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Ok(())
+            }
         }
-        Ok(())
     }
 
     /// Waits until the container runs (`up`) or not; a container that stopped while it should
@@ -269,6 +277,34 @@ impl Resource for Docker {
     }
 
     fn stop(&self, ctx: &Ctx) -> Result<()> {
+        self.stop_own(ctx)?;
+        self.unprepare(ctx)
+    }
+
+    fn has_prepare(&self) -> bool {
+        true
+    }
+
+    /// Starts the private dockerd (its data root must be mounted).
+    fn prepare(&self, ctx: &Ctx) -> Result<bool> {
+        Daemon::of(ctx).start(ctx, &self.rid)
+    }
+
+    /// Stops the private dockerd once none of its containers runs.
+    fn unprepare(&self, ctx: &Ctx) -> Result<()> {
+        let client = Client::of(ctx);
+        if client.answers() {
+            return self.stop_daemon_if_idle(ctx, &client);
+        }
+        // Not answering: stopped already (nothing to say twice), or hung (stopped for good).
+        let daemon = Daemon::of(ctx);
+        match daemon.process() {
+            Some(_) => daemon.stop(ctx, &self.rid),
+            None => Ok(()),
+        }
+    }
+
+    fn stop_own(&self, ctx: &Ctx) -> Result<()> {
         let client = Client::of(ctx);
         let name = self.container_name(ctx.svc);
         let found = match client.find(&name) {
@@ -298,7 +334,7 @@ impl Resource for Docker {
                 self.wait_state(&client, &name, &c.id, false, Duration::from_secs(30))?;
             }
         }
-        self.stop_daemon_if_idle(ctx, &client)
+        Ok(())
     }
 }
 

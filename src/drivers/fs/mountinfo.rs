@@ -10,6 +10,44 @@ use color_eyre::eyre::{Result, WrapErr};
 /// Where the kernel publishes this process's mount table.
 const MOUNTINFO: &str = "/proc/self/mountinfo";
 
+/// A watch on this process's mount table: the kernel flags the open mountinfo file (POLLPRI)
+/// when a mount comes or goes, so a wait for a mount to be released sleeps on that instead of
+/// looking again on a timer.
+pub(crate) struct MountWatch {
+    file: std::fs::File,
+}
+
+impl MountWatch {
+    /// Starts watching: changes after this call wake [`MountWatch::wait`].
+    pub fn open() -> Result<Self> {
+        use std::io::Read;
+        let mut file = std::fs::File::open(MOUNTINFO).wrap_err("opening the mount table")?;
+        // Reading it once marks the table as seen; only later changes raise POLLPRI.
+        let mut sink = Vec::new();
+        file.read_to_end(&mut sink)
+            .wrap_err("reading the mount table")?;
+        Ok(Self { file })
+    }
+
+    /// Sleeps until the mount table changes or `limit` passes; true on a change.
+    pub fn wait(&mut self, limit: std::time::Duration) -> bool {
+        use rustix::event::{poll, PollFd, PollFlags, Timespec};
+        let started = std::time::Instant::now();
+        let timeout = Timespec::try_from(limit).ok();
+        let mut fds = [PollFd::new(&self.file, PollFlags::PRI)];
+        let changed = matches!(poll(&mut fds, timeout.as_ref()), Ok(n) if n > 0);
+        if changed {
+            // Re-arm: the next wait reports only newer changes.
+            use std::io::{Read, Seek};
+            let mut sink = Vec::new();
+            let _ = self.file.rewind();
+            let _ = self.file.read_to_end(&mut sink);
+        }
+        crate::transport::child_time::account(started.elapsed());
+        changed
+    }
+}
+
 /// One line of mountinfo: what is mounted where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct MountEntry {

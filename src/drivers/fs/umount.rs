@@ -125,13 +125,21 @@ pub(super) fn stop(fs: &FsMount, ctx: &Ctx) -> Result<()> {
     // Busy with no holder is often a container stopped a moment ago: the kernel releases its
     // mount namespace asynchronously (measured: a failover's umount right after dockerd's
     // exit). Retry for a short while before naming it a failure.
+    // It sleeps on the mount table's change notification (the dying container's mounts going
+    // away), 100 ms at most between tries when nothing changes here.
     let deadline = std::time::Instant::now() + BUSY_GRACE;
+    let mut watch = None;
     while !out.success
         && out.stderr.contains("busy")
         && holders::scan(Path::new("/proc"), &spec.mnt_path).is_empty()
         && std::time::Instant::now() < deadline
     {
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        if watch.is_none() {
+            watch = Some(mountinfo::MountWatch::open()?);
+        }
+        if let Some(w) = watch.as_mut() {
+            w.wait(std::time::Duration::from_millis(100));
+        }
         out = umount(rid, ctx, &spec)?;
     }
     if !out.success {

@@ -4,6 +4,7 @@
 //! nor ARP elsewhere; after start a gratuitous ARP tells the network where it moved.
 
 mod addrs;
+mod announce;
 mod availability;
 
 use std::net::{IpAddr, ToSocketAddrs};
@@ -14,7 +15,6 @@ use color_eyre::eyre::{bail, eyre, Result};
 
 use super::{run_logged, Ctx, Probe, Resource};
 use crate::config::KeywordSpec;
-use crate::paths::on_path;
 use crate::transport::run_child;
 use addrs::IfAddr;
 use availability::Availability;
@@ -24,7 +24,20 @@ pub(crate) const KEYWORDS: &[KeywordSpec] = &[
     KeywordSpec::req("ipname", "address or resolvable name to plumb"),
     KeywordSpec::req("ipdev", "network interface carrying the address"),
     KeywordSpec::opt("netmask", "netmask or prefix length"),
+    KeywordSpec::opt(
+        "arp_probe_window",
+        "seconds the ARP probe listens for another holder of the address before it is brought \
+         up (default 2, the tutorial's 'checking availability'; 0 skips the ARP probe)",
+    )
+    .seconds(MAX_ARP_WINDOW),
 ];
+
+/// The keyword of the ARP probe's listening time.
+pub(crate) const ARP_PROBE_WINDOW: &str = "arp_probe_window";
+/// Its default: the two seconds of the OpenSVC tutorial's "checking availability".
+const DEFAULT_ARP_WINDOW: u64 = 2;
+/// Its largest value.
+pub(crate) const MAX_ARP_WINDOW: u64 = 30;
 
 /// How long one iproute2 or arping command may take.
 const CMD_TIMEOUT: Duration = Duration::from_secs(10);
@@ -56,6 +69,24 @@ impl Ip {
             .copied()
             .ok_or_else(|| eyre!("{}: cannot resolve {name}: no address", self.rid))?;
         Ok((addr, dev))
+    }
+
+    /// `arp_probe_window` for this node: seconds, 0 to 30.
+    fn arp_window(&self, ctx: &Ctx) -> Result<u64> {
+        let Some(v) = ctx.cfg.get(&self.rid, ARP_PROBE_WINDOW, &ctx.env.nodename) else {
+            return Ok(DEFAULT_ARP_WINDOW);
+        };
+        match v.value.trim().parse::<u64>() {
+            Ok(n) if n <= MAX_ARP_WINDOW => Ok(n),
+            _ => bail!(
+                "{}:{}: [{}] {ARP_PROBE_WINDOW}: '{}' is not a number of seconds from 0 to \
+                 {MAX_ARP_WINDOW}",
+                ctx.cfg.raw.path.display(),
+                v.line,
+                self.rid,
+                v.value
+            ),
+        }
     }
 }
 
@@ -126,9 +157,16 @@ impl Resource for Ip {
                 )
             })?,
         };
+        let window = self.arp_window(ctx)?;
         ctx.log.info(rid, &format!("checking {addr} availability"));
+        if window == 0 && addr.is_ipv4() {
+            ctx.log.warn(
+                rid,
+                &format!("{ARP_PROBE_WINDOW} = 0: no ARP probe, only a ping tells whether another host holds {addr}"),
+            );
+        }
         let mut warn = |w: String| ctx.log.warn(rid, &w);
-        if let Availability::Taken(how) = availability::check(addr, &dev, &mut warn) {
+        if let Availability::Taken(how) = availability::check(addr, &dev, window, &mut warn) {
             if ctx.force {
                 ctx.log.warn(
                     rid,
@@ -154,15 +192,14 @@ impl Resource for Ip {
         ]
         .into();
         run_logged(ctx, rid, &argv, CMD_TIMEOUT)?;
-        if addr.is_ipv4() && on_path("arping") {
-            let a = addr.to_string();
-            let argv: Vec<String> = ["arping", "-U", "-c", "1", "-I", &dev, "-s", &a, &a]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
+        if let IpAddr::V4(v4) = addr {
             // The address is up; a lost announcement only delays the neighbours' caches.
-            if let Err(e) = run_logged(ctx, rid, &argv, CMD_TIMEOUT) {
-                ctx.log.warn(rid, &format!("gratuitous ARP failed: {e:#}"));
+            match announce::announce(v4, &dev) {
+                Ok(mac) => ctx.log.info(
+                    rid,
+                    &format!("gratuitous ARP: {addr} is at {mac} on {dev} (as arping -U)"),
+                ),
+                Err(e) => ctx.log.warn(rid, &format!("gratuitous ARP failed: {e:#}")),
             }
         }
         Ok(())
@@ -189,7 +226,7 @@ impl Resource for Ip {
         run_logged(ctx, rid, &argv, CMD_TIMEOUT)?;
         ctx.log.info(rid, &format!("checking {addr} availability"));
         let mut warn = |w: String| ctx.log.warn(rid, &w);
-        if let Availability::Taken(how) = availability::check(addr, &dev, &mut warn) {
+        if let Availability::Taken(how) = availability::check_after_stop(addr, &mut warn) {
             ctx.log
                 .warn(rid, &format!("{addr} still {how} after its removal here"));
         }
