@@ -276,3 +276,48 @@ fn a_nul_byte_in_the_file_is_refused() {
     assert_error_at(&stderr, &path, 3, &["NUL"]);
     assert_error_at(&stderr, &path, 5, &["NUL"]);
 }
+
+#[test]
+fn ordering_declarations_and_the_arp_window_are_checked_where_they_are_written() {
+    let (_dir, path) = temp_config(
+        b"[DEFAULT]\nnodes = n1\nparallel_groups = ip | fs\n[ip#1]\nipname = a\nipdev = eth0\narp_probe_window = 99\n[vg#1]\nvgname = vg\n[fs#1]\ntype = ext4\ndev = /dev/x\nmnt = /m\n[app#1]\nstart = /bin/true\nsubset = w\n[subset#web:w]\nparallel = true\n[subset#app:w]\nparallel = maybe\n",
+    );
+    let stderr = refused(&path);
+    assert_error_at(
+        &stderr,
+        &path,
+        3,
+        &["[DEFAULT] parallel_groups:", "group disk sits between"],
+    );
+    assert_error_at(
+        &stderr,
+        &path,
+        7,
+        &[
+            "[ip#1] arp_probe_window:",
+            "not a number of seconds from 0 to 30",
+        ],
+    );
+    assert_error_at(
+        &stderr,
+        &path,
+        17,
+        &["[subset#web:w]", "unknown group 'web'"],
+    );
+    assert_error_at(
+        &stderr,
+        &path,
+        20,
+        &["[subset#app:w] parallel:", "'maybe' is not true or false"],
+    );
+}
+
+#[test]
+fn declared_lanes_and_subsets_pass_the_check() {
+    let (_dir, path) = temp_config(
+        b"[DEFAULT]\nnodes = n1\nparallel_groups = ip | disk fs\n[ip#1]\nipname = a\nipdev = eth0\narp_probe_window = 1\n[vg#1]\nvgname = vg\n[fs#1]\ntype = ext4\ndev = /dev/x\nmnt = /m\n[app#1]\nstart = /bin/true\nsubset = w\n[app#2]\nstart = /bin/true\nsubset = w\n[subset#app:w]\nparallel = true\n",
+    );
+    let out = check_config(&path);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(!out.stderr.contains("warning"), "{}", out.stderr);
+}
