@@ -45,6 +45,8 @@ pub struct PlanRun<'a, 'c> {
     resources: &'a [&'a Loaded],
     items: &'a [Item],
     direction: Direction,
+    /// The action, for errors: `start of busybox`.
+    what: String,
     /// Items whose early part has its own step (their stop leaves it to that step).
     split: BTreeSet<usize>,
     /// Makes the replicas live (a start's `Replicas` step).
@@ -54,7 +56,8 @@ pub struct PlanRun<'a, 'c> {
 }
 
 impl<'a, 'c> PlanRun<'a, 'c> {
-    /// Prepares a run of `plan` over `resources` (the items the plan was built from).
+    /// Prepares a run of `plan` over `resources` (the items the plan was built from); `what`
+    /// names the action in errors (`start of busybox`).
     pub fn new(
         ctx: &'a Ctx<'c>,
         resources: &'a [&'a Loaded],
@@ -62,12 +65,14 @@ impl<'a, 'c> PlanRun<'a, 'c> {
         plan: &Plan,
         direction: Direction,
         replicas: &'a (dyn Fn() -> Result<()> + Sync),
+        what: String,
     ) -> Self {
         Self {
             ctx,
             resources,
             items,
             direction,
+            what,
             split: plan.prepared(),
             replicas,
             abort: AtomicBool::new(false),
@@ -75,9 +80,8 @@ impl<'a, 'c> PlanRun<'a, 'c> {
         }
     }
 
-    /// Runs the plan; `what` names the action in the error (`start of busybox`). A failed
-    /// start is rolled back before this returns.
-    pub fn run(&self, plan: &Plan, what: &str) -> Result<()> {
+    /// Runs the plan. A failed start is rolled back before this returns.
+    pub fn run(&self, plan: &Plan) -> Result<()> {
         let (result, sum, critical) = self.node(plan);
         child_time::overlapped(sum.saturating_sub(critical));
         match result {
@@ -88,7 +92,7 @@ impl<'a, 'c> PlanRun<'a, 'c> {
                 }
                 Err(match halt {
                     Halt::Failed(e) => e,
-                    Halt::Aborted => color_eyre::eyre::eyre!("{what} was stopped"),
+                    Halt::Aborted => color_eyre::eyre::eyre!("{} was stopped", self.what),
                 })
             }
         }
@@ -180,11 +184,7 @@ impl<'a, 'c> PlanRun<'a, 'c> {
         let ctx = self.ctx;
         let failed = |rid: &str, e: Report, how: &str| {
             ctx.log.error(rid, &format!("{e:#}"));
-            let verb = match self.direction {
-                Direction::Start => "start",
-                Direction::Stop => "stop",
-            };
-            Halt::Failed(e.wrap_err(format!("{verb} of {} stopped {how}", ctx.svc)))
+            Halt::Failed(e.wrap_err(format!("{} stopped {how}", self.what)))
         };
         let i = match step {
             Step::Replicas => {

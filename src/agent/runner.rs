@@ -333,8 +333,17 @@ fn start(ctx: &Ctx, svc: &Service, group: Option<Group>, opts: &Options) -> Resu
     let replicas = group.is_none_or(|g| g == Group::Fs);
     let plan = Plan::start(&items, &Declared::of(ctx.cfg, &ctx.env.nodename), replicas);
     let make_live = || prepare_replicas(ctx, svc);
-    PlanRun::new(ctx, &resources, &items, &plan, Direction::Start, &make_live)
-        .run(&plan, &format!("start of {}", svc.name))
+    let what = format!("start of {}", svc.name);
+    PlanRun::new(
+        ctx,
+        &resources,
+        &items,
+        &plan,
+        Direction::Start,
+        &make_live,
+        what,
+    )
+    .run(&plan)
 }
 
 /// What the planner needs of the selected resources.
@@ -362,17 +371,6 @@ fn prepare_replicas(ctx: &Ctx, svc: &Service) -> Result<()> {
     Ok(())
 }
 
-fn rollback(ctx: &Ctx, started: &[&Loaded]) {
-    for r in started.iter().rev() {
-        let rid = r.driver.rid();
-        ctx.log
-            .warn(rid, "rollback: stopping what this start brought up");
-        if let Err(e) = r.driver.stop(ctx) {
-            ctx.log.error(rid, &format!("rollback failed: {e:#}"));
-        }
-    }
-}
-
 /// The resources that are standby on this node (`always_on`), in start order.
 fn standby_resources<'a>(svc: &'a Service, opts: &Options) -> Vec<&'a Loaded> {
     selected(svc, None, &opts.rids)
@@ -396,24 +394,12 @@ fn start_standby(ctx: &Ctx, svc: &Service, opts: &Options) -> Result<()> {
         );
         return Ok(());
     }
-    let mut started: Vec<&Loaded> = Vec::new();
-    for r in todo {
-        let rid = r.driver.rid();
-        if r.driver.probe(ctx).status == Status::Up {
-            ctx.log
-                .info(rid, &format!("{} is already up", r.driver.label(ctx)));
-            continue;
-        }
-        match r.driver.start(ctx) {
-            Ok(()) => started.push(r),
-            Err(e) => {
-                ctx.log.error(rid, &format!("{e:#}"));
-                rollback(ctx, &started);
-                return Err(e.wrap_err(format!("startstandby of {} stopped at {rid}", svc.name)));
-            }
-        }
-    }
-    Ok(())
+    // In order, one after the other; a failure stops what this call brought up.
+    let items = plan_items(ctx, &todo);
+    let plan = Plan::start(&items, &Declared::default(), false);
+    let nothing = || Ok(());
+    let what = format!("startstandby of {}", svc.name);
+    PlanRun::new(ctx, &todo, &items, &plan, Direction::Start, &nothing, what).run(&plan)
 }
 
 /// `stopstandby`: takes down the standby resources of this node, which `stop` leaves up.
@@ -468,8 +454,17 @@ fn stop(ctx: &Ctx, svc: &Service, group: Option<Group>, opts: &Options) -> Resul
     let items = plan_items(ctx, &resources);
     let plan = Plan::start(&items, &Declared::of(ctx.cfg, &ctx.env.nodename), false).reversed();
     let nothing = || Ok(());
-    PlanRun::new(ctx, &resources, &items, &plan, Direction::Stop, &nothing)
-        .run(&plan, &format!("stop of {}", svc.name))
+    let what = format!("stop of {}", svc.name);
+    PlanRun::new(
+        ctx,
+        &resources,
+        &items,
+        &plan,
+        Direction::Stop,
+        &nothing,
+        what,
+    )
+    .run(&plan)
 }
 
 /// Expands `target` words to node names other than this one.
