@@ -100,6 +100,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_wait_for_an_exit_wakes_with_the_exit_and_gives_up_at_its_limit() {
+        let mut long = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("sleep");
+        let t = Tracked::spawned(long.id()).expect("tracked");
+        let began = std::time::Instant::now();
+        assert!(!t.wait_gone(std::time::Duration::from_millis(200)));
+        assert!(began.elapsed() >= std::time::Duration::from_millis(200));
+        t.signal(rustix::process::Signal::TERM);
+        let began = std::time::Instant::now();
+        assert!(t.wait_gone(std::time::Duration::from_secs(20)));
+        // Woken by the exit, not by the limit.
+        assert!(began.elapsed() < std::time::Duration::from_secs(10));
+        let _ = long.wait();
+    }
+
+    #[test]
     fn this_process_has_a_stable_start_time_and_pid_0_has_none() {
         let me = std::process::id();
         let t = start_time(me);
