@@ -605,9 +605,6 @@ fn focused_runbook_pane_at_80x24_scrolls_a_long_preflight_failure_list() {
     ] {
         app.handle(Event::Runbook(ev), now);
     }
-    // The gate offering the first fix is answered no.
-    key(&mut app, KeyCode::Esc, now);
-    assert_eq!(app.mode, KeyMode::Normal);
     app.handle(
         Event::Runbook(RunbookEvent::Done {
             ok: false,
@@ -615,6 +612,9 @@ fn focused_runbook_pane_at_80x24_scrolls_a_long_preflight_failure_list() {
         }),
         now,
     );
+    // The gate offering the first fix (opened once the run ended) is answered no.
+    key(&mut app, KeyCode::Esc, now);
+    assert_eq!(app.mode, KeyMode::Normal);
     app.message = None;
     for _ in 0..3 {
         key(&mut app, KeyCode::Tab, now);

@@ -253,10 +253,13 @@ fn check_rids(svc: &Service, rids: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// The resources a start or stop acts on, in start order; disabled ones are never acted on
+/// (nor planned: a disabled fs does not make the replicas live).
 fn selected<'a>(svc: &'a Service, group: Option<Group>, rids: &[String]) -> Vec<&'a Loaded> {
     let mut v: Vec<&Loaded> = svc
         .resources
         .iter()
+        .filter(|r| !r.common.disabled)
         .filter(|r| !matches!(group_of(r.driver.rid()), "sync" | "hb"))
         .filter(|r| group.is_none_or(|g| g.contains(r.driver.rid())))
         .filter(|r| rids.is_empty() || rids.iter().any(|x| x == r.driver.rid()))

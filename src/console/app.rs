@@ -72,6 +72,9 @@ pub struct App {
     /// The rows the nodes' runs took above the trees in the last frame (the render task records
     /// them with the screen's size).
     pub run_rows: u16,
+    /// The fix a refused preflight offers, opened once the run's end is told: the run's
+    /// outcome first, then the offer, so the fix's own outcome is the last word on the footer.
+    pending_fix: Option<Confirm>,
 }
 
 const READ_ONLY: &str = "read-only console: actions are disabled";
@@ -106,6 +109,7 @@ impl App {
             started_utc: chrono::Utc::now(),
             screen: (80, 24),
             run_rows: 0,
+            pending_fix: None,
         }
     }
 
@@ -381,13 +385,18 @@ impl App {
                     focused: 0,
                 });
             }
-            RunbookEvent::Done { ok, summary } => self.say(summary, !ok),
+            RunbookEvent::Done { ok, summary } => {
+                self.say(summary, !ok);
+                if let Some(fix) = self.pending_fix.take() {
+                    self.mode = Mode::Confirm(fix);
+                }
+            }
             RunbookEvent::Preflight(problems) => {
-                // Offer the first fix behind a gate (Cancel is the default).
+                // Offer the first fix behind a gate (Cancel is the default), once the run ends.
                 let svc = self.runbook.as_ref().map(|r| r.svc.clone());
                 if let (Some(svc), Some(fix)) = (svc, problems.iter().find_map(|p| p.fix.clone())) {
                     if !self.read_only {
-                        self.mode = Mode::Confirm(Confirm {
+                        self.pending_fix = Some(Confirm {
                             svc,
                             node: fix.node,
                             verb: fix.verb,
@@ -1426,7 +1435,7 @@ mod tests {
             .map(|i| Problem::fixed_by(format!("problem {i} on deb2"), "syncnodes", "deb2"))
             .collect();
         app.handle(Event::Runbook(RunbookEvent::Preflight(problems)), now);
-        app.mode = Mode::Normal;
+        assert_eq!(app.mode, Mode::Normal, "the fix waits for the run's end");
         app.handle(
             Event::Runbook(RunbookEvent::Done {
                 ok: false,
@@ -1434,6 +1443,8 @@ mod tests {
             }),
             now,
         );
+        assert!(matches!(app.mode, Mode::Confirm(_)), "the fix is offered");
+        app.mode = Mode::Normal;
         app.message = None;
     }
 
