@@ -109,6 +109,10 @@ fn run_one(
             );
             return Ok(());
         }
+        Action::BubbleStatus => {
+            println!("{}", serde_json::to_string(&super::bubble::status(env, svc))?);
+            return Ok(());
+        }
         _ => {}
     }
     check_rids(svc, &opts.rids)?;
@@ -134,6 +138,12 @@ fn run_one(
         action,
         Action::SyncFull | Action::SyncUpdate | Action::SyncDrp | Action::SyncNodes
     );
+    if super::bubble::inside(env) && (is_sync || action.verb().starts_with("bubble")) {
+        bail!(
+            "{}: not inside a test bubble: a bubble never replicates nor nests",
+            action.verb()
+        );
+    }
     let wait = match opts.waitlock {
         Some(w) => w,
         None if is_sync => Duration::ZERO,
@@ -169,6 +179,10 @@ fn run_one(
         Action::CutAccess => cut_access(&ctx, svc, opts, false),
         Action::RestoreAccess => cut_access(&ctx, svc, opts, true),
         Action::AppCheck => app_check(&ctx, svc),
+        Action::BubbleClone
+        | Action::BubbleStart
+        | Action::BubbleCheck
+        | Action::BubbleDown => super::bubble::run(&ctx, svc, action),
         _ => Ok(()),
     };
     match &result {
@@ -286,6 +300,14 @@ fn natural_key(rid: &str) -> (String, u64, String) {
 /// stays silent or cannot be reached blocks the start; `--force` overrides that (and the log says
 /// what each peer answered), `--declared-lost NODE` accepts only that node's being unreachable.
 fn guard_peers(ctx: &Ctx, svc: &Service, opts: &Options) -> Result<()> {
+    if super::bubble::inside(ctx.env) {
+        ctx.log.info(
+            "",
+            "inside the test bubble: the other nodes are not asked (the bubble cannot reach \
+             them, and production runs by design)",
+        );
+        return Ok(());
+    }
     let pool = links(ctx.peers);
     let mut blockers = Vec::new();
     for node in sync_config::targets(&svc.cfg, &ctx.env.nodename) {

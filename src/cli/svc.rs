@@ -67,6 +67,16 @@ pub enum Verb {
     Validate,
     /// Runs the `drp_app_check` command: the runbook's application check after a start.
     Appcheck,
+    /// Non-disruptive DRP test, on the DRP node: clones the latest replica into a test bubble.
+    Bubbleclone,
+    /// Non-disruptive DRP test: starts the service from the clone in the bubble's own network.
+    Bubblestart,
+    /// Non-disruptive DRP test: checks the service in the bubble (status and drp_app_check).
+    Bubblecheck,
+    /// Non-disruptive DRP test: stops the bubble's service and removes the bubble and the clone.
+    Bubbledown,
+    /// Non-disruptive DRP test: what this node holds of a test bubble, as JSON.
+    Bubblestatus,
     /// Runs the `drp_cut_access` hook (a stop verb): the runbook's "cut user access" step.
     Cutaccess,
     /// Undoes the `drp_cut_access` hook (its start verb): user access back after a stopped run.
@@ -141,6 +151,11 @@ pub(super) fn action_of(verb: Verb) -> Option<Action> {
         Verb::Cutaccess => Action::CutAccess,
         Verb::Restoreaccess => Action::RestoreAccess,
         Verb::Appcheck => Action::AppCheck,
+        Verb::Bubbleclone => Action::BubbleClone,
+        Verb::Bubblestart => Action::BubbleStart,
+        Verb::Bubblecheck => Action::BubbleCheck,
+        Verb::Bubbledown => Action::BubbleDown,
+        Verb::Bubblestatus => Action::BubbleStatus,
         Verb::Docker { .. } | Verb::Logs { .. } => return None,
     })
 }

@@ -3,6 +3,7 @@
 //! progress, the watch stream's records, the runbook journal's entries and the agent's verbs.
 //! docs/protocol.md documents each stream; its JSON examples are parsed by a test.
 
+pub mod bubble;
 pub mod journal;
 pub mod log;
 pub mod names;

@@ -70,6 +70,19 @@ pub enum Action {
     /// `appcheck`: runs the `drp_app_check` command of the config, the runbook's application
     /// check after a start.
     AppCheck,
+    /// `bubbleclone`: the non-disruptive test's first step on the DRP node: clones the latest
+    /// replica into a test bubble (never touching the replica), after removing what a broken
+    /// earlier step of the same test left.
+    BubbleClone,
+    /// `bubblestart`: starts the service from the clone inside the bubble's own network and
+    /// mount namespaces.
+    BubbleStart,
+    /// `bubblecheck`: the service is up inside the bubble and `drp_app_check` passes there.
+    BubbleCheck,
+    /// `bubbledown`: stops the service in the bubble, ends its namespaces, destroys the clone.
+    BubbleDown,
+    /// `bubblestatus`: what the node holds of a test bubble, as JSON (`protocol::bubble`).
+    BubbleStatus,
 }
 
 impl Group {
@@ -95,7 +108,7 @@ impl Group {
 }
 
 /// The verbs of one word, beside the per-type starts and stops.
-const WORDS: [(&str, Action); 12] = [
+const WORDS: [(&str, Action); 17] = [
     ("validate", Action::Validate),
     ("start", Action::Start(None)),
     ("stop", Action::Stop(None)),
@@ -108,6 +121,11 @@ const WORDS: [(&str, Action); 12] = [
     ("postsync", Action::PostSync),
     ("cutaccess", Action::CutAccess),
     ("restoreaccess", Action::RestoreAccess),
+    ("bubbleclone", Action::BubbleClone),
+    ("bubblestart", Action::BubbleStart),
+    ("bubblecheck", Action::BubbleCheck),
+    ("bubbledown", Action::BubbleDown),
+    ("bubblestatus", Action::BubbleStatus),
 ];
 
 impl Action {
@@ -168,7 +186,10 @@ impl Action {
     pub fn is_mutating(&self) -> bool {
         !matches!(
             self,
-            Action::PrintStatus | Action::PrintConfig { .. } | Action::Validate
+            Action::PrintStatus
+                | Action::PrintConfig { .. }
+                | Action::Validate
+                | Action::BubbleStatus
         )
     }
 

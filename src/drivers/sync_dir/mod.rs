@@ -179,4 +179,31 @@ impl DataSync for SyncDir {
     fn rid_for_state(&self) -> &str {
         &self.rid
     }
+
+    /// A copy of the replica directory, sharing its blocks where the filesystem can
+    /// (`cp --reflink=auto`); the replica is only read.
+    fn clone_replica(&self, ctx: &Ctx, bubble_root: &std::path::Path) -> Result<()> {
+        let rid = &self.rid;
+        let dst = ctx.require(rid, "dst")?;
+        let replica = ctx.env.path(&dst);
+        if !replica.is_dir() {
+            bail!(
+                "{rid}: no replica at {} on {}: nothing to test from (run a sync first)",
+                replica.display(),
+                ctx.env.nodename
+            );
+        }
+        let clone = crate::paths::NodeEnv::new(bubble_root, &ctx.env.nodename).path(&dst);
+        std::fs::create_dir_all(&clone)
+            .map_err(|e| eyre!("{rid}: creating {}: {e}", clone.display()))?;
+        let argv: Vec<String> = vec![
+            "cp".into(),
+            "-a".into(),
+            "--reflink=auto".into(),
+            format!("{}/.", replica.display()),
+            clone.display().to_string(),
+        ];
+        crate::drivers::run_logged(ctx, rid, &argv, std::time::Duration::from_secs(3600))?;
+        Ok(())
+    }
 }

@@ -1,0 +1,317 @@
+//! The non-disruptive DRP test on the DRP node: the latest replica is cloned (never the replica
+//! itself), and the service starts from the clone in a bubble (its own network and mount
+//! namespaces, `holder.rs`) while production runs and keeps replicating to the replica.
+//!
+//! The bubble is a node root of its own (`/var/lib/drpilot/SVC/bubble/root`): the service's
+//! config is copied there, each clone lies where its replica lies under that root, and the
+//! bubble's agent runs with that root (`DRPILOT_ROOT`) and `DRPILOT_BUBBLE=1`, which skips the
+//! split-brain guard (production runs by design and the bubble cannot reach it) and refuses
+//! every sync. Everything of a test lives under `/var/lib/drpilot/SVC/bubble`: removing that
+//! directory after ending the holder leaves nothing behind.
+
+mod holder;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use chrono::{DateTime, Utc};
+use color_eyre::eyre::{bail, eyre, Result, WrapErr};
+
+use super::{probe, Service};
+use crate::drivers::Ctx;
+use crate::paths::{write_atomic, NodeEnv};
+use crate::protocol::bubble::{BubbleState, CloneInfo};
+use crate::protocol::verb::Action;
+use crate::status::ServiceStatus;
+use holder::Holder;
+
+/// The environment variable that marks an agent run inside a bubble.
+pub const BUBBLE_ENV: &str = "DRPILOT_BUBBLE";
+/// The file that marks a bubble's root (without it, `DRPILOT_BUBBLE` means nothing).
+const MARKER: &str = ".drpilot-bubble";
+
+/// Whether this agent runs inside a test bubble: the variable is set and the node root is a
+/// bubble's (an operator cannot skip the split-brain guard on a real node with the variable).
+pub fn inside(env: &NodeEnv) -> bool {
+    std::env::var_os(BUBBLE_ENV).is_some() && env.path("/").join(MARKER).is_file()
+}
+
+struct Paths {
+    dir: PathBuf,
+    root: PathBuf,
+    holder: PathBuf,
+    state: PathBuf,
+}
+
+fn paths(env: &NodeEnv, svc: &str) -> Paths {
+    let dir = env.state_dir(svc).join("bubble");
+    Paths {
+        root: dir.join("root"),
+        holder: dir.join("holder.json"),
+        state: dir.join("clone.json"),
+        dir,
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(p: &Path) -> Option<T> {
+    serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok()
+}
+
+/// Runs a bubble verb.
+pub fn run(ctx: &Ctx, svc: &Service, action: &Action) -> Result<()> {
+    match action {
+        Action::BubbleClone => clone(ctx, svc),
+        Action::BubbleStart => start(ctx, svc),
+        Action::BubbleCheck => check(ctx, svc),
+        Action::BubbleDown => down(ctx, svc),
+        _ => Ok(()),
+    }
+}
+
+/// `bubblestatus`: what this node holds of a bubble.
+pub fn status(env: &NodeEnv, svc: &Service) -> BubbleState {
+    let p = paths(env, &svc.name);
+    let mut st: BubbleState = read_json(&p.state).unwrap_or_default();
+    st.exists = p.dir.exists();
+    let holder: Option<Holder> = read_json(&p.holder);
+    st.running = holder.and_then(|h| h.tracked()).is_some();
+    if st.running {
+        st.inside = holder
+            .and_then(|h| inner_status(env, svc, &h, &p.root).ok());
+    }
+    st.needed_bytes = svc
+        .resources
+        .iter()
+        .filter_map(|r| r.driver.as_sync())
+        .filter_map(|s| {
+            svc.cfg
+                .get(s.rid_for_state(), "dst", &env.nodename)
+                .map(|d| env.path(d.value))
+        })
+        .map(|p| tree_bytes(&p))
+        .sum();
+    let state_dir = env.state_dir(&svc.name);
+    let parent = state_dir
+        .ancestors()
+        .find(|a| a.exists())
+        .unwrap_or(Path::new("/"));
+    st.free_bytes = rustix::fs::statvfs(parent)
+        .map(|v| v.f_bavail.saturating_mul(v.f_frsize))
+        .unwrap_or(0);
+    st
+}
+
+/// Bytes of the regular files under `p`.
+fn tree_bytes(p: &Path) -> u64 {
+    let Ok(meta) = std::fs::symlink_metadata(p) else {
+        return 0;
+    };
+    if meta.is_file() {
+        return meta.len();
+    }
+    if !meta.is_dir() {
+        return 0;
+    }
+    std::fs::read_dir(p)
+        .map(|d| d.flatten().map(|e| tree_bytes(&e.path())).sum())
+        .unwrap_or(0)
+}
+
+/// `bubbleclone`: the clone of every replica, in a fresh bubble root.
+fn clone(ctx: &Ctx, svc: &Service) -> Result<()> {
+    if svc.cfg.role(&ctx.env.nodename) != crate::config::Role::Drp {
+        bail!(
+            "{} is not a DRP node of {}: a test bubble runs on the DRP node",
+            ctx.env.nodename,
+            svc.name
+        );
+    }
+    let st = probe::probe(ctx.env, svc);
+    if st.avail.is_active() {
+        bail!(
+            "{} is {} on {}: the DRP node runs the service, there is no replica to test",
+            svc.name,
+            st.avail,
+            ctx.env.nodename
+        );
+    }
+    let p = paths(ctx.env, &svc.name);
+    if p.dir.exists() {
+        ctx.log
+            .warn("", "removing what an earlier step of this test left");
+        down(ctx, svc)?;
+    }
+    std::fs::create_dir_all(p.root.join("etc/drpilot"))
+        .wrap_err_with(|| format!("creating {}", p.root.display()))?;
+    let cloned_at = Utc::now();
+    let mut clones = Vec::new();
+    for r in &svc.resources {
+        let Some(sync) = r.driver.as_sync() else {
+            continue;
+        };
+        if r.common.disabled {
+            continue;
+        }
+        let rid = sync.rid_for_state();
+        let synced = sync.last_sync(ctx).map(|s| s.when);
+        sync.clone_replica(ctx, &p.root)?;
+        ctx.log.info(
+            rid,
+            &match synced {
+                Some(w) => format!(
+                    "cloned the replica into the test bubble (its last sync: {}, {}s before the clone)",
+                    w.to_rfc3339(),
+                    (cloned_at - w).num_seconds()
+                ),
+                None => "cloned the replica into the test bubble (it never completed a sync)".into(),
+            },
+        );
+        clones.push(CloneInfo {
+            rid: rid.to_string(),
+            replica_synced_at: synced.map(|w| w.to_rfc3339()),
+        });
+    }
+    if clones.is_empty() {
+        bail!("{}: no data sync resource: nothing to clone for a test", svc.name);
+    }
+    let config = std::fs::read(&svc.cfg.raw.path)
+        .wrap_err_with(|| format!("reading {}", svc.cfg.raw.path.display()))?;
+    let inner = NodeEnv::new(&p.root, &ctx.env.nodename);
+    write_atomic(&inner.config_path(&svc.name), &config)?;
+    let rpo_s = clones
+        .iter()
+        .map(|c| {
+            c.replica_synced_at
+                .as_deref()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|w| (cloned_at - w.with_timezone(&Utc)).num_seconds())
+        })
+        .collect::<Option<Vec<i64>>>()
+        .and_then(|v| v.into_iter().max());
+    let state = BubbleState {
+        exists: true,
+        cloned_at: Some(cloned_at.to_rfc3339()),
+        clones,
+        rpo_s,
+        ..BubbleState::default()
+    };
+    write_atomic(&p.state, serde_json::to_string(&state)?.as_bytes())?;
+    write_atomic(&p.root.join(MARKER), b"a drpilot test bubble\n")?;
+    Ok(())
+}
+
+/// The holder of this node's bubble, started when none runs.
+fn holder(ctx: &Ctx, p: &Paths) -> Result<Holder> {
+    if let Some(h) = read_json::<Holder>(&p.holder).filter(|h| h.tracked().is_some()) {
+        return Ok(h);
+    }
+    let h = Holder::spawn()?;
+    write_atomic(&p.holder, serde_json::to_string(&h)?.as_bytes())?;
+    ctx.log.info(
+        "",
+        &format!(
+            "test bubble: namespaces held by pid {} (network: lo only)",
+            h.pid
+        ),
+    );
+    // Loopback up, for applications that talk to themselves; the bubble has no other link.
+    let mut lo = h.command(Path::new("ip"));
+    lo.args(["link", "set", "lo", "up"]);
+    let _ = lo.stdin(Stdio::null()).output();
+    Ok(h)
+}
+
+/// `drpilot svc SVC ARGS` inside the bubble, with its root; its output goes to ours.
+fn inner(env: &NodeEnv, svc: &str, h: &Holder, root: &Path, args: &[&str]) -> Result<std::process::Output> {
+    let exe = crate::transport::self_exe()?;
+    let mut cmd = h.command(&exe);
+    cmd.args(["svc", svc])
+        .args(args)
+        .env("DRPILOT_ROOT", root)
+        .env("DRPILOT_NODENAME", &env.nodename)
+        .env(BUBBLE_ENV, "1")
+        .stdin(Stdio::null());
+    cmd.output()
+        .wrap_err("cannot run drpilot inside the test bubble (nsenter)")
+}
+
+fn inner_status(env: &NodeEnv, svc: &Service, h: &Holder, root: &Path) -> Result<ServiceStatus> {
+    let out = inner(env, &svc.name, h, root, &["print", "status", "--format", "json"])?;
+    serde_json::from_slice(&out.stdout).map_err(|e| eyre!("the bubble's status: {e}"))
+}
+
+/// Passes an inner command's lines on to this action's log and fails with its stderr.
+fn relay(ctx: &Ctx, what: &str, out: std::process::Output) -> Result<()> {
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !text.trim().is_empty() {
+        ctx.log.output("", &text);
+    }
+    if !out.status.success() {
+        bail!(
+            "{what} in the test bubble failed: {}",
+            crate::text::clean_lines(String::from_utf8_lossy(&out.stderr).trim())
+        );
+    }
+    Ok(())
+}
+
+/// `bubblestart`: the service started from the clone inside the bubble.
+fn start(ctx: &Ctx, svc: &Service) -> Result<()> {
+    let p = paths(ctx.env, &svc.name);
+    if !p.root.join(MARKER).is_file() {
+        bail!("no clone to start from on {}: run bubbleclone first", ctx.env.nodename);
+    }
+    let h = holder(ctx, &p)?;
+    let out = inner(ctx.env, &svc.name, &h, &p.root, &["start"])?;
+    relay(ctx, "the start", out)
+}
+
+/// `bubblecheck`: up inside the bubble, and `drp_app_check` passes there.
+fn check(ctx: &Ctx, svc: &Service) -> Result<()> {
+    let p = paths(ctx.env, &svc.name);
+    let Some(h) = read_json::<Holder>(&p.holder).filter(|h| h.tracked().is_some()) else {
+        bail!("no test bubble runs on {}", ctx.env.nodename);
+    };
+    let st = inner_status(ctx.env, svc, &h, &p.root)?;
+    if st.avail != crate::status::Status::Up {
+        bail!("{} is {} in the test bubble", svc.name, st.avail);
+    }
+    ctx.log.info("", &format!("{} is up in the test bubble", svc.name));
+    let out = inner(ctx.env, &svc.name, &h, &p.root, &["appcheck"])?;
+    relay(ctx, "the application check", out)
+}
+
+/// `bubbledown`: the bubble's service stopped, its namespaces ended, the clone destroyed.
+fn down(ctx: &Ctx, svc: &Service) -> Result<()> {
+    let p = paths(ctx.env, &svc.name);
+    if !p.dir.exists() {
+        ctx.log
+            .info("", &format!("no test bubble on {}: nothing to remove", ctx.env.nodename));
+        return Ok(());
+    }
+    if let Some(h) = read_json::<Holder>(&p.holder).filter(|h| h.tracked().is_some()) {
+        match inner(ctx.env, &svc.name, &h, &p.root, &["stop"]) {
+            Ok(out) => {
+                if let Err(e) = relay(ctx, "the stop", out) {
+                    ctx.log.warn("", &format!("{e:#}; its processes are killed"));
+                }
+            }
+            Err(e) => ctx.log.warn("", &format!("{e:#}")),
+        }
+        let killed = h.end();
+        if !killed.is_empty() {
+            ctx.log.warn(
+                "",
+                &format!("killed what the bubble's stop left running: pids {killed:?}"),
+            );
+        }
+        ctx.log.info("", "test bubble: namespaces ended");
+    }
+    std::fs::remove_dir_all(&p.dir)
+        .wrap_err_with(|| format!("removing {}", p.dir.display()))?;
+    ctx.log.info(
+        "",
+        &format!("test bubble removed: {} and its clone are gone", p.dir.display()),
+    );
+    Ok(())
+}
