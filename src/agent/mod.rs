@@ -2,8 +2,8 @@
 //! verbs (start, stop, the syncs) in the seed's order under the per-service lock.
 
 pub mod action;
-pub mod bubble;
 mod action_tail;
+pub mod bubble;
 pub mod daemon;
 pub mod metrics;
 pub mod peer;

@@ -110,9 +110,13 @@ fn run_one(
             return Ok(());
         }
         Action::BubbleStatus => {
-            println!("{}", serde_json::to_string(&super::bubble::status(env, svc))?);
+            println!(
+                "{}",
+                serde_json::to_string(&super::bubble::status(env, svc))?
+            );
             return Ok(());
         }
+        Action::BubbleEnter => return super::bubble::enter(env, svc),
         _ => {}
     }
     check_rids(svc, &opts.rids)?;
@@ -179,10 +183,9 @@ fn run_one(
         Action::CutAccess => cut_access(&ctx, svc, opts, false),
         Action::RestoreAccess => cut_access(&ctx, svc, opts, true),
         Action::AppCheck => app_check(&ctx, svc),
-        Action::BubbleClone
-        | Action::BubbleStart
-        | Action::BubbleCheck
-        | Action::BubbleDown => super::bubble::run(&ctx, svc, action),
+        Action::BubbleClone | Action::BubbleStart | Action::BubbleCheck | Action::BubbleDown => {
+            super::bubble::run(&ctx, svc, action)
+        }
         _ => Ok(()),
     };
     match &result {

@@ -1,4 +1,4 @@
-//! `drpilot drp rehearse|disaster|failback SVC`: the runbook without the console, for
+//! `drpilot drp rehearse|disaster|failback|test SVC`: the runbook without the console, for
 //! schedulers, scripts and terminals (its reports: `cli/report.rs`).
 
 use std::io::{BufRead, Write};
@@ -29,6 +29,9 @@ enum Which {
     Disaster(RunArgs),
     /// Back to production: reverse sync, stop on the DRP node, start production.
     Failback(RunArgs),
+    /// The DRP test without downtime: the service started from a clone of the replica in an
+    /// isolated bubble on the DRP node while production keeps running and replicating.
+    Test(TestArgs),
     /// Takes over a run whose seat died and resumes it where it stopped.
     ///
     /// For an unfinished run whose seat stopped renewing its lease (a laptop that died), or
@@ -47,6 +50,22 @@ struct TakeoverArgs {
     /// The node address map (default ~/.config/drpilot/nodes.toml).
     #[arg(long, value_name = "FILE")]
     nodes: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct TestArgs {
+    #[command(flatten)]
+    run: RunArgs,
+    /// Leave the bubble up at the end, for inspection (`--enter` opens a shell in it, `--end`
+    /// removes it).
+    #[arg(long, conflicts_with_all = ["end", "enter"])]
+    keep: bool,
+    /// Remove a kept (or left) bubble from the DRP node: its service, namespaces and clone.
+    #[arg(long, conflicts_with = "enter")]
+    end: bool,
+    /// A shell inside the kept bubble on the DRP node (its network, its mounts).
+    #[arg(long)]
+    enter: bool,
 }
 
 #[derive(Debug, Args)]
@@ -187,12 +206,34 @@ pub fn run(args: DrpArgs) -> Result<bool> {
         Which::Disaster(a) => (Mode::Disaster, a),
         Which::Failback(a) => (Mode::Failback, a),
         Which::Takeover(t) => return takeover(t),
+        Which::Test(t) => return test(t),
     };
     let default = crate::console::default_nodes_file();
     let map = NodeMap::load_for_operator(a.nodes.as_deref(), &default)?;
     let op = &mut Terminal { yes: a.yes };
     println!("== {} of {}", mode.banner(), a.svc);
     let out = session::run(mode, &a.svc, &Pool::new(map), op)?;
+    Ok(said_end(&out))
+}
+
+/// `drpilot drp test SVC`: the non-disruptive test, or with `--end`/`--enter` the kept bubble.
+fn test(t: TestArgs) -> Result<bool> {
+    let a = t.run;
+    let default = crate::console::default_nodes_file();
+    let map = NodeMap::load_for_operator(a.nodes.as_deref(), &default)?;
+    let pool = Pool::new(map);
+    if t.end || t.enter {
+        let drp = crate::runbook::bubble::drp_node(&pool, &a.svc)?;
+        if t.enter {
+            return crate::runbook::bubble::enter(&pool, &a.svc, &drp);
+        }
+        let out = crate::runbook::bubble::end(&pool, &a.svc, &drp)?;
+        print!("{}", clean_lines(&out.output));
+        return Ok(out.ok);
+    }
+    let op = &mut Terminal { yes: a.yes };
+    println!("== {} of {}", Mode::Test.banner(), a.svc);
+    let out = session::run_test(&a.svc, &pool, op, t.keep)?;
     Ok(said_end(&out))
 }
 

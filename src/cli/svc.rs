@@ -77,6 +77,8 @@ pub enum Verb {
     Bubbledown,
     /// Non-disruptive DRP test: what this node holds of a test bubble, as JSON.
     Bubblestatus,
+    /// Non-disruptive DRP test: a shell inside the running bubble (its network, its mounts).
+    Bubbleenter,
     /// Runs the `drp_cut_access` hook (a stop verb): the runbook's "cut user access" step.
     Cutaccess,
     /// Undoes the `drp_cut_access` hook (its start verb): user access back after a stopped run.
@@ -156,6 +158,7 @@ pub(super) fn action_of(verb: Verb) -> Option<Action> {
         Verb::Bubblecheck => Action::BubbleCheck,
         Verb::Bubbledown => Action::BubbleDown,
         Verb::Bubblestatus => Action::BubbleStatus,
+        Verb::Bubbleenter => Action::BubbleEnter,
         Verb::Docker { .. } | Verb::Logs { .. } => return None,
     })
 }

@@ -124,6 +124,19 @@ pub const COMMANDS: &[Command] = &[
         action: |_| Action::Runbook("rehearsal"),
     },
     Command {
+        names: &["test"],
+        args: "[keep]",
+        help: "the DRP test without downtime: a clone of the replica started in a bubble on the DRP node",
+        acts: true,
+        action: |a| {
+            if first(a).as_deref() == Some("keep") {
+                Action::Runbook("test-keep")
+            } else {
+                Action::Runbook("test")
+            }
+        },
+    },
+    Command {
         names: &["disaster"],
         args: "",
         help: "the real-disaster runbook (production lost)",

@@ -190,9 +190,11 @@ impl Executor {
     /// blocking facade and on the operator's answers, never on the UI.
     pub fn runbook(&self, mode: &str, svc: String) {
         let takeover = mode == "takeover";
+        let keep = mode == "test-keep";
         let mode = match mode {
             "disaster" => Mode::Disaster,
             "failback" => Mode::Failback,
+            "test" | "test-keep" => Mode::Test,
             _ => Mode::Rehearsal,
         };
         let (answer_tx, answers) = std::sync::mpsc::channel();
@@ -234,6 +236,9 @@ impl Executor {
             };
             let outcome = match &run {
                 Some(run) => crate::runbook::session::takeover(run, &pool, &mut op),
+                None if mode == Mode::Test => {
+                    crate::runbook::session::run_test(&svc, &pool, &mut op, keep)
+                }
                 None => crate::runbook::session::run(mode, &svc, &pool, &mut op),
             };
             let done = match outcome {

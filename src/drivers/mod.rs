@@ -222,7 +222,8 @@ pub trait DataSync {
     }
     /// Where this node's replica lies (the sync's `dst` here): what a test bubble clones.
     fn replica_path(&self, ctx: &Ctx) -> Option<std::path::PathBuf> {
-        ctx.get(self.rid_for_state(), "dst").map(|d| ctx.env.path(d))
+        ctx.get(self.rid_for_state(), "dst")
+            .map(|d| ctx.env.path(d))
     }
     /// Clones this node's replica into the test bubble whose node root is `bubble_root` (the
     /// clone lies where the replica lies, under that root), never writing to the replica.

@@ -19,6 +19,9 @@ pub enum Mode {
     Disaster,
     /// Back from the DRP node to production.
     Failback,
+    /// The non-disruptive test: the service started from a clone of the replica in a bubble
+    /// on the DRP node while production runs.
+    Test,
 }
 
 impl Mode {
@@ -28,6 +31,7 @@ impl Mode {
             Mode::Rehearsal => "REHEARSAL",
             Mode::Disaster => "DISASTER",
             Mode::Failback => "FAILBACK",
+            Mode::Test => "TEST",
         }
     }
 }

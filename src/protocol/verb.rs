@@ -83,6 +83,8 @@ pub enum Action {
     BubbleDown,
     /// `bubblestatus`: what the node holds of a test bubble, as JSON (`protocol::bubble`).
     BubbleStatus,
+    /// `bubbleenter`: a shell inside the running test bubble, on the caller's terminal.
+    BubbleEnter,
 }
 
 impl Group {
@@ -108,7 +110,7 @@ impl Group {
 }
 
 /// The verbs of one word, beside the per-type starts and stops.
-const WORDS: [(&str, Action); 17] = [
+const WORDS: [(&str, Action); 18] = [
     ("validate", Action::Validate),
     ("start", Action::Start(None)),
     ("stop", Action::Stop(None)),
@@ -126,6 +128,7 @@ const WORDS: [(&str, Action); 17] = [
     ("bubblecheck", Action::BubbleCheck),
     ("bubbledown", Action::BubbleDown),
     ("bubblestatus", Action::BubbleStatus),
+    ("bubbleenter", Action::BubbleEnter),
 ];
 
 impl Action {
@@ -190,6 +193,7 @@ impl Action {
                 | Action::PrintConfig { .. }
                 | Action::Validate
                 | Action::BubbleStatus
+                | Action::BubbleEnter
         )
     }
 

@@ -90,6 +90,8 @@ pub struct RunSpec {
     pub prod: String,
     /// DRP node.
     pub drp: String,
+    /// A test's bubble stays up at the end (`drp test --keep`).
+    pub keep: bool,
 }
 
 fn digest(text: &str) -> String {
@@ -210,6 +212,21 @@ impl<'a> Engine<'a> {
                 continue;
             }
             self.sink.at_step(step, i as u32 + 1, total)?;
+            if step == Step::EndBubble && self.spec.keep {
+                self.record(
+                    EntryKind::StepSkipped,
+                    Some(step.name()),
+                    json!({"reason": "--keep: the bubble stays up for inspection"}),
+                )?;
+                self.op.progress(step, StepState::Skipped);
+                self.op.say(&format!(
+                    "{}: skipped (--keep): the bubble stays up on {}; `drpilot drp test {} --end` removes it",
+                    step.name(),
+                    self.spec.drp,
+                    self.spec.svc
+                ));
+                continue;
+            }
             if skipped {
                 self.record(
                     EntryKind::StepSkipped,
@@ -408,6 +425,9 @@ impl<'a> Engine<'a> {
             Step::StartDrp => format!("start {svc} on {drp}"),
             Step::StopDrp => format!("stop {svc} on {drp}"),
             Step::StartProd => format!("start {svc} on {prod}"),
+            Step::CloneReplica => format!(
+                "clone the replica of {svc} on {drp} and start {svc} from the clone in an isolated bubble there ({prod} keeps running)"
+            ),
             _ => return Ok(true),
         };
         let typed = (step.gate() == Gate::Typed).then_some(svc.as_str());
@@ -536,7 +556,40 @@ impl<'a> Engine<'a> {
             Step::VerifyDrpUp => self.verify_up(&drp),
             Step::StartProd => self.act(&prod, Action::Start(None), SvcFlags::default()),
             Step::VerifyProdUp => self.verify_up(&prod),
+            Step::CloneReplica => {
+                let mut detail = self.act(&drp, Action::BubbleClone, SvcFlags::default())?;
+                let st = self.bubble(&drp)?;
+                if let Some(rpo) = st.rpo_s {
+                    self.op.say(&format!(
+                        "RPO: the clone on {drp} is {rpo}s behind production"
+                    ));
+                }
+                detail["rpo_s"] = json!(st.rpo_s);
+                detail["cloned_at"] = json!(st.cloned_at);
+                Ok(detail)
+            }
+            Step::StartBubble => self.act(&drp, Action::BubbleStart, SvcFlags::default()),
+            Step::VerifyBubbleUp => self.act(&drp, Action::BubbleCheck, SvcFlags::default()),
+            Step::EndBubble => self.act(&drp, Action::BubbleDown, SvcFlags::default()),
         }
+    }
+
+    /// What `node` holds of a test bubble.
+    fn bubble(&self, node: &str) -> Result<crate::protocol::bubble::BubbleState> {
+        let r = self
+            .ops
+            .act(node, &Action::BubbleStatus, &SvcFlags::default())?;
+        if !r.ok {
+            bail!("bubblestatus on {node} failed: {}", r.output.trim());
+        }
+        let line = r
+            .output
+            .lines()
+            .find(|l| l.trim_start().starts_with('{'))
+            .unwrap_or_default();
+        serde_json::from_str(line).map_err(|e| {
+            color_eyre::eyre::eyre!("{node} answered bubblestatus with something else: {e}")
+        })
     }
 
     fn preflight(&mut self) -> Result<serde_json::Value> {
@@ -598,6 +651,33 @@ impl<'a> Engine<'a> {
                     )));
                 }
                 self.check_drp_standby(&d, &mut problems);
+            }
+            Mode::Test => {
+                // Production is only read: its status now is what "untouched" compares with.
+                match &p {
+                    PeerAnswer::Status(_) => {}
+                    p => problems.push(Problem::new(format!("production {prod} {p}"))),
+                }
+                self.check_drp_standby(&d, &mut problems);
+                if matches!(d, PeerAnswer::Status(_)) {
+                    match self.bubble(&drp) {
+                        Ok(b) if b.exists => problems.push(Problem::fixed_by(
+                            format!(
+                                "a test bubble is still on {drp} (a kept or broken earlier test)"
+                            ),
+                            "bubbledown",
+                            &drp,
+                        )),
+                        Ok(b) if b.needed_bytes > b.free_bytes => {
+                            problems.push(Problem::new(format!(
+                                "{drp} has no room for a clone: it needs {} bytes, {} are free",
+                                b.needed_bytes, b.free_bytes
+                            )))
+                        }
+                        Ok(_) => {}
+                        Err(e) => problems.push(Problem::new(format!("{e:#}"))),
+                    }
+                }
             }
             Mode::Failback => {
                 match &d {
@@ -683,6 +763,15 @@ impl<'a> Engine<'a> {
                 }
             }
         }
+        if done.contains(&Step::StartBubble) && !done.contains(&Step::EndBubble) {
+            let b = self.bubble(&self.spec.drp).map_err(|e| format!("{e:#}"))?;
+            if !b.running {
+                return Err(format!(
+                    "the test bubble on {} is not running although it was started",
+                    self.spec.drp
+                ));
+            }
+        }
         if done.contains(&Step::StartDrp) {
             let a = st(&self.spec.drp)?;
             if !a.is_active() {
@@ -707,6 +796,14 @@ impl<'a> Engine<'a> {
         let started = |s: &Step| matches!(s, Step::StartDrp | Step::StartProd);
         let stopped = |s: &Step| matches!(s, Step::StopProd | Step::StopDrp);
         let mut plan: Vec<(String, Action)> = Vec::new();
+        // A test's way back: the bubble and its clone removed.
+        if self
+            .changed
+            .iter()
+            .any(|s| matches!(s, Step::CloneReplica | Step::StartBubble))
+        {
+            plan.push((self.spec.drp.clone(), Action::BubbleDown));
+        }
         if self.changed.iter().any(started) {
             plan.push((to.clone(), Action::Stop(None)));
         }

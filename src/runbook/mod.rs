@@ -1,6 +1,7 @@
 //! The DRP runbook: rehearsal, disaster and failback as journaled state machines, with gates,
 //! resume after a crash, and reports with measured RTO and RPO.
 
+pub mod bubble;
 pub mod engine;
 pub mod journal;
 pub mod nodes;

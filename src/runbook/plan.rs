@@ -32,6 +32,14 @@ pub enum Step {
     StartProd,
     /// Production is verified up.
     VerifyProdUp,
+    /// Test: the replica cloned on the DRP node (confirmed).
+    CloneReplica,
+    /// Test: the service started from the clone in the bubble.
+    StartBubble,
+    /// Test: up in the bubble, and the application check passes there.
+    VerifyBubbleUp,
+    /// Test: the bubble torn down (skipped with `--keep`).
+    EndBubble,
 }
 
 /// Where a step of a run stands, as the checklists (console pane, CLI) show it.
@@ -123,6 +131,10 @@ impl Step {
             Step::VerifyDrpUp => "verify_drp_up",
             Step::StartProd => "start_production",
             Step::VerifyProdUp => "verify_production_up",
+            Step::CloneReplica => "clone_replica",
+            Step::StartBubble => "start_bubble",
+            Step::VerifyBubbleUp => "verify_bubble_up",
+            Step::EndBubble => "end_bubble",
         }
     }
 
@@ -134,7 +146,7 @@ impl Step {
     /// Its gate.
     pub fn gate(self) -> Gate {
         match self {
-            Step::CutAccess => Gate::Confirm,
+            Step::CutAccess | Step::CloneReplica => Gate::Confirm,
             Step::DeclareDisaster
             | Step::StopProd
             | Step::StartDrp
@@ -147,7 +159,11 @@ impl Step {
     /// Whether the step changes a node: it needs the run's lease there, and after it a stopped
     /// run offers a way back.
     pub fn changes_a_node(self) -> bool {
-        self.destructive() || self == Step::CutAccess
+        self.destructive()
+            || matches!(
+                self,
+                Step::CutAccess | Step::CloneReplica | Step::StartBubble | Step::EndBubble
+            )
     }
 
     /// Whether the step changes a node (never re-run blindly after a crash).
@@ -159,7 +175,7 @@ impl Step {
     }
 }
 
-const ALL: [Step; 13] = [
+const ALL: [Step; 17] = [
     Step::Preflight,
     Step::DeclareDisaster,
     Step::CutAccess,
@@ -173,6 +189,10 @@ const ALL: [Step; 13] = [
     Step::VerifyDrpUp,
     Step::StartProd,
     Step::VerifyProdUp,
+    Step::CloneReplica,
+    Step::StartBubble,
+    Step::VerifyBubbleUp,
+    Step::EndBubble,
 ];
 
 /// The steps of a runbook, and those a disaster skips (recorded as skipped).
@@ -209,6 +229,16 @@ pub fn steps(mode: Mode) -> Vec<(Step, bool)> {
             VerifyDrpDown,
             StartProd,
             VerifyProdUp,
+        ]
+        .into_iter()
+        .map(|s| (s, false))
+        .collect(),
+        Mode::Test => [
+            Preflight,
+            CloneReplica,
+            StartBubble,
+            VerifyBubbleUp,
+            EndBubble,
         ]
         .into_iter()
         .map(|s| (s, false))

@@ -294,7 +294,12 @@ fn claim_for(
 
 /// Runs (or resumes) the `mode` runbook of `svc` on the nodes of `pool`, through its sessions.
 pub fn run(mode: Mode, svc: &str, pool: &Pool, op: &mut dyn Operator) -> Result<Outcome> {
-    run_seat(Want::Run(mode), svc, pool, op)
+    run_seat(Want::Run(mode), svc, pool, op, false)
+}
+
+/// Runs (or resumes) the non-disruptive test of `svc`; `keep` leaves its bubble up at the end.
+pub fn run_test(svc: &str, pool: &Pool, op: &mut dyn Operator, keep: bool) -> Result<Outcome> {
+    run_seat(Want::Run(Mode::Test), svc, pool, op, keep)
 }
 
 /// What a seat comes for: a runbook (new, or resuming the unfinished run of that mode), or the
@@ -312,7 +317,7 @@ pub fn takeover(run: &str, pool: &Pool, op: &mut dyn Operator) -> Result<Outcome
         .service()
         .ok_or_else(|| eyre!("run id {run} names no service"))?
         .to_string();
-    run_seat(Want::Takeover(id), &svc, pool, op)
+    run_seat(Want::Takeover(id), &svc, pool, op, false)
 }
 
 /// Who holds the run of `svc` now, as the nodes tell it (the CLI's gate and refusals).
@@ -326,7 +331,13 @@ pub fn holder_of(pool: &Pool, svc: &str) -> Vec<(String, LeaseView)> {
     }
 }
 
-fn run_seat(want: Want, svc: &str, pool: &Pool, op: &mut dyn Operator) -> Result<Outcome> {
+fn run_seat(
+    want: Want,
+    svc: &str,
+    pool: &Pool,
+    op: &mut dyn Operator,
+    keep: bool,
+) -> Result<Outcome> {
     let svc_name: ServiceName = svc.parse().map_err(|e| eyre!("{e}"))?;
     let dir = runs_dir();
     std::fs::create_dir_all(&dir).wrap_err_with(|| format!("creating {}", dir.display()))?;
@@ -371,6 +382,7 @@ fn run_seat(want: Want, svc: &str, pool: &Pool, op: &mut dyn Operator) -> Result
         svc: svc.to_string(),
         prod: prod.clone(),
         drp: drp.clone(),
+        keep,
     };
     let (ok, path) = match found {
         Some(f) => {

@@ -87,6 +87,14 @@ impl Link {
         }
     }
 
+    /// `drpilot ARGS` on the node, attached to this terminal (a shell the operator uses).
+    pub fn interactive(&self, args: &[String]) -> Result<std::process::Command> {
+        match &self.kind {
+            Kind::Local(l) => l.interactive(args),
+            Kind::Ssh(s) => Ok(s.interactive(args)),
+        }
+    }
+
     /// Starts `drpilot ARGS` on the node, its stdout read line by line (`agent watch`, an
     /// action's JSON log).
     pub async fn spawn_lines(&self, args: &[String]) -> Result<LineStream> {

@@ -69,6 +69,11 @@ impl LocalNode {
         Ok(cmd)
     }
 
+    /// `drpilot ARGS` as the node, on this terminal (an interactive shell).
+    pub(super) fn interactive(&self, args: &[String]) -> Result<Command> {
+        self.command(args)
+    }
+
     /// Runs `drpilot ARGS` on the caller's thread (see [`run_child`]).
     pub(super) fn call(
         &self,

@@ -26,6 +26,11 @@ impl Pool {
         }
     }
 
+    /// `drpilot ARGS` on `node`, attached to this terminal (through its pooled session).
+    pub fn interactive(&self, node: &str, args: &[String]) -> Result<std::process::Command> {
+        self.with(node, |l| l.interactive(args))
+    }
+
     /// The node map the links are opened from.
     pub fn map(&self) -> &NodeMap {
         &self.map

@@ -140,6 +140,18 @@ impl SshNode {
         super::client::remote(&self.node, &self.bin, self.root.as_deref(), args)
     }
 
+    /// `ssh -t` through this session's master connection running `drpilot ARGS` on the node,
+    /// on this terminal (an interactive shell).
+    pub fn interactive(&self, args: &[String]) -> std::process::Command {
+        let mut cmd = std::process::Command::new("ssh");
+        cmd.arg("-t")
+            .arg("-S")
+            .arg(self.session.control_socket())
+            .args(["-o", "ControlMaster=no", &self.node, "--"])
+            .arg(shell_words::join(self.remote_argv(args)));
+        cmd
+    }
+
     /// Runs `drpilot ARGS` on the node with `input` as its stdin, at most `timeout` (after
     /// which the output says `timed_out`). A non-zero exit is not an error.
     pub async fn call(

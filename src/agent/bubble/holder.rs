@@ -39,10 +39,17 @@ impl Holder {
         if user_ns {
             cmd.args(["--user", "--map-root-user"]);
         }
-        cmd.args(["--net", "--mount", "--propagation", "private", "sleep", "infinity"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        cmd.args([
+            "--net",
+            "--mount",
+            "--propagation",
+            "private",
+            "sleep",
+            "infinity",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
         // Its own process group: an operator's Ctrl-C on this command does not end the bubble.
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let child = cmd

@@ -76,8 +76,7 @@ pub fn status(env: &NodeEnv, svc: &Service) -> BubbleState {
     let holder: Option<Holder> = read_json(&p.holder);
     st.running = holder.and_then(|h| h.tracked()).is_some();
     if st.running {
-        st.inside = holder
-            .and_then(|h| inner_status(env, svc, &h, &p.root).ok());
+        st.inside = holder.and_then(|h| inner_status(env, svc, &h, &p.root).ok());
     }
     st.needed_bytes = svc
         .resources
@@ -172,7 +171,10 @@ fn clone(ctx: &Ctx, svc: &Service) -> Result<()> {
         });
     }
     if clones.is_empty() {
-        bail!("{}: no data sync resource: nothing to clone for a test", svc.name);
+        bail!(
+            "{}: no data sync resource: nothing to clone for a test",
+            svc.name
+        );
     }
     let config = std::fs::read(&svc.cfg.raw.path)
         .wrap_err_with(|| format!("reading {}", svc.cfg.raw.path.display()))?;
@@ -222,7 +224,13 @@ fn holder(ctx: &Ctx, p: &Paths) -> Result<Holder> {
 }
 
 /// `drpilot svc SVC ARGS` inside the bubble, with its root; its output goes to ours.
-fn inner(env: &NodeEnv, svc: &str, h: &Holder, root: &Path, args: &[&str]) -> Result<std::process::Output> {
+fn inner(
+    env: &NodeEnv,
+    svc: &str,
+    h: &Holder,
+    root: &Path,
+    args: &[&str],
+) -> Result<std::process::Output> {
     let exe = crate::transport::self_exe()?;
     let mut cmd = h.command(&exe);
     cmd.args(["svc", svc])
@@ -236,7 +244,13 @@ fn inner(env: &NodeEnv, svc: &str, h: &Holder, root: &Path, args: &[&str]) -> Re
 }
 
 fn inner_status(env: &NodeEnv, svc: &Service, h: &Holder, root: &Path) -> Result<ServiceStatus> {
-    let out = inner(env, &svc.name, h, root, &["print", "status", "--format", "json"])?;
+    let out = inner(
+        env,
+        &svc.name,
+        h,
+        root,
+        &["print", "status", "--format", "json"],
+    )?;
     serde_json::from_slice(&out.stdout).map_err(|e| eyre!("the bubble's status: {e}"))
 }
 
@@ -259,7 +273,10 @@ fn relay(ctx: &Ctx, what: &str, out: std::process::Output) -> Result<()> {
 fn start(ctx: &Ctx, svc: &Service) -> Result<()> {
     let p = paths(ctx.env, &svc.name);
     if !p.root.join(MARKER).is_file() {
-        bail!("no clone to start from on {}: run bubbleclone first", ctx.env.nodename);
+        bail!(
+            "no clone to start from on {}: run bubbleclone first",
+            ctx.env.nodename
+        );
     }
     let h = holder(ctx, &p)?;
     let out = inner(ctx.env, &svc.name, &h, &p.root, &["start"])?;
@@ -276,24 +293,55 @@ fn check(ctx: &Ctx, svc: &Service) -> Result<()> {
     if st.avail != crate::status::Status::Up {
         bail!("{} is {} in the test bubble", svc.name, st.avail);
     }
-    ctx.log.info("", &format!("{} is up in the test bubble", svc.name));
+    ctx.log
+        .info("", &format!("{} is up in the test bubble", svc.name));
     let out = inner(ctx.env, &svc.name, &h, &p.root, &["appcheck"])?;
     relay(ctx, "the application check", out)
+}
+
+/// `bubbleenter`: a shell inside the running bubble, with its root, on this terminal.
+pub fn enter(env: &NodeEnv, svc: &Service) -> Result<()> {
+    let p = paths(env, &svc.name);
+    let Some(h) = read_json::<Holder>(&p.holder).filter(|h| h.tracked().is_some()) else {
+        bail!("no test bubble runs on {}", env.nodename);
+    };
+    let shell = std::env::var_os("SHELL").unwrap_or_else(|| "/bin/sh".into());
+    eprintln!(
+        "inside the test bubble of {} on {} (root {}); exit leaves it running",
+        svc.name,
+        env.nodename,
+        p.root.display()
+    );
+    let status = h
+        .command(Path::new(&shell))
+        .env("DRPILOT_ROOT", &p.root)
+        .env("DRPILOT_NODENAME", &env.nodename)
+        .env(BUBBLE_ENV, "1")
+        .current_dir(&p.root)
+        .status()
+        .wrap_err("cannot open a shell inside the test bubble (nsenter)")?;
+    if !status.success() {
+        bail!("the shell in the test bubble ended with {status}");
+    }
+    Ok(())
 }
 
 /// `bubbledown`: the bubble's service stopped, its namespaces ended, the clone destroyed.
 fn down(ctx: &Ctx, svc: &Service) -> Result<()> {
     let p = paths(ctx.env, &svc.name);
     if !p.dir.exists() {
-        ctx.log
-            .info("", &format!("no test bubble on {}: nothing to remove", ctx.env.nodename));
+        ctx.log.info(
+            "",
+            &format!("no test bubble on {}: nothing to remove", ctx.env.nodename),
+        );
         return Ok(());
     }
     if let Some(h) = read_json::<Holder>(&p.holder).filter(|h| h.tracked().is_some()) {
         match inner(ctx.env, &svc.name, &h, &p.root, &["stop"]) {
             Ok(out) => {
                 if let Err(e) = relay(ctx, "the stop", out) {
-                    ctx.log.warn("", &format!("{e:#}; its processes are killed"));
+                    ctx.log
+                        .warn("", &format!("{e:#}; its processes are killed"));
                 }
             }
             Err(e) => ctx.log.warn("", &format!("{e:#}")),
@@ -307,11 +355,13 @@ fn down(ctx: &Ctx, svc: &Service) -> Result<()> {
         }
         ctx.log.info("", "test bubble: namespaces ended");
     }
-    std::fs::remove_dir_all(&p.dir)
-        .wrap_err_with(|| format!("removing {}", p.dir.display()))?;
+    std::fs::remove_dir_all(&p.dir).wrap_err_with(|| format!("removing {}", p.dir.display()))?;
     ctx.log.info(
         "",
-        &format!("test bubble removed: {} and its clone are gone", p.dir.display()),
+        &format!(
+            "test bubble removed: {} and its clone are gone",
+            p.dir.display()
+        ),
     );
     Ok(())
 }

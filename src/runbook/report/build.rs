@@ -82,6 +82,12 @@ fn rto_bounds(mode: Mode) -> (EntryKind, Step, Step, &'static str) {
             Step::VerifyProdUp,
             "stop on the DRP node → production verified up",
         ),
+        Mode::Test => (
+            EntryKind::StepStarted,
+            Step::CloneReplica,
+            Step::VerifyBubbleUp,
+            "clone of the replica → application check passed in the bubble",
+        ),
     }
 }
 
@@ -268,7 +274,7 @@ pub fn build(recs: &[Record]) -> Result<Report> {
     let (from_kind, from_step, up_step, rto_label) = rto_bounds(mode);
     let cut_sync = match mode {
         Mode::Rehearsal => Some(Step::SyncUpdate),
-        Mode::Disaster => None,
+        Mode::Disaster | Mode::Test => None,
         Mode::Failback => Some(Step::ReverseSync),
     };
     let up = at(EntryKind::StepDone, up_step);
@@ -282,9 +288,21 @@ pub fn build(recs: &[Record]) -> Result<Report> {
             (Some(c), Some(s)) if s >= c => Some(0),
             _ => None,
         },
+        // A disaster's replica age when it was declared; a test's clone age.
         None => find(recs, EntryKind::StepDone, Step::DeclareDisaster)
+            .or_else(|| find(recs, EntryKind::StepDone, Step::CloneReplica))
             .and_then(|r| r.detail["rpo_s"].as_i64()),
     };
+    // A test touches production not at all: its status before (preflight) and after (the
+    // run's last record) say so.
+    let production_untouched = (mode == Mode::Test)
+        .then(|| {
+            let before =
+                find(recs, EntryKind::StepDone, Step::Preflight)?.detail["production"].clone();
+            let after = last.detail["final"]["production"]["avail"].clone();
+            Some(!before.is_null() && before == after)
+        })
+        .flatten();
     let outcome = match last.kind {
         EntryKind::RunFinished => "succeeded",
         EntryKind::RunAborted => "aborted",
@@ -317,6 +335,7 @@ pub fn build(recs: &[Record]) -> Result<Report> {
         rto_label: rto_label.to_string(),
         downtime_s: secs(cut, up),
         rpo_s,
+        production_untouched,
         gates: gates(recs),
         refusals: refusals(recs),
         resumes: resumes(recs),

@@ -34,10 +34,15 @@ pub fn markdown(r: &Report) -> String {
         .unwrap_or_default();
     let mut out = format!(
         "# DRP {} of {}\n\n- run: `{}`\n- started: {}\n- outcome: **{}**\n- production: {}\n- DRP: {}\n- operator: {}{seat}\n\n\
-         | measure | value |\n|---|---|\n| RTO ({}) | {} |\n| user-visible downtime | {} |\n| RPO | {} |\n\n\
+         | measure | value |\n|---|---|\n| RTO ({}) | {} |\n| user-visible downtime | {} |\n| RPO | {} |\n{}\n\
          ## Steps (UTC)\n\n| step | outcome | start | end | duration | output digest | output |\n|---|---|---|---|---|---|---|\n",
         r.mode, r.service, r.run, r.started, r.outcome, r.production, r.drp, cell(&r.operator),
         r.rto_label, opt(&r.rto_s, " s"), opt(&r.downtime_s, " s"), opt(&r.rpo_s, " s"),
+        match r.production_untouched {
+            Some(true) => "| production untouched | yes (its status before and after the test) |\n",
+            Some(false) => "| production untouched | NO: its status changed during the test |\n",
+            None => "",
+        },
     );
     for s in &r.steps {
         out.push_str(&format!(

@@ -165,8 +165,12 @@ pub struct Report {
     pub rto_label: String,
     /// What users saw: access cut to the service verified up.
     pub downtime_s: Option<f64>,
-    /// Data lost: 0 when the last sync ran after the cut, else the replica's age.
+    /// Data lost: 0 when the last sync ran after the cut, else the replica's age (a test's:
+    /// the clone's age).
     pub rpo_s: Option<i64>,
+    /// A test only: production's status the same before and after the run.
+    #[serde(default)]
+    pub production_untouched: Option<bool>,
     /// Every gate's answer, in order.
     pub gates: Vec<GateRow>,
     /// Every refusal, failure and abort, in order.
