@@ -357,8 +357,10 @@ fn start(ctx: &Ctx, svc: &Service, group: Option<Group>, opts: &Options) -> Resu
     guard_peers(ctx, svc, opts)?;
     let resources = selected(svc, group, &opts.rids);
     let items = plan_items(ctx, &resources);
-    // Replicas are made live only by a start that mounts the filesystems.
-    let replicas = group.is_none_or(|g| g == Group::Fs);
+    // Replicas are made live only by a start that mounts the filesystems, never by a test
+    // bubble's (its clones are its live data; the replicas are production's).
+    let in_bubble = super::bubble::inside(ctx.env);
+    let replicas = group.is_none_or(|g| g == Group::Fs) && !in_bubble;
     let plan = Plan::start(&items, &Declared::of(ctx.cfg, &ctx.env.nodename), replicas);
     let make_live = || prepare_replicas(ctx, svc);
     let what = format!("start of {}", svc.name);

@@ -233,6 +233,16 @@ pub trait DataSync {
             self.rid_for_state()
         )
     }
+    /// Destroys the clone [`DataSync::clone_replica`] made outside the bubble's directory (a
+    /// btrfs snapshot in the volume); a copy inside that directory goes with it.
+    fn drop_clone(&self, _ctx: &Ctx) -> Result<()> {
+        Ok(())
+    }
+    /// The bubble's copy of the config `text`, made to use the clone (a btrfs mount option
+    /// naming the clone's subvolume); most clones lie where the config already looks.
+    fn clone_config(&self, _ctx: &Ctx, text: &str) -> Result<String> {
+        Ok(text.to_string())
+    }
     /// The seed's label, `dds of SRC to ['drpnodes']`.
     fn sync_label(&self, ctx: &Ctx, kind: &str) -> String {
         format!(

@@ -2,12 +2,18 @@
 //! itself), and the service starts from the clone in a bubble (its own network and mount
 //! namespaces, `holder.rs`) while production runs and keeps replicating to the replica.
 //!
-//! The bubble is a node root of its own (`/var/lib/drpilot/SVC/bubble/root`): the service's
-//! config is copied there, each clone lies where its replica lies under that root, and the
-//! bubble's agent runs with that root (`DRPILOT_ROOT`) and `DRPILOT_BUBBLE=1`, which skips the
-//! split-brain guard (production runs by design and the bubble cannot reach it) and refuses
-//! every sync. Everything of a test lives under `/var/lib/drpilot/SVC/bubble`: removing that
-//! directory after ending the holder leaves nothing behind.
+//! The bubble's agent runs with `DRPILOT_BUBBLE=1`, which skips the split-brain guard
+//! (production runs by design and the bubble cannot reach it), never makes a replica live and
+//! refuses every sync. It sees its own copy of the config (made to use the clones) and its own
+//! state directory:
+//! - on a real node, in its mount namespace: `/etc/drpilot` and `/var/lib/drpilot/SVC` are
+//!   bind mounts of the bubble's `etc` and `state` directories, and a btrfs clone is a snapshot
+//!   in the volume that the copied config mounts;
+//! - on a lab node (a node under a `DRPILOT_ROOT`), the bubble is a node root of its own
+//!   (`bubble/root`), where each directory clone lies where its replica lies.
+//!
+//! Everything of a test lives under `/var/lib/drpilot/SVC/bubble`, and its clones: ending the
+//! holder, dropping the clones and removing that directory leaves nothing behind.
 
 mod holder;
 
@@ -30,25 +36,44 @@ pub const BUBBLE_ENV: &str = "DRPILOT_BUBBLE";
 /// The file that marks a bubble's root (without it, `DRPILOT_BUBBLE` means nothing).
 const MARKER: &str = ".drpilot-bubble";
 
-/// Whether this agent runs inside a test bubble: the variable is set and the node root is a
-/// bubble's (an operator cannot skip the split-brain guard on a real node with the variable).
+/// Whether this agent runs inside a test bubble: the variable is set and its config directory
+/// is a bubble's (an operator cannot skip the split-brain guard on a real node with the
+/// variable).
 pub fn inside(env: &NodeEnv) -> bool {
-    std::env::var_os(BUBBLE_ENV).is_some() && env.path("/").join(MARKER).is_file()
+    std::env::var_os(BUBBLE_ENV).is_some() && env.path("/etc/drpilot").join(MARKER).is_file()
 }
 
 struct Paths {
     dir: PathBuf,
-    root: PathBuf,
+    /// A lab node's bubble root; `None` on a real node (bind mounts in its mount namespace).
+    root: Option<PathBuf>,
+    /// The bubble's config directory.
+    etc: PathBuf,
+    /// The bubble's state directory (a real node's; a lab bubble's lies under its root).
+    inner_state: PathBuf,
     holder: PathBuf,
     state: PathBuf,
+    /// Where the config and state directories are bound, inside (a real node).
+    etc_at: PathBuf,
+    state_at: PathBuf,
 }
 
 fn paths(env: &NodeEnv, svc: &str) -> Paths {
     let dir = env.state_dir(svc).join("bubble");
+    let rooted = !(env.root.as_os_str().is_empty() || env.root == Path::new("/"));
+    let root = rooted.then(|| dir.join("root"));
+    let etc = match &root {
+        Some(r) => NodeEnv::new(r, &env.nodename).etc_dir(),
+        None => dir.join("etc"),
+    };
     Paths {
-        root: dir.join("root"),
+        inner_state: dir.join("state"),
         holder: dir.join("holder.json"),
         state: dir.join("clone.json"),
+        etc_at: env.etc_dir(),
+        state_at: env.state_dir(svc),
+        root,
+        etc,
         dir,
     }
 }
@@ -76,7 +101,7 @@ pub fn status(env: &NodeEnv, svc: &Service) -> BubbleState {
     let holder: Option<Holder> = read_json(&p.holder);
     st.running = holder.and_then(|h| h.tracked()).is_some();
     if st.running {
-        st.inside = holder.and_then(|h| inner_status(env, svc, &h, &p.root).ok());
+        st.inside = holder.and_then(|h| inner_status(env, svc, &h, p.root.as_deref()).ok());
     }
     st.needed_bytes = svc
         .resources
@@ -140,8 +165,10 @@ fn clone(ctx: &Ctx, svc: &Service) -> Result<()> {
             .warn("", "removing what an earlier step of this test left");
         down(ctx, svc)?;
     }
-    std::fs::create_dir_all(p.root.join("etc/drpilot"))
-        .wrap_err_with(|| format!("creating {}", p.root.display()))?;
+    for d in [&p.etc, &p.inner_state] {
+        std::fs::create_dir_all(d).wrap_err_with(|| format!("creating {}", d.display()))?;
+    }
+    let clone_root = p.root.clone().unwrap_or_else(|| p.dir.clone());
     let cloned_at = Utc::now();
     let mut clones = Vec::new();
     for r in &svc.resources {
@@ -153,7 +180,7 @@ fn clone(ctx: &Ctx, svc: &Service) -> Result<()> {
         }
         let rid = sync.rid_for_state();
         let synced = sync.last_sync(ctx).map(|s| s.when);
-        sync.clone_replica(ctx, &p.root)?;
+        sync.clone_replica(ctx, &clone_root)?;
         ctx.log.info(
             rid,
             &match synced {
@@ -176,10 +203,12 @@ fn clone(ctx: &Ctx, svc: &Service) -> Result<()> {
             svc.name
         );
     }
-    let config = std::fs::read(&svc.cfg.raw.path)
+    let mut config = std::fs::read_to_string(&svc.cfg.raw.path)
         .wrap_err_with(|| format!("reading {}", svc.cfg.raw.path.display()))?;
-    let inner = NodeEnv::new(&p.root, &ctx.env.nodename);
-    write_atomic(&inner.config_path(&svc.name), &config)?;
+    for sync in svc.resources.iter().filter_map(|r| r.driver.as_sync()) {
+        config = sync.clone_config(ctx, &config)?;
+    }
+    write_atomic(&p.etc.join(format!("{}.env", svc.name)), config.as_bytes())?;
     let rpo_s = clones
         .iter()
         .map(|c| {
@@ -198,12 +227,12 @@ fn clone(ctx: &Ctx, svc: &Service) -> Result<()> {
         ..BubbleState::default()
     };
     write_atomic(&p.state, serde_json::to_string(&state)?.as_bytes())?;
-    write_atomic(&p.root.join(MARKER), b"a drpilot test bubble\n")?;
+    write_atomic(&p.etc.join(MARKER), b"a drpilot test bubble\n")?;
     Ok(())
 }
 
-/// The holder of this node's bubble, started when none runs.
-fn holder(ctx: &Ctx, p: &Paths) -> Result<Holder> {
+/// The holder of this node's bubble, started (and furnished) when none runs.
+fn holder(ctx: &Ctx, svc: &Service, p: &Paths) -> Result<Holder> {
     if let Some(h) = read_json::<Holder>(&p.holder).filter(|h| h.tracked().is_some()) {
         return Ok(h);
     }
@@ -211,46 +240,113 @@ fn holder(ctx: &Ctx, p: &Paths) -> Result<Holder> {
     write_atomic(&p.holder, serde_json::to_string(&h)?.as_bytes())?;
     ctx.log.info(
         "",
-        &format!(
-            "test bubble: namespaces held by pid {} (network: lo only)",
-            h.pid
-        ),
+        &format!("test bubble: namespaces held by pid {}", h.pid),
     );
-    // Loopback up, for applications that talk to themselves; the bubble has no other link.
+    // A real node's bubble sees its own config and state where the agent looks for them.
+    if p.root.is_none() {
+        for (from, to) in [(&p.etc, &p.etc_at), (&p.inner_state, &p.state_at)] {
+            let mut bind = h.command(Path::new("mount"));
+            bind.arg("--bind").arg(from).arg(to);
+            must(ctx, bind, "binding the bubble's directories")?;
+        }
+    }
+    // Loopback up, for applications that talk to themselves.
     let mut lo = h.command(Path::new("ip"));
     lo.args(["link", "set", "lo", "up"]);
-    let _ = lo.stdin(Stdio::null()).output();
+    must(ctx, lo, "bringing the bubble's loopback up")?;
+    // Each interface the service's addresses go on, as a dummy link with the node's own
+    // addresses (their subnets give the service's address its prefix): nothing on it leaves.
+    for dev in ip_devices(ctx, svc) {
+        let Ok(out) = std::process::Command::new("ip")
+            .args(["-o", "-4", "addr", "show", "dev", &dev])
+            .output()
+        else {
+            continue;
+        };
+        let mut add = h.command(Path::new("ip"));
+        add.args(["link", "add", &dev, "type", "dummy"]);
+        must(ctx, add, "creating the bubble's interface")?;
+        for cidr in String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_whitespace().skip_while(|w| *w != "inet").nth(1))
+        {
+            let mut a = h.command(Path::new("ip"));
+            a.args(["addr", "add", cidr, "dev", &dev]);
+            must(ctx, a, "addressing the bubble's interface")?;
+        }
+        let mut up = h.command(Path::new("ip"));
+        up.args(["link", "set", &dev, "up"]);
+        must(ctx, up, "bringing the bubble's interface up")?;
+        ctx.log.info(
+            "",
+            &format!("test bubble: {dev} is a dummy link inside it (no wire, no ARP out)"),
+        );
+    }
     Ok(h)
 }
 
+/// The interfaces of the service's ip resources on this node.
+fn ip_devices(ctx: &Ctx, svc: &Service) -> Vec<String> {
+    let mut devs: Vec<String> = svc
+        .resources
+        .iter()
+        .map(|r| r.driver.rid())
+        .filter(|rid| rid.starts_with("ip#"))
+        .filter_map(|rid| ctx.get(rid, "ipdev"))
+        .collect();
+    devs.sort();
+    devs.dedup();
+    devs
+}
+
+/// Runs a setup command inside the bubble; its failure stops the start.
+fn must(ctx: &Ctx, mut cmd: std::process::Command, what: &str) -> Result<()> {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .wrap_err_with(|| format!("{what}: cannot run nsenter"))?;
+    if !out.status.success() {
+        let why = String::from_utf8_lossy(&out.stderr);
+        ctx.log.error("", &format!("{what}: {}", why.trim()));
+        bail!("{what} failed: {}", why.trim());
+    }
+    Ok(())
+}
+
 /// `drpilot svc SVC ARGS` inside the bubble, with its root; its output goes to ours.
+/// The environment of a command run inside the bubble.
+fn bubble_env(cmd: &mut std::process::Command, env: &NodeEnv, root: Option<&Path>) {
+    match root {
+        Some(r) => cmd.env("DRPILOT_ROOT", r),
+        None => cmd.env_remove("DRPILOT_ROOT"),
+    };
+    cmd.env("DRPILOT_NODENAME", &env.nodename)
+        .env(BUBBLE_ENV, "1");
+}
+
 fn inner(
     env: &NodeEnv,
     svc: &str,
     h: &Holder,
-    root: &Path,
+    root: Option<&Path>,
     args: &[&str],
 ) -> Result<std::process::Output> {
     let exe = crate::transport::self_exe()?;
     let mut cmd = h.command(&exe);
-    cmd.args(["svc", svc])
-        .args(args)
-        .env("DRPILOT_ROOT", root)
-        .env("DRPILOT_NODENAME", &env.nodename)
-        .env(BUBBLE_ENV, "1")
-        .stdin(Stdio::null());
+    cmd.args(["svc", svc]).args(args).stdin(Stdio::null());
+    bubble_env(&mut cmd, env, root);
     cmd.output()
         .wrap_err("cannot run drpilot inside the test bubble (nsenter)")
 }
 
-fn inner_status(env: &NodeEnv, svc: &Service, h: &Holder, root: &Path) -> Result<ServiceStatus> {
-    let out = inner(
-        env,
-        &svc.name,
-        h,
-        root,
-        &["print", "status", "--format", "json"],
-    )?;
+fn inner_status(
+    env: &NodeEnv,
+    svc: &Service,
+    h: &Holder,
+    root: Option<&Path>,
+) -> Result<ServiceStatus> {
+    let args = ["print", "status", "--format", "json"];
+    let out = inner(env, &svc.name, h, root, &args)?;
     serde_json::from_slice(&out.stdout).map_err(|e| eyre!("the bubble's status: {e}"))
 }
 
@@ -272,14 +368,14 @@ fn relay(ctx: &Ctx, what: &str, out: std::process::Output) -> Result<()> {
 /// `bubblestart`: the service started from the clone inside the bubble.
 fn start(ctx: &Ctx, svc: &Service) -> Result<()> {
     let p = paths(ctx.env, &svc.name);
-    if !p.root.join(MARKER).is_file() {
+    if !p.etc.join(MARKER).is_file() {
         bail!(
             "no clone to start from on {}: run bubbleclone first",
             ctx.env.nodename
         );
     }
-    let h = holder(ctx, &p)?;
-    let out = inner(ctx.env, &svc.name, &h, &p.root, &["start"])?;
+    let h = holder(ctx, svc, &p)?;
+    let out = inner(ctx.env, &svc.name, &h, p.root.as_deref(), &["start"])?;
     relay(ctx, "the start", out)
 }
 
@@ -289,13 +385,13 @@ fn check(ctx: &Ctx, svc: &Service) -> Result<()> {
     let Some(h) = read_json::<Holder>(&p.holder).filter(|h| h.tracked().is_some()) else {
         bail!("no test bubble runs on {}", ctx.env.nodename);
     };
-    let st = inner_status(ctx.env, svc, &h, &p.root)?;
+    let st = inner_status(ctx.env, svc, &h, p.root.as_deref())?;
     if st.avail != crate::status::Status::Up {
         bail!("{} is {} in the test bubble", svc.name, st.avail);
     }
     ctx.log
         .info("", &format!("{} is up in the test bubble", svc.name));
-    let out = inner(ctx.env, &svc.name, &h, &p.root, &["appcheck"])?;
+    let out = inner(ctx.env, &svc.name, &h, p.root.as_deref(), &["appcheck"])?;
     relay(ctx, "the application check", out)
 }
 
@@ -307,17 +403,15 @@ pub fn enter(env: &NodeEnv, svc: &Service) -> Result<()> {
     };
     let shell = std::env::var_os("SHELL").unwrap_or_else(|| "/bin/sh".into());
     eprintln!(
-        "inside the test bubble of {} on {} (root {}); exit leaves it running",
-        svc.name,
-        env.nodename,
-        p.root.display()
+        "inside the test bubble of {} on {}; exit leaves it running",
+        svc.name, env.nodename
     );
-    let status = h
-        .command(Path::new(&shell))
-        .env("DRPILOT_ROOT", &p.root)
-        .env("DRPILOT_NODENAME", &env.nodename)
-        .env(BUBBLE_ENV, "1")
-        .current_dir(&p.root)
+    let mut cmd = h.command(Path::new(&shell));
+    bubble_env(&mut cmd, env, p.root.as_deref());
+    if let Some(r) = &p.root {
+        cmd.current_dir(r);
+    }
+    let status = cmd
         .status()
         .wrap_err("cannot open a shell inside the test bubble (nsenter)")?;
     if !status.success() {
@@ -337,7 +431,7 @@ fn down(ctx: &Ctx, svc: &Service) -> Result<()> {
         return Ok(());
     }
     if let Some(h) = read_json::<Holder>(&p.holder).filter(|h| h.tracked().is_some()) {
-        match inner(ctx.env, &svc.name, &h, &p.root, &["stop"]) {
+        match inner(ctx.env, &svc.name, &h, p.root.as_deref(), &["stop"]) {
             Ok(out) => {
                 if let Err(e) = relay(ctx, "the stop", out) {
                     ctx.log
@@ -354,6 +448,9 @@ fn down(ctx: &Ctx, svc: &Service) -> Result<()> {
             );
         }
         ctx.log.info("", "test bubble: namespaces ended");
+    }
+    for sync in svc.resources.iter().filter_map(|r| r.driver.as_sync()) {
+        sync.drop_clone(ctx)?;
     }
     std::fs::remove_dir_all(&p.dir).wrap_err_with(|| format!("removing {}", p.dir.display()))?;
     ctx.log.info(

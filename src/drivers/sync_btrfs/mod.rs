@@ -25,6 +25,7 @@
 //! `datetime;id` and keep the newest common snapshot. `before_start` promotes a received
 //! snapshot to live data (see `promote`); failback is the same mechanism in the other direction.
 
+mod bubble;
 mod location;
 mod mounts;
 mod plan;
@@ -140,5 +141,17 @@ impl DataSync for SyncBtrfs {
 
     fn before_start(&self, ctx: &Ctx) -> Result<()> {
         promote::before_start(&self.rid, ctx)
+    }
+
+    fn clone_replica(&self, ctx: &Ctx, _bubble_root: &std::path::Path) -> Result<()> {
+        bubble::clone(&self.rid, ctx)
+    }
+
+    fn drop_clone(&self, ctx: &Ctx) -> Result<()> {
+        bubble::drop(&self.rid, ctx)
+    }
+
+    fn clone_config(&self, ctx: &Ctx, text: &str) -> Result<String> {
+        bubble::rewrite(&self.rid, ctx, text)
     }
 }
