@@ -254,18 +254,23 @@ fn holder(ctx: &Ctx, svc: &Service, p: &Paths) -> Result<Holder> {
     let mut lo = h.command(Path::new("ip"));
     lo.args(["link", "set", "lo", "up"]);
     must(ctx, lo, "bringing the bubble's loopback up")?;
-    // Each interface the service's addresses go on, as a dummy link with the node's own
-    // addresses (their subnets give the service's address its prefix): nothing on it leaves.
-    for dev in ip_devices(ctx, svc) {
+    // Each interface the service's addresses go on, as one end of a veth pair whose other end
+    // stays in the bubble too, with the node's own addresses (their subnets give the service's
+    // address its prefix): nothing sent on it leaves the bubble.
+    for (n, dev) in ip_devices(ctx, svc).into_iter().enumerate() {
         let Ok(out) = std::process::Command::new("ip")
             .args(["-o", "-4", "addr", "show", "dev", &dev])
             .output()
         else {
             continue;
         };
+        let peer = format!("bubblepeer{n}");
         let mut add = h.command(Path::new("ip"));
-        add.args(["link", "add", &dev, "type", "dummy"]);
+        add.args(["link", "add", &dev, "type", "veth", "peer", "name", &peer]);
         must(ctx, add, "creating the bubble's interface")?;
+        let mut up = h.command(Path::new("ip"));
+        up.args(["link", "set", &peer, "up"]);
+        must(ctx, up, "bringing the bubble's interface up")?;
         for cidr in String::from_utf8_lossy(&out.stdout)
             .lines()
             .filter_map(|l| l.split_whitespace().skip_while(|w| *w != "inet").nth(1))
@@ -279,7 +284,7 @@ fn holder(ctx: &Ctx, svc: &Service, p: &Paths) -> Result<Holder> {
         must(ctx, up, "bringing the bubble's interface up")?;
         ctx.log.info(
             "",
-            &format!("test bubble: {dev} is a dummy link inside it (no wire, no ARP out)"),
+            &format!("test bubble: {dev} is a link closed inside it (no wire, no ARP out)"),
         );
     }
     Ok(h)
