@@ -100,6 +100,7 @@ pub(super) fn watch_with(
     let mut notified = BTreeSet::new();
     let mut waker = Waker::new();
     let mut leases = LeaseFollow::default();
+    let mut bubbles = super::bubble::BubbleFollow::default();
     let mut watched: Vec<String> = Vec::new();
     loop {
         let round_start = Instant::now();
@@ -142,6 +143,12 @@ pub(super) fn watch_with(
         // change notice, which wakes this loop), and with every beat while it lasts.
         for rec in leases.records(env, &watched, beat) {
             emit(out, &rec)?;
+        }
+        // Each service's test bubble, the same way (it has its own status, probed with it).
+        if round.is_some() || beat {
+            for rec in bubbles.records(env, &watched, beat) {
+                emit(out, &rec)?;
+            }
         }
         if limit.is_some_and(|l| started.elapsed() >= l) {
             return Ok(());

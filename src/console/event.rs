@@ -40,6 +40,12 @@ pub enum NodeEvent {
         service: String,
         lease: Option<Box<crate::protocol::run::LeaseView>>,
     },
+    /// A service's test bubble on the node, or its end (`None`).
+    Bubble {
+        node: String,
+        service: String,
+        bubble: Option<Box<crate::protocol::bubble::BubbleState>>,
+    },
     /// The link or the stream failed; the task reconnects with backoff.
     Down { node: String, reason: String },
 }

@@ -157,6 +157,13 @@ async fn watch_through(
                 service,
                 lease: lease.map(Box::new),
             },
+            Ok(WatchRecord::Bubble {
+                service, bubble, ..
+            }) => NodeEvent::Bubble {
+                node: node.to_string(),
+                service,
+                bubble,
+            },
             Ok(WatchRecord::Action { record, .. }) => {
                 // This console's own lines already came from its action's output.
                 let own = crate::transport::client::session();

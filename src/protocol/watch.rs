@@ -94,6 +94,17 @@ pub enum WatchRecord {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         lease: Option<crate::protocol::run::LeaseView>,
     },
+    /// A service's test bubble on this node (a non-disruptive DRP test): sent when it appears,
+    /// changes or goes (then without `bubble`), and with every heartbeat while it lasts.
+    Bubble {
+        /// The node's name.
+        node: String,
+        /// The service.
+        service: String,
+        /// The bubble, absent once it is gone.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bubble: Option<Box<crate::protocol::bubble::BubbleState>>,
+    },
     /// A service could not be loaded (bad config): shown, never hidden.
     Error {
         /// Service name.

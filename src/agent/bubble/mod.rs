@@ -15,7 +15,10 @@
 //! Everything of a test lives under `/var/lib/drpilot/SVC/bubble`, and its clones: ending the
 //! holder, dropping the clones and removing that directory leaves nothing behind.
 
+mod follow;
 mod holder;
+
+pub use follow::BubbleFollow;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

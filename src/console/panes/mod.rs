@@ -2,6 +2,7 @@
 
 pub mod big_text;
 pub mod bottom;
+pub mod bubble;
 pub mod confirm;
 pub mod detail;
 pub mod help;

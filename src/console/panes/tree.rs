@@ -18,15 +18,16 @@ use crate::status::{group_of, ServiceStatus, Status};
 use crate::text::clean_line;
 
 /// One row of a tree: name column, status, label, and the reasons under it.
-struct Row {
+pub(super) struct Row {
     key: String,
-    name: String,
-    status: Status,
-    label: String,
-    comments: Vec<String>,
+    pub(super) name: String,
+    pub(super) status: Status,
+    pub(super) label: String,
+    pub(super) comments: Vec<String>,
 }
 
-fn rows(st: &ServiceStatus) -> Vec<Row> {
+/// The rows of a status tree, in the tutorial's order.
+pub(super) fn rows(st: &ServiceStatus) -> Vec<Row> {
     let row = |key: &str, name: String, status, label: &str, comments: &[String]| Row {
         key: key.to_string(),
         name,
@@ -87,7 +88,9 @@ pub fn wanted_height(app: &App, svc: Option<&SvcEntry>) -> u16 {
             .map_or(0, |_| 4);
         rows + err + down
     };
-    let lines = side(svc.prod()).max(side(svc.drp())) + 2;
+    let bubble =
+        super::bubble::of(&svc.bubbles).map_or(0, |(_, b, _)| super::bubble::wanted_rows(b));
+    let lines = side(svc.prod()).max(side(svc.drp())).max(bubble) + 2;
     u16::try_from(lines).unwrap_or(u16::MAX)
 }
 
@@ -272,8 +275,33 @@ fn draw_one(frame: &mut Frame, area: Rect, app: &App, svc: &SvcEntry, side: Side
 
 /// Draws a service's production and DRP trees.
 pub fn draw_pair(frame: &mut Frame, area: Rect, app: &App, svc: Option<&SvcEntry>, now: Instant) {
-    let [left, right] =
-        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
+    // A test bubble is a third column where three trees fit, else under the DRP tree.
+    let bubble = svc.and_then(|s| super::bubble::of(&s.bubbles));
+    let [left, right, third] = match bubble {
+        Some(_) if area.width >= 150 => Layout::horizontal([
+            Constraint::Percentage(34),
+            Constraint::Percentage(33),
+            Constraint::Percentage(33),
+        ])
+        .areas(area),
+        Some(_) => {
+            let [l, r] =
+                Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+                    .areas(area);
+            let [top, bottom] =
+                Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(r);
+            [l, top, bottom]
+        }
+        None => {
+            let [l, r] =
+                Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+                    .areas(area);
+            [l, r, Rect::default()]
+        }
+    };
+    if let Some((node, b, heard)) = bubble {
+        super::bubble::draw(frame, third, app, node, b, heard, now);
+    }
     let Some(svc) = svc else {
         let block = Block::default()
             .borders(Borders::ALL)

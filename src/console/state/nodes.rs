@@ -67,6 +67,8 @@ pub struct SvcEntry {
     pub status: BTreeMap<String, ServiceStatus>,
     /// Config errors per node.
     pub errors: BTreeMap<String, String>,
+    /// A test bubble per node (a non-disruptive DRP test), and when it was last heard of.
+    pub bubbles: BTreeMap<String, (crate::protocol::bubble::BubbleState, Instant)>,
 }
 
 impl SvcEntry {
@@ -190,6 +192,7 @@ impl Nodes {
             | NodeEvent::Probe { node, .. }
             | NodeEvent::ServiceError { node, .. }
             | NodeEvent::Run { node, .. }
+            | NodeEvent::Bubble { node, .. }
             | NodeEvent::Down { node, .. } => node.clone(),
         };
         let health = self.health.entry(node.clone()).or_default();
@@ -244,6 +247,19 @@ impl Nodes {
                 service, message, ..
             } if self.wanted(&service) => {
                 self.entry(&service).errors.insert(node, message);
+            }
+            NodeEvent::Bubble {
+                service, bubble, ..
+            } if self.wanted(&service) => {
+                let e = self.entry(&service);
+                match bubble {
+                    Some(b) => {
+                        e.bubbles.insert(node, (*b, now));
+                    }
+                    None => {
+                        e.bubbles.remove(&node);
+                    }
+                }
             }
             _ => {}
         }
