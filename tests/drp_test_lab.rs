@@ -147,6 +147,33 @@ fn a_test_runs_from_a_clone_while_production_keeps_writing_and_replicating() {
     assert!(report.contains("| RPO |"), "{report}");
     assert!(report.contains("| production untouched | yes"), "{report}");
 
+    // --enter: a shell inside the bubble, whose network is its own (loopback only), whose
+    // node root is the bubble's.
+    let mut enter = drp_test(&lab, seat.path(), &["--enter"]);
+    enter
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    let mut child = enter.spawn().expect("drp test --enter");
+    {
+        use std::io::Write;
+        let mut input = child.stdin.take().expect("stdin");
+        input
+            .write_all(b"ip -o link\necho root=$DRPILOT_ROOT\nexit\n")
+            .expect("commands");
+    }
+    let shell = child.wait_with_output().expect("the shell ends");
+    let said = String::from_utf8_lossy(&shell.stdout);
+    assert!(shell.status.success(), "{said}");
+    assert!(said.contains("1: lo:"), "{said}");
+    assert!(
+        !said.contains("2: "),
+        "the bubble has no other link: {said}"
+    );
+    assert!(
+        said.contains(&format!("root={}", bubble_dir(&lab).join("root").display())),
+        "{said}"
+    );
+
     // --end tears the kept bubble down; production never stopped.
     let ended = run(drp_test(&lab, seat.path(), &["--end"])).expect_ok("drp test --end");
     assert!(
