@@ -17,9 +17,9 @@ use crate::protocol::bubble::BubbleState;
 use crate::text::clean_line;
 
 /// The node whose bubble a service shows, with it and when it was last heard of.
-pub fn of<'a>(
-    bubbles: &'a std::collections::BTreeMap<String, (BubbleState, Instant)>,
-) -> Option<(&'a str, &'a BubbleState, Instant)> {
+pub fn of(
+    bubbles: &std::collections::BTreeMap<String, (BubbleState, Instant)>,
+) -> Option<(&str, &BubbleState, Instant)> {
     bubbles
         .iter()
         .find(|(_, (b, _))| b.exists)
