@@ -791,3 +791,45 @@ fn the_way_out_dialog_at_80x24() {
     );
     insta::assert_snapshot!("way_out_80x24", screen);
 }
+
+#[test]
+fn a_test_bubble_is_a_third_tree_with_its_age_and_turns_stale() {
+    let (mut app, now) = app("default");
+    let mut inside = status("deb2", true);
+    inside.node = "deb2".into();
+    let bubble = drpilot::protocol::bubble::BubbleState {
+        exists: true,
+        running: true,
+        cloned_at: Some("2026-12-01T20:24:50+00:00".into()),
+        rpo_s: Some(4),
+        inside: Some(inside),
+        ..Default::default()
+    };
+    app.handle(
+        Event::Node(NodeEvent::Bubble {
+            node: "deb2".into(),
+            service: "busybox".into(),
+            bubble: Some(Box::new(bubble)),
+        }),
+        now,
+    );
+    let wide = render_at(&app, now, 200, 50);
+    insta::assert_snapshot!("bubble_200x50", wide);
+    let narrow = render_at(&app, now, 80, 24);
+    assert!(narrow.contains("bubble on deb2"), "{narrow}");
+    assert!(narrow.contains("clone of 20:24:50"), "{narrow}");
+    // Not heard of for a while: STALE, never fresh.
+    let later = now + Duration::from_secs(60);
+    let old = render_at(&app, later, 200, 50);
+    assert!(old.contains("STALE, updated 60s ago"), "{old}");
+    // Gone: two trees again.
+    app.handle(
+        Event::Node(NodeEvent::Bubble {
+            node: "deb2".into(),
+            service: "busybox".into(),
+            bubble: None,
+        }),
+        now,
+    );
+    assert!(!render_at(&app, now, 200, 50).contains("bubble on deb2"));
+}

@@ -197,6 +197,15 @@ fn svc_logs_prints_and_follows_across_a_rotation() {
     );
     let rx = lines_of(&mut child.0);
     let mut seen = Vec::new();
+    // The follower starts at the end of the file: it is ready once it shows a line written
+    // after it started (a loaded machine may take a while to get there).
+    let path = state(&lab, "deb1").join("actions.log");
+    wait_until(T, "the follower to be ready", || {
+        LogFile::with_cap(&path, u64::MAX, 3).append(&["follower ready?".to_string()]);
+        std::thread::sleep(Duration::from_millis(50));
+        seen.extend(rx.try_iter());
+        seen.iter().any(|l: &String| l.contains("follower ready?"))
+    });
     let mut wait_for = |what: &str| {
         wait_until(T, what, || {
             seen.extend(rx.try_iter());
@@ -205,7 +214,6 @@ fn svc_logs_prints_and_follows_across_a_rotation() {
     };
     lab.svc("deb1", &["stop"]).expect_ok("stop");
     wait_for("kill -TERM");
-    let path = state(&lab, "deb1").join("actions.log");
     let size = std::fs::metadata(&path).unwrap().len();
     // A cap the next line passes: it rotates the file, as an action's log does past 10 MiB.
     let mut log = LogFile::with_cap(&path, size + 10, 3);

@@ -126,7 +126,7 @@ pub const COMMANDS: &[Command] = &[
     Command {
         names: &["test"],
         args: "[keep]",
-        help: "the DRP test without downtime: a clone of the replica started in a bubble on the DRP node",
+        help: "DRP test without downtime (a clone in a bubble)",
         acts: true,
         action: |a| {
             if first(a).as_deref() == Some("keep") {
