@@ -228,7 +228,7 @@ fn test(t: TestArgs) -> Result<bool> {
             return crate::runbook::bubble::enter(&pool, &a.svc, &drp);
         }
         let out = crate::runbook::bubble::end(&pool, &a.svc, &drp)?;
-        print!("{}", clean_lines(&out.output));
+        println!("{}", clean_lines(out.output.trim_end()));
         return Ok(out.ok);
     }
     let op = &mut Terminal { yes: a.yes };

@@ -705,7 +705,14 @@ impl<'a> Engine<'a> {
             PeerAnswer::Status(st) => json!(st.avail),
             other => json!(other.to_string()),
         };
-        Ok(json!({"production": avail(&p), "drp": avail(&d)}))
+        let mut detail = json!({"production": avail(&p), "drp": avail(&d)});
+        if self.spec.mode == Mode::Test {
+            // What "production untouched" is checked against at the end: every resource.
+            if let PeerAnswer::Status(st) = &p {
+                detail["production_status"] = json!(st);
+            }
+        }
+        Ok(detail)
     }
 
     fn check_drp_standby(&self, d: &PeerAnswer, problems: &mut Vec<Problem>) {

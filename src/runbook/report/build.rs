@@ -294,13 +294,27 @@ pub fn build(recs: &[Record]) -> Result<Report> {
             .and_then(|r| r.detail["rpo_s"].as_i64()),
     };
     // A test touches production not at all: its status before (preflight) and after (the
-    // run's last record) say so.
+    // run's last record) say so, its availability and every resource's status.
     let production_untouched = (mode == Mode::Test)
         .then(|| {
-            let before =
-                find(recs, EntryKind::StepDone, Step::Preflight)?.detail["production"].clone();
-            let after = last.detail["final"]["production"]["avail"].clone();
-            Some(!before.is_null() && before == after)
+            let before = &find(recs, EntryKind::StepDone, Step::Preflight)?.detail;
+            let after = &last.detail["final"]["production"];
+            let statuses = |st: &serde_json::Value| -> Vec<(String, String)> {
+                st["resources"]
+                    .as_array()
+                    .map(|rs| {
+                        rs.iter()
+                            .map(|r| (r["rid"].to_string(), r["status"].to_string()))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            let before_st = &before["production_status"];
+            Some(
+                !before["production"].is_null()
+                    && before["production"] == after["avail"]
+                    && (before_st.is_null() || statuses(before_st) == statuses(after)),
+            )
         })
         .flatten();
     let outcome = match last.kind {
