@@ -137,12 +137,7 @@ fn a_test_runs_from_a_clone_while_production_keeps_writing_and_replicating() {
     );
 
     // The report holds RTO, RPO and the production check.
-    let report = kept
-        .stdout
-        .lines()
-        .find_map(|l| l.split("report ").nth(1))
-        .map(|p| std::fs::read_to_string(p.trim()).expect("report"))
-        .expect("a report path");
+    let report = support::report_named_in(&kept.stdout);
     assert!(report.contains("| RTO (clone of the replica"), "{report}");
     assert!(report.contains("| RPO |"), "{report}");
     assert!(report.contains("| production untouched | yes"), "{report}");

@@ -99,12 +99,7 @@ fn the_seed_service_is_tested_in_a_bubble_on_deb2_while_it_runs_on_deb1() {
     );
 
     // The report holds RTO and RPO.
-    let report = r
-        .stdout
-        .lines()
-        .find_map(|l| l.split("report ").nth(1))
-        .map(|p| std::fs::read_to_string(p.trim()).expect("report"))
-        .expect("a report path");
+    let report = support::report_named_in(&r.stdout);
     assert!(report.contains("| RTO (clone of the replica"), "{report}");
     assert!(
         !report.contains(

@@ -317,3 +317,12 @@ pub fn assert_order(text: &str, parts: &[&str]) {
         at += found + p.len();
     }
 }
+
+/// The report a runbook's output names (`run ID: succeeded; report PATH`), read.
+pub fn report_named_in(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|l| l.split("report ").nth(1))
+        .map(|p| std::fs::read_to_string(p.trim()).expect("report"))
+        .unwrap_or_else(|| panic!("no report path in:\n{stdout}"))
+}
