@@ -220,16 +220,11 @@ pub trait DataSync {
     fn before_start(&self, _ctx: &Ctx) -> Result<()> {
         Ok(())
     }
-    /// Where this node's replica lies (the sync's `dst` here): what a test bubble clones.
-    fn replica_path(&self, ctx: &Ctx) -> Option<std::path::PathBuf> {
-        ctx.get(self.rid_for_state(), "dst")
-            .map(|d| ctx.env.path(d))
-    }
     /// Clones this node's replica into the test bubble whose node root is `bubble_root` (the
     /// clone lies where the replica lies, under that root), never writing to the replica.
     fn clone_replica(&self, _ctx: &Ctx, _bubble_root: &std::path::Path) -> Result<()> {
         bail!(
-            "{}: a test bubble cannot clone this type of replica yet (dir replicas only)",
+            "{}: a test bubble cannot clone this type of replica yet (btrfs and dir replicas only)",
             self.rid_for_state()
         )
     }

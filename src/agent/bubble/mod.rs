@@ -106,6 +106,8 @@ pub fn status(env: &NodeEnv, svc: &Service) -> BubbleState {
     if st.running {
         st.inside = holder.and_then(|h| inner_status(env, svc, &h, p.root.as_deref()).ok());
     }
+    // A clone needs at most the replica's size (a dir copy where blocks cannot be shared; a
+    // btrfs `dst` is `DEV:SUBVOL`, no path, and its snapshot needs no room).
     st.needed_bytes = svc
         .resources
         .iter()
