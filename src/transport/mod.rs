@@ -13,6 +13,7 @@ mod lines;
 mod link;
 mod local;
 mod node_map;
+pub mod opensvc;
 mod parent_death;
 mod pool;
 mod process;

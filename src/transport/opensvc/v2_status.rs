@@ -1,0 +1,149 @@
+//! The v2 agent's `print status -r --format json`, mapped onto drpilot's status model. The
+//! agent's own verdicts are kept (avail and overall as it computed them, never recomputed with
+//! drpilot's rules); what its JSON lacks comes from the command that was run (the service and
+//! the node) or is drpilot's (the sync group, from the sync resources: v2 leaves optional
+//! resources out of its group verdicts).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::status::{Flags, ResourceStatus, ServiceStatus, Status, SyncInfo, SCHEMA_VERSION};
+
+/// One resource as v2 prints it.
+#[derive(Debug, Deserialize)]
+struct V2Resource {
+    #[serde(default)]
+    label: String,
+    #[serde(default)]
+    status: String,
+    #[serde(rename = "type", default)]
+    type_name: String,
+    #[serde(default)]
+    log: Vec<String>,
+    #[serde(default)]
+    optional: bool,
+    #[serde(default)]
+    disable: bool,
+    #[serde(default)]
+    monitor: bool,
+    #[serde(default)]
+    encap: bool,
+    #[serde(default)]
+    standby: bool,
+}
+
+/// The part of v2's status document drpilot reads.
+#[derive(Debug, Deserialize)]
+struct V2Status {
+    avail: String,
+    overall: String,
+    #[serde(default)]
+    updated: Option<f64>,
+    #[serde(default)]
+    resources: BTreeMap<String, V2Resource>,
+}
+
+/// A status word of v2's (the same seven as drpilot's), or what it was when it is none.
+fn word(w: &str) -> Result<Status, String> {
+    Status::from_word(w).ok_or_else(|| format!("unknown status word '{w}'"))
+}
+
+/// A resource's log entry without its level prefix (`info: not evaluated (instance not up)`).
+fn comment(entry: &str) -> String {
+    for prefix in ["info: ", "warn: ", "warning: ", "error: "] {
+        if let Some(rest) = entry.strip_prefix(prefix) {
+            return rest.to_string();
+        }
+    }
+    entry.to_string()
+}
+
+/// Orders rids as drpilot's tree does: by group in the tutorial's order, then by id.
+fn order_key(rid: &str) -> (usize, String, u64, String) {
+    let (kind, id) = rid.split_once('#').unwrap_or((rid, ""));
+    let group = match crate::status::group_of(rid) {
+        "ip" => 0,
+        "disk" => 1,
+        "fs" => 2,
+        "share" => 3,
+        "container" => 4,
+        "app" => 5,
+        "sync" => 6,
+        _ => 7,
+    };
+    match id.parse::<u64>() {
+        Ok(n) => (group, kind.to_string(), n, String::new()),
+        Err(_) => (group, kind.to_string(), u64::MAX, id.to_string()),
+    }
+}
+
+/// Maps v2's JSON for `service` on `node`; an error names what could not be read.
+pub fn map(text: &str, service: &str, node: &str) -> Result<ServiceStatus, String> {
+    let v2: V2Status =
+        serde_json::from_str(text).map_err(|e| format!("not a v2 status document: {e}"))?;
+    let mut resources = Vec::new();
+    let mut syncs = Vec::new();
+    let mut sync = Status::NotApplicable;
+    let mut rids: Vec<&String> = v2.resources.keys().collect();
+    rids.sort_by_key(|r| order_key(r));
+    for rid in rids {
+        let r = &v2.resources[rid];
+        let status = word(&r.status).map_err(|e| format!("{rid}: {e}"))?;
+        if crate::status::group_of(rid) == "sync" {
+            sync = sync.merge(status);
+            syncs.push(SyncInfo {
+                rid: rid.clone(),
+                last_sync: None,
+                max_delay_s: 0,
+            });
+        }
+        resources.push(ResourceStatus {
+            rid: rid.clone(),
+            type_name: r.type_name.clone(),
+            label: r.label.clone(),
+            status,
+            flags: Flags {
+                monitored: r.monitor,
+                disabled: r.disable,
+                optional: r.optional,
+                encap: r.encap,
+            },
+            standby: r.standby || matches!(status, Status::StdbyUp | Status::StdbyDown),
+            comments: r.log.iter().map(|l| comment(l)).collect(),
+        });
+    }
+    let updated = v2
+        .updated
+        .and_then(|t| chrono::DateTime::from_timestamp(t as i64, 0))
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default();
+    Ok(ServiceStatus {
+        schema: SCHEMA_VERSION,
+        service: service.to_string(),
+        node: node.to_string(),
+        updated,
+        overall: word(&v2.overall).map_err(|e| format!("overall: {e}"))?,
+        avail: word(&v2.avail).map_err(|e| format!("avail: {e}"))?,
+        sync,
+        hb: Status::NotApplicable,
+        resources,
+        syncs,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_prefixes_go_and_unknown_words_are_named() {
+        assert_eq!(
+            comment("info: not evaluated (instance not up)"),
+            "not evaluated (instance not up)"
+        );
+        assert_eq!(comment("warn: deb2 need update"), "deb2 need update");
+        let bad = r#"{"avail":"sideways","overall":"up","resources":{}}"#;
+        assert!(map(bad, "demo", "deb1").unwrap_err().contains("'sideways'"));
+    }
+}
