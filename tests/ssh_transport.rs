@@ -23,6 +23,7 @@ fn options(sshd: &TestSshd, bin: &str, root: Option<PathBuf>) -> NodeOptions {
         bin: Some(bin.to_string()),
         root,
         ssh_config: Some(sshd.ssh_config().to_path_buf()),
+        flavor: None,
     }
 }
 
@@ -170,6 +171,7 @@ fn an_unknown_host_needs_known_hosts_or_the_opt_in() {
     std::fs::write(&cfg, config).expect("ssh_config");
     let opts = NodeOptions {
         ssh_config: Some(cfg),
+        flavor: None,
         ..options(&sshd, DRPILOT, None)
     };
     let err = match Link::connect_ssh("deb2", &address(&sshd), &opts, &SshOptions::default()) {

@@ -12,12 +12,16 @@ use super::local::LocalNode;
 use super::runtime::block_on;
 use super::ssh::blocking;
 use super::Transport;
-use super::{CallOutput, LineStream, NodeAddress, NodeMap, NodeOptions, SshNode, SshOptions};
+use super::{
+    CallOutput, Flavor, LineStream, NodeAddress, NodeMap, NodeOptions, SshNode, SshOptions,
+};
 
 /// An open way to run drpilot on one node. Cheap to share (`Arc`): concurrent calls on an ssh
 /// link are channels of one master connection.
 pub struct Link {
     kind: Kind,
+    /// The node's agent: drpilot's command lines are translated for an OpenSVC one.
+    flavor: Flavor,
 }
 
 enum Kind {
@@ -30,7 +34,24 @@ impl Link {
     pub fn local(node: &str, root: PathBuf) -> Result<Self> {
         Ok(Self {
             kind: Kind::Local(LocalNode::new(node, root)?),
+            flavor: Flavor::Drpilot,
         })
+    }
+
+    /// A `local:` node as its options say: drpilot, or an OpenSVC agent run as `bin` (default
+    /// `om`) on this machine.
+    fn local_with(node: &str, root: PathBuf, opts: &NodeOptions) -> Result<Self> {
+        match opts.flavor() {
+            Flavor::Drpilot => Self::local(node, root),
+            flavor => Ok(Self {
+                kind: Kind::Local(LocalNode::with_exe(
+                    node,
+                    root,
+                    PathBuf::from(opts.bin.clone().unwrap_or_else(|| "om".into())),
+                )),
+                flavor,
+            }),
+        }
     }
 
     /// Opens the master connection to an ssh node (see [`SshNode::connect`]).
@@ -42,6 +63,7 @@ impl Link {
     ) -> Result<Self> {
         Ok(Self {
             kind: Kind::Ssh(SshNode::connect(node, addr, opts, ssh).await?),
+            flavor: opts.flavor(),
         })
     }
 
@@ -62,7 +84,7 @@ impl Link {
     /// the same name).
     pub async fn open(map: &NodeMap, node: &str) -> Result<Self> {
         match map.address_of(node) {
-            NodeAddress::Local { root } => Self::local(node, root),
+            NodeAddress::Local { root } => Self::local_with(node, root, &map.options_of(node)),
             addr @ NodeAddress::Ssh { .. } => {
                 Self::open_ssh(node, &addr, &map.options_of(node), &map.ssh_options()).await
             }
@@ -72,10 +94,18 @@ impl Link {
     /// [`Self::open`] for synchronous callers.
     pub fn connect(map: &NodeMap, node: &str) -> Result<Self> {
         match map.address_of(node) {
-            NodeAddress::Local { root } => Self::local(node, root),
+            NodeAddress::Local { root } => Self::local_with(node, root, &map.options_of(node)),
             addr @ NodeAddress::Ssh { .. } => {
                 Self::connect_ssh(node, &addr, &map.options_of(node), &map.ssh_options())
             }
+        }
+    }
+
+    /// Runs the node's own agent command (no translation), for the OpenSVC adapter.
+    fn raw_call(&self, args: &[String], timeout: Option<Duration>) -> Result<CallOutput> {
+        match &self.kind {
+            Kind::Local(l) => l.call(args, None, timeout),
+            Kind::Ssh(s) => blocking::call(s, args, None, timeout),
         }
     }
 
@@ -98,6 +128,12 @@ impl Link {
     /// Starts `drpilot ARGS` on the node, its stdout read line by line (`agent watch`, an
     /// action's JSON log).
     pub async fn spawn_lines(&self, args: &[String]) -> Result<LineStream> {
+        if self.flavor != Flavor::Drpilot {
+            color_eyre::eyre::bail!(
+                "node {}: the live watch of an OpenSVC node is not available yet",
+                self.node()
+            );
+        }
         match &self.kind {
             Kind::Local(l) => l.spawn_lines(args),
             Kind::Ssh(s) => s.spawn_lines(args).await.map(LineStream::Ssh),
@@ -116,6 +152,10 @@ impl Transport for Link {
         input: Option<&mut (dyn Read + Send)>,
         timeout: Option<Duration>,
     ) -> Result<CallOutput> {
+        if self.flavor != Flavor::Drpilot {
+            let run = |argv: &[String]| self.raw_call(argv, timeout);
+            return super::opensvc::adapter::call(self.node(), &run, args);
+        }
         match &self.kind {
             Kind::Local(l) => l.call(args, input, timeout),
             Kind::Ssh(s) => blocking::call(s, args, input, timeout),
@@ -128,6 +168,14 @@ impl Transport for Link {
         on_line: &mut dyn FnMut(&str),
         timeout: Option<Duration>,
     ) -> Result<CallOutput> {
+        if self.flavor != Flavor::Drpilot {
+            // The agent's lines come at its end: no live progress from an OpenSVC node.
+            let out = Transport::call(self, args, None, timeout)?;
+            for l in out.stdout_text().lines() {
+                on_line(l);
+            }
+            return Ok(out);
+        }
         match &self.kind {
             Kind::Local(l) => l.call_lines(args, on_line, timeout),
             Kind::Ssh(s) => blocking::call_lines(s, args, on_line, timeout),

@@ -43,6 +43,15 @@ impl LocalNode {
         })
     }
 
+    /// The node `node` whose agent is another program (an OpenSVC agent's `bin`).
+    pub(super) fn with_exe(node: &str, root: PathBuf, exe: PathBuf) -> Self {
+        Self {
+            node: node.to_string(),
+            root,
+            exe,
+        }
+    }
+
     pub(super) fn node(&self) -> &str {
         &self.node
     }

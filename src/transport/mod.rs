@@ -29,7 +29,7 @@ pub use address::NodeAddress;
 pub use lines::{LineStream, LocalLines};
 pub use link::Link;
 pub use local::self_exe;
-pub use node_map::{NodeMap, NodeOptions};
+pub use node_map::{Flavor, NodeMap, NodeOptions};
 pub use parent_death::end_with_parent;
 pub use pool::Pool;
 pub use process::{run_child, run_child_lines, CallOutput};

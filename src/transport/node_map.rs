@@ -67,6 +67,31 @@ pub struct NodeOptions {
     /// An ssh_config file passed to ssh as `-F` (identity, known_hosts file, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssh_config: Option<PathBuf>,
+    /// Which agent the node runs: drpilot (the default) or OpenSVC's (`opensvc2`, `opensvc3`),
+    /// whose commands the transport translates (`transport::opensvc`); their `bin` defaults to
+    /// `om`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flavor: Option<Flavor>,
+}
+
+/// The agent a node runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Flavor {
+    /// drpilot itself.
+    #[default]
+    Drpilot,
+    /// OpenSVC v2 (the Python agent, `om`).
+    Opensvc2,
+    /// OpenSVC v3 (the Go agent, `om`).
+    Opensvc3,
+}
+
+impl NodeOptions {
+    /// The node's agent (drpilot when unset).
+    pub fn flavor(&self) -> Flavor {
+        self.flavor.unwrap_or_default()
+    }
 }
 
 impl NodeOptions {
@@ -407,6 +432,7 @@ accept_new_host_keys = true
                 bin: Some("/usr/local/bin/drpilot".into()),
                 root: Some("/srv/lab/deb1".into()),
                 ssh_config: Some("/etc/drpilot/ssh_config".into()),
+                flavor: None,
             }
         );
         assert_eq!(map.options_of("deb2"), NodeOptions::default());
@@ -433,6 +459,7 @@ accept_new_host_keys = true
             bin: Some("/opt/drpilot".into()),
             root: None,
             ssh_config: Some("/tmp/cfg".into()),
+            flavor: None,
         };
         map.set_options("deb2", opts.clone());
         map.set_accept_new_host_keys(true);

@@ -123,8 +123,12 @@ impl SshNode {
             node: node.to_string(),
             target,
             session: Arc::new(session),
-            bin: opts.bin.clone().unwrap_or_else(|| "drpilot".to_string()),
-            root,
+            bin: opts.bin.clone().unwrap_or_else(|| match opts.flavor() {
+                super::Flavor::Drpilot => "drpilot".to_string(),
+                _ => "om".to_string(),
+            }),
+            // An OpenSVC agent knows nothing of drpilot's node roots.
+            root: root.filter(|_| opts.flavor() == super::Flavor::Drpilot),
             setup_timeout: ssh.connect_timeout,
         })
     }

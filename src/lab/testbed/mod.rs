@@ -296,6 +296,7 @@ impl Testbed {
                     bin: Some(bin.to_string_lossy().into_owned()),
                     root: None,
                     ssh_config: Some(self.ssh.config()),
+                    flavor: None,
                 },
             );
         }

@@ -1,0 +1,132 @@
+//! Nodes that run the OpenSVC v2 agent, reached through drpilot's transport (`flavor =
+//! "opensvc2"` in nodes.toml): discovery, status and actions answered by the agent's own
+//! commands and read back into drpilot's values. The agent is a script replaying the outputs
+//! recorded from a real v2 setup (tests/fixtures/opensvc-v2).
+
+use std::path::{Path, PathBuf};
+
+use drpilot::agent::peer_answer::PeerAnswer;
+use drpilot::protocol::log::{Level, LogRecord};
+use drpilot::protocol::verb::{Action, SvcFlags};
+use drpilot::runbook::nodes::{service_nodes, MapOps, NodeOps};
+use drpilot::status::Status;
+use drpilot::transport::{NodeMap, Pool};
+
+const REPLAY: &str = r#"#!/bin/sh
+# Replays a recorded OpenSVC v2 agent for service demo; the node's files are under $DRPILOT_ROOT.
+case "$1 $2" in
+  "svc ls") echo demo ;;
+  "demo get") case "$4" in nodes) echo deb1 ;; drpnodes) echo deb2 ;; esac ;;
+  "demo print") cat "$DRPILOT_ROOT/status.json" ;;
+  "demo start"|"demo stop")
+    echo "$*" > "$DRPILOT_ROOT/last-command"
+    cat "$DRPILOT_ROOT/$2.log"
+    cp "$DRPILOT_ROOT/after-$2.json" "$DRPILOT_ROOT/status.json" ;;
+  *) echo "om: unknown command $*" >&2; exit 1 ;;
+esac
+"#;
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/opensvc-v2")
+        .join(rel)
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    pool: Pool,
+}
+
+fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let om = root.join("om");
+    std::fs::write(&om, REPLAY).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&om, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let copy = |node: &str, from: &str, to: &str| {
+        std::fs::create_dir_all(root.join(node)).unwrap();
+        std::fs::copy(fixture(from), root.join(node).join(to)).unwrap();
+    };
+    copy(
+        "deb1",
+        "status/S1-prod-all-down-osvc2-deb1.json",
+        "status.json",
+    );
+    copy("deb1", "logs/S2a-osvc2-deb1-start.log", "start.log");
+    copy(
+        "deb1",
+        "status/S2a-prod-up-never-synced-osvc2-deb1.json",
+        "after-start.json",
+    );
+    copy(
+        "deb2",
+        "status/S1-drp-all-down-osvc2-deb2.json",
+        "status.json",
+    );
+    let mut toml = String::from("[nodes]\n");
+    for n in ["deb1", "deb2"] {
+        toml.push_str(&format!("{n} = \"local:{}\"\n", root.join(n).display()));
+    }
+    for n in ["deb1", "deb2"] {
+        toml.push_str(&format!(
+            "[options.{n}]\nflavor = \"opensvc2\"\nbin = \"{}\"\n",
+            om.display()
+        ));
+    }
+    let map = NodeMap::parse(&toml).expect("nodes.toml");
+    Setup {
+        pool: Pool::new(map),
+        root,
+        _dir: dir,
+    }
+}
+
+#[test]
+fn an_opensvc_node_is_discovered_read_and_driven_through_the_transport() {
+    let s = setup();
+    let nodes = service_nodes(&s.pool, "demo").expect("discovery");
+    assert_eq!(nodes.nodes, vec!["deb1".to_string()]);
+    assert_eq!(nodes.drpnodes, vec!["deb2".to_string()]);
+
+    let ops = MapOps::new(&s.pool, "demo");
+    let st = ops.status("deb1").expect("status of deb1");
+    assert_eq!((st.service.as_str(), st.node.as_str()), ("demo", "deb1"));
+    assert_eq!(st.avail, Status::Down);
+    // The split-brain guard reads it as drpilot's own answer: the service does not run there.
+    assert_eq!(ops.answer("deb1").runs(), Some(false));
+    assert_eq!(ops.answer("deb2").runs(), Some(false));
+
+    // A start through the agent (`--local`), its log as drpilot's records with their levels.
+    let flags = SvcFlags {
+        json: true,
+        ..SvcFlags::default()
+    };
+    let r = ops
+        .act("deb1", &Action::Start(None), &flags)
+        .expect("start");
+    assert!(r.ok, "{}", r.output);
+    let recs: Vec<LogRecord> = r.output.lines().filter_map(LogRecord::parse).collect();
+    assert!(!recs.is_empty(), "{}", r.output);
+    assert!(recs.iter().any(|rec| rec.level == Level::Warning));
+    assert!(recs.iter().any(|rec| rec.rid == "app#1"));
+    let sent = std::fs::read_to_string(s.root.join("deb1/last-command")).unwrap();
+    assert_eq!(sent.trim(), "demo start --local");
+    assert!(matches!(ops.answer("deb1"), PeerAnswer::Status(ref st) if st.avail.is_active()));
+    assert_eq!(ops.answer("deb1").runs(), Some(true));
+
+    // What the agent cannot do is refused with a sentence, never guessed.
+    let r = ops.act("deb2", &Action::AppCheck, &SvcFlags::default());
+    let text = match r {
+        Ok(r) => {
+            assert!(!r.ok);
+            r.output
+        }
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(
+        text.contains("not available on deb2, an OpenSVC v2 node"),
+        "{text}"
+    );
+}
