@@ -175,6 +175,7 @@ fn write_map(lab: &TestLab, sshd: &TestSshd) -> String {
             bin: Some(env!("CARGO_BIN_EXE_drpilot").to_string()),
             root: Some(lab.root("deb1")),
             ssh_config: Some(sshd.ssh_config().to_path_buf()),
+            flavor: None,
         },
     );
     map.insert(
