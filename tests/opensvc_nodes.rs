@@ -5,6 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
+mod support;
+
 use drpilot::agent::peer_answer::PeerAnswer;
 use drpilot::protocol::log::{Level, LogRecord};
 use drpilot::protocol::verb::{Action, SvcFlags};
@@ -36,6 +38,7 @@ struct Setup {
     _dir: tempfile::TempDir,
     root: PathBuf,
     pool: Pool,
+    nodes: PathBuf,
 }
 
 fn setup() -> Setup {
@@ -76,9 +79,12 @@ fn setup() -> Setup {
         ));
     }
     let map = NodeMap::parse(&toml).expect("nodes.toml");
+    let nodes = root.join("nodes.toml");
+    std::fs::write(&nodes, &toml).unwrap();
     Setup {
         pool: Pool::new(map),
         root,
+        nodes,
         _dir: dir,
     }
 }
@@ -129,4 +135,40 @@ fn an_opensvc_node_is_discovered_read_and_driven_through_the_transport() {
         text.contains("not available on deb2, an OpenSVC v2 node"),
         "{text}"
     );
+}
+
+#[test]
+fn the_console_shows_opensvc_nodes_and_starts_through_their_agent() {
+    let s = setup();
+    let state = tempfile::tempdir().unwrap();
+    let nodes = s.nodes.to_string_lossy().into_owned();
+    let st = state.path().to_string_lossy().into_owned();
+    let mut app = support::pty::PtyApp::spawn_with_env(
+        &["console", "--nodes", &nodes],
+        &s.root,
+        &[("XDG_STATE_HOME", st.as_str())],
+    );
+    let t = std::time::Duration::from_secs(30);
+    app.wait_screen(t, "both OpenSVC trees with their agent named", |sc| {
+        sc.contains("deb1 · production")
+            && sc.matches("|- avail").count() == 2
+            && sc.contains("OpenSVC v2")
+    });
+    let screen = app.screen();
+    assert!(
+        screen.contains("stdby down"),
+        "deb2's standby resource: {screen}"
+    );
+    app.send(":start deb1\r");
+    app.wait_screen(t, "the start's gate", |sc| {
+        sc.contains("start of demo on deb1")
+    });
+    app.send("demo\r");
+    app.wait_screen(t, "the start done, its log with its levels", |sc| {
+        sc.contains("start of demo on deb1 done") && sc.contains("WARNING")
+    });
+    let sent = std::fs::read_to_string(s.root.join("deb1/last-command")).unwrap();
+    assert_eq!(sent.trim(), "demo start --local");
+    app.send("q");
+    assert!(app.wait_exit(t));
 }

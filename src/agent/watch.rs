@@ -284,6 +284,8 @@ impl Stream {
                 ts,
                 probed_ms_ago: self.last_ok_ms.map(|t| now_ms().saturating_sub(t)),
                 probe_error: self.failing.clone(),
+                probe_every_ms: None,
+                agent: None,
             },
         )
     }
@@ -385,6 +387,8 @@ mod tests {
             ts: "t".into(),
             probed_ms_ago: None,
             probe_error: None,
+            probe_every_ms: None,
+            agent: None,
         };
         let text = serde_json::to_string(&r).unwrap();
         assert!(text.contains("\"type\":\"heartbeat\""), "{text}");

@@ -25,6 +25,10 @@ pub enum NodeEvent {
     /// why the last one failed (none: it succeeded).
     Probe {
         node: String,
+        /// The node's probe interval when slower than drpilot's (an OpenSVC node's polls).
+        every: Option<std::time::Duration>,
+        /// The agent the node runs, when not drpilot.
+        agent: Option<String>,
         probed_ago: Option<std::time::Duration>,
         error: Option<String>,
     },

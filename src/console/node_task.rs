@@ -122,6 +122,8 @@ async fn watch_through(
             Ok(WatchRecord::Heartbeat {
                 probed_ms_ago,
                 probe_error,
+                probe_every_ms,
+                agent,
                 ..
             }) => {
                 // An agent that says nothing of its probes (an older one) is taken at its
@@ -129,6 +131,8 @@ async fn watch_through(
                 if probed_ms_ago.is_some() || probe_error.is_some() {
                     events.push(NodeEvent::Probe {
                         node: node.to_string(),
+                        every: probe_every_ms.map(Duration::from_millis),
+                        agent,
                         probed_ago: probed_ms_ago.map(Duration::from_millis),
                         error: probe_error,
                     });
@@ -141,6 +145,8 @@ async fn watch_through(
                 service, reason, ..
             }) => NodeEvent::Probe {
                 node: node.to_string(),
+                every: None,
+                agent: None,
                 probed_ago: None,
                 error: Some(match service {
                     Some(s) => format!("{s}: {reason}"),

@@ -61,6 +61,13 @@ pub enum WatchRecord {
         /// Why the last probe round failed, when it did.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         probe_error: Option<String>,
+        /// How often the node is probed, when slower than drpilot's agent (an OpenSVC node is
+        /// polled): its status is stale only past twice this.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        probe_every_ms: Option<u64>,
+        /// The agent the node runs, when not drpilot (`opensvc2`), shown by the console.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agent: Option<String>,
     },
     /// A probe failed: the node's root or config directory is gone (no `service`), or one
     /// service could not be probed. Sent when the failure starts or its reason changes.
@@ -147,6 +154,8 @@ mod tests {
                 ts: "2026-12-01T00:00:00Z".into(),
                 probed_ms_ago: Some(12),
                 probe_error: None,
+                probe_every_ms: None,
+                agent: None,
             },
             WatchRecord::ProbeFailed {
                 node: "deb2".into(),

@@ -44,12 +44,21 @@ pub struct LocalLines {
     pub(super) stderr: JoinHandle<String>,
 }
 
+/// Lines made in this process from another agent's answers (an OpenSVC node's watch, polled,
+/// or an action's translated log), sent by a blocking task; it stops once the stream is dropped.
+pub struct MadeLines {
+    pub(super) rx: tokio::sync::mpsc::Receiver<String>,
+    pub(super) task: JoinHandle<Result<CallOutput>>,
+}
+
 /// The stdout lines of a drpilot running on a node.
 pub enum LineStream {
     /// A child of this process acting as a `local:` node.
     Local(LocalLines),
     /// A remote process over SSH.
     Ssh(RemoteLines),
+    /// Lines translated here from another agent.
+    Made(MadeLines),
 }
 
 impl LineStream {
@@ -64,6 +73,7 @@ impl LineStream {
                 .await
                 .wrap_err_with(|| format!("node {}: reading the output of drpilot", l.node)),
             Self::Ssh(r) => r.next_line().await,
+            Self::Made(m) => Ok(m.rx.recv().await),
         }
     }
 
@@ -86,6 +96,10 @@ impl LineStream {
                 })
             }
             Self::Ssh(r) => r.finish().await,
+            Self::Made(m) => m
+                .task
+                .await
+                .map_err(|e| color_eyre::eyre::eyre!("the translating task failed: {e}"))?,
         }
     }
 }

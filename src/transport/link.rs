@@ -18,12 +18,14 @@ use super::{
 
 /// An open way to run drpilot on one node. Cheap to share (`Arc`): concurrent calls on an ssh
 /// link are channels of one master connection.
+#[derive(Clone)]
 pub struct Link {
     kind: Kind,
     /// The node's agent: drpilot's command lines are translated for an OpenSVC one.
     flavor: Flavor,
 }
 
+#[derive(Clone)]
 enum Kind {
     Local(LocalNode),
     Ssh(SshNode),
@@ -101,6 +103,38 @@ impl Link {
         }
     }
 
+    /// The lines of `drpilot ARGS` answered by an OpenSVC agent: its watch, polled
+    /// (`opensvc::watch`), or a command's translated output, from a blocking task.
+    fn made_lines(&self, args: &[String]) -> LineStream {
+        let link = self.clone();
+        let args = args.to_vec();
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        let task = tokio::task::spawn_blocking(move || {
+            let node = link.node().to_string();
+            let run = |argv: &[String]| link.raw_call(argv, Some(Duration::from_secs(3600)));
+            let mut send = |l: String| tx.blocking_send(l).is_ok();
+            if args.first().is_some_and(|a| a == "agent")
+                && args.get(1).is_some_and(|a| a == "watch")
+            {
+                let only: Vec<String> = args[2..]
+                    .iter()
+                    .filter(|a| !a.starts_with("--"))
+                    .cloned()
+                    .collect();
+                return Ok(super::opensvc::watch::run(&node, &run, &only, &mut send));
+            }
+            let mut out = super::opensvc::adapter::call(&node, &run, &args)?;
+            for l in out.stdout_text().lines() {
+                if !send(l.to_string()) {
+                    break;
+                }
+            }
+            out.stdout.clear();
+            Ok(out)
+        });
+        LineStream::Made(super::lines::MadeLines { rx, task })
+    }
+
     /// Runs the node's own agent command (no translation), for the OpenSVC adapter.
     fn raw_call(&self, args: &[String], timeout: Option<Duration>) -> Result<CallOutput> {
         match &self.kind {
@@ -129,10 +163,7 @@ impl Link {
     /// action's JSON log).
     pub async fn spawn_lines(&self, args: &[String]) -> Result<LineStream> {
         if self.flavor != Flavor::Drpilot {
-            color_eyre::eyre::bail!(
-                "node {}: the live watch of an OpenSVC node is not available yet",
-                self.node()
-            );
+            return Ok(self.made_lines(args));
         }
         match &self.kind {
             Kind::Local(l) => l.spawn_lines(args),

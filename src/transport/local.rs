@@ -27,6 +27,7 @@ pub fn self_exe() -> Result<PathBuf> {
 }
 
 /// How to run drpilot as another node of this machine.
+#[derive(Clone)]
 pub(super) struct LocalNode {
     node: String,
     root: PathBuf,

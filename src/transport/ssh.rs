@@ -58,6 +58,7 @@ impl Default for SshOptions {
 
 /// An open multiplexed SSH session to one node (async; synchronous callers go through
 /// [`blocking`]). Cheap to use concurrently: every call opens a new channel on the same master connection.
+#[derive(Clone)]
 pub struct SshNode {
     node: String,
     target: String,

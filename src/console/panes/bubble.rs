@@ -79,7 +79,9 @@ pub fn draw(
         Some(st) if b.running => {
             for r in rows(st) {
                 let status = status_span(app, r.status, stale);
-                let pad = 12usize.saturating_sub(status.content.chars().count());
+                let pad = 12usize
+                    .saturating_sub(status.content.chars().count())
+                    .max(1);
                 lines.push(Line::from(vec![
                     Span::styled(format!("{:<14}", r.name), app.theme.text()),
                     status,

@@ -180,6 +180,13 @@ fn draw_one(frame: &mut Frame, area: Rect, app: &App, svc: &SvcEntry, side: Side
             app.theme.title(focused),
         ))
     };
+    if let Some(agent) = app.nodes.health.get(node).and_then(|h| h.agent.as_deref()) {
+        // A node of another agent (polled, slower): said next to its name.
+        title.spans.push(Span::styled(
+            format!(" {} ", agent_name(agent)),
+            app.theme.muted(),
+        ));
+    }
     if role == "DRP" {
         // What a failover would lose now: the replica's age, on the side that holds it.
         title.spans.extend(rpo_title(app, svc, now));
@@ -226,7 +233,9 @@ fn draw_one(frame: &mut Frame, area: Rect, app: &App, svc: &SvcEntry, side: Side
                     },
                 );
                 let status = status_span(app, r.status, stale);
-                let pad = 12usize.saturating_sub(status.content.chars().count());
+                let pad = 12usize
+                    .saturating_sub(status.content.chars().count())
+                    .max(1);
                 lines.push(Line::from(vec![
                     name,
                     status,
@@ -271,6 +280,15 @@ fn draw_one(frame: &mut Frame, area: Rect, app: &App, svc: &SvcEntry, side: Side
         .unwrap_or(0);
     let scroll = u16::try_from(scroll).unwrap_or(u16::MAX);
     frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), body);
+}
+
+/// How the console names another agent.
+fn agent_name(agent: &str) -> String {
+    match agent {
+        "opensvc2" => "OpenSVC v2".to_string(),
+        "opensvc3" => "OpenSVC v3".to_string(),
+        other => other.to_string(),
+    }
 }
 
 /// Draws a service's production and DRP trees.

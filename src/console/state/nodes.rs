@@ -27,6 +27,10 @@ pub struct NodeHealth {
     pub error: Option<String>,
     /// When the node's last probe round succeeded: the age shown as "updated Ns ago".
     pub last_probed: Option<Instant>,
+    /// How often the node is probed when slower than drpilot's agent (an OpenSVC node).
+    pub probe_every: Option<Duration>,
+    /// The agent the node runs, when not drpilot (`opensvc2`).
+    pub agent: Option<String>,
     /// Why the node's last probe round failed, if it did.
     pub probe_error: Option<String>,
     /// The node reports its probes (an older agent does not: its heartbeats vouch for them).
@@ -145,8 +149,10 @@ impl Nodes {
                 reason: h.error.clone(),
             };
         }
+        // A polled node (an OpenSVC agent) is as fresh as its poll interval allows.
+        let limit = stale_after().max(h.probe_every.map_or(Duration::ZERO, |e| e * 2));
         match since(h.last_probed) {
-            Some(a) if a <= stale_after() => Freshness::Fresh(a),
+            Some(a) if a <= limit => Freshness::Fresh(a),
             age => Freshness::Stale {
                 age,
                 reason: h
@@ -207,9 +213,15 @@ impl Nodes {
                 health.last_probed = Some(now);
             }
             NodeEvent::Probe {
-                probed_ago, error, ..
+                probed_ago,
+                error,
+                every,
+                agent,
+                ..
             } => {
                 health.reports_probes = true;
+                health.probe_every = *every;
+                health.agent = agent.clone();
                 if let Some(t) = probed_ago.and_then(|a| now.checked_sub(a)) {
                     health.last_probed = Some(health.last_probed.map_or(t, |p| p.max(t)));
                 }
@@ -274,6 +286,8 @@ mod tests {
     fn probe(node: &str, ago: Option<u64>, error: Option<&str>) -> NodeEvent {
         NodeEvent::Probe {
             node: node.into(),
+            every: None,
+            agent: None,
             probed_ago: ago.map(Duration::from_secs),
             error: error.map(str::to_string),
         }

@@ -10,3 +10,4 @@
 pub mod adapter;
 pub mod v2_log;
 pub mod v2_status;
+pub mod watch;

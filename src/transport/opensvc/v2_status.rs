@@ -83,20 +83,17 @@ pub fn map(text: &str, service: &str, node: &str) -> Result<ServiceStatus, Strin
     let v2: V2Status =
         serde_json::from_str(text).map_err(|e| format!("not a v2 status document: {e}"))?;
     let mut resources = Vec::new();
-    let mut syncs = Vec::new();
+    let syncs: Vec<SyncInfo> = Vec::new();
     let mut sync = Status::NotApplicable;
     let mut rids: Vec<&String> = v2.resources.keys().collect();
     rids.sort_by_key(|r| order_key(r));
     for rid in rids {
         let r = &v2.resources[rid];
         let status = word(&r.status).map_err(|e| format!("{rid}: {e}"))?;
+        // The replica's age lives in the agent's `last_sync_<peer>` files, not in this
+        // document: without it no age is claimed (never a made-up "never synced").
         if crate::status::group_of(rid) == "sync" {
             sync = sync.merge(status);
-            syncs.push(SyncInfo {
-                rid: rid.clone(),
-                last_sync: None,
-                max_delay_s: 0,
-            });
         }
         resources.push(ResourceStatus {
             rid: rid.clone(),

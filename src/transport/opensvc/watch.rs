@@ -1,0 +1,122 @@
+//! A watch stream for a node running the OpenSVC v2 agent, which has no stream of its own
+//! without its daemon: its services are polled every [`POLL_EVERY`] (one v2 status costs about
+//! a second of CPU and 59 MiB), the answers sent as drpilot's watch records, with a heartbeat
+//! every two seconds that gives the poll's age and interval, so the console judges freshness
+//! against the interval (stale past twice it) and says which agent the node runs.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+
+use super::adapter;
+use crate::protocol::watch::{ProbeCause, ServiceNodes, WatchRecord};
+use crate::status::ServiceStatus;
+use crate::transport::CallOutput;
+
+/// How often a v2 node's services are polled.
+pub const POLL_EVERY: Duration = Duration::from_secs(10);
+/// How often the stream says it is alive.
+const BEAT_EVERY: Duration = Duration::from_secs(2);
+
+/// Runs the poll loop of `node`, sending each record's line to `send` until it returns false
+/// (the reader went away). `only`: the services to watch (all when empty).
+pub fn run(
+    node: &str,
+    run: adapter::Runner,
+    only: &[String],
+    send: &mut dyn FnMut(String) -> bool,
+) -> CallOutput {
+    let mut hello: Option<Vec<ServiceNodes>> = None;
+    let mut last_ok: Option<Instant> = None;
+    let mut error: Option<String> = None;
+    let mut next_poll = Instant::now();
+    loop {
+        if Instant::now() >= next_poll {
+            next_poll = Instant::now() + POLL_EVERY;
+            let mut records = Vec::new();
+            match poll(node, run, only) {
+                Ok((services, statuses)) => {
+                    if hello.as_ref() != Some(&services) {
+                        records.push(WatchRecord::Hello {
+                            node: node.to_string(),
+                            services: services.clone(),
+                        });
+                        hello = Some(services);
+                    }
+                    records.extend(statuses.into_iter().map(|st| WatchRecord::Status {
+                        status: Box::new(st),
+                        cause: Some(ProbeCause::Periodic),
+                    }));
+                    last_ok = Some(Instant::now());
+                    error = None;
+                }
+                Err(why) => error = Some(why),
+            }
+            for r in records {
+                if !emit(send, &r) {
+                    return ended();
+                }
+            }
+        }
+        let beat = WatchRecord::Heartbeat {
+            node: node.to_string(),
+            ts: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            probed_ms_ago: last_ok.map(|t| t.elapsed().as_millis() as u64),
+            probe_error: error.clone(),
+            probe_every_ms: Some(POLL_EVERY.as_millis() as u64),
+            agent: Some("opensvc2".to_string()),
+        };
+        if !emit(send, &beat) {
+            return ended();
+        }
+        std::thread::sleep(BEAT_EVERY);
+    }
+}
+
+fn emit(send: &mut dyn FnMut(String) -> bool, r: &WatchRecord) -> bool {
+    serde_json::to_string(r).map(send).unwrap_or(true)
+}
+
+fn ended() -> CallOutput {
+    CallOutput {
+        success: true,
+        code: Some(0),
+        stdout: Vec::new(),
+        stderr: String::new(),
+        timed_out: false,
+    }
+}
+
+/// One round: the services, then each one's status (its answer's own words on failure).
+fn poll(
+    node: &str,
+    run: adapter::Runner,
+    only: &[String],
+) -> Result<(Vec<ServiceNodes>, Vec<ServiceStatus>), String> {
+    let out = adapter::call(node, run, &["agent".to_string(), "services".to_string()])
+        .map_err(|e| format!("{e:#}"))?;
+    if !out.success {
+        return Err(format!("listing services: {}", out.failure_reason()));
+    }
+    let services: Vec<ServiceNodes> = serde_json::from_slice::<Vec<ServiceNodes>>(&out.stdout)
+        .map_err(|e| format!("listing services: {e}"))?
+        .into_iter()
+        .filter(|s| only.is_empty() || only.contains(&s.name))
+        .collect();
+    let mut statuses = Vec::new();
+    for s in &services {
+        let args: Vec<String> = ["svc", &s.name, "print", "status", "--format", "json"]
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        let out = adapter::call(node, run, &args).map_err(|e| format!("{e:#}"))?;
+        if !out.success {
+            return Err(format!("{}: {}", s.name, out.failure_reason()));
+        }
+        statuses.push(
+            crate::status::parse_json(&out.stdout_text())
+                .map_err(|e| format!("{}: {e}", s.name))?,
+        );
+    }
+    Ok((services, statuses))
+}
