@@ -104,9 +104,20 @@ fn an_opensvc_node_is_discovered_read_and_driven_through_the_transport() {
     assert_eq!(ops.answer("deb1").runs(), Some(false));
     assert_eq!(ops.answer("deb2").runs(), Some(false));
 
-    // A start through the agent (`--local`), its log as drpilot's records with their levels.
+    // Fail closed: drpilot's split-brain guard does not run through the agent, so a start
+    // needs the operator's --force; nothing reaches the agent without it.
+    let json = SvcFlags {
+        json: true,
+        ..SvcFlags::default()
+    };
+    let r = ops.act("deb1", &Action::Start(None), &json).expect("start");
+    assert!(!r.ok);
+    assert!(r.output.contains("without --force"), "{}", r.output);
+    assert!(!s.root.join("deb1/last-command").exists());
+    // With it, a start through the agent (`--local`), its log as drpilot's records.
     let flags = SvcFlags {
         json: true,
+        force: true,
         ..SvcFlags::default()
     };
     let r = ops
@@ -138,7 +149,7 @@ fn an_opensvc_node_is_discovered_read_and_driven_through_the_transport() {
 }
 
 #[test]
-fn the_console_shows_opensvc_nodes_and_starts_through_their_agent() {
+fn the_console_shows_opensvc_nodes_and_refuses_an_unguarded_start() {
     let s = setup();
     let state = tempfile::tempdir().unwrap();
     let nodes = s.nodes.to_string_lossy().into_owned();
@@ -159,16 +170,17 @@ fn the_console_shows_opensvc_nodes_and_starts_through_their_agent() {
         screen.contains("stdby down"),
         "deb2's standby resource: {screen}"
     );
+    // A start through the gate is refused (fail closed: the split-brain guard does not run
+    // through the agent yet), and says why; nothing reaches the agent.
     app.send(":start deb1\r");
     app.wait_screen(t, "the start's gate", |sc| {
         sc.contains("start of demo on deb1")
     });
     app.send("demo\r");
-    app.wait_screen(t, "the start done, its log with its levels", |sc| {
-        sc.contains("start of demo on deb1 done") && sc.contains("WARNING")
+    app.wait_screen(t, "the refusal and its reason", |sc| {
+        sc.contains("start of demo on deb1 FAILED") && sc.contains("without --force")
     });
-    let sent = std::fs::read_to_string(s.root.join("deb1/last-command")).unwrap();
-    assert_eq!(sent.trim(), "demo start --local");
+    assert!(!s.root.join("deb1/last-command").exists());
     app.send("q");
     assert!(app.wait_exit(t));
 }

@@ -19,6 +19,8 @@ struct Flags {
     json: bool,
     force: bool,
     rids: Vec<String>,
+    /// `--target NODE`: a sync's destination, which the agent cannot be told.
+    target: Option<String>,
 }
 
 /// Splits `svc SVC WORDS… FLAGS…` into the verb's words and the flags.
@@ -31,8 +33,9 @@ fn split(rest: &[String]) -> (Vec<String>, Flags) {
             "--format" => flags.json = it.next().is_some_and(|f| f == "json"),
             "--force" => flags.force = true,
             "--rid" => flags.rids.extend(it.next().cloned()),
+            "--target" => flags.target = it.next().cloned(),
             // Flags with a value the agent has no use for here.
-            "--waitlock" | "--target" | "--declared-lost" => {
+            "--waitlock" | "--declared-lost" => {
                 it.next();
             }
             "--node" if words.first().is_some_and(|w: &String| w == "print") => {
@@ -133,11 +136,34 @@ fn svc_call(node: &str, run: Runner, svc: &str, rest: &[String]) -> Result<CallO
     let Some(verb) = v2_verb(&action) else {
         return Ok(refused(node, &format!("`{}`", action.verb())));
     };
+    if let Some(t) = &flags.target {
+        return Ok(refused(
+            node,
+            &format!("a sync to a chosen node (--target {t})"),
+        ));
+    }
+    // Fail closed: drpilot's split-brain guard runs in drpilot's agent, not through this one;
+    // a start goes on only when the operator says the other nodes were checked (--force).
+    let starts = matches!(action, Action::Start(_));
+    if starts && !flags.force {
+        return Ok(CallOutput {
+            success: false,
+            code: Some(1),
+            stdout: Vec::new(),
+            stderr: format!(
+                "refusing to start {svc} on {node}, an OpenSVC v2 node, without --force: \
+                 drpilot's split-brain guard does not run through its agent yet; make sure {svc} \
+                 runs on no other node, then start it with --force\n"
+            ),
+            timed_out: false,
+        });
+    }
     let mut argv = vec![svc.to_string(), verb, "--local".to_string()];
     for rid in &flags.rids {
         argv.extend(["--rid".to_string(), rid.clone()]);
     }
-    if flags.force {
+    // drpilot's --force on a start is the guard's override (said above), not the agent's.
+    if flags.force && !starts {
         argv.push("--force".to_string());
     }
     let out = run(&argv)?;
