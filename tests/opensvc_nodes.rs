@@ -149,7 +149,7 @@ fn an_opensvc_node_is_discovered_read_and_driven_through_the_transport() {
 }
 
 #[test]
-fn the_console_shows_opensvc_nodes_and_refuses_an_unguarded_start() {
+fn the_console_shows_opensvc_nodes_and_starts_after_asking_the_others() {
     let s = setup();
     let state = tempfile::tempdir().unwrap();
     let nodes = s.nodes.to_string_lossy().into_owned();
@@ -170,15 +170,38 @@ fn the_console_shows_opensvc_nodes_and_refuses_an_unguarded_start() {
         screen.contains("stdby down"),
         "deb2's standby resource: {screen}"
     );
-    // A start through the gate is refused (fail closed: the split-brain guard does not run
-    // through the agent yet), and says why; nothing reaches the agent.
+    // A start through its gate: the seat runs the split-brain guard the agent lacks (deb2
+    // answers it does not run demo), then the agent starts it; its log comes with its levels.
     app.send(":start deb1\r");
     app.wait_screen(t, "the start's gate", |sc| {
         sc.contains("start of demo on deb1")
     });
     app.send("demo\r");
-    app.wait_screen(t, "the refusal and its reason", |sc| {
-        sc.contains("start of demo on deb1 FAILED") && sc.contains("without --force")
+    app.wait_screen(t, "the start done, its log with its levels", |sc| {
+        sc.contains("start of demo on deb1 done") && sc.contains("WARNING")
+    });
+    let screen = app.screen();
+    assert!(
+        screen.contains("split-brain guard (asked from this seat)"),
+        "{screen}"
+    );
+    let sent = std::fs::read_to_string(s.root.join("deb1/last-command")).unwrap();
+    assert_eq!(sent.trim(), "demo start --local");
+
+    // deb2 now runs demo: the seat's guard refuses the next start, nothing reaches the agent.
+    std::fs::remove_file(s.root.join("deb1/last-command")).unwrap();
+    std::fs::copy(
+        fixture("status/S5-drp-up-osvc2-deb2.json"),
+        s.root.join("deb2/status.json"),
+    )
+    .unwrap();
+    app.send(":start deb1\r");
+    app.wait_screen(t, "the second start's gate", |sc| {
+        sc.contains("start of demo on deb1")
+    });
+    app.send("demo\r");
+    app.wait_screen(t, "the refusal: split brain", |sc| {
+        sc.contains("start of demo on deb1 FAILED") && sc.contains("split brain")
     });
     assert!(!s.root.join("deb1/last-command").exists());
     app.send("q");

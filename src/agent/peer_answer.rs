@@ -132,6 +132,65 @@ impl fmt::Display for PeerAnswer {
     }
 }
 
+/// The split-brain guard run from a seat, for a node whose agent has none of drpilot's (an
+/// OpenSVC node): each of `others` is asked; the lines to log when all are clear, else why the
+/// start is refused.
+pub fn seat_guard(pool: &Pool, svc: &str, others: &[String]) -> Result<Vec<String>, String> {
+    let mut clear = Vec::new();
+    let mut blockers = Vec::new();
+    for node in others {
+        match guard_line(svc, node, &PeerAnswer::ask(pool, node, svc), &[]) {
+            GuardLine::Clear(l) | GuardLine::Lost(l) => clear.push(l),
+            GuardLine::Blocks(b) => blockers.push(b),
+        }
+    }
+    if blockers.is_empty() {
+        Ok(clear)
+    } else {
+        Err(blockers.join("; "))
+    }
+}
+
+/// What one peer's answer means for a start (the split-brain guard, docs/safety.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GuardLine {
+    /// It positively does not run the service there: the line says so.
+    Clear(String),
+    /// Declared lost and unreachable: the start may go on, the line warns.
+    Lost(String),
+    /// It blocks the start: why, and the way out.
+    Blocks(String),
+}
+
+/// The guard's verdict on `node`'s answer about `svc` (one wording for the agent's guard and a
+/// seat's, for nodes whose agent has none).
+pub fn guard_line(
+    svc: &str,
+    node: &str,
+    answer: &PeerAnswer,
+    declared_lost: &[String],
+) -> GuardLine {
+    match answer.runs() {
+        Some(false) => GuardLine::Clear(format!("{node} {answer}: {svc} does not run there")),
+        Some(true) => {
+            let avail = match answer {
+                PeerAnswer::Status(st) => st.avail.to_string(),
+                other => other.to_string(),
+            };
+            GuardLine::Blocks(format!(
+                "{svc} is {avail} on {node}: refusing to start it here too (split brain); stop it on {node} first"
+            ))
+        }
+        None if answer.is_unreachable() && declared_lost.iter().any(|n| n == node) => {
+            GuardLine::Lost(format!("{node} {answer}: it was declared lost, going on"))
+        }
+        None => GuardLine::Blocks(format!(
+            "cannot tell whether {svc} runs on {node}: it {answer}; refusing to start \
+             (repair {node}, or use --force if {svc} surely does not run there)"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use color_eyre::eyre::{bail, eyre, Result};
 
 use super::action::{start_rank, Action, Group};
-use super::peer_answer::PeerAnswer;
+use super::peer_answer::{GuardLine, PeerAnswer};
 use super::plan::{Item, Plan};
 use super::plan_run::{Direction, PlanRun};
 use super::{lock, peer, probe, selector, Service};
@@ -315,22 +315,10 @@ fn guard_peers(ctx: &Ctx, svc: &Service, opts: &Options) -> Result<()> {
     let mut blockers = Vec::new();
     for node in sync_config::targets(&svc.cfg, &ctx.env.nodename) {
         let answer = PeerAnswer::ask(&pool, &node, &svc.name);
-        match answer.runs() {
-            Some(false) => ctx.log.info("", &format!("{node} {answer}: {} does not run there", svc.name)),
-            Some(true) => blockers.push(format!(
-                "{} is {} on {node}: refusing to start it here too (split brain); stop it on {node} first",
-                svc.name,
-                answer_avail(&answer)
-            )),
-            None if answer.is_unreachable() && opts.declared_lost.contains(&node) => ctx.log.warn(
-                "",
-                &format!("{node} {answer}: it was declared lost, going on"),
-            ),
-            None => blockers.push(format!(
-                "cannot tell whether {} runs on {node}: it {answer}; refusing to start \
-                 (repair {node}, or use --force if {} surely does not run there)",
-                svc.name, svc.name
-            )),
+        match super::peer_answer::guard_line(&svc.name, &node, &answer, &opts.declared_lost) {
+            GuardLine::Clear(l) => ctx.log.info("", &l),
+            GuardLine::Lost(l) => ctx.log.warn("", &l),
+            GuardLine::Blocks(b) => blockers.push(b),
         }
     }
     if blockers.is_empty() {
@@ -344,13 +332,6 @@ fn guard_peers(ctx: &Ctx, svc: &Service, opts: &Options) -> Result<()> {
         return Ok(());
     }
     bail!("{}", blockers.join("; "))
-}
-
-fn answer_avail(answer: &PeerAnswer) -> String {
-    match answer {
-        PeerAnswer::Status(st) => st.avail.to_string(),
-        other => other.to_string(),
-    }
 }
 
 fn start(ctx: &Ctx, svc: &Service, group: Option<Group>, opts: &Options) -> Result<()> {

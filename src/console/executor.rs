@@ -283,13 +283,47 @@ impl Executor {
                 action,
                 Some(Action::SyncFull | Action::SyncUpdate | Action::SyncDrp | Action::SyncNodes)
             );
-            let flags = SvcFlags {
+            let mut flags = SvcFlags {
                 json: true,
                 force: is_sync,
                 ..SvcFlags::default()
             };
             let result = async {
                 let action = action.ok_or_else(|| color_eyre::eyre::eyre!("no verb '{verb}'"))?;
+                // A node whose agent has no split-brain guard (OpenSVC): the seat asks the
+                // other nodes first, and only a clear answer from each lets the start go.
+                let flavor = pool.map().options_of(&node).flavor();
+                if matches!(action, Action::Start(_)) && flavor != crate::transport::Flavor::Drpilot
+                {
+                    let (p, s, n) = (pool.clone(), svc.clone(), node.clone());
+                    let verdict = tokio::task::spawn_blocking(move || {
+                        let all = crate::runbook::nodes::service_nodes(&p, &s)?;
+                        let others: Vec<String> = all
+                            .nodes
+                            .iter()
+                            .chain(&all.drpnodes)
+                            .filter(|o| **o != n)
+                            .cloned()
+                            .collect();
+                        Ok::<_, color_eyre::eyre::Report>(crate::agent::peer_answer::seat_guard(
+                            &p, &s, &others,
+                        ))
+                    })
+                    .await
+                    .map_err(|e| color_eyre::eyre::eyre!("the guard's task failed: {e}"))??;
+                    match verdict {
+                        Ok(lines) => {
+                            for l in lines {
+                                let line = format!("split-brain guard (asked from this seat): {l}");
+                                let _ = tx
+                                    .send(Event::ActionLog(log_line(&node, &svc, &line)))
+                                    .await;
+                            }
+                            flags.force = true;
+                        }
+                        Err(why) => color_eyre::eyre::bail!("{why}"),
+                    }
+                }
                 let args = client::svc(&svc, &action, &flags);
                 let link = pool.link(&node).await?;
                 let run = async {
