@@ -597,7 +597,26 @@ impl App {
                 self.in_flight.push(format!("{verb} of {svc} on {node}"));
                 self.log.scroll = 0;
                 self.transfers.clear();
-                return vec![Effect::Run { svc, node, verb }];
+                let peers = self
+                    .nodes
+                    .services
+                    .iter()
+                    .find(|s| s.name == svc)
+                    .map(|s| {
+                        s.nodes
+                            .iter()
+                            .chain(&s.drpnodes)
+                            .filter(|n| **n != node)
+                            .cloned()
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                return vec![Effect::Run {
+                    svc,
+                    node,
+                    verb,
+                    peers,
+                }];
             }
             Action::AnswerGate(yes) => return vec![Effect::RunbookAnswer(yes)],
             Action::WayOut(w) => {
@@ -864,7 +883,8 @@ mod tests {
             vec![Effect::Run {
                 svc: "busybox".into(),
                 node: "deb1".into(),
-                verb: "stop".into()
+                verb: "stop".into(),
+                peers: vec!["deb2".into()],
             }]
         );
     }
@@ -886,7 +906,8 @@ mod tests {
             vec![Effect::Run {
                 svc: "busybox".into(),
                 node: "deb1".into(),
-                verb: "syncupdate".into()
+                verb: "syncupdate".into(),
+                peers: vec!["deb2".into()],
             }]
         );
     }

@@ -54,8 +54,13 @@ impl World {
         };
         match effect {
             Effect::Watch(node) => self.watch(node),
-            Effect::Run { svc, node, verb } => match &self.executor {
-                Some(x) => x.run(svc, node, verb),
+            Effect::Run {
+                svc,
+                node,
+                verb,
+                peers,
+            } => match &self.executor {
+                Some(x) => x.run(svc, node, verb, peers),
                 None => refuse(),
             },
             Effect::Runbook { mode, svc } => match &self.executor {

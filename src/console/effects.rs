@@ -21,6 +21,9 @@ pub enum Effect {
         node: String,
         /// Verb confirmed at the gate.
         verb: String,
+        /// The service's other nodes, as the console knows them from the nodes' hellos: a
+        /// node whose agent has no split-brain guard is guarded by asking them from the seat.
+        peers: Vec<String>,
     },
     /// Start (or resume) a runbook of a service: `rehearsal`, `disaster`, `failback`.
     Runbook {

@@ -274,7 +274,7 @@ impl Executor {
     }
 
     /// Starts `verb` of `svc` on `node` in the background.
-    pub fn run(&self, svc: String, node: String, verb: String) {
+    pub fn run(&self, svc: String, node: String, verb: String, peers: Vec<String>) {
         let (pool, tx) = (self.pool.clone(), self.tx.clone());
         tokio::spawn(async move {
             let action = Action::parse(&[verb.as_str()]);
@@ -295,22 +295,12 @@ impl Executor {
                 let flavor = pool.map().options_of(&node).flavor();
                 if matches!(action, Action::Start(_)) && flavor != crate::transport::Flavor::Drpilot
                 {
-                    let (p, s, n) = (pool.clone(), svc.clone(), node.clone());
+                    let (p, s, others) = (pool.clone(), svc.clone(), peers.clone());
                     let verdict = tokio::task::spawn_blocking(move || {
-                        let all = crate::runbook::nodes::service_nodes(&p, &s)?;
-                        let others: Vec<String> = all
-                            .nodes
-                            .iter()
-                            .chain(&all.drpnodes)
-                            .filter(|o| **o != n)
-                            .cloned()
-                            .collect();
-                        Ok::<_, color_eyre::eyre::Report>(crate::agent::peer_answer::seat_guard(
-                            &p, &s, &others,
-                        ))
+                        crate::agent::peer_answer::seat_guard(&p, &s, &others)
                     })
                     .await
-                    .map_err(|e| color_eyre::eyre::eyre!("the guard's task failed: {e}"))??;
+                    .map_err(|e| color_eyre::eyre::eyre!("the guard's task failed: {e}"))?;
                     match verdict {
                         Ok(lines) => {
                             for l in lines {

@@ -27,6 +27,20 @@ pub struct CallOutput {
 }
 
 impl CallOutput {
+    /// The answer of a command that was not run: exit 1 with `why` on stderr (a command line
+    /// answered on the seat, as the OpenSVC adapter does).
+    pub fn refusal(why: impl Into<String>) -> Self {
+        let mut stderr = why.into();
+        if !stderr.ends_with('\n') {
+            stderr.push('\n');
+        }
+        Self {
+            code: Some(1),
+            stderr,
+            ..Self::default()
+        }
+    }
+
     /// Standard output, lossily decoded.
     pub fn stdout_text(&self) -> String {
         String::from_utf8_lossy(&self.stdout).into_owned()

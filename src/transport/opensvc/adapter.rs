@@ -50,22 +50,16 @@ fn split(rest: &[String]) -> (Vec<String>, Flags) {
 }
 
 fn refused(node: &str, what: &str) -> CallOutput {
-    CallOutput {
-        success: false,
-        code: Some(1),
-        stdout: Vec::new(),
-        stderr: format!("{what} is not available on {node}, an OpenSVC v2 node\n"),
-        timed_out: false,
-    }
+    CallOutput::refusal(format!(
+        "{what} is not available on {node}, an OpenSVC v2 node"
+    ))
 }
 
+/// The agent's answer `like`, with drpilot's output instead of its own.
 fn answered(stdout: String, like: &CallOutput) -> CallOutput {
     CallOutput {
-        success: like.success,
-        code: like.code,
         stdout: stdout.into_bytes(),
-        stderr: like.stderr.clone(),
-        timed_out: like.timed_out,
+        ..like.clone()
     }
 }
 
@@ -94,7 +88,7 @@ fn v2_verb(action: &Action) -> Option<String> {
 pub fn call(node: &str, run: Runner, args: &[String]) -> Result<CallOutput> {
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     match words.as_slice() {
-        ["agent", "services"] => services(node, run),
+        ["agent", "services"] => services(run),
         ["svc", svc, ..] => svc_call(node, run, svc, &args[2..]),
         _ => Ok(refused(node, &format!("`drpilot {}`", args.join(" ")))),
     }
@@ -124,13 +118,9 @@ fn svc_call(node: &str, run: Runner, svc: &str, rest: &[String]) -> Result<CallO
         return Ok(match v2_status::map(&out.stdout_text(), svc, node) {
             Ok(st) if flags.json => answered(crate::status::render_json(&st), &out),
             Ok(st) => answered(crate::status::render_text(&st, &|_, w| w.to_string()), &out),
-            Err(e) => CallOutput {
-                success: false,
-                code: Some(1),
-                stdout: Vec::new(),
-                stderr: format!("{node} answered a status drpilot cannot read: {e}\n"),
-                timed_out: false,
-            },
+            Err(e) => {
+                CallOutput::refusal(format!("{node} answered a status drpilot cannot read: {e}"))
+            }
         });
     }
     let Some(verb) = v2_verb(&action) else {
@@ -146,17 +136,11 @@ fn svc_call(node: &str, run: Runner, svc: &str, rest: &[String]) -> Result<CallO
     // a start goes on only when the operator says the other nodes were checked (--force).
     let starts = matches!(action, Action::Start(_));
     if starts && !flags.force {
-        return Ok(CallOutput {
-            success: false,
-            code: Some(1),
-            stdout: Vec::new(),
-            stderr: format!(
-                "refusing to start {svc} on {node}, an OpenSVC v2 node, without --force: \
-                 drpilot's split-brain guard does not run through its agent yet; make sure {svc} \
-                 runs on no other node, then start it with --force\n"
-            ),
-            timed_out: false,
-        });
+        return Ok(CallOutput::refusal(format!(
+            "refusing to start {svc} on {node}, an OpenSVC v2 node, without --force: drpilot's \
+             split-brain guard does not run through its agent yet; make sure {svc} runs on no \
+             other node, then start it with --force"
+        )));
     }
     let mut argv = vec![svc.to_string(), verb, "--local".to_string()];
     for rid in &flags.rids {
@@ -183,7 +167,7 @@ fn svc_call(node: &str, run: Runner, svc: &str, rest: &[String]) -> Result<CallO
 
 /// `agent services`: the agent's services (`om svc ls`) with their nodes and DRP nodes
 /// (`om SVC get --kw nodes --eval`).
-fn services(node: &str, run: Runner) -> Result<CallOutput> {
+fn services(run: Runner) -> Result<CallOutput> {
     let ls = run(&["svc".to_string(), "ls".to_string()])?;
     if !ls.success {
         return Ok(ls);
@@ -212,7 +196,6 @@ fn services(node: &str, run: Runner) -> Result<CallOutput> {
         });
     }
     let text = serde_json::to_string(&list).unwrap_or_else(|_| "[]".into());
-    let _ = node;
     Ok(answered(text, &ls))
 }
 

@@ -77,13 +77,12 @@ fn emit(send: &mut dyn FnMut(String) -> bool, r: &WatchRecord) -> bool {
     serde_json::to_string(r).map(send).unwrap_or(true)
 }
 
+/// The end of the stream: its reader went away.
 fn ended() -> CallOutput {
     CallOutput {
         success: true,
         code: Some(0),
-        stdout: Vec::new(),
-        stderr: String::new(),
-        timed_out: false,
+        ..CallOutput::default()
     }
 }
 
