@@ -105,15 +105,7 @@ fn a_killed_console_is_resumed_by_the_next_one() {
     for crash in ["stop_production", "start_drp"] {
         let (lab, state) = ready();
         let mut app = lab_console(&lab, state.path(), Some(crash));
-        app.send(":rehearse\r");
-        app.wait_screen(T, "the cut access gate", |s| {
-            s.contains("runbook step cut_access")
-        });
-        app.send("\x1b[C\r");
-        app.wait_screen(T, "the stop gate", |s| {
-            s.contains("runbook step stop_production")
-        });
-        app.send("busybox\r");
+        support::rehearse_past_the_stop_gate(&mut app);
         if crash == "start_drp" {
             app.wait_screen(T, "the start gate", |s| {
                 s.contains("runbook step start_drp")

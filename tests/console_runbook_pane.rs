@@ -60,15 +60,7 @@ fn an_unfinished_run_is_announced_at_start_up_and_its_end_gives_rto_and_rpo() {
     let lab = TestLab::replicated();
     let state = tempfile::tempdir().unwrap();
     let mut app = lab_console(&lab, state.path(), Some("stop_production"));
-    app.send(":rehearse\r");
-    app.wait_screen(T, "the cut access gate", |s| {
-        s.contains("runbook step cut_access")
-    });
-    app.send("\x1b[C\r");
-    app.wait_screen(T, "the stop gate", |s| {
-        s.contains("runbook step stop_production")
-    });
-    app.send("busybox\r");
+    support::rehearse_past_the_stop_gate(&mut app);
     app.wait_exit(T);
 
     let mut next = lab_console(&lab, state.path(), None);

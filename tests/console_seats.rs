@@ -66,15 +66,7 @@ fn esc_at_start_drp_offers_three_ways_out_and_rollback_restores_production_and_a
     let lab = TestLab::replicated();
     let state = tempfile::tempdir().unwrap();
     let mut app = lab_console(&lab, state.path(), None);
-    app.send(":rehearse\r");
-    app.wait_screen(T, "the cut access gate", |s| {
-        s.contains("runbook step cut_access")
-    });
-    app.send("\x1b[C\r");
-    app.wait_screen(T, "the stop gate", |s| {
-        s.contains("runbook step stop_production")
-    });
-    app.send("busybox\r");
+    support::rehearse_past_the_stop_gate(&mut app);
     app.wait_screen(T, "the start gate", |s| {
         s.contains("runbook step start_drp")
     });

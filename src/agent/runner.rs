@@ -142,7 +142,7 @@ fn run_one(
         action,
         Action::SyncFull | Action::SyncUpdate | Action::SyncDrp | Action::SyncNodes
     );
-    if super::bubble::inside(env) && (is_sync || action.verb().starts_with("bubble")) {
+    if super::bubble::inside(env) && (is_sync || action.is_bubble()) {
         bail!(
             "{}: not inside a test bubble: a bubble never replicates nor nests",
             action.verb()

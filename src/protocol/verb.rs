@@ -185,6 +185,19 @@ impl Action {
         }
     }
 
+    /// Whether the verb is one of the test bubble's (`bubble…`).
+    pub fn is_bubble(&self) -> bool {
+        matches!(
+            self,
+            Action::BubbleClone
+                | Action::BubbleStart
+                | Action::BubbleCheck
+                | Action::BubbleDown
+                | Action::BubbleStatus
+                | Action::BubbleEnter
+        )
+    }
+
     /// Whether the verb changes the node (takes the lock, logs to the action log).
     pub fn is_mutating(&self) -> bool {
         !matches!(

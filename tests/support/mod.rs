@@ -307,6 +307,21 @@ pub fn lab_console(lab: &TestLab, state: &Path, crash: Option<&str>) -> pty::Pty
     app
 }
 
+/// Starts a rehearsal in the console and passes its first two gates: cut access confirmed, the
+/// stop on production typed (the lab's service, busybox).
+pub fn rehearse_past_the_stop_gate(app: &mut pty::PtyApp) {
+    let t = Duration::from_secs(30);
+    app.send(":rehearse\r");
+    app.wait_screen(t, "the cut access gate", |s| {
+        s.contains("runbook step cut_access")
+    });
+    app.send("\x1b[C\r");
+    app.wait_screen(t, "the stop gate", |s| {
+        s.contains("runbook step stop_production")
+    });
+    app.send("busybox\r");
+}
+
 /// Asserts that `parts` occur in `text` in this order (other text may come between).
 pub fn assert_order(text: &str, parts: &[&str]) {
     let mut at = 0;
