@@ -7,7 +7,7 @@ mod support;
 
 use drpilot::lab::testbed::seed_service::{DRP, PROD, SERVICE};
 use drpilot::lab::testbed::Testbed;
-use support::testbed::{bin_path, on, operator_nodes, seed_testbed, status, svc};
+use support::testbed::{bin_path, on, operator_nodes, seed_testbed, status, svc, with_volume_top};
 use support::{resource, Run};
 
 fn drp_test(tb: &Testbed, nodes: &str, state: &std::path::Path, extra: &[&str]) -> Run {
@@ -23,19 +23,9 @@ fn drp_test(tb: &Testbed, nodes: &str, state: &std::path::Path, extra: &[&str]) 
 
 /// The subvolumes of deb2's btrfs volume.
 fn subvolumes(tb: &Testbed) -> String {
-    let dev = tb
-        .volumes_of(DRP)
-        .expect("volumes")
-        .btrfs
-        .device
-        .to_string_lossy()
-        .into_owned();
-    let top = "/run/drpilot-test-subvols";
-    on(tb, DRP, &["mkdir", "-p", top]).expect_ok("mkdir");
-    on(tb, DRP, &["mount", "-o", "ro,subvolid=5", &dev, top]).expect_ok("mount top");
-    let list = on(tb, DRP, &["btrfs", "subvolume", "list", top]).stdout;
-    on(tb, DRP, &["umount", top]).expect_ok("umount top");
-    list
+    with_volume_top(tb, DRP, |top| {
+        on(tb, DRP, &["btrfs", "subvolume", "list", top]).stdout
+    })
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use drpilot::lab::testbed::seed_service::{DRP, PROD, SERVICE};
 use drpilot::lab::testbed::Testbed;
-use support::testbed::{host_bin, on, seed_testbed, status, svc};
+use support::testbed::{host_bin, on, seed_testbed, status, svc, with_volume_top};
 use support::{assert_order, resource, wait_until};
 
 const T: Duration = Duration::from_secs(60);
@@ -34,41 +34,32 @@ fn label(st: &serde_json::Value, rid: &str) -> String {
 
 /// The snapshots of a subvolume on a node, and the sha256 of `file` in the newest one.
 fn snapshots(tb: &Testbed, node: &str, subvol: &str, file: &str) -> (Vec<String>, String) {
-    let dev = tb
-        .volumes_of(node)
-        .expect("volumes")
-        .btrfs
-        .device
-        .to_string_lossy()
-        .into_owned();
-    let top = "/run/drpilot-test-inspect";
-    on(tb, node, &["mkdir", "-p", top]).expect_ok("mkdir");
-    on(tb, node, &["mount", "-o", "ro,subvolid=5", &dev, top]).expect_ok("mount top");
-    let list = on(tb, node, &["ls", "-1", &format!("{top}/.drpilot-snap")]);
-    let mut names: Vec<String> = list
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with(&format!("{subvol}@")) && !l.contains("@replaced"))
-        .map(String::from)
-        .collect();
-    names.sort();
-    let sum = names
-        .last()
-        .map(|n| {
-            on(
-                tb,
-                node,
-                &["sha256sum", &format!("{top}/.drpilot-snap/{n}/{file}")],
-            )
+    with_volume_top(tb, node, |top| {
+        let list = on(tb, node, &["ls", "-1", &format!("{top}/.drpilot-snap")]);
+        let mut names: Vec<String> = list
             .stdout
-            .split_whitespace()
-            .next()
-            .unwrap_or_default()
-            .to_string()
-        })
-        .unwrap_or_default();
-    on(tb, node, &["umount", top]).expect_ok("umount top");
-    (names, sum)
+            .lines()
+            .filter(|l| l.starts_with(&format!("{subvol}@")) && !l.contains("@replaced"))
+            .map(String::from)
+            .collect();
+        names.sort();
+        let sum = names
+            .last()
+            .map(|n| {
+                on(
+                    tb,
+                    node,
+                    &["sha256sum", &format!("{top}/.drpilot-snap/{n}/{file}")],
+                )
+                .stdout
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string()
+            })
+            .unwrap_or_default();
+        (names, sum)
+    })
 }
 
 #[test]

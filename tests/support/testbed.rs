@@ -92,3 +92,21 @@ pub fn status(tb: &Testbed, node: &str, service: &str) -> serde_json::Value {
         svc(tb, node, service, &["print", "status", "--format", "json"]).expect_ok("print status");
     serde_json::from_str(&r.stdout).expect("status json")
 }
+
+/// Runs `f` with `node`'s btrfs volume mounted read-only at its top level (every subvolume and
+/// snapshot visible under the path `f` gets), unmounted again afterwards.
+pub fn with_volume_top<T>(tb: &Testbed, node: &str, f: impl FnOnce(&str) -> T) -> T {
+    let dev = tb
+        .volumes_of(node)
+        .expect("volumes")
+        .btrfs
+        .device
+        .to_string_lossy()
+        .into_owned();
+    let top = "/run/drpilot-test-top";
+    on(tb, node, &["mkdir", "-p", top]).expect_ok("mkdir");
+    on(tb, node, &["mount", "-o", "ro,subvolid=5", &dev, top]).expect_ok("mount top");
+    let out = f(top);
+    on(tb, node, &["umount", top]).expect_ok("umount top");
+    out
+}
