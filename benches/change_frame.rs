@@ -176,6 +176,7 @@ fn write_map(lab: &TestLab, sshd: &TestSshd) -> String {
             root: Some(lab.root("deb1")),
             ssh_config: Some(sshd.ssh_config().to_path_buf()),
             flavor: None,
+            ..NodeOptions::default()
         },
     );
     map.insert(

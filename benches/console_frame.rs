@@ -17,6 +17,7 @@ const FRAMES: usize = 500;
 
 fn res(rid: &str, ty: &str, status: Status) -> ResourceStatus {
     ResourceStatus {
+        provisioned: None,
         rid: rid.into(),
         type_name: ty.into(),
         label: format!("{ty} resource {rid}"),

@@ -16,6 +16,7 @@ use ratatui::Terminal;
 
 fn res(rid: &str, ty: &str, label: &str, status: Status, comments: &[&str]) -> ResourceStatus {
     ResourceStatus {
+        provisioned: None,
         rid: rid.into(),
         type_name: ty.into(),
         label: label.into(),

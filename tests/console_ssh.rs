@@ -29,6 +29,7 @@ fn write_map(lab: &TestLab, sshd: &TestSshd) -> String {
             root: Some(lab.root("deb2")),
             ssh_config: Some(sshd.ssh_config().to_path_buf()),
             flavor: None,
+            ..NodeOptions::default()
         },
     );
     let path = lab.dir.join("console-nodes.toml");

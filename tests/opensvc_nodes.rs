@@ -20,10 +20,13 @@ case "$1 $2" in
   "svc ls") echo demo ;;
   "demo get") case "$4" in nodes) echo deb1 ;; drpnodes) echo deb2 ;; esac ;;
   "demo print") cat "$DRPILOT_ROOT/status.json" ;;
-  "demo start"|"demo stop")
+  "demo start"|"demo stop"|"demo syncupdate"|"demo run")
     echo "$*" > "$DRPILOT_ROOT/last-command"
-    cat "$DRPILOT_ROOT/$2.log"
-    cp "$DRPILOT_ROOT/after-$2.json" "$DRPILOT_ROOT/status.json" ;;
+    echo "$*" >> "$DRPILOT_ROOT/commands"
+    if [ -f "$DRPILOT_ROOT/$2.log" ]; then cat "$DRPILOT_ROOT/$2.log"; fi
+    if [ -f "$DRPILOT_ROOT/after-$2.json" ]; then
+      cp "$DRPILOT_ROOT/after-$2.json" "$DRPILOT_ROOT/status.json"
+    fi ;;
   *) echo "om: unknown command $*" >&2; exit 1 ;;
 esac
 "#;
@@ -41,33 +44,40 @@ struct Setup {
     nodes: PathBuf,
 }
 
+/// deb1 down, deb2 down; deb1's start replays the recorded start.
 fn setup() -> Setup {
+    setup_with(&[
+        (
+            "deb1",
+            "status/S1-prod-all-down-osvc2-deb1.json",
+            "status.json",
+        ),
+        ("deb1", "logs/S2a-osvc2-deb1-start.log", "start.log"),
+        (
+            "deb1",
+            "status/S2a-prod-up-never-synced-osvc2-deb1.json",
+            "after-start.json",
+        ),
+        (
+            "deb2",
+            "status/S1-drp-all-down-osvc2-deb2.json",
+            "status.json",
+        ),
+    ])
+}
+
+/// Two replaying nodes, each given `files` (node, fixture, name on the node).
+fn setup_with(files: &[(&str, &str, &str)]) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().to_path_buf();
     let om = root.join("om");
     std::fs::write(&om, REPLAY).unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&om, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let copy = |node: &str, from: &str, to: &str| {
+    for (node, from, to) in files {
         std::fs::create_dir_all(root.join(node)).unwrap();
         std::fs::copy(fixture(from), root.join(node).join(to)).unwrap();
-    };
-    copy(
-        "deb1",
-        "status/S1-prod-all-down-osvc2-deb1.json",
-        "status.json",
-    );
-    copy("deb1", "logs/S2a-osvc2-deb1-start.log", "start.log");
-    copy(
-        "deb1",
-        "status/S2a-prod-up-never-synced-osvc2-deb1.json",
-        "after-start.json",
-    );
-    copy(
-        "deb2",
-        "status/S1-drp-all-down-osvc2-deb2.json",
-        "status.json",
-    );
+    }
     let mut toml = String::from("[nodes]\n");
     for n in ["deb1", "deb2"] {
         toml.push_str(&format!("{n} = \"local:{}\"\n", root.join(n).display()));
@@ -206,4 +216,112 @@ fn the_console_shows_opensvc_nodes_and_starts_after_asking_the_others() {
     assert!(!s.root.join("deb1/last-command").exists());
     app.send("q");
     assert!(app.wait_exit(t));
+}
+
+/// Production up and replicated, the DRP node's standby up; deb1's stop and deb2's start replay
+/// the recorded failover.
+fn failover_setup() -> Setup {
+    setup_with(&[
+        (
+            "deb1",
+            "status/S3-prod-up-synced-osvc2-deb1.json",
+            "status.json",
+        ),
+        ("deb1", "logs/S5-osvc2-deb1-stop.log", "stop.log"),
+        (
+            "deb1",
+            "status/S5-prod-stopped-after-sync-osvc2-deb1.json",
+            "after-stop.json",
+        ),
+        (
+            "deb2",
+            "status/S4-drp-standby-up-osvc2-deb2.json",
+            "status.json",
+        ),
+        ("deb2", "logs/S5-osvc2-deb2-start.log", "start.log"),
+        (
+            "deb2",
+            "status/S5-drp-up-osvc2-deb2.json",
+            "after-start.json",
+        ),
+    ])
+}
+
+fn rehearse(s: &Setup, seat: &Path) -> support::Run {
+    support::bin()
+        .args(["drp", "rehearse", "demo", "--yes", "--nodes"])
+        .arg(&s.nodes)
+        .env("XDG_STATE_HOME", seat)
+        .output()
+        .expect("run drpilot")
+        .into()
+}
+
+fn commands(s: &Setup, node: &str) -> Vec<String> {
+    std::fs::read_to_string(s.root.join(node).join("commands"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn a_rehearsal_on_opensvc_nodes_goes_around_what_their_agent_cannot_do_and_says_so() {
+    let s = failover_setup();
+    let seat = tempfile::tempdir().unwrap();
+    let run = rehearse(&s, seat.path());
+    assert!(run.ok, "{}\n{}", run.stdout, run.stderr);
+    let out = format!("{}{}", run.stdout, run.stderr);
+
+    // The agents were told the tutorial's procedure, each verb on its own node, nothing else.
+    assert_eq!(
+        commands(&s, "deb1"),
+        ["demo syncupdate --local --force", "demo stop --local"],
+        "{out}"
+    );
+    // The start reached deb2's agent only after this seat asked deb1 (the agent has no guard).
+    assert_eq!(commands(&s, "deb2"), ["demo start --local"], "{out}");
+    assert!(
+        out.contains("split-brain guard (asked from this seat): deb1"),
+        "{out}"
+    );
+
+    // The preflight listed what the agents do not do, and the run went around it visibly.
+    for said in [
+        "preflight: deb1, deb2 (OpenSVC v2): no run lease or journal there",
+        "preflight: deb1, deb2 (OpenSVC v2): no split-brain guard",
+        "preflight: deb1 (OpenSVC v2): no cut_access command in the node map",
+        "preflight: deb2 (OpenSVC v2): no app_check task in the node map",
+        "preflight: deb1 (OpenSVC v2): no sync progress is reported",
+        "cut_access: skipped (done by hand: deb1 (OpenSVC v2): no cut_access",
+        "application check skipped",
+    ] {
+        assert!(out.contains(said), "missing {said:?} in:\n{out}");
+    }
+
+    // The report: the skipped step with its reason, the gaps, the measures.
+    let report = support::report_named_in(&run.stdout);
+    assert!(report.contains("outcome: **succeeded**"), "{report}");
+    assert!(
+        report.contains("| cut_access | skipped (deb1 (OpenSVC v2): no cut_access command"),
+        "{report}"
+    );
+    assert!(
+        report.contains("## Done from this seat or by hand"),
+        "{report}"
+    );
+    assert!(
+        report.contains("deb2 (OpenSVC v2): no app_check task"),
+        "{report}"
+    );
+    assert!(report.contains("| RPO | 0 s |"), "{report}");
+    assert!(
+        !report.contains("| RTO (stop production → DRP verified up) | — |"),
+        "{report}"
+    );
+    // The journal lives on this seat alone: nothing was written on the nodes but the replay's
+    // own files.
+    for node in ["deb1", "deb2"] {
+        assert!(!s.root.join(node).join("var").exists());
+    }
 }

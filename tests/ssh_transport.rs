@@ -24,6 +24,7 @@ fn options(sshd: &TestSshd, bin: &str, root: Option<PathBuf>) -> NodeOptions {
         root,
         ssh_config: Some(sshd.ssh_config().to_path_buf()),
         flavor: None,
+        ..NodeOptions::default()
     }
 }
 

@@ -37,6 +37,7 @@ fn res(rid: &str, label: &str, status: Status) -> ResourceStatus {
         _ => "sync.dds",
     };
     ResourceStatus {
+        provisioned: None,
         rid: rid.to_string(),
         type_name: type_name.to_string(),
         label: label.to_string(),
@@ -50,6 +51,7 @@ fn res(rid: &str, label: &str, status: Status) -> ResourceStatus {
 /// Same, with one comment.
 fn res_c(rid: &str, label: &str, status: Status, comment: &str) -> ResourceStatus {
     ResourceStatus {
+        provisioned: None,
         comments: vec![comment.to_string()],
         ..res(rid, label, status)
     }
@@ -58,6 +60,7 @@ fn res_c(rid: &str, label: &str, status: Status, comment: &str) -> ResourceStatu
 /// Same, for an `always_on` resource.
 fn res_standby(rid: &str, label: &str, status: Status) -> ResourceStatus {
     ResourceStatus {
+        provisioned: None,
         standby: true,
         ..res(rid, label, status)
     }

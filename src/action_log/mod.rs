@@ -395,22 +395,12 @@ impl ActionLog {
 
     /// `SVC.RID` in capitals, or `SVC` for the service as a whole.
     fn who(&self, rid: &str) -> String {
-        if rid.is_empty() {
-            self.svc.to_uppercase()
-        } else {
-            format!("{}.{}", self.svc, rid).to_uppercase()
-        }
+        crate::protocol::log::who(&self.svc, rid)
     }
 
     fn text_line(&self, level: Level, rid: &str, msg: &str) -> String {
-        let who = self.who(rid);
-        format!(
-            "{} {:<7} {:<27} {}",
-            Local::now().format("%H:%M:%S"),
-            level.word(),
-            who,
-            msg
-        )
+        let time = Local::now().format("%H:%M:%S").to_string();
+        crate::protocol::log::text_columns(&time, level, &self.svc, rid, msg)
     }
 }
 

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::status::{ServiceStatus, SCHEMA_VERSION};
+use crate::status::ServiceStatus;
 use crate::transport::{CallOutput, Pool, Transport};
 
 /// The exit code of `drpilot svc SVC print status` on a node where SVC has no config: the node's
@@ -69,7 +69,8 @@ impl PeerAnswer {
             }
             return PeerAnswer::Error(crate::text::clean_line(&out.failure_reason()).into_owned());
         }
-        let st: ServiceStatus = match serde_json::from_slice(&out.stdout) {
+        // One reader, one schema rule (`status::parse_json`): a schema it does not know is garbage.
+        let st: ServiceStatus = match crate::status::parse_json(&out.stdout_text()) {
             Ok(st) => st,
             Err(e) => {
                 let first = out.stdout_text();
@@ -80,12 +81,11 @@ impl PeerAnswer {
                 ));
             }
         };
-        if st.schema != SCHEMA_VERSION || st.service != svc || st.node != node {
+        if st.service != svc || st.node != node {
             return PeerAnswer::Garbage(format!(
-                "the status of {} on {} (schema {}), not of {svc} on {node}",
+                "the status of {} on {}, not of {svc} on {node}",
                 crate::text::clean_line(&st.service),
                 crate::text::clean_line(&st.node),
-                st.schema
             ));
         }
         PeerAnswer::Status(Box::new(st))
@@ -132,14 +132,19 @@ impl fmt::Display for PeerAnswer {
     }
 }
 
-/// The split-brain guard run from a seat, for a node whose agent has none of drpilot's (an
-/// OpenSVC node): each of `others` is asked; the lines to log when all are clear, else why the
-/// start is refused.
-pub fn seat_guard(pool: &Pool, svc: &str, others: &[String]) -> Result<Vec<String>, String> {
+/// The split-brain guard run from a seat (the console, a runbook), for a node whose agent has
+/// none of drpilot's (an OpenSVC node): each of `others` is asked through `ask`; the lines to
+/// log when all are clear (or declared lost and unreachable), else why the start is refused.
+pub fn seat_guard(
+    svc: &str,
+    others: &[String],
+    declared_lost: &[String],
+    ask: &dyn Fn(&str) -> PeerAnswer,
+) -> Result<Vec<String>, String> {
     let mut clear = Vec::new();
     let mut blockers = Vec::new();
     for node in others {
-        match guard_line(svc, node, &PeerAnswer::ask(pool, node, svc), &[]) {
+        match guard_line(svc, node, &ask(node), declared_lost) {
             GuardLine::Clear(l) | GuardLine::Lost(l) => clear.push(l),
             GuardLine::Blocks(b) => blockers.push(b),
         }

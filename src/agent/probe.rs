@@ -78,6 +78,7 @@ fn probe_with(svc: &Service, ctx: &Ctx) -> ServiceStatus {
             instance_len += 1;
         }
         rows.push(ResourceStatus {
+            provisioned: None,
             rid: r.driver.rid().to_string(),
             type_name: r.driver.type_name(),
             label: p.label.unwrap_or_else(|| r.driver.label(ctx)),
@@ -103,6 +104,7 @@ fn probe_with(svc: &Service, ctx: &Ctx) -> ServiceStatus {
     if !sync_config::targets(&svc.cfg, &env.nodename).is_empty() {
         let p = sync_config::probe(ctx, avail.is_up_like());
         rows.push(ResourceStatus {
+            provisioned: None,
             rid: sync_config::RID.to_string(),
             type_name: "sync.config".to_string(),
             label: sync_config::LABEL.to_string(),

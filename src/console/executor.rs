@@ -297,7 +297,9 @@ impl Executor {
                 {
                     let (p, s, others) = (pool.clone(), svc.clone(), peers.clone());
                     let verdict = tokio::task::spawn_blocking(move || {
-                        crate::agent::peer_answer::seat_guard(&p, &s, &others)
+                        crate::agent::peer_answer::seat_guard(&s, &others, &[], &|n| {
+                            crate::agent::peer_answer::PeerAnswer::ask(&p, n, &s)
+                        })
                     })
                     .await
                     .map_err(|e| color_eyre::eyre::eyre!("the guard's task failed: {e}"))?;

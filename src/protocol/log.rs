@@ -30,6 +30,22 @@ impl Level {
     }
 }
 
+/// A text log line in the OpenSVC tutorial's columns (`17:07:20 INFO    SVC.RID    msg`, the
+/// service and resource in capitals): drpilot's agent's text log, and an OpenSVC agent's log
+/// as the transport shows it, in one format.
+pub fn text_columns(time: &str, level: Level, svc: &str, rid: &str, msg: &str) -> String {
+    format!("{time} {:<7} {:<27} {msg}", level.word(), who(svc, rid))
+}
+
+/// Whom a text log line is about: `SVC.RID` in capitals, or `SVC` for the service as a whole.
+pub fn who(svc: &str, rid: &str) -> String {
+    if rid.is_empty() {
+        svc.to_uppercase()
+    } else {
+        format!("{svc}.{rid}").to_uppercase()
+    }
+}
+
 /// What a log line is, so the console can style and filter it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

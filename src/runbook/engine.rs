@@ -2,6 +2,8 @@
 //! before and after it runs, gates asked through [`Operator`], abort and rollback at the gates,
 //! and a resume that re-verifies the nodes and never re-runs a completed destructive step.
 
+mod around;
+
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
@@ -92,6 +94,8 @@ pub struct RunSpec {
     pub drp: String,
     /// A test's bubble stays up at the end (`drp test --keep`).
     pub keep: bool,
+    /// Every node of the service: those a start guarded from this seat asks first.
+    pub nodes: Vec<String>,
 }
 
 fn digest(text: &str) -> String {
@@ -213,34 +217,24 @@ impl<'a> Engine<'a> {
             }
             self.sink.at_step(step, i as u32 + 1, total)?;
             if step == Step::EndBubble && self.spec.keep {
-                self.record(
-                    EntryKind::StepSkipped,
-                    Some(step.name()),
-                    json!({"reason": "--keep: the bubble stays up for inspection"}),
-                )?;
-                self.op.progress(step, StepState::Skipped);
-                self.op.say(&format!(
-                    "{}: skipped (--keep): the bubble stays up on {}; `drpilot drp test {} --end` removes it",
-                    step.name(),
-                    self.spec.drp,
-                    self.spec.svc
-                ));
+                let said = format!(
+                    "(--keep): the bubble stays up on {}; `drpilot drp test {} --end` removes it",
+                    self.spec.drp, self.spec.svc
+                );
+                self.skip(step, "--keep: the bubble stays up for inspection", &said)?;
                 continue;
             }
             if skipped {
-                self.record(
-                    EntryKind::StepSkipped,
-                    Some(step.name()),
-                    json!({"reason": "production is lost"}),
-                )?;
-                self.op.progress(step, StepState::Skipped);
-                self.op.say(&format!("{}: skipped (disaster)", step.name()));
+                self.skip(step, "production is lost", "(disaster)")?;
                 continue;
             }
             let mut retries = 0;
             loop {
                 let stopped = if !self.gate(step)? {
                     Stopped::Refused
+                } else if let Some(why) = self.done_by_hand(step) {
+                    self.skip(step, &why, &format!("(done by hand: {why})"))?;
+                    break;
                 } else {
                     match self.attempt(step)? {
                         None => break,
@@ -280,6 +274,18 @@ impl<'a> Engine<'a> {
         let finals = self.finals();
         self.record(EntryKind::RunFinished, None, json!({"final": finals}))?;
         Ok(true)
+    }
+
+    /// Journals `step` as skipped for `reason`, and says so (`said` follows "skipped").
+    fn skip(&mut self, step: Step, reason: &str, said: &str) -> Result<()> {
+        self.record(
+            EntryKind::StepSkipped,
+            Some(step.name()),
+            json!({ "reason": reason }),
+        )?;
+        self.op.progress(step, StepState::Skipped);
+        self.op.say(&format!("{}: skipped {said}", step.name()));
+        Ok(())
     }
 
     /// Runs one step, journaled before and after; `Some(why)` when it failed.
@@ -419,7 +425,10 @@ impl<'a> Engine<'a> {
     fn gate(&mut self, step: Step) -> Result<bool> {
         let (svc, prod, drp) = (&self.spec.svc, &self.spec.prod, &self.spec.drp);
         let prompt = match step {
-            Step::CutAccess => format!("cut user access to {svc} now (the drp_cut_access hook runs on the active node); done?"),
+            Step::CutAccess => match self.done_by_hand(step) {
+                Some(_) => format!("cut user access to {svc} by hand now ({} runs no cut_access command); done?", self.node_of(step)),
+                None => format!("cut user access to {svc} now (the drp_cut_access hook runs on the active node); done?"),
+            },
             Step::DeclareDisaster => format!("declare a DISASTER: {prod} is lost and {svc} will start on {drp}'s last replica"),
             Step::StopProd => format!("stop {svc} on {prod}"),
             Step::StartDrp => format!("start {svc} on {drp}"),
@@ -505,8 +514,7 @@ impl<'a> Engine<'a> {
     /// Up in the tree, then the optional application check (`drp_app_check`) passes there.
     fn verify_up(&mut self, node: &str) -> Result<serde_json::Value> {
         let mut detail = self.wait_for(node, true)?;
-        let check = self.act(node, Action::AppCheck, SvcFlags::default())?;
-        detail["app_check"] = check["output_digest"].clone();
+        detail["app_check"] = self.app_check(node)?;
         Ok(detail)
     }
 
@@ -550,11 +558,11 @@ impl<'a> Engine<'a> {
                     declared_lost: vec![prod.clone()],
                     ..SvcFlags::default()
                 };
-                self.act(&drp, Action::Start(None), flags)
+                self.start_on(&drp, Action::Start(None), flags)
             }
-            Step::StartDrp => self.act(&drp, Action::Start(None), SvcFlags::default()),
+            Step::StartDrp => self.start_on(&drp, Action::Start(None), SvcFlags::default()),
             Step::VerifyDrpUp => self.verify_up(&drp),
-            Step::StartProd => self.act(&prod, Action::Start(None), SvcFlags::default()),
+            Step::StartProd => self.start_on(&prod, Action::Start(None), SvcFlags::default()),
             Step::VerifyProdUp => self.verify_up(&prod),
             Step::CloneReplica => {
                 let mut detail = self.act(&drp, Action::BubbleClone, SvcFlags::default())?;
@@ -706,6 +714,13 @@ impl<'a> Engine<'a> {
             other => json!(other.to_string()),
         };
         let mut detail = json!({"production": avail(&p), "drp": avail(&d)});
+        let gaps = self.gaps();
+        for g in &gaps {
+            self.op.say(&format!("preflight: {g}"));
+        }
+        if !gaps.is_empty() {
+            detail["agent_gaps"] = json!(gaps);
+        }
         if self.spec.mode == Mode::Test {
             // What "production untouched" is checked against at the end: every resource.
             if let PeerAnswer::Status(st) = &p {
@@ -825,10 +840,14 @@ impl<'a> Engine<'a> {
         for (node, action) in plan {
             self.op
                 .say(&format!("rollback: {} on {node}", action.verb()));
-            let r = self
-                .sink
-                .may_act_on(&node)
-                .and_then(|_| self.act(&node, action.clone(), SvcFlags::default()));
+            let starts = matches!(action, Action::Start(_) | Action::RestoreAccess);
+            let r = self.sink.may_act_on(&node).and_then(|_| {
+                if starts {
+                    self.start_on(&node, action.clone(), SvcFlags::default())
+                } else {
+                    self.act(&node, action.clone(), SvcFlags::default())
+                }
+            });
             ran.push(format!("{} on {node}", action.verb()));
             if let Err(e) = r {
                 failure = Some(format!("{} on {node}: {e:#}", action.verb()));

@@ -10,7 +10,7 @@ use crate::protocol::verb::{Action, SvcFlags};
 use crate::protocol::watch::ServiceNodes;
 use crate::status::ServiceStatus;
 use crate::transport::client;
-use crate::transport::{CallOutput, Pool, Transport};
+use crate::transport::{CallOutput, NodeOptions, Pool, Transport};
 
 /// How long an action may take.
 pub(crate) const ACTION_TIMEOUT: Duration = Duration::from_secs(3600);
@@ -31,6 +31,11 @@ pub trait NodeOps {
     /// The service's status on `node`; an error, saying what the node answered, otherwise.
     fn status(&self, node: &str) -> Result<ServiceStatus> {
         self.answer(node).into_status(node)
+    }
+    /// `node`'s options in the node map: which agent it runs and what that agent leaves to
+    /// the seat (`transport::agent_limits`). A drpilot node's by default.
+    fn options(&self, _node: &str) -> NodeOptions {
+        NodeOptions::default()
     }
     /// Runs `drpilot svc SVC ARGS` on `node`.
     fn act(&self, node: &str, action: &Action, flags: &SvcFlags) -> Result<ActionResult>;
@@ -72,6 +77,10 @@ impl<'a> MapOps<'a> {
 impl NodeOps for MapOps<'_> {
     fn answer(&self, node: &str) -> PeerAnswer {
         PeerAnswer::ask(self.pool, node, &self.svc)
+    }
+
+    fn options(&self, node: &str) -> NodeOptions {
+        self.pool.map().options_of(node)
     }
 
     fn act(&self, node: &str, action: &Action, flags: &SvcFlags) -> Result<ActionResult> {

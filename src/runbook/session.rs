@@ -383,6 +383,7 @@ fn run_seat(
         prod: prod.clone(),
         drp: drp.clone(),
         keep,
+        nodes: all.clone(),
     };
     let (ok, path) = match found {
         Some(f) => {

@@ -42,6 +42,7 @@ pub fn aggregate(
     }
 
     ServiceStatus {
+        reported: Default::default(),
         schema: SCHEMA_VERSION,
         service: service.to_string(),
         node: node.to_string(),
@@ -72,6 +73,7 @@ mod tests {
 
     fn res(rid: &str, status: Status) -> ResourceStatus {
         ResourceStatus {
+            provisioned: None,
             rid: rid.to_string(),
             type_name: String::new(),
             label: String::new(),

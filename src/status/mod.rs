@@ -17,7 +17,9 @@ mod wrap;
 pub use aggregate::aggregate;
 pub use flags::Flags;
 pub use group::group_of;
-pub use model::{ResourceStatus, ServiceStatus, SyncInfo, SCHEMA_VERSION};
+pub use model::{
+    Reported, ResourceStatus, ServiceStatus, SyncInfo, SCHEMA_REPORTED, SCHEMA_VERSION,
+};
 pub use render_json::{parse_json, render_json};
 pub use render_text::render_text;
 pub use value::Status;

@@ -4,8 +4,31 @@ use serde::{Deserialize, Serialize};
 
 use super::{Flags, Status};
 
-/// Version of the JSON document; see docs/status-json.md for the policy.
+/// Version of the JSON document drpilot's agent writes; see docs/status-json.md for the policy.
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// Version of a document mapped from another agent's status (OpenSVC), which may carry the
+/// fields only that agent reports ([`Reported`], [`ResourceStatus::provisioned`]). drpilot's
+/// own agent keeps writing [`SCHEMA_VERSION`], so a peer not yet upgraded still reads it.
+pub const SCHEMA_REPORTED: u32 = 2;
+
+/// What another agent (OpenSVC) says of a service that drpilot's agent does not compute:
+/// kept as it said it, shown, never used for a decision. Empty for drpilot's own statuses.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reported {
+    /// The service is frozen on the node (its orchestration stands still).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frozen: Option<bool>,
+    /// Whether its resources are provisioned: `true`, `false`, `mixed`, `n/a`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioned: Option<String>,
+    /// The merged status of its optional resources, as the agent computed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optional: Option<Status>,
+    /// The agent's monitor state for the service on the node (`idle`, `starting`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor: Option<String>,
+}
 
 /// One resource's line in the report, with the reasons behind a non-up status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,6 +48,10 @@ pub struct ResourceStatus {
     pub standby: bool,
     /// Reasons for the status, printed as `# ...` lines; every non-up status should have one.
     pub comments: Vec<String>,
+    /// Whether another agent (OpenSVC) reports the resource provisioned (`true`, `false`,
+    /// `n/a`); drpilot's agent does not say (schema 2, [`SCHEMA_REPORTED`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioned: Option<String>,
 }
 
 /// Replication freshness of one sync resource, for the console's RPO view.
@@ -61,4 +88,7 @@ pub struct ServiceStatus {
     pub resources: Vec<ResourceStatus>,
     /// Replication freshness per sync resource.
     pub syncs: Vec<SyncInfo>,
+    /// What another agent reports that drpilot does not compute (schema 2 only).
+    #[serde(flatten)]
+    pub reported: Reported,
 }

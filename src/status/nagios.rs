@@ -80,6 +80,7 @@ mod tests {
 
     fn st(avail: Status, overall: Status) -> ServiceStatus {
         ServiceStatus {
+            reported: Default::default(),
             schema: super::super::SCHEMA_VERSION,
             service: "svc".into(),
             node: "n".into(),

@@ -1,6 +1,6 @@
 //! `print status --format json`: the machine-readable report (docs/status-json.md).
 
-use super::{ServiceStatus, SCHEMA_VERSION};
+use super::{ServiceStatus, SCHEMA_REPORTED, SCHEMA_VERSION};
 
 /// Serializes the status as one line of JSON, every control character escaped (it may be
 /// printed on a terminal).
@@ -19,9 +19,10 @@ pub fn render_json(status: &ServiceStatus) -> String {
 /// fields are ignored (additive changes keep the schema); an unknown `schema` is refused.
 pub fn parse_json(text: &str) -> Result<ServiceStatus, serde_json::Error> {
     let status: ServiceStatus = serde_json::from_str(text)?;
-    if status.schema != SCHEMA_VERSION {
+    if status.schema != SCHEMA_VERSION && status.schema != SCHEMA_REPORTED {
         return Err(serde::de::Error::custom(format!(
-            "status schema {} is not supported (expected {SCHEMA_VERSION})",
+            "status schema {} is not supported (expected {SCHEMA_VERSION}, or \
+             {SCHEMA_REPORTED} for a status mapped from another agent)",
             status.schema
         )));
     }
@@ -36,6 +37,7 @@ mod tests {
     #[test]
     fn field_names_follow_the_design() {
         let r = ResourceStatus {
+            provisioned: None,
             rid: "fs#1".into(),
             type_name: "fs.ext4".into(),
             label: "/dev/x@/mnt".into(),

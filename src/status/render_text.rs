@@ -112,6 +112,7 @@ mod tests {
 
     fn res(rid: &str, status: Status, label: &str, comments: &[&str]) -> ResourceStatus {
         ResourceStatus {
+            provisioned: None,
             rid: rid.into(),
             type_name: String::new(),
             label: label.into(),

@@ -21,8 +21,9 @@ use super::{
 #[derive(Clone)]
 pub struct Link {
     kind: Kind,
-    /// The node's agent: drpilot's command lines are translated for an OpenSVC one.
-    flavor: Flavor,
+    /// The node's options: with an OpenSVC agent, drpilot's command lines are translated for
+    /// it (`opensvc::adapter`), which reads its `cut_access` and `app_check` there.
+    opts: NodeOptions,
 }
 
 #[derive(Clone)]
@@ -36,7 +37,7 @@ impl Link {
     pub fn local(node: &str, root: PathBuf) -> Result<Self> {
         Ok(Self {
             kind: Kind::Local(LocalNode::new(node, root)?),
-            flavor: Flavor::Drpilot,
+            opts: NodeOptions::default(),
         })
     }
 
@@ -51,7 +52,10 @@ impl Link {
                     root,
                     PathBuf::from(opts.bin.clone().unwrap_or_else(|| "om".into())),
                 )),
-                flavor,
+                opts: NodeOptions {
+                    flavor: Some(flavor),
+                    ..opts.clone()
+                },
             }),
         }
     }
@@ -65,7 +69,7 @@ impl Link {
     ) -> Result<Self> {
         Ok(Self {
             kind: Kind::Ssh(SshNode::connect(node, addr, opts, ssh).await?),
-            flavor: opts.flavor(),
+            opts: opts.clone(),
         })
     }
 
@@ -110,8 +114,12 @@ impl Link {
         let args = args.to_vec();
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         let task = tokio::task::spawn_blocking(move || {
-            let node = link.node().to_string();
             let run = |argv: &[String]| link.raw_call(argv, Some(Duration::from_secs(3600)));
+            let agent = super::opensvc::adapter::Agent {
+                node: link.node(),
+                opts: &link.opts,
+                run: &run,
+            };
             let mut send = |l: String| tx.blocking_send(l).is_ok();
             if args.first().is_some_and(|a| a == "agent")
                 && args.get(1).is_some_and(|a| a == "watch")
@@ -121,9 +129,9 @@ impl Link {
                     .filter(|a| !a.starts_with("--"))
                     .cloned()
                     .collect();
-                return Ok(super::opensvc::watch::run(&node, &run, &only, &mut send));
+                return Ok(super::opensvc::watch::run(&agent, &only, &mut send));
             }
-            let mut out = super::opensvc::adapter::call(&node, &run, &args)?;
+            let mut out = super::opensvc::adapter::call(&agent, &args)?;
             for l in out.stdout_text().lines() {
                 if !send(l.to_string()) {
                     break;
@@ -162,7 +170,7 @@ impl Link {
     /// Starts `drpilot ARGS` on the node, its stdout read line by line (`agent watch`, an
     /// action's JSON log).
     pub async fn spawn_lines(&self, args: &[String]) -> Result<LineStream> {
-        if self.flavor != Flavor::Drpilot {
+        if self.opts.flavor() != Flavor::Drpilot {
             return Ok(self.made_lines(args));
         }
         match &self.kind {
@@ -183,9 +191,14 @@ impl Transport for Link {
         input: Option<&mut (dyn Read + Send)>,
         timeout: Option<Duration>,
     ) -> Result<CallOutput> {
-        if self.flavor != Flavor::Drpilot {
+        if self.opts.flavor() != Flavor::Drpilot {
             let run = |argv: &[String]| self.raw_call(argv, timeout);
-            return super::opensvc::adapter::call(self.node(), &run, args);
+            let agent = super::opensvc::adapter::Agent {
+                node: self.node(),
+                opts: &self.opts,
+                run: &run,
+            };
+            return super::opensvc::adapter::call(&agent, args);
         }
         match &self.kind {
             Kind::Local(l) => l.call(args, input, timeout),
@@ -199,7 +212,7 @@ impl Transport for Link {
         on_line: &mut dyn FnMut(&str),
         timeout: Option<Duration>,
     ) -> Result<CallOutput> {
-        if self.flavor != Flavor::Drpilot {
+        if self.opts.flavor() != Flavor::Drpilot {
             // The agent's lines come at its end: no live progress from an OpenSVC node.
             let out = Transport::call(self, args, None, timeout)?;
             for l in out.stdout_text().lines() {

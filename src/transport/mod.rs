@@ -7,6 +7,7 @@
 //! callers.
 
 mod address;
+pub mod agent_limits;
 pub mod child_time;
 pub mod client;
 mod lines;

@@ -72,6 +72,16 @@ pub struct NodeOptions {
     /// `om`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flavor: Option<Flavor>,
+    /// An OpenSVC node's way to cut user access, one of drpilot's `drp_cut_access` verbs
+    /// (`stop`, `stopapp`, `stopip`, `stopcontainer`), run through its agent; unset, the
+    /// runbooks ask for it to be done by hand and say the step was skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cut_access: Option<String>,
+    /// An OpenSVC node's application check: one of its service's task resources
+    /// (`task#NAME`), run with the agent's `run --rid`; unset, the runbooks say the check was
+    /// skipped and trust the status tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_check: Option<String>,
 }
 
 /// The agent a node runs.
@@ -85,6 +95,17 @@ pub enum Flavor {
     Opensvc2,
     /// OpenSVC v3 (the Go agent, `om`).
     Opensvc3,
+}
+
+impl Flavor {
+    /// The agent's name as operators know it (console titles, preflight lines, reports).
+    pub fn agent_name(self) -> &'static str {
+        match self {
+            Flavor::Drpilot => "drpilot",
+            Flavor::Opensvc2 => "OpenSVC v2",
+            Flavor::Opensvc3 => "OpenSVC v3",
+        }
+    }
 }
 
 impl NodeOptions {
@@ -106,6 +127,28 @@ impl NodeOptions {
             }
             if root.to_str().is_none() {
                 bail!("root {} is not valid UTF-8", root.display());
+            }
+        }
+        let drpilot = self.flavor() == Flavor::Drpilot;
+        if let Some(verb) = &self.cut_access {
+            if drpilot {
+                bail!("cut_access is for OpenSVC nodes: a drpilot node reads drp_cut_access from the service's config");
+            }
+            if crate::agent::action::cut_access_action(verb).is_none() {
+                bail!("cut_access = \"{verb}\" is not one of stop, stopapp, stopip, stopcontainer");
+            }
+        }
+        if let Some(task) = &self.app_check {
+            if drpilot {
+                bail!("app_check is for OpenSVC nodes: a drpilot node reads drp_app_check from the service's config");
+            }
+            let name = task.strip_prefix("task#").unwrap_or_default();
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+            {
+                bail!("app_check = \"{task}\" is not a task resource of the service (task#NAME)");
             }
         }
         Ok(())
@@ -433,6 +476,7 @@ accept_new_host_keys = true
                 root: Some("/srv/lab/deb1".into()),
                 ssh_config: Some("/etc/drpilot/ssh_config".into()),
                 flavor: None,
+                ..NodeOptions::default()
             }
         );
         assert_eq!(map.options_of("deb2"), NodeOptions::default());
@@ -460,6 +504,7 @@ accept_new_host_keys = true
             root: None,
             ssh_config: Some("/tmp/cfg".into()),
             flavor: None,
+            ..NodeOptions::default()
         };
         map.set_options("deb2", opts.clone());
         map.set_accept_new_host_keys(true);

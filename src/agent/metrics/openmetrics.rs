@@ -435,6 +435,7 @@ mod tests {
 
     fn status(name: &str, avail: Status) -> ServiceStatus {
         ServiceStatus {
+            reported: Default::default(),
             schema: 1,
             service: name.to_string(),
             node: "deb1".to_string(),

@@ -284,10 +284,9 @@ fn draw_one(frame: &mut Frame, area: Rect, app: &App, svc: &SvcEntry, side: Side
 
 /// How the console names another agent.
 fn agent_name(agent: &str) -> String {
-    match agent {
-        "opensvc2" => "OpenSVC v2".to_string(),
-        "opensvc3" => "OpenSVC v3".to_string(),
-        other => other.to_string(),
+    match serde_json::from_value::<crate::transport::Flavor>(serde_json::json!(agent)) {
+        Ok(f) => f.agent_name().to_string(),
+        Err(_) => agent.to_string(),
     }
 }
 

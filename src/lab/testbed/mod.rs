@@ -297,6 +297,7 @@ impl Testbed {
                     root: None,
                     ssh_config: Some(self.ssh.config()),
                     flavor: None,
+                    ..NodeOptions::default()
                 },
             );
         }

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 
 use crate::agent::peer_answer::EXIT_NOT_CONFIGURED;
 use crate::protocol::run::{RunVerb, EXIT_REFUSED};
+use crate::transport::agent_limits::Lack;
 use crate::transport::{client, Pool, Transport};
 
 /// How long a node that did not answer is not asked again (each record of a run would
@@ -36,6 +37,14 @@ fn mark(node: &str, silent: bool) {
     }
 }
 
+/// Whether the node map says `node`'s agent holds no run lease or journal.
+pub fn keeps_no_run_state(pool: &Pool, node: &str) -> bool {
+    pool.map()
+        .options_of(node)
+        .lacks()
+        .contains(&Lack::RunState)
+}
+
 /// What a node answered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reply<T> {
@@ -47,6 +56,9 @@ pub enum Reply<T> {
     NotConfigured,
     /// No usable answer: unreachable, silent, an error exit or garbage (the reason).
     Failed(String),
+    /// Not asked: the node map says its agent keeps no run state (an OpenSVC node); the run's
+    /// lease and journal stay on the seat for it.
+    Stateless,
 }
 
 /// Runs `verb` on `node` with `input` on its stdin and reads its JSON answer, within the node
@@ -58,6 +70,9 @@ pub fn call<T: DeserializeOwned>(
     verb: &RunVerb,
     input: Option<&[u8]>,
 ) -> Reply<T> {
+    if keeps_no_run_state(pool, node) {
+        return Reply::Stateless;
+    }
     if let Some(t) = silent_since(node) {
         return Reply::Failed(format!(
             "did not answer {}s ago (asked again after {}s)",

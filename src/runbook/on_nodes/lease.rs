@@ -49,6 +49,8 @@ struct Shared {
     index: u32,
     total: u32,
     held: BTreeSet<String>,
+    /// Nodes whose agent keeps no run state: the seat's own lock stands for the lease there.
+    stateless: BTreeSet<String>,
     lost: Option<String>,
 }
 
@@ -82,10 +84,16 @@ impl<'p> Keeper<'p> {
                     bail!("{}", refusal(node, &a));
                 }
                 Reply::NotConfigured => {}
+                Reply::Stateless => {
+                    keeper.state().stateless.insert(node.clone());
+                }
                 Reply::Failed(why) => unreachable.push(format!("{node}: {why}")),
             }
         }
-        if keeper.state().held.is_empty() {
+        // Nodes that keep no run state count only when no node that could hold the lease
+        // failed to: the seat's lock is then the one lease (one run at a time from this seat).
+        let seat_only = unreachable.is_empty() && !keeper.state().stateless.is_empty();
+        if keeper.state().held.is_empty() && !seat_only {
             bail!(
                 "no node of {} holds the run's lease (a run needs at least one): {}",
                 keeper.spec.svc,
@@ -157,7 +165,7 @@ impl<'p> Keeper<'p> {
                     st.held.remove(node);
                     st.lost.get_or_insert(why);
                 }
-                Reply::NotConfigured => {}
+                Reply::NotConfigured | Reply::Stateless => {}
                 Reply::Failed(_) => {
                     self.state().held.remove(node);
                 }
@@ -211,10 +219,27 @@ impl<'p> Keeper<'p> {
                 bail!("this seat lost the run: {why}")
             }
             Reply::NotConfigured => Err(eyre!("{node} has no config of {}", self.spec.svc)),
+            // The lease lives on the nodes that hold one (proved again now) and on this seat.
+            Reply::Stateless => match self.renew() {
+                Some(why) => bail!("this seat lost the run: {why}"),
+                None if self.lease_holders_all_silent() => Err(eyre!(
+                    "the run's lease cannot be proved on any node of {}, so nothing is done on {node}",
+                    self.spec.svc
+                )),
+                None => Ok(()),
+            },
             Reply::Failed(why) => Err(eyre!(
                 "the run's lease cannot be proved on {node}, so nothing is done there: {why}"
             )),
         }
+    }
+
+    /// Whether every node that could hold the lease holds none now (a run whose nodes all
+    /// keep no run state has none to lose).
+    fn lease_holders_all_silent(&self) -> bool {
+        let st = self.state();
+        let holders = self.nodes.len() - st.stateless.len();
+        holders > 0 && st.held.is_empty()
     }
 
     /// Gives the lease back on every node that holds it for this seat.

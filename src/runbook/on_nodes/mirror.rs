@@ -161,7 +161,8 @@ impl<'p> Mirror<'p> {
                             .unwrap_or_else(|| "its copy does not match this seat's".into()),
                     );
                 }
-                Reply::NotConfigured => return Sent::Foreign,
+                // Neither holds a copy; the journal is complete on such a node by definition.
+                Reply::NotConfigured | Reply::Stateless => return Sent::Foreign,
                 Reply::Failed(_) => return Sent::Silent,
             }
         }
@@ -173,7 +174,8 @@ impl<'p> Mirror<'p> {
 enum Sent {
     /// This many records.
     Have(u64),
-    /// It has no config of the service: not one of its nodes.
+    /// It holds no journal: not one of the service's nodes, or an agent that keeps no run
+    /// state (the seat's copy is the run's only one there).
     Foreign,
     /// It did not answer: it stays behind.
     Silent,

@@ -278,11 +278,16 @@ pub fn build(recs: &[Record]) -> Result<Report> {
         Mode::Failback => Some(Step::ReverseSync),
     };
     let up = at(EntryKind::StepDone, up_step);
+    // A cut done by hand (no command on the node) is journaled as skipped once it is done.
+    let cut_by_hand = (mode != Mode::Disaster)
+        .then(|| at(EntryKind::StepSkipped, Step::CutAccess))
+        .flatten();
     let cut = at(EntryKind::StepStarted, Step::CutAccess)
+        .or(cut_by_hand)
         .or_else(|| at(EntryKind::StepDone, Step::DeclareDisaster));
     let rpo_s = match cut_sync {
         Some(sync) => match (
-            at(EntryKind::StepDone, Step::CutAccess),
+            at(EntryKind::StepDone, Step::CutAccess).or(cut_by_hand),
             at(EntryKind::StepDone, sync),
         ) {
             (Some(c), Some(s)) if s >= c => Some(0),
@@ -350,6 +355,12 @@ pub fn build(recs: &[Record]) -> Result<Report> {
         downtime_s: secs(cut, up),
         rpo_s,
         production_untouched,
+        agent_gaps: find(recs, EntryKind::StepDone, Step::Preflight)
+            .and_then(|r| r.detail["agent_gaps"].as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|g| g.as_str().map(str::to_string))
+            .collect(),
         gates: gates(recs),
         refusals: refusals(recs),
         resumes: resumes(recs),

@@ -157,6 +157,16 @@ pub fn html(r: &Report) -> String {
             esc(r.final_state.left.as_deref().unwrap_or("not recorded"))
         ));
     }
+    let gaps: String = if r.agent_gaps.is_empty() {
+        String::new()
+    } else {
+        let items: String = r
+            .agent_gaps
+            .iter()
+            .map(|g| format!("<li>{}</li>\n", esc(g)))
+            .collect();
+        format!("<h2>Done from this seat or by hand (the nodes' agents do not)</h2><ul>\n{items}</ul>\n")
+    };
     let trees: String = r
         .final_trees
         .iter()
@@ -167,7 +177,7 @@ pub fn html(r: &Report) -> String {
          <style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:.2em .6em;border-bottom:1px solid #ccc}}</style></head><body>\n\
          <h1>DRP {mode} of {svc}</h1><p>run <code>{run}</code> started {started} — <b>{outcome}</b> — production {prod}, DRP {drp}, operator {op}</p>\n\
          <table><tr><th>RTO ({rto_label})</th><td>{rto}</td></tr><tr><th>user-visible downtime</th><td>{down}</td></tr><tr><th>RPO</th><td>{rpo}</td></tr></table>\n\
-         <h2>Timeline</h2>{timeline}\
+         {gaps}<h2>Timeline</h2>{timeline}\
          <h2>Steps (UTC)</h2><table><tr><th>step</th><th>outcome</th><th>start</th><th>end</th><th>duration</th><th>output digest</th><th>output</th></tr>\n{rows}</table>\n\
          <h2>Gates (UTC)</h2><table><tr><th>step</th><th>answer</th><th>by</th><th>at</th></tr>\n{gates}</table>\n\
          <h2>Refusals, way outs and resumes (UTC)</h2>{events}\

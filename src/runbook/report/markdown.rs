@@ -44,6 +44,17 @@ pub fn markdown(r: &Report) -> String {
             None => "",
         },
     );
+    if !r.agent_gaps.is_empty() {
+        // Before the steps: they say why a step was skipped or a check not run.
+        let at = out.find("## Steps").unwrap_or(out.len());
+        let mut gaps =
+            String::from("## Done from this seat or by hand (the nodes' agents do not)\n\n");
+        for g in &r.agent_gaps {
+            gaps.push_str(&format!("- {}\n", cell(g)));
+        }
+        gaps.push('\n');
+        out.insert_str(at, &gaps);
+    }
     for s in &r.steps {
         out.push_str(&format!(
             "| {} | {}{} | {} | {} | {} | {} | {} |\n",

@@ -171,6 +171,9 @@ pub struct Report {
     /// A test only: production's status the same before and after the run.
     #[serde(default)]
     pub production_untouched: Option<bool>,
+    /// What the nodes' agents do not do and this run did from the seat or by hand (OpenSVC
+    /// nodes), as the preflight listed it.
+    pub agent_gaps: Vec<String>,
     /// Every gate's answer, in order.
     pub gates: Vec<GateRow>,
     /// Every refusal, failure and abort, in order.

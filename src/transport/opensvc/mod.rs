@@ -3,11 +3,16 @@
 //! with them as they are, installing nothing there.
 //!
 //! `adapter.rs` answers drpilot's command lines with the agent's commands (a node of flavor
-//! `opensvc2` in nodes.toml); `v2_status.rs` reads `om SVC print status -r --format json` of the v2 (Python) agent;
-//! `v2_log.rs` reads its action logs (`@ n:NODE o:SVC r:RID sc:n` headers, lines starting with
-//! two spaces for info, `W` for warnings, `E` for errors).
+//! `opensvc2` or `opensvc3` in nodes.toml), which `dialect.rs` writes in each agent's words;
+//! `v2_status.rs` and `v3_status.rs` read the agents' status documents (`words.rs` holds what
+//! both share), `v2_log.rs` and `v3_log.rs` their action logs; `watch.rs` polls a node for the
+//! console.
 
 pub mod adapter;
+pub mod dialect;
 pub mod v2_log;
 pub mod v2_status;
+pub mod v3_log;
+pub mod v3_status;
 pub mod watch;
+mod words;

@@ -8,7 +8,10 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::status::{Flags, ResourceStatus, ServiceStatus, Status, SyncInfo, SCHEMA_VERSION};
+use super::words::{comment, order_key, word};
+use crate::status::{
+    Flags, Reported, ResourceStatus, ServiceStatus, Status, SyncInfo, SCHEMA_REPORTED,
+};
 
 /// One resource as v2 prints it.
 #[derive(Debug, Deserialize)]
@@ -31,6 +34,8 @@ struct V2Resource {
     encap: bool,
     #[serde(default)]
     standby: bool,
+    #[serde(default)]
+    provisioned: Option<serde_json::Value>,
 }
 
 /// The part of v2's status document drpilot reads.
@@ -40,41 +45,26 @@ struct V2Status {
     overall: String,
     #[serde(default)]
     updated: Option<f64>,
+    /// 0, or when it was frozen (seconds since the epoch).
+    #[serde(default)]
+    frozen: Option<f64>,
+    #[serde(default)]
+    provisioned: Option<serde_json::Value>,
+    /// The merged status of the optional resources.
+    #[serde(default)]
+    optional: Option<String>,
     #[serde(default)]
     resources: BTreeMap<String, V2Resource>,
 }
 
-/// A status word of v2's (the same seven as drpilot's), or what it was when it is none.
-fn word(w: &str) -> Result<Status, String> {
-    Status::from_word(w).ok_or_else(|| format!("unknown status word '{w}'"))
-}
-
-/// A resource's log entry without its level prefix (`info: not evaluated (instance not up)`).
-fn comment(entry: &str) -> String {
-    for prefix in ["info: ", "warn: ", "warning: ", "error: "] {
-        if let Some(rest) = entry.strip_prefix(prefix) {
-            return rest.to_string();
-        }
-    }
-    entry.to_string()
-}
-
-/// Orders rids as drpilot's tree does: by group in the tutorial's order, then by id.
-fn order_key(rid: &str) -> (usize, String, u64, String) {
-    let (kind, id) = rid.split_once('#').unwrap_or((rid, ""));
-    let group = match crate::status::group_of(rid) {
-        "ip" => 0,
-        "disk" => 1,
-        "fs" => 2,
-        "share" => 3,
-        "container" => 4,
-        "app" => 5,
-        "sync" => 6,
-        _ => 7,
-    };
-    match id.parse::<u64>() {
-        Ok(n) => (group, kind.to_string(), n, String::new()),
-        Err(_) => (group, kind.to_string(), u64::MAX, id.to_string()),
+/// v2's `provisioned`: a boolean or a word (`mixed`, `n/a`), for a resource inside
+/// `{"mtime": …, "state": …}`.
+fn provisioned(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Object(o) => o.get("state").and_then(provisioned),
+        _ => None,
     }
 }
 
@@ -108,6 +98,7 @@ pub fn map(text: &str, service: &str, node: &str) -> Result<ServiceStatus, Strin
             },
             standby: r.standby || matches!(status, Status::StdbyUp | Status::StdbyDown),
             comments: r.log.iter().map(|l| comment(l)).collect(),
+            provisioned: r.provisioned.as_ref().and_then(provisioned),
         });
     }
     let updated = v2
@@ -116,7 +107,7 @@ pub fn map(text: &str, service: &str, node: &str) -> Result<ServiceStatus, Strin
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         .unwrap_or_default();
     Ok(ServiceStatus {
-        schema: SCHEMA_VERSION,
+        schema: SCHEMA_REPORTED,
         service: service.to_string(),
         node: node.to_string(),
         updated,
@@ -126,6 +117,12 @@ pub fn map(text: &str, service: &str, node: &str) -> Result<ServiceStatus, Strin
         hb: Status::NotApplicable,
         resources,
         syncs,
+        reported: Reported {
+            frozen: v2.frozen.map(|t| t != 0.0),
+            provisioned: v2.provisioned.as_ref().and_then(provisioned),
+            optional: v2.optional.as_deref().and_then(Status::from_word),
+            monitor: None,
+        },
     })
 }
 

@@ -1,8 +1,9 @@
-//! A watch stream for a node running the OpenSVC v2 agent, which has no stream of its own
-//! without its daemon: its services are polled every [`POLL_EVERY`] (one v2 status costs about
-//! a second of CPU and 59 MiB), the answers sent as drpilot's watch records, with a heartbeat
-//! every two seconds that gives the poll's age and interval, so the console judges freshness
-//! against the interval (stale past twice it) and says which agent the node runs.
+//! A watch stream for a node running an OpenSVC agent: its services are polled every
+//! [`POLL_EVERY`] (one v2 status costs about a second of CPU and 59 MiB; v2 has no stream of
+//! its own without its daemon, and v3's event stream needs its daemon too), the answers sent as
+//! drpilot's watch records, with a heartbeat every two seconds that gives the poll's age and
+//! interval, so the console judges freshness against the interval (stale past twice it) and
+//! says which agent the node runs.
 
 use std::time::{Duration, Instant};
 
@@ -13,7 +14,7 @@ use crate::protocol::watch::{ProbeCause, ServiceNodes, WatchRecord};
 use crate::status::ServiceStatus;
 use crate::transport::CallOutput;
 
-/// How often a v2 node's services are polled.
+/// How often an OpenSVC node's services are polled.
 pub const POLL_EVERY: Duration = Duration::from_secs(10);
 /// How often the stream says it is alive.
 const BEAT_EVERY: Duration = Duration::from_secs(2);
@@ -21,11 +22,11 @@ const BEAT_EVERY: Duration = Duration::from_secs(2);
 /// Runs the poll loop of `node`, sending each record's line to `send` until it returns false
 /// (the reader went away). `only`: the services to watch (all when empty).
 pub fn run(
-    node: &str,
-    run: adapter::Runner,
+    agent: &adapter::Agent,
     only: &[String],
     send: &mut dyn FnMut(String) -> bool,
 ) -> CallOutput {
+    let node = agent.node;
     let mut hello: Option<Vec<ServiceNodes>> = None;
     let mut last_ok: Option<Instant> = None;
     let mut error: Option<String> = None;
@@ -34,7 +35,7 @@ pub fn run(
         if Instant::now() >= next_poll {
             next_poll = Instant::now() + POLL_EVERY;
             let mut records = Vec::new();
-            match poll(node, run, only) {
+            match poll(agent, only) {
                 Ok((services, statuses)) => {
                     if hello.as_ref() != Some(&services) {
                         records.push(WatchRecord::Hello {
@@ -64,7 +65,9 @@ pub fn run(
             probed_ms_ago: last_ok.map(|t| t.elapsed().as_millis() as u64),
             probe_error: error.clone(),
             probe_every_ms: Some(POLL_EVERY.as_millis() as u64),
-            agent: Some("opensvc2".to_string()),
+            agent: serde_json::to_value(agent.opts.flavor())
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string)),
         };
         if !emit(send, &beat) {
             return ended();
@@ -88,11 +91,10 @@ fn ended() -> CallOutput {
 
 /// One round: the services, then each one's status (its answer's own words on failure).
 fn poll(
-    node: &str,
-    run: adapter::Runner,
+    agent: &adapter::Agent,
     only: &[String],
 ) -> Result<(Vec<ServiceNodes>, Vec<ServiceStatus>), String> {
-    let out = adapter::call(node, run, &["agent".to_string(), "services".to_string()])
+    let out = adapter::call(agent, &["agent".to_string(), "services".to_string()])
         .map_err(|e| format!("{e:#}"))?;
     if !out.success {
         return Err(format!("listing services: {}", out.failure_reason()));
@@ -108,7 +110,7 @@ fn poll(
             .iter()
             .map(|a| a.to_string())
             .collect();
-        let out = adapter::call(node, run, &args).map_err(|e| format!("{e:#}"))?;
+        let out = adapter::call(agent, &args).map_err(|e| format!("{e:#}"))?;
         if !out.success {
             return Err(format!("{}: {}", s.name, out.failure_reason()));
         }
