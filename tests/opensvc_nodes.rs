@@ -3,7 +3,7 @@
 //! commands and read back into drpilot's values. The agent is a script replaying the outputs
 //! recorded from a real v2 setup (tests/fixtures/opensvc-v2).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 mod support;
 
@@ -12,7 +12,7 @@ use drpilot::protocol::log::{Level, LogRecord};
 use drpilot::protocol::verb::{Action, SvcFlags};
 use drpilot::runbook::nodes::{service_nodes, MapOps, NodeOps};
 use drpilot::status::Status;
-use drpilot::transport::{NodeMap, Pool};
+use support::opensvc::Replay;
 
 const REPLAY: &str = r#"#!/bin/sh
 # Replays a recorded OpenSVC v2 agent for service demo; the node's files are under $DRPILOT_ROOT.
@@ -31,17 +31,10 @@ case "$1 $2" in
 esac
 "#;
 
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/opensvc-v2")
-        .join(rel)
-}
+type Setup = Replay;
 
-struct Setup {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-    pool: Pool,
-    nodes: PathBuf,
+fn fixture(rel: &str) -> std::path::PathBuf {
+    support::opensvc::fixture(&format!("opensvc-v2/{rel}"))
 }
 
 /// deb1 down, deb2 down; deb1's start replays the recorded start.
@@ -68,35 +61,7 @@ fn setup() -> Setup {
 
 /// Two replaying nodes, each given `files` (node, fixture, name on the node).
 fn setup_with(files: &[(&str, &str, &str)]) -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().to_path_buf();
-    let om = root.join("om");
-    std::fs::write(&om, REPLAY).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&om, std::fs::Permissions::from_mode(0o755)).unwrap();
-    for (node, from, to) in files {
-        std::fs::create_dir_all(root.join(node)).unwrap();
-        std::fs::copy(fixture(from), root.join(node).join(to)).unwrap();
-    }
-    let mut toml = String::from("[nodes]\n");
-    for n in ["deb1", "deb2"] {
-        toml.push_str(&format!("{n} = \"local:{}\"\n", root.join(n).display()));
-    }
-    for n in ["deb1", "deb2"] {
-        toml.push_str(&format!(
-            "[options.{n}]\nflavor = \"opensvc2\"\nbin = \"{}\"\n",
-            om.display()
-        ));
-    }
-    let map = NodeMap::parse(&toml).expect("nodes.toml");
-    let nodes = root.join("nodes.toml");
-    std::fs::write(&nodes, &toml).unwrap();
-    Setup {
-        pool: Pool::new(map),
-        root,
-        nodes,
-        _dir: dir,
-    }
+    Replay::new(REPLAY, "opensvc2", "opensvc-v2", files)
 }
 
 #[test]
@@ -257,14 +222,6 @@ fn rehearse(s: &Setup, seat: &Path) -> support::Run {
         .into()
 }
 
-fn commands(s: &Setup, node: &str) -> Vec<String> {
-    std::fs::read_to_string(s.root.join(node).join("commands"))
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
 #[test]
 fn a_rehearsal_on_opensvc_nodes_goes_around_what_their_agent_cannot_do_and_says_so() {
     let s = failover_setup();
@@ -275,12 +232,12 @@ fn a_rehearsal_on_opensvc_nodes_goes_around_what_their_agent_cannot_do_and_says_
 
     // The agents were told the tutorial's procedure, each verb on its own node, nothing else.
     assert_eq!(
-        commands(&s, "deb1"),
+        s.commands("deb1"),
         ["demo syncupdate --local --force", "demo stop --local"],
         "{out}"
     );
     // The start reached deb2's agent only after this seat asked deb1 (the agent has no guard).
-    assert_eq!(commands(&s, "deb2"), ["demo start --local"], "{out}");
+    assert_eq!(s.commands("deb2"), ["demo start --local"], "{out}");
     assert!(
         out.contains("split-brain guard (asked from this seat): deb1"),
         "{out}"

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod opensvc;
+
 pub mod pty;
 
 pub mod qemu;
