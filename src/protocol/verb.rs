@@ -272,6 +272,26 @@ impl SvcFlags {
     }
 }
 
+/// The stop verbs a `drp_cut_access` hook (or an OpenSVC node's `cut_access` in the node map)
+/// may name.
+pub fn cut_access_action(verb: &str) -> Option<Action> {
+    Some(match verb {
+        "stop" => Action::Stop(None),
+        "stopapp" => Action::Stop(Some(Group::App)),
+        "stopip" => Action::Stop(Some(Group::Ip)),
+        "stopcontainer" => Action::Stop(Some(Group::Container)),
+        _ => return None,
+    })
+}
+
+/// The start verb that undoes a cut-access stop verb (`stopapp` → `startapp`).
+pub fn restore_access_action(verb: &str) -> Option<Action> {
+    Some(match cut_access_action(verb)? {
+        Action::Stop(group) => Action::Start(group),
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

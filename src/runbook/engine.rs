@@ -530,6 +530,9 @@ impl<'a> Engine<'a> {
                         "RPO: the last replica on {drp} is {s}s old ({})",
                         last.clone().unwrap_or_default()
                     )),
+                    None if st.syncs.is_empty() => self.op.say(&format!(
+                        "RPO unknown: {drp} reports no replica age (an OpenSVC agent does not)"
+                    )),
                     None => self.op.say(&format!("RPO unknown: {drp} holds no replica")),
                 }
                 Ok(json!({"rpo_s": rpo, "last_sync": last}))

@@ -74,7 +74,10 @@ mod tests {
     fn ignores_unknown_fields_but_not_unknown_schemas() {
         let doc = r#"{"schema":1,"service":"s","node":"n","updated":"","overall":"up","avail":"up","sync":"n/a","hb":"n/a","resources":[],"syncs":[],"later":true}"#;
         assert!(parse_json(doc).is_ok());
-        let next = doc.replace(r#""schema":1"#, r#""schema":2"#);
+        // 2 is a status mapped from another agent's; 3 is unknown.
+        let mapped = doc.replace(r#""schema":1"#, r#""schema":2"#);
+        assert!(parse_json(&mapped).is_ok());
+        let next = doc.replace(r#""schema":1"#, r#""schema":3"#);
         assert!(parse_json(&next).is_err());
     }
 

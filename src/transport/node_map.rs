@@ -134,7 +134,7 @@ impl NodeOptions {
             if drpilot {
                 bail!("cut_access is for OpenSVC nodes: a drpilot node reads drp_cut_access from the service's config");
             }
-            if crate::agent::action::cut_access_action(verb).is_none() {
+            if crate::protocol::verb::cut_access_action(verb).is_none() {
                 bail!("cut_access = \"{verb}\" is not one of stop, stopapp, stopip, stopcontainer");
             }
         }

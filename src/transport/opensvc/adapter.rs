@@ -7,8 +7,7 @@
 use color_eyre::eyre::Result;
 
 use super::dialect::Dialect;
-use crate::agent::action::{cut_access_action, restore_access_action};
-use crate::protocol::verb::Action;
+use crate::protocol::verb::{cut_access_action, restore_access_action, Action};
 use crate::protocol::watch::ServiceNodes;
 use crate::transport::{CallOutput, NodeOptions};
 
