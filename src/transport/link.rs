@@ -24,6 +24,9 @@ pub struct Link {
     /// The node's options: with an OpenSVC agent, drpilot's command lines are translated for
     /// it (`opensvc::adapter`), which reads its `cut_access` and `app_check` there.
     opts: NodeOptions,
+    /// Wakes the poll of an OpenSVC node's watch when an action through this link (any clone)
+    /// changed the node.
+    wake: super::opensvc::watch::Wake,
 }
 
 #[derive(Clone)]
@@ -38,6 +41,7 @@ impl Link {
         Ok(Self {
             kind: Kind::Local(LocalNode::new(node, root)?),
             opts: NodeOptions::default(),
+            wake: Default::default(),
         })
     }
 
@@ -56,6 +60,7 @@ impl Link {
                     flavor: Some(flavor),
                     ..opts.clone()
                 },
+                wake: Default::default(),
             }),
         }
     }
@@ -70,6 +75,7 @@ impl Link {
         Ok(Self {
             kind: Kind::Ssh(SshNode::connect(node, addr, opts, ssh).await?),
             opts: opts.clone(),
+            wake: Default::default(),
         })
     }
 
@@ -119,6 +125,7 @@ impl Link {
                 node: link.node(),
                 opts: &link.opts,
                 run: &run,
+                wake: &link.wake,
             };
             let mut send = |l: String| tx.blocking_send(l).is_ok();
             if args.first().is_some_and(|a| a == "agent")
@@ -197,6 +204,7 @@ impl Transport for Link {
                 node: self.node(),
                 opts: &self.opts,
                 run: &run,
+                wake: &self.wake,
             };
             return super::opensvc::adapter::call(&agent, args);
         }

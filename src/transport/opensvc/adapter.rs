@@ -23,6 +23,8 @@ pub struct Agent<'a> {
     pub opts: &'a NodeOptions,
     /// Runs its agent's command.
     pub run: Runner<'a>,
+    /// Poked after an action, so the node's poll reads the change at once.
+    pub wake: &'a super::watch::Wake,
 }
 
 /// The flags of a `drpilot svc` command line the adapter reads.
@@ -186,7 +188,9 @@ fn svc_call(agent: &Agent, svc: &str, rest: &[String]) -> Result<CallOutput> {
     else {
         return Ok(refused(agent, &format!("`{}`", action.verb())));
     };
-    let out = (agent.run)(&argv)?;
+    let out = (agent.run)(&argv);
+    agent.wake.poke();
+    let out = out?;
     // The agent's log as drpilot's agent prints its own: JSON records, or the text columns.
     let now = chrono::Utc::now();
     let ts = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
@@ -282,10 +286,12 @@ mod tests {
             flavor: Some(crate::transport::Flavor::Opensvc2),
             ..NodeOptions::default()
         };
+        let wake = crate::transport::opensvc::watch::Wake::default();
         let agent = Agent {
             node: "deb1",
             opts: &bare,
             run: &no_run,
+            wake: &wake,
         };
         let why = translate(&agent, &Action::CutAccess, &[]).unwrap_err();
         assert!(why.contains("no cut_access"), "{why}");

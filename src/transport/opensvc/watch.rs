@@ -5,6 +5,7 @@
 //! interval, so the console judges freshness against the interval (stale past twice it) and
 //! says which agent the node runs.
 
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -72,7 +73,35 @@ pub fn run(
         if !emit(send, &beat) {
             return ended();
         }
-        std::thread::sleep(BEAT_EVERY);
+        if agent.wake.wait(BEAT_EVERY) {
+            // An action through this node's link changed what the poll reads: read it now.
+            next_poll = Instant::now();
+        }
+    }
+}
+
+/// Wakes a node's poll loop before its time: an action run through the same link (the
+/// console's runbook or action, sharing the seat's session) changed what it polls, so the trees
+/// show the result within a status call rather than up to [`POLL_EVERY`] later.
+#[derive(Clone, Default)]
+pub struct Wake(Arc<(Mutex<bool>, Condvar)>);
+
+impl Wake {
+    /// Something changed on the node.
+    pub fn poke(&self) {
+        let (flag, cv) = &*self.0;
+        *flag.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        cv.notify_all();
+    }
+
+    /// Waits at most `limit`; whether it was poked (the poke is taken).
+    pub fn wait(&self, limit: Duration) -> bool {
+        let (flag, cv) = &*self.0;
+        let guard = flag.lock().unwrap_or_else(|e| e.into_inner());
+        let (mut guard, _) = cv
+            .wait_timeout_while(guard, limit, |poked| !*poked)
+            .unwrap_or_else(|e| e.into_inner());
+        std::mem::take(&mut *guard)
     }
 }
 
@@ -120,4 +149,76 @@ fn poll(
         );
     }
     Ok((services, statuses))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::{Flavor, NodeOptions};
+
+    #[test]
+    fn a_poke_wakes_the_wait_and_is_taken() {
+        let wake = Wake::default();
+        assert!(!wake.wait(Duration::from_millis(10)));
+        let other = wake.clone();
+        let t = std::thread::spawn(move || other.poke());
+        assert!(wake.wait(Duration::from_secs(30)));
+        t.join().unwrap();
+        assert!(
+            !wake.wait(Duration::from_millis(10)),
+            "taken by the first wait"
+        );
+    }
+
+    #[test]
+    fn an_action_through_the_link_makes_the_poll_read_the_node_at_once() {
+        // A fake v2 agent: one service, its status; every status call counted.
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let om = |argv: &[String]| -> color_eyre::eyre::Result<CallOutput> {
+            let text = match argv.get(1).map(String::as_str) {
+                Some("ls") => "demo".to_string(),
+                Some("get") => "deb1".to_string(),
+                _ => {
+                    calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    r#"{"avail":"up","overall":"up","resources":{}}"#.to_string()
+                }
+            };
+            Ok(CallOutput {
+                success: true,
+                code: Some(0),
+                stdout: text.into_bytes(),
+                ..CallOutput::default()
+            })
+        };
+        let opts = NodeOptions {
+            flavor: Some(Flavor::Opensvc2),
+            ..NodeOptions::default()
+        };
+        let wake = Wake::default();
+        let agent = adapter::Agent {
+            node: "deb1",
+            opts: &opts,
+            run: &om,
+            wake: &wake,
+        };
+        let started = Instant::now();
+        let mut statuses = 0;
+        let mut send = |line: String| {
+            if line.contains("\"status\"") {
+                statuses += 1;
+                if statuses == 1 {
+                    // The first poll is read: an action now changes the node.
+                    wake.poke();
+                }
+            }
+            statuses < 2
+        };
+        run(&agent, &[], &mut send);
+        assert_eq!(statuses, 2);
+        assert!(
+            started.elapsed() < POLL_EVERY,
+            "the second poll came at the poke, not {}s later",
+            POLL_EVERY.as_secs()
+        );
+    }
 }
