@@ -75,6 +75,26 @@ fn an_opensvc_node_is_discovered_read_and_driven_through_the_transport() {
     let st = ops.status("deb1").expect("status of deb1");
     assert_eq!((st.service.as_str(), st.node.as_str()), ("demo", "deb1"));
     assert_eq!(st.avail, Status::Down);
+    // No state directory on deb1: no replica age is claimed, not even "never".
+    assert!(st.syncs.is_empty(), "{:?}", st.syncs);
+    // The agent's last_sync files give each sync resource its last sync (never: no file).
+    s.synced(
+        "deb1",
+        "sync#1",
+        "deb2",
+        std::time::Duration::from_secs(300),
+    );
+    let st = ops.status("deb1").expect("status of deb1");
+    let sync1 = st.syncs.iter().find(|x| x.rid == "sync#1").expect("sync#1");
+    let at = chrono::DateTime::parse_from_rfc3339(sync1.last_sync.as_deref().unwrap()).unwrap();
+    let age = chrono::Utc::now() - at.with_timezone(&chrono::Utc);
+    assert!((295..=330).contains(&age.num_seconds()), "{age}");
+    let i0 = st
+        .syncs
+        .iter()
+        .find(|x| x.rid == "sync#i0")
+        .expect("sync#i0");
+    assert_eq!(i0.last_sync, None);
     // The split-brain guard reads it as drpilot's own answer: the service does not run there.
     assert_eq!(ops.answer("deb1").runs(), Some(false));
     assert_eq!(ops.answer("deb2").runs(), Some(false));
@@ -281,4 +301,37 @@ fn a_rehearsal_on_opensvc_nodes_goes_around_what_their_agent_cannot_do_and_says_
     for node in ["deb1", "deb2"] {
         assert!(!s.root.join(node).join("var").exists());
     }
+}
+
+#[test]
+fn a_disaster_on_opensvc_nodes_starts_the_drp_node_with_its_replica_age_as_the_rpo() {
+    let s = failover_setup();
+    // The DRP node's agent last received the data 10 minutes ago; production is lost.
+    s.synced(
+        "deb2",
+        "sync#1",
+        "deb2",
+        std::time::Duration::from_secs(600),
+    );
+    std::fs::rename(s.root.join("deb1"), s.root.join("deb1.lost")).unwrap();
+    let seat = tempfile::tempdir().unwrap();
+    let run: support::Run = support::bin()
+        .args(["drp", "disaster", "demo", "--yes", "--nodes"])
+        .arg(&s.nodes)
+        .env("XDG_STATE_HOME", seat.path())
+        .output()
+        .expect("run drpilot")
+        .into();
+    let out = format!("{}{}", run.stdout, run.stderr);
+    assert!(run.ok, "{out}");
+    // The declared-lost production does not block the seat's guard; the start reached deb2.
+    assert!(out.contains("RPO: the last replica on deb2 is 6"), "{out}");
+    assert!(
+        out.contains("split-brain guard (asked from this seat): deb1")
+            && out.contains("declared lost"),
+        "{out}"
+    );
+    assert_eq!(s.commands("deb2"), ["demo start --local"], "{out}");
+    let report = support::report_named_in(&run.stdout);
+    assert!(report.contains("| RPO | 6"), "{report}");
 }

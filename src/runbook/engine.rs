@@ -531,7 +531,8 @@ impl<'a> Engine<'a> {
                         last.clone().unwrap_or_default()
                     )),
                     None if st.syncs.is_empty() => self.op.say(&format!(
-                        "RPO unknown: {drp} reports no replica age (an OpenSVC agent does not)"
+                        "RPO unknown: {drp} reports no replica age (an OpenSVC node whose \
+                         last_sync files could not be read: check var in the node map)"
                     )),
                     None => self.op.say(&format!("RPO unknown: {drp} holds no replica")),
                 }

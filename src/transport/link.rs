@@ -121,10 +121,12 @@ impl Link {
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         let task = tokio::task::spawn_blocking(move || {
             let run = |argv: &[String]| link.raw_call(argv, Some(Duration::from_secs(3600)));
+            let program = |argv: &[String]| link.raw_program(argv, Some(Duration::from_secs(60)));
             let agent = super::opensvc::adapter::Agent {
                 node: link.node(),
                 opts: &link.opts,
                 run: &run,
+                program: &program,
                 wake: &link.wake,
             };
             let mut send = |l: String| tx.blocking_send(l).is_ok();
@@ -155,6 +157,14 @@ impl Link {
         match &self.kind {
             Kind::Local(l) => l.call(args, None, timeout),
             Kind::Ssh(s) => blocking::call(s, args, None, timeout),
+        }
+    }
+
+    /// Runs another program on the node (`argv[0]` and its arguments), for the OpenSVC adapter.
+    fn raw_program(&self, argv: &[String], timeout: Option<Duration>) -> Result<CallOutput> {
+        match &self.kind {
+            Kind::Local(l) => l.call_program(argv, timeout),
+            Kind::Ssh(s) => block_on(s.run_program(argv, timeout))?,
         }
     }
 
@@ -200,10 +210,12 @@ impl Transport for Link {
     ) -> Result<CallOutput> {
         if self.opts.flavor() != Flavor::Drpilot {
             let run = |argv: &[String]| self.raw_call(argv, timeout);
+            let program = |argv: &[String]| self.raw_program(argv, timeout);
             let agent = super::opensvc::adapter::Agent {
                 node: self.node(),
                 opts: &self.opts,
                 run: &run,
+                program: &program,
                 wake: &self.wake,
             };
             return super::opensvc::adapter::call(&agent, args);

@@ -95,6 +95,22 @@ impl LocalNode {
         run_child(cmd, input, timeout).wrap_err_with(|| format!("reaching node {}", self.node))
     }
 
+    /// Runs another program of the node (`argv[0]`, found in PATH) with its arguments: what an
+    /// OpenSVC node's adapter reads beside its agent (the replica's `last_sync` files).
+    pub(super) fn call_program(
+        &self,
+        argv: &[String],
+        timeout: Option<Duration>,
+    ) -> Result<CallOutput> {
+        let Some((program, args)) = argv.split_first() else {
+            bail!("node {}: no program to run", self.node);
+        };
+        let mut cmd = Command::new(program);
+        cmd.args(args);
+        run_child(cmd, None, timeout)
+            .wrap_err_with(|| format!("running {program} on node {}", self.node))
+    }
+
     /// Runs `drpilot ARGS` on the caller's thread, handing each stdout line to `on_line`.
     pub(super) fn call_lines(
         &self,

@@ -82,6 +82,10 @@ pub struct NodeOptions {
     /// skipped and trust the status tree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_check: Option<String>,
+    /// An OpenSVC node's state directory (default `/var/lib/opensvc`), where its agent keeps
+    /// the `last_sync_<node>` files the replica's age is read from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub var: Option<PathBuf>,
 }
 
 /// The agent a node runs.
@@ -130,6 +134,14 @@ impl NodeOptions {
             }
         }
         let drpilot = self.flavor() == Flavor::Drpilot;
+        if let Some(var) = &self.var {
+            if drpilot {
+                bail!("var is for OpenSVC nodes (their agent's state directory)");
+            }
+            if !var.is_absolute() || var.to_str().is_none() {
+                bail!("var {} is not an absolute UTF-8 path", var.display());
+            }
+        }
         if let Some(verb) = &self.cut_access {
             if drpilot {
                 bail!("cut_access is for OpenSVC nodes: a drpilot node reads drp_cut_access from the service's config");

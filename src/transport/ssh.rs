@@ -225,7 +225,26 @@ impl SshNode {
         input: Option<mpsc::Receiver<Vec<u8>>>,
         timeout: Option<Duration>,
     ) -> Result<CallOutput> {
-        let mut argv = self.remote_argv(args);
+        self.run_remote(self.remote_argv(args), input, timeout)
+            .await
+    }
+
+    /// Runs another program of the node (`argv[0]`, as the node's PATH finds it) through this
+    /// session, at most `timeout`: what an OpenSVC node's adapter reads beside its agent.
+    pub(crate) async fn run_program(
+        &self,
+        argv: &[String],
+        timeout: Option<Duration>,
+    ) -> Result<CallOutput> {
+        self.run_remote(argv.to_vec(), None, timeout).await
+    }
+
+    async fn run_remote(
+        &self,
+        mut argv: Vec<String>,
+        input: Option<mpsc::Receiver<Vec<u8>>>,
+        timeout: Option<Duration>,
+    ) -> Result<CallOutput> {
         let Some(limit) = timeout else {
             return self.run_argv(&argv, input).await;
         };

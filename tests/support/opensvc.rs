@@ -50,8 +50,9 @@ impl Replay {
         }
         for n in ["deb1", "deb2"] {
             toml.push_str(&format!(
-                "[options.{n}]\nflavor = \"{flavor}\"\nbin = \"{}\"\n",
-                om.display()
+                "[options.{n}]\nflavor = \"{flavor}\"\nbin = \"{}\"\nvar = \"{}\"\n",
+                om.display(),
+                root.join(n).join("var").display()
             ));
         }
         let map = NodeMap::parse(&toml).expect("nodes.toml");
@@ -63,6 +64,16 @@ impl Replay {
             nodes,
             _dir: dir,
         }
+    }
+
+    /// Makes `node`'s agent say that `rid` last synced to `peer` `age` ago (the agent's
+    /// `last_sync_<peer>` file, its modification time).
+    pub fn synced(&self, node: &str, rid: &str, peer: &str, age: std::time::Duration) {
+        let dir = self.root.join(node).join("var/svc/demo").join(rid);
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = std::fs::File::create(dir.join(format!("last_sync_{peer}"))).unwrap();
+        file.set_modified(std::time::SystemTime::now() - age)
+            .unwrap();
     }
 
     /// The commands `node`'s agent was given that changed something, in order.

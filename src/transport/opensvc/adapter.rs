@@ -23,6 +23,9 @@ pub struct Agent<'a> {
     pub opts: &'a NodeOptions,
     /// Runs its agent's command.
     pub run: Runner<'a>,
+    /// Runs another program on the node (`argv[0]`): the replica's `last_sync` files are read
+    /// with `find`.
+    pub program: Runner<'a>,
     /// Poked after an action, so the node's poll reads the change at once.
     pub wake: &'a super::watch::Wake,
 }
@@ -142,8 +145,23 @@ fn status(agent: &Agent, svc: &str, json: bool) -> Result<CallOutput> {
     }
     Ok(
         match agent.dialect().read_status(&out.stdout_text(), svc, node) {
-            Ok(st) if json => answered(crate::status::render_json(&st), &out),
-            Ok(st) => answered(crate::status::render_text(&st, &|_, w| w.to_string()), &out),
+            Ok(mut st) => {
+                // The replica's age, from the agent's files (its status does not say it).
+                let rids: Vec<String> = st
+                    .resources
+                    .iter()
+                    .filter(|r| crate::status::group_of(&r.rid) == "sync")
+                    .map(|r| r.rid.clone())
+                    .collect();
+                if !rids.is_empty() {
+                    st.syncs = super::replica::ages(agent, svc, &rids).unwrap_or_default();
+                }
+                if json {
+                    answered(crate::status::render_json(&st), &out)
+                } else {
+                    answered(crate::status::render_text(&st, &|_, w| w.to_string()), &out)
+                }
+            }
             Err(e) => {
                 CallOutput::refusal(format!("{node} answered a status drpilot cannot read: {e}"))
             }
@@ -291,6 +309,7 @@ mod tests {
             node: "deb1",
             opts: &bare,
             run: &no_run,
+            program: &no_run,
             wake: &wake,
         };
         let why = translate(&agent, &Action::CutAccess, &[]).unwrap_err();

@@ -10,6 +10,7 @@
 
 pub mod adapter;
 pub mod dialect;
+pub mod replica;
 pub mod v2_log;
 pub mod v2_status;
 pub mod v3_log;

@@ -199,6 +199,7 @@ mod tests {
             node: "deb1",
             opts: &opts,
             run: &om,
+            program: &om,
             wake: &wake,
         };
         let started = Instant::now();
