@@ -23,6 +23,7 @@ case "$1 $2" in
   "demo start"|"demo stop"|"demo syncupdate"|"demo run")
     echo "$*" > "$DRPILOT_ROOT/last-command"
     echo "$*" >> "$DRPILOT_ROOT/commands"
+    if [ -f "$DRPILOT_ROOT/fail-$2" ]; then echo "E $2 failed"; exit 1; fi
     if [ -f "$DRPILOT_ROOT/$2.log" ]; then cat "$DRPILOT_ROOT/$2.log"; fi
     if [ -f "$DRPILOT_ROOT/after-$2.json" ]; then
       cp "$DRPILOT_ROOT/after-$2.json" "$DRPILOT_ROOT/status.json"
@@ -334,4 +335,39 @@ fn a_disaster_on_opensvc_nodes_starts_the_drp_node_with_its_replica_age_as_the_r
     assert_eq!(s.commands("deb2"), ["demo start --local"], "{out}");
     let report = support::report_named_in(&run.stdout);
     assert!(report.contains("| RPO | 6"), "{report}");
+}
+
+#[test]
+fn a_failed_stop_on_opensvc_nodes_is_rolled_back_through_the_seat_s_guard() {
+    let s = failover_setup();
+    std::fs::write(s.root.join("deb1/fail-stop"), "").unwrap();
+    let seat = tempfile::tempdir().unwrap();
+    let run = rehearse(&s, seat.path());
+    let out = format!("{}{}", run.stdout, run.stderr);
+    assert!(!run.ok, "{out}");
+    // --yes chooses the rollback: production is started again, after the seat asked deb2.
+    assert_eq!(
+        s.commands("deb1"),
+        [
+            "demo syncupdate --local --force",
+            "demo stop --local",
+            "demo start --local"
+        ],
+        "{out}"
+    );
+    assert!(s.commands("deb2").is_empty(), "{out}");
+    support::assert_order(
+        &out,
+        &[
+            "stop_production failed",
+            "rollback: start on deb1",
+            "split-brain guard (asked from this seat): deb2",
+            "run aborted at stop_production: rolled back",
+        ],
+    );
+    // The cut done by hand is undone by hand: the run says so.
+    assert!(
+        out.contains("user access to deb1 was cut by hand: restore it by hand"),
+        "{out}"
+    );
 }

@@ -116,6 +116,9 @@ pub struct Engine<'a> {
     /// The steps that changed a node so far (done, or failed after they began): what a
     /// rollback undoes and why a stop offers one.
     changed: Vec<Step>,
+    /// User access was cut by hand (a node with no command for it): a stopped run says so, and
+    /// that it is restored by hand too.
+    cut_by_hand: bool,
 }
 
 impl<'a> Engine<'a> {
@@ -137,6 +140,7 @@ impl<'a> Engine<'a> {
             journal,
             sink,
             changed: Vec::new(),
+            cut_by_hand: false,
         };
         engine.record(EntryKind::RunStarted, None, detail)?;
         Ok(engine)
@@ -173,6 +177,11 @@ impl<'a> Engine<'a> {
             .collect();
         // A step that began changed its node, done or not.
         let mut changed: Vec<Step> = Vec::new();
+        let cut_by_hand = spec.mode != Mode::Disaster
+            && records.iter().any(|r| {
+                r.kind == EntryKind::StepSkipped
+                    && r.step.as_deref() == Some(Step::CutAccess.name())
+            });
         for r in records.iter().filter(|r| r.kind == EntryKind::StepStarted) {
             if let Some(step) = r.step.as_deref().and_then(Step::from_name) {
                 if step.changes_a_node() && !changed.contains(&step) {
@@ -189,6 +198,7 @@ impl<'a> Engine<'a> {
             journal,
             sink,
             changed,
+            cut_by_hand,
         };
         engine.record(EntryKind::Resumed, None, resumed)?;
         Ok((engine, done))
@@ -234,6 +244,7 @@ impl<'a> Engine<'a> {
                     Stopped::Refused
                 } else if let Some(why) = self.done_by_hand(step) {
                     self.skip(step, &why, &format!("(done by hand: {why})"))?;
+                    self.cut_by_hand = true;
                     break;
                 } else {
                     match self.attempt(step)? {
@@ -361,6 +372,12 @@ impl<'a> Engine<'a> {
             let node = self.node_of(Step::CutAccess);
             text.push_str(&format!(
                 "; user access is cut on {node} (`drpilot svc {svc} restoreaccess` there restores it)"
+            ));
+        }
+        if self.cut_by_hand {
+            let node = self.node_of(Step::CutAccess);
+            text.push_str(&format!(
+                "; user access to {node} was cut by hand: restore it by hand"
             ));
         }
         let up = |key: &str| matches!(finals[key]["avail"].as_str(), Some("up" | "warn"));
@@ -530,10 +547,17 @@ impl<'a> Engine<'a> {
                         "RPO: the last replica on {drp} is {s}s old ({})",
                         last.clone().unwrap_or_default()
                     )),
-                    None if st.syncs.is_empty() => self.op.say(&format!(
-                        "RPO unknown: {drp} reports no replica age (an OpenSVC node whose \
+                    None if st.syncs.is_empty()
+                        && st
+                            .resources
+                            .iter()
+                            .any(|r| crate::status::group_of(&r.rid) == "sync") =>
+                    {
+                        self.op.say(&format!(
+                            "RPO unknown: {drp} reports no replica age (an OpenSVC node whose \
                          last_sync files could not be read: check var in the node map)"
-                    )),
+                        ))
+                    }
                     None => self.op.say(&format!("RPO unknown: {drp} holds no replica")),
                 }
                 Ok(json!({"rpo_s": rpo, "last_sync": last}))

@@ -310,3 +310,52 @@ pub fn in_force(pool: &Pool, nodes: &[String], svc: &str) -> Vec<(String, LeaseV
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::NodeMap;
+
+    fn spec() -> LeaseSpec {
+        LeaseSpec {
+            svc: "demo".parse().unwrap(),
+            run: "demo-20261201T000000Z-0001".parse().unwrap(),
+            mode: Mode::Rehearsal,
+            holder: crate::runbook::seat::this_seat(),
+            started: "2026-12-01T00:00:00Z".into(),
+            ttl: Duration::from_secs(30),
+        }
+    }
+
+    #[test]
+    fn the_seat_alone_holds_a_run_only_when_no_node_that_could_hold_its_lease_failed() {
+        // lease-a runs drpilot but cannot be reached; lease-b runs OpenSVC (keeps no run state).
+        let mixed = NodeMap::parse(
+            "[nodes]\nlease-a = \"local:/nonexistent/lease-a\"\nlease-b = \"local:/nonexistent/lease-b\"\n\
+             [options.lease-b]\nflavor = \"opensvc2\"\n",
+        )
+        .unwrap();
+        let pool = Pool::new(mixed);
+        let nodes = ["lease-a".to_string(), "lease-b".to_string()];
+        let refused = Keeper::take(&pool, spec(), &nodes, Claim::Fresh)
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            refused.contains("no node of demo holds the run's lease"),
+            "{refused}"
+        );
+
+        // Every node keeps no run state: the seat's lock is the lease, and acting is allowed.
+        let opensvc = NodeMap::parse(
+            "[nodes]\nlease-c = \"local:/nonexistent/lease-c\"\nlease-d = \"local:/nonexistent/lease-d\"\n\
+             [options.lease-c]\nflavor = \"opensvc2\"\n[options.lease-d]\nflavor = \"opensvc3\"\n",
+        )
+        .unwrap();
+        let pool = Pool::new(opensvc);
+        let nodes = ["lease-c".to_string(), "lease-d".to_string()];
+        let keeper = Keeper::take(&pool, spec(), &nodes, Claim::Fresh).expect("seat only");
+        assert!(keeper.held_on("lease-d").is_ok());
+        assert!(keeper.renew().is_none());
+    }
+}

@@ -8,10 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::words::{comment, order_key, word};
-use crate::status::{
-    Flags, Reported, ResourceStatus, ServiceStatus, Status, SyncInfo, SCHEMA_REPORTED,
-};
+use super::words::{comment, flags, service_status, Row};
+use crate::status::{Reported, ServiceStatus, Status};
 
 /// One resource as v2 prints it.
 #[derive(Debug, Deserialize)]
@@ -72,58 +70,39 @@ fn provisioned(v: &serde_json::Value) -> Option<String> {
 pub fn map(text: &str, service: &str, node: &str) -> Result<ServiceStatus, String> {
     let v2: V2Status =
         serde_json::from_str(text).map_err(|e| format!("not a v2 status document: {e}"))?;
-    let mut resources = Vec::new();
-    let syncs: Vec<SyncInfo> = Vec::new();
-    let mut sync = Status::NotApplicable;
-    let mut rids: Vec<&String> = v2.resources.keys().collect();
-    rids.sort_by_key(|r| order_key(r));
-    for rid in rids {
-        let r = &v2.resources[rid];
-        let status = word(&r.status).map_err(|e| format!("{rid}: {e}"))?;
-        // The replica's age lives in the agent's `last_sync_<peer>` files, not in this
-        // document: without it no age is claimed (never a made-up "never synced").
-        if crate::status::group_of(rid) == "sync" {
-            sync = sync.merge(status);
-        }
-        resources.push(ResourceStatus {
+    let rows = v2
+        .resources
+        .iter()
+        .map(|(rid, r)| Row {
             rid: rid.clone(),
+            status: r.status.clone(),
             type_name: r.type_name.clone(),
             label: r.label.clone(),
-            status,
-            flags: Flags {
-                monitored: r.monitor,
-                disabled: r.disable,
-                optional: r.optional,
-                encap: r.encap,
-            },
-            standby: r.standby || matches!(status, Status::StdbyUp | Status::StdbyDown),
+            flags: flags(r.monitor, r.disable, r.optional, r.encap),
+            standby: r.standby,
             comments: r.log.iter().map(|l| comment(l)).collect(),
             provisioned: r.provisioned.as_ref().and_then(provisioned),
-        });
-    }
+        })
+        .collect();
     let updated = v2
         .updated
         .and_then(|t| chrono::DateTime::from_timestamp(t as i64, 0))
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         .unwrap_or_default();
-    Ok(ServiceStatus {
-        schema: SCHEMA_REPORTED,
-        service: service.to_string(),
-        node: node.to_string(),
+    let reported = Reported {
+        frozen: v2.frozen.map(|t| t != 0.0),
+        provisioned: v2.provisioned.as_ref().and_then(provisioned),
+        optional: v2.optional.as_deref().and_then(Status::from_word),
+        monitor: None,
+    };
+    service_status(
+        service,
+        node,
         updated,
-        overall: word(&v2.overall).map_err(|e| format!("overall: {e}"))?,
-        avail: word(&v2.avail).map_err(|e| format!("avail: {e}"))?,
-        sync,
-        hb: Status::NotApplicable,
-        resources,
-        syncs,
-        reported: Reported {
-            frozen: v2.frozen.map(|t| t != 0.0),
-            provisioned: v2.provisioned.as_ref().and_then(provisioned),
-            optional: v2.optional.as_deref().and_then(Status::from_word),
-            monitor: None,
-        },
-    })
+        (&v2.avail, &v2.overall),
+        rows,
+        reported,
+    )
 }
 
 #[cfg(test)]

@@ -2,15 +2,14 @@
 //! v2's (`v2_status`): a list of instance states, one per node, of which the node's own is
 //! read; avail and overall as the agent computed them; each resource's log entries as comments
 //! without their level; frozen, provisioned and the monitor's state kept as reported (schema 2).
+//! What both agents share is `words.rs`.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::words::{order_key, word};
-use crate::status::{
-    Flags, Reported, ResourceStatus, ServiceStatus, Status, SyncInfo, SCHEMA_REPORTED,
-};
+use super::words::{flags, service_status, Row};
+use crate::status::{Reported, ServiceStatus, Status};
 
 /// A resource's log entry.
 #[derive(Debug, Deserialize)]
@@ -116,32 +115,20 @@ pub fn map(text: &str, service: &str, node: &str) -> Result<ServiceStatus, Strin
         }
     };
     let st = &inst.status;
-    let mut resources = Vec::new();
-    let mut sync = Status::NotApplicable;
-    let mut rids: Vec<&String> = st.resources.keys().collect();
-    rids.sort_by_key(|r| order_key(r));
-    for rid in rids {
-        let r = &st.resources[rid];
-        let status = word(&r.status).map_err(|e| format!("{rid}: {e}"))?;
-        if crate::status::group_of(rid) == "sync" {
-            sync = sync.merge(status);
-        }
-        resources.push(ResourceStatus {
+    let rows = st
+        .resources
+        .iter()
+        .map(|(rid, r)| Row {
             rid: rid.clone(),
+            status: r.status.clone(),
             type_name: r.type_name.clone(),
             label: r.label.clone(),
-            status,
-            flags: Flags {
-                monitored: r.monitor,
-                disabled: r.disable,
-                optional: r.optional,
-                encap: r.encap,
-            },
-            standby: r.standby || matches!(status, Status::StdbyUp | Status::StdbyDown),
+            flags: flags(r.monitor, r.disable, r.optional, r.encap),
+            standby: r.standby,
             comments: r.log.iter().map(|l| l.message.trim().to_string()).collect(),
             provisioned: r.provisioned.as_ref().and_then(|p| p.state.clone()),
-        });
-    }
+        })
+        .collect();
     let updated = st
         .updated_at
         .as_deref()
@@ -151,32 +138,26 @@ pub fn map(text: &str, service: &str, node: &str) -> Result<ServiceStatus, Strin
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         })
         .unwrap_or_default();
-    // The replica's age lives in the agent's `last_sync_<peer>` files (their mtime), not in
-    // this document: without it no age is claimed.
-    let syncs: Vec<SyncInfo> = Vec::new();
-    Ok(ServiceStatus {
-        schema: SCHEMA_REPORTED,
-        service: service.to_string(),
-        node: node.to_string(),
+    let reported = Reported {
+        frozen: st.frozen_at.as_deref().map(|t| !is_zero_time(t)),
+        provisioned: st.provisioned.clone(),
+        optional: st.optional.as_deref().and_then(Status::from_word),
+        monitor: inst.monitor.as_ref().and_then(|m| m.state.clone()),
+    };
+    service_status(
+        service,
+        node,
         updated,
-        overall: word(&st.overall).map_err(|e| format!("overall: {e}"))?,
-        avail: word(&st.avail).map_err(|e| format!("avail: {e}"))?,
-        sync,
-        hb: Status::NotApplicable,
-        resources,
-        syncs,
-        reported: Reported {
-            frozen: st.frozen_at.as_deref().map(|t| !is_zero_time(t)),
-            provisioned: st.provisioned.clone(),
-            optional: st.optional.as_deref().and_then(Status::from_word),
-            monitor: inst.monitor.as_ref().and_then(|m| m.state.clone()),
-        },
-    })
+        (&st.avail, &st.overall),
+        rows,
+        reported,
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::status::SCHEMA_REPORTED;
 
     #[test]
     fn the_nodes_own_instance_is_read_and_another_nodes_list_is_refused() {

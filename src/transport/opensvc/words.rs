@@ -1,7 +1,7 @@
 //! What the OpenSVC agents (v2 and v3) share with drpilot's status model: the seven status
 //! words, a resource's log entry as a comment without its level, and the tree's row order.
 
-use crate::status::Status;
+use crate::status::{Flags, Reported, ResourceStatus, ServiceStatus, Status, SCHEMA_REPORTED};
 
 /// A status word of the agent's (the same seven as drpilot's), or what it was when it is none.
 pub fn word(w: &str) -> Result<Status, String> {
@@ -35,4 +35,82 @@ pub fn order_key(rid: &str) -> (usize, String, u64, String) {
         Ok(n) => (group, kind.to_string(), n, String::new()),
         Err(_) => (group, kind.to_string(), u64::MAX, id.to_string()),
     }
+}
+
+/// The `MDOE` flags from the four booleans both agents give a resource (`monitor`, `disable`,
+/// `optional`, `encap`).
+pub fn flags(monitor: bool, disable: bool, optional: bool, encap: bool) -> Flags {
+    Flags {
+        monitored: monitor,
+        disabled: disable,
+        optional,
+        encap,
+    }
+}
+
+/// One resource as an agent reports it, in drpilot's terms, its status still the agent's word.
+pub struct Row {
+    /// The resource id.
+    pub rid: String,
+    /// The agent's status word.
+    pub status: String,
+    /// The driver type.
+    pub type_name: String,
+    /// The label.
+    pub label: String,
+    /// The `MDOE` flags.
+    pub flags: Flags,
+    /// Whether the agent says it is a standby resource.
+    pub standby: bool,
+    /// Its log entries, without their levels.
+    pub comments: Vec<String>,
+    /// Its provisioned state, as the agent says it.
+    pub provisioned: Option<String>,
+}
+
+/// What both agents' documents give, read into drpilot's status of `service` on `node`: the
+/// rows in drpilot's tree order (an unknown status word is named), avail and overall as the
+/// agent computed them, the sync group merged from the sync resources (the agents leave
+/// optional resources out of their own group verdicts), no heartbeat, no replica age yet
+/// (`replica.rs` adds it), and what only the agent reports (schema 2).
+pub fn service_status(
+    service: &str,
+    node: &str,
+    updated: String,
+    (avail, overall): (&str, &str),
+    mut rows: Vec<Row>,
+    reported: Reported,
+) -> Result<ServiceStatus, String> {
+    rows.sort_by_key(|r| order_key(&r.rid));
+    let mut resources = Vec::new();
+    let mut sync = Status::NotApplicable;
+    for r in rows {
+        let status = word(&r.status).map_err(|e| format!("{}: {e}", r.rid))?;
+        if crate::status::group_of(&r.rid) == "sync" {
+            sync = sync.merge(status);
+        }
+        resources.push(ResourceStatus {
+            standby: r.standby || matches!(status, Status::StdbyUp | Status::StdbyDown),
+            rid: r.rid,
+            type_name: r.type_name,
+            label: r.label,
+            status,
+            flags: r.flags,
+            comments: r.comments,
+            provisioned: r.provisioned,
+        });
+    }
+    Ok(ServiceStatus {
+        schema: SCHEMA_REPORTED,
+        service: service.to_string(),
+        node: node.to_string(),
+        updated,
+        overall: word(overall).map_err(|e| format!("overall: {e}"))?,
+        avail: word(avail).map_err(|e| format!("avail: {e}"))?,
+        sync,
+        hb: Status::NotApplicable,
+        resources,
+        syncs: Vec::new(),
+        reported,
+    })
 }
