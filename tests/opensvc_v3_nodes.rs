@@ -7,8 +7,11 @@
 
 mod support;
 
+use std::time::{Duration, Instant};
+
 use drpilot::protocol::log::{Level, LogRecord};
 use drpilot::protocol::verb::{Action, SvcFlags};
+use drpilot::protocol::watch::{ProbeCause, WatchRecord};
 use drpilot::runbook::nodes::{service_nodes, MapOps, NodeOps};
 use drpilot::status::{Status, SCHEMA_REPORTED};
 use support::opensvc::Replay;
@@ -23,12 +26,18 @@ case "$1 $2 $3" in
     echo "$*" >> "$DRPILOT_ROOT/commands"
     cat "$DRPILOT_ROOT/$3.log" >&2
     cp "$DRPILOT_ROOT/after-$3.json" "$DRPILOT_ROOT/status.json" ;;
+  "daemon events --filter")
+    # The daemon pushes the recorded events once the test says the node changed.
+    i=0
+    while [ ! -f "$DRPILOT_ROOT/emit" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+    if [ -f "$DRPILOT_ROOT/emit" ]; then cat "$DRPILOT_ROOT/events.jsonl"; fi
+    i=0
+    while [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done ;;
   *) echo "Error: unknown command $*" >&2; exit 1 ;;
 esac
 "#;
 
-#[test]
-fn an_opensvc3_node_is_discovered_read_and_driven_through_the_transport() {
+fn setup() -> Replay {
     let mut files = Vec::new();
     for node in ["deb1", "deb2"] {
         files.push((node, "svc-ls.json", "svc-ls.json"));
@@ -38,7 +47,13 @@ fn an_opensvc3_node_is_discovered_read_and_driven_through_the_transport() {
     files.push(("deb1", "status-deb1-down.json", "status.json"));
     files.push(("deb1", "start-deb1.log", "start.log"));
     files.push(("deb1", "status-deb1-up.json", "after-start.json"));
-    let s = Replay::new(REPLAY, "opensvc3", "opensvc-v3", &files);
+    files.push(("deb1", "events-deb1.jsonl", "events.jsonl"));
+    Replay::new(REPLAY, "opensvc3", "opensvc-v3", &files)
+}
+
+#[test]
+fn an_opensvc3_node_is_discovered_read_and_driven_through_the_transport() {
+    let s = setup();
 
     // Discovery: the root namespace's services, with their nodes and DRP nodes.
     let nodes = service_nodes(&s.pool, "demo").expect("discovery");
@@ -103,4 +118,44 @@ fn an_opensvc3_node_is_discovered_read_and_driven_through_the_transport() {
         "{}",
         r.output
     );
+}
+
+#[test]
+fn a_watch_on_an_opensvc3_node_follows_its_daemon_s_events_between_polls() {
+    let s = setup();
+    let rt = drpilot::transport::runtime().expect("runtime");
+    rt.block_on(async {
+        let link = s.pool.link("deb1").await.expect("link");
+        let args = drpilot::transport::client::agent_watch(&["demo".to_string()]);
+        let mut stream = link.spawn_lines(&args).await.expect("watch");
+        let first = next(&mut stream, ProbeCause::Periodic).await;
+        assert_eq!(first.avail, Status::Down);
+        // The node changes: its daemon pushes the new status (a poll would still read down;
+        // the peer's instance in the stream is not this node's).
+        std::fs::write(s.root.join("deb1/emit"), "").unwrap();
+        let st = next(&mut stream, ProbeCause::Notified).await;
+        assert_eq!(st.avail, Status::Up);
+        assert_eq!((st.service.as_str(), st.node.as_str()), ("demo", "deb1"));
+    });
+}
+
+/// The next status record of a watch whose cause is `cause`, within 30 s.
+async fn next(
+    stream: &mut drpilot::transport::LineStream,
+    cause: ProbeCause,
+) -> Box<drpilot::status::ServiceStatus> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = tokio::time::timeout(left, stream.next_line())
+            .await
+            .expect("a status in time")
+            .expect("the watch")
+            .expect("the watch goes on");
+        if let Ok(WatchRecord::Status { status, cause: c }) = serde_json::from_str(&line) {
+            if c == Some(cause) {
+                return status;
+            }
+        }
+    }
 }

@@ -26,7 +26,7 @@ pub struct Link {
     opts: NodeOptions,
     /// Wakes the poll of an OpenSVC node's watch when an action through this link (any clone)
     /// changed the node.
-    wake: super::opensvc::watch::Wake,
+    wake: super::opensvc::wake::Wake,
 }
 
 #[derive(Clone)]
@@ -119,6 +119,10 @@ impl Link {
         let link = self.clone();
         let args = args.to_vec();
         let (tx, rx) = tokio::sync::mpsc::channel(64);
+        let watch = args.len() >= 2 && args[0] == "agent" && args[1] == "watch";
+        if self.opts.flavor() == Flavor::Opensvc3 && watch {
+            self.follow_events(&args[2..], tx.clone());
+        }
         let task = tokio::task::spawn_blocking(move || {
             let run = |argv: &[String]| link.raw_call(argv, Some(Duration::from_secs(3600)));
             let program = |argv: &[String]| link.raw_program(argv, Some(Duration::from_secs(60)));
@@ -150,6 +154,42 @@ impl Link {
             Ok(out)
         });
         LineStream::Made(super::lines::MadeLines { rx, task })
+    }
+
+    /// Follows a v3 node's daemon event stream for its watch (`services`: what it watches, all
+    /// when empty, flags left out): each line wakes the poll loop with it, until the watch's
+    /// reader goes (`watch` closed). Without a daemon the command fails at once and the poll
+    /// alone serves.
+    fn follow_events(&self, services: &[String], watch: tokio::sync::mpsc::Sender<String>) {
+        let link = self.clone();
+        let only: Vec<String> = services
+            .iter()
+            .filter(|a| !a.starts_with("--"))
+            .cloned()
+            .collect();
+        let argv = super::opensvc::v3_events::command(&only);
+        tokio::spawn(async move {
+            let Ok(mut events) = link.raw_lines(&argv).await else {
+                return;
+            };
+            loop {
+                tokio::select! {
+                    line = events.next_line() => match line {
+                        Ok(Some(l)) => link.wake.event(l),
+                        _ => return,
+                    },
+                    _ = watch.closed() => return,
+                }
+            }
+        });
+    }
+
+    /// Starts the node's own agent command (no translation), read line by line.
+    async fn raw_lines(&self, args: &[String]) -> Result<LineStream> {
+        match &self.kind {
+            Kind::Local(l) => l.spawn_lines(args),
+            Kind::Ssh(s) => s.spawn_lines(args).await.map(LineStream::Ssh),
+        }
     }
 
     /// Runs the node's own agent command (no translation), for the OpenSVC adapter.
@@ -190,10 +230,7 @@ impl Link {
         if self.opts.flavor() != Flavor::Drpilot {
             return Ok(self.made_lines(args));
         }
-        match &self.kind {
-            Kind::Local(l) => l.spawn_lines(args),
-            Kind::Ssh(s) => s.spawn_lines(args).await.map(LineStream::Ssh),
-        }
+        self.raw_lines(args).await
     }
 }
 

@@ -27,7 +27,7 @@ pub struct Agent<'a> {
     /// with `find`.
     pub program: Runner<'a>,
     /// Poked after an action, so the node's poll reads the change at once.
-    pub wake: &'a super::watch::Wake,
+    pub wake: &'a super::wake::Wake,
 }
 
 /// The flags of a `drpilot svc` command line the adapter reads.
@@ -304,7 +304,7 @@ mod tests {
             flavor: Some(crate::transport::Flavor::Opensvc2),
             ..NodeOptions::default()
         };
-        let wake = crate::transport::opensvc::watch::Wake::default();
+        let wake = crate::transport::opensvc::wake::Wake::default();
         let agent = Agent {
             node: "deb1",
             opts: &bare,

@@ -114,7 +114,29 @@ pub fn map(text: &str, service: &str, node: &str) -> Result<ServiceStatus, Strin
             ))
         }
     };
-    let st = &inst.status;
+    let monitor = inst.monitor.as_ref().and_then(|m| m.state.clone());
+    map_status(&inst.status, monitor, service, node)
+}
+
+/// An instance status as v3 writes it in `instance status` and in its daemon's events, with
+/// its monitor's state (which an event does not carry).
+pub fn map_instance(
+    status: serde_json::Value,
+    monitor: Option<String>,
+    service: &str,
+    node: &str,
+) -> Result<ServiceStatus, String> {
+    let st: V3Status =
+        serde_json::from_value(status).map_err(|e| format!("not a v3 instance status: {e}"))?;
+    map_status(&st, monitor, service, node)
+}
+
+fn map_status(
+    st: &V3Status,
+    monitor: Option<String>,
+    service: &str,
+    node: &str,
+) -> Result<ServiceStatus, String> {
     let rows = st
         .resources
         .iter()
@@ -142,7 +164,7 @@ pub fn map(text: &str, service: &str, node: &str) -> Result<ServiceStatus, Strin
         frozen: st.frozen_at.as_deref().map(|t| !is_zero_time(t)),
         provisioned: st.provisioned.clone(),
         optional: st.optional.as_deref().and_then(Status::from_word),
-        monitor: inst.monitor.as_ref().and_then(|m| m.state.clone()),
+        monitor,
     };
     service_status(
         service,

@@ -1,18 +1,21 @@
 //! A watch stream for a node running an OpenSVC agent: its services are polled every
 //! [`POLL_EVERY`] (one v2 status costs about a second of CPU and 59 MiB; v2 has no stream of
-//! its own without its daemon, and v3's event stream needs its daemon too), the answers sent as
-//! drpilot's watch records, with a heartbeat every two seconds that gives the poll's age and
-//! interval, so the console judges freshness against the interval (stale past twice it) and
-//! says which agent the node runs.
+//! its own without its daemon), at once after an action through the same link, and a v3
+//! node's statuses pushed by its daemon's event stream are sent as they come
+//! (`v3_events.rs`; without a daemon the poll alone serves). The answers go out as drpilot's
+//! watch records, with a heartbeat every two seconds that gives the poll's age and interval, so
+//! the console judges freshness against the interval (stale past twice it) and says which agent
+//! the node runs.
 
-use std::sync::{Arc, Condvar, Mutex};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
-use super::adapter;
+use super::wake::Wakeup;
+use super::{adapter, v3_events};
 use crate::protocol::watch::{ProbeCause, ServiceNodes, WatchRecord};
-use crate::status::ServiceStatus;
+use crate::status::{ServiceStatus, SyncInfo};
 use crate::transport::CallOutput;
 
 /// How often an OpenSVC node's services are polled.
@@ -32,6 +35,8 @@ pub fn run(
     let mut last_ok: Option<Instant> = None;
     let mut error: Option<String> = None;
     let mut next_poll = Instant::now();
+    // The replica ages of the last poll: an event's status carries none of its own.
+    let mut syncs: HashMap<String, Vec<SyncInfo>> = HashMap::new();
     loop {
         if Instant::now() >= next_poll {
             next_poll = Instant::now() + POLL_EVERY;
@@ -44,6 +49,9 @@ pub fn run(
                             services: services.clone(),
                         });
                         hello = Some(services);
+                    }
+                    for st in &statuses {
+                        syncs.insert(st.service.clone(), st.syncs.clone());
                     }
                     records.extend(statuses.into_iter().map(|st| WatchRecord::Status {
                         status: Box::new(st),
@@ -73,35 +81,29 @@ pub fn run(
         if !emit(send, &beat) {
             return ended();
         }
-        if agent.wake.wait(BEAT_EVERY) {
-            // An action through this node's link changed what the poll reads: read it now.
-            next_poll = Instant::now();
+        for w in agent.wake.wait(BEAT_EVERY) {
+            match w {
+                // An action through this node's link changed what the poll reads: read it now.
+                Wakeup::Changed => next_poll = Instant::now(),
+                // The agent pushed a status (v3's event stream): as fresh as a poll.
+                Wakeup::Event(line) => {
+                    let known: Vec<&str> =
+                        hello.iter().flatten().map(|s| s.name.as_str()).collect();
+                    let Some(mut st) = v3_events::status(&line, &known, node) else {
+                        continue;
+                    };
+                    st.syncs = syncs.get(&st.service).cloned().unwrap_or_default();
+                    last_ok = Some(Instant::now());
+                    let r = WatchRecord::Status {
+                        status: Box::new(st),
+                        cause: Some(ProbeCause::Notified),
+                    };
+                    if !emit(send, &r) {
+                        return ended();
+                    }
+                }
+            }
         }
-    }
-}
-
-/// Wakes a node's poll loop before its time: an action run through the same link (the
-/// console's runbook or action, sharing the seat's session) changed what it polls, so the trees
-/// show the result within a status call rather than up to [`POLL_EVERY`] later.
-#[derive(Clone, Default)]
-pub struct Wake(Arc<(Mutex<bool>, Condvar)>);
-
-impl Wake {
-    /// Something changed on the node.
-    pub fn poke(&self) {
-        let (flag, cv) = &*self.0;
-        *flag.lock().unwrap_or_else(|e| e.into_inner()) = true;
-        cv.notify_all();
-    }
-
-    /// Waits at most `limit`; whether it was poked (the poke is taken).
-    pub fn wait(&self, limit: Duration) -> bool {
-        let (flag, cv) = &*self.0;
-        let guard = flag.lock().unwrap_or_else(|e| e.into_inner());
-        let (mut guard, _) = cv
-            .wait_timeout_while(guard, limit, |poked| !*poked)
-            .unwrap_or_else(|e| e.into_inner());
-        std::mem::take(&mut *guard)
     }
 }
 
@@ -157,20 +159,6 @@ mod tests {
     use crate::transport::{Flavor, NodeOptions};
 
     #[test]
-    fn a_poke_wakes_the_wait_and_is_taken() {
-        let wake = Wake::default();
-        assert!(!wake.wait(Duration::from_millis(10)));
-        let other = wake.clone();
-        let t = std::thread::spawn(move || other.poke());
-        assert!(wake.wait(Duration::from_secs(30)));
-        t.join().unwrap();
-        assert!(
-            !wake.wait(Duration::from_millis(10)),
-            "taken by the first wait"
-        );
-    }
-
-    #[test]
     fn an_action_through_the_link_makes_the_poll_read_the_node_at_once() {
         // A fake v2 agent: one service, its status; every status call counted.
         let calls = std::sync::atomic::AtomicUsize::new(0);
@@ -194,7 +182,7 @@ mod tests {
             flavor: Some(Flavor::Opensvc2),
             ..NodeOptions::default()
         };
-        let wake = Wake::default();
+        let wake = super::super::wake::Wake::default();
         let agent = adapter::Agent {
             node: "deb1",
             opts: &opts,
