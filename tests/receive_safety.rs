@@ -491,7 +491,7 @@ fn every_peer_argument_is_checked_by_its_parser() {
     )
     .expect_err("config-receive --hash ../../x");
     assert!(
-        out.stderr.contains("invalid config hash '../../x'"),
+        out.stderr.contains("invalid SHA-256 '../../x'"),
         "{}",
         out.stderr
     );

@@ -13,6 +13,7 @@ use crate::drivers::receive::Incoming;
 use crate::drivers::sync_btrfs::receive::{btrfs_list, btrfs_receive, BtrfsIncoming};
 use crate::drivers::sync_dds::receive::{dds_receive, dds_state, DdsIncoming};
 use crate::drivers::sync_dir::receive::{dir_manifest, dir_receive};
+use crate::drivers::sync_rsync::receive::{rsync_receive, Batch};
 use crate::paths::NodeEnv;
 use crate::protocol::peer::PeerVerb;
 
@@ -42,6 +43,25 @@ pub fn run(args: PeerArgs) -> Result<bool> {
             dir_receive(
                 &env,
                 &Incoming::from(&transfer),
+                &refuse_if_running,
+                &mut input,
+                &mut stdout().lock(),
+            )?;
+        }
+        PeerVerb::RsyncReceive {
+            transfer,
+            bytes,
+            sha256,
+        } => {
+            let mut input = BufReader::with_capacity(1 << 20, stdin().lock());
+            let batch = Batch {
+                bytes,
+                sha256: &sha256,
+            };
+            rsync_receive(
+                &env,
+                &Incoming::from(&transfer),
+                &batch,
                 &refuse_if_running,
                 &mut input,
                 &mut stdout().lock(),

@@ -62,6 +62,8 @@ pub enum SyncType {
     Btrfs,
     /// `type = dds`: a device under /dev.
     Dds,
+    /// `type = rsync`: a directory.
+    Rsync,
 }
 
 impl SyncType {
@@ -70,13 +72,14 @@ impl SyncType {
             SyncType::Dir => "dir",
             SyncType::Btrfs => "btrfs",
             SyncType::Dds => "dds",
+            SyncType::Rsync => "rsync",
         }
     }
 
     /// The normalised form of a `dst` of this type, or why it is not one.
     fn normalise(self, value: &str) -> Result<String, String> {
         match self {
-            SyncType::Dir => paths::check_path(value, paths::PathRole::Dir),
+            SyncType::Dir | SyncType::Rsync => paths::check_path(value, paths::PathRole::Dir),
             SyncType::Dds => paths::check_path(value, paths::PathRole::Device),
             SyncType::Btrfs => paths::check_btrfs_volume(value).map(|l| l.to_string()),
         }

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use super::{
     app, common, container_docker, fs, fs_directory, ip, sync_btrfs, sync_dds, sync_dir,
-    sync_state, vg, Resource,
+    sync_rsync, sync_state, vg, Resource,
 };
 use crate::config::{Catalogue, KeywordSpec, KindKeywords};
 
@@ -117,6 +117,12 @@ const DRIVERS: &[Driver] = &[
     },
     Driver {
         kind: "sync",
+        types: &["rsync"],
+        build: |rid, _| Box::new(sync_rsync::SyncRsync::new(rid)),
+        keywords: sync_rsync::KEYWORDS,
+    },
+    Driver {
+        kind: "sync",
         types: &["btrfs"],
         build: |rid, _| Box::new(sync_btrfs::SyncBtrfs::new(rid)),
         keywords: sync_btrfs::KEYWORDS,
@@ -200,7 +206,8 @@ mod tests {
         assert!(constructor("fs", "xfs").is_some());
         assert!(constructor("fs", "directory").is_some());
         assert!(constructor("ip", "").is_some());
-        assert!(constructor("sync", "rsync").is_none());
+        assert!(constructor("sync", "rsync").is_some());
+        assert!(constructor("sync", "zfs").is_none());
         assert!(constructor("disk", "").is_none());
     }
 
@@ -236,7 +243,7 @@ mod tests {
             cat.find("sync", "snap_size").map(|s| s.types),
             Some(&["dds"][..])
         );
-        assert_eq!(cat.resource_types("sync"), ["dds", "dir", "btrfs"]);
+        assert_eq!(cat.resource_types("sync"), ["dds", "dir", "rsync", "btrfs"]);
         assert_eq!(
             cat.resource_types("fs"),
             ["ext2", "ext3", "ext4", "xfs", "btrfs", "directory"]

@@ -192,12 +192,24 @@ impl SnapName {
     }
 }
 
-/// The SHA-256 of a config (`--hash` of `config-receive`): 64 lowercase hex digits.
+/// A SHA-256 a peer verb carries (`--hash` of `config-receive`, `--sha256` of `rsync-receive`):
+/// 64 lowercase hex digits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ConfigHash(String);
+pub struct Sha256(String);
+
+/// The SHA-256 of a config (`--hash` of `config-receive`).
+pub type ConfigHash = Sha256;
+
+impl Sha256 {
+    /// The hex form of a finished digest (32 bytes).
+    pub fn of_digest(bytes: &[u8]) -> Self {
+        Self(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    }
+}
+
 string_newtype!(
-    ConfigHash,
-    "config hash",
+    Sha256,
+    "SHA-256",
     "a SHA-256 in 64 lowercase hex digits",
     |s| s.len() == 64
         && s.chars()
@@ -385,7 +397,7 @@ mod tests {
         round_trip::<ConfigHash>(&[h.as_str()]);
         refused::<ConfigHash>(
             &[&h[1..], &h.to_uppercase(), &format!("{}g", &h[1..])],
-            "config hash",
+            "SHA-256",
         );
     }
 

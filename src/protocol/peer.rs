@@ -6,7 +6,8 @@
 use clap::{Args, Subcommand};
 
 use super::names::{
-    ConfigHash, InvalidName, LvmUuid, NodeName, Rid, ServiceName, SnapName, SyncId, Timestamp,
+    ConfigHash, InvalidName, LvmUuid, NodeName, Rid, ServiceName, Sha256, SnapName, SyncId,
+    Timestamp,
 };
 
 /// The replica a verb is about.
@@ -95,6 +96,17 @@ pub enum PeerVerb {
         #[command(flatten)]
         transfer: Transfer,
     },
+    /// Receives an rsync batch on stdin (sync type=rsync): applied only once it is whole.
+    RsyncReceive {
+        #[command(flatten)]
+        transfer: Transfer,
+        /// The batch's length in bytes.
+        #[arg(long)]
+        bytes: u64,
+        /// The batch's SHA-256.
+        #[arg(long)]
+        sha256: Sha256,
+    },
     /// Lists the snapshots of a btrfs subvolume (sync type=btrfs), as JSON; --dst is DEV:SUBVOL.
     BtrfsList {
         #[command(flatten)]
@@ -144,6 +156,18 @@ impl PeerVerb {
         let (verb, mut rest) = match self {
             PeerVerb::DirManifest { target } => ("dir-manifest", target.to_args()),
             PeerVerb::DirReceive { transfer } => ("dir-receive", transfer.to_args()),
+            PeerVerb::RsyncReceive {
+                transfer,
+                bytes,
+                sha256,
+            } => {
+                let mut v = transfer.to_args();
+                v.extend(args(&[
+                    ("--bytes", bytes.to_string()),
+                    ("--sha256", sha256.to_string()),
+                ]));
+                ("rsync-receive", v)
+            }
             PeerVerb::BtrfsList { target } => ("btrfs-list", target.to_args()),
             PeerVerb::BtrfsReceive { transfer, snap } => {
                 let mut v = transfer.to_args();
@@ -200,6 +224,11 @@ pub(crate) mod tests {
             },
             PeerVerb::DirReceive {
                 transfer: transfer.clone(),
+            },
+            PeerVerb::RsyncReceive {
+                transfer: transfer.clone(),
+                bytes: 4096,
+                sha256: "ab".repeat(32).parse().unwrap(),
             },
             PeerVerb::BtrfsList {
                 target: target.clone(),
