@@ -71,6 +71,15 @@ impl Ctx<'_> {
         }
     }
 
+    /// A sync's `dst` as the target node resolves it (the sender names it; the receiver checks
+    /// it against its own config).
+    pub fn dst_for(&self, rid: &str, target: &str) -> Result<String> {
+        match self.cfg.get(rid, "dst", target) {
+            Some(r) => Ok(r.value.to_string()),
+            None => bail!("{rid}: dst has no value for node {target}"),
+        }
+    }
+
     /// Two keywords of a section, when both have a value for this node.
     pub fn pair(&self, section: &str, a: &str, b: &str) -> Option<(String, String)> {
         Some((self.get(section, a)?, self.get(section, b)?))

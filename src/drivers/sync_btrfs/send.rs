@@ -78,11 +78,7 @@ pub fn sync_to(rid: &str, ctx: &Ctx, mode: SyncMode, target: &dyn Transport) -> 
     let cfg_path = ctx.cfg.raw.path.display();
     let src = Location::parse(&ctx.require(rid, "src")?)
         .map_err(|e| eyre!("{cfg_path}: [{rid}] src for {node}: {e}"))?;
-    let dst_text = ctx
-        .cfg
-        .get(rid, "dst", target.node())
-        .map(|r| r.value.to_string())
-        .ok_or_else(|| eyre!("{rid}: dst has no value for node {}", target.node()))?;
+    let dst_text = ctx.dst_for(rid, target.node())?;
     let dst = Location::parse(&dst_text)
         .map_err(|e| eyre!("{cfg_path}: [{rid}] dst for {}: {e}", target.node()))?;
     let dev = ctx.env.path(&src.dev);

@@ -38,11 +38,7 @@ pub(super) struct Job<'a> {
 pub fn sync_to(rid: &str, ctx: &Ctx, mode: SyncMode, target: &dyn Transport) -> Result<()> {
     let node = ctx.env.nodename.as_str();
     let src = ctx.require(rid, "src")?;
-    let dst = ctx
-        .cfg
-        .get(rid, "dst", target.node())
-        .map(|r| r.value.to_string())
-        .ok_or_else(|| eyre!("{rid}: dst has no value for node {}", target.node()))?;
+    let dst = ctx.dst_for(rid, target.node())?;
     if !ctx.env.path(&src).exists() {
         bail!("{rid} on {node}: source device {src} not found (is its volume group active?)");
     }

@@ -79,11 +79,7 @@ impl DataSync for SyncDir {
     fn sync_to(&self, ctx: &Ctx, mode: SyncMode, target: &dyn Transport) -> Result<()> {
         let rid = &self.rid;
         let src = ctx.require(rid, "src")?;
-        let dst = ctx
-            .cfg
-            .get(rid, "dst", target.node())
-            .map(|r| r.value.to_string())
-            .ok_or_else(|| eyre!("{rid}: dst has no value for node {}", target.node()))?;
+        let dst = ctx.dst_for(rid, target.node())?;
         let src_path = ctx.env.path(&src);
         if !src_path.is_dir() {
             bail!(

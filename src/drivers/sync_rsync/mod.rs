@@ -172,11 +172,7 @@ impl DataSync for SyncRsync {
             bail!("{rid}: rsync is not installed on {node}");
         }
         let src = ctx.require(rid, "src")?;
-        let dst = ctx
-            .cfg
-            .get(rid, "dst", target.node())
-            .map(|r| r.value.to_string())
-            .ok_or_else(|| eyre!("{rid}: dst has no value for node {}", target.node()))?;
+        let dst = ctx.dst_for(rid, target.node())?;
         let srcs = sources(ctx, &src);
         if let Some(missing) = srcs
             .iter()
