@@ -114,60 +114,67 @@ impl Link {
     }
 
     /// The lines of `drpilot ARGS` answered by an OpenSVC agent: its watch, polled
-    /// (`opensvc::watch`), or a command's translated output, from a blocking task.
+    /// (`opensvc::watch`; a v3 node's daemon events followed beside it), or a command's
+    /// translated output, from a blocking task.
     fn made_lines(&self, args: &[String]) -> LineStream {
         let link = self.clone();
         let args = args.to_vec();
         let (tx, rx) = tokio::sync::mpsc::channel(64);
-        let watch = args.len() >= 2 && args[0] == "agent" && args[1] == "watch";
-        if self.opts.flavor() == Flavor::Opensvc3 && watch {
-            self.follow_events(&args[2..], tx.clone());
-        }
-        let task = tokio::task::spawn_blocking(move || {
-            let run = |argv: &[String]| link.raw_call(argv, Some(Duration::from_secs(3600)));
-            let program = |argv: &[String]| link.raw_program(argv, Some(Duration::from_secs(60)));
-            let agent = super::opensvc::adapter::Agent {
-                node: link.node(),
-                opts: &link.opts,
-                run: &run,
-                program: &program,
-                wake: &link.wake,
-            };
-            let mut send = |l: String| tx.blocking_send(l).is_ok();
-            if args.first().is_some_and(|a| a == "agent")
-                && args.get(1).is_some_and(|a| a == "watch")
-            {
-                let only: Vec<String> = args[2..]
-                    .iter()
+        // `agent watch [SVC...]`: the services watched (flags left out).
+        let watched: Option<Vec<String>> = match args.as_slice() {
+            [a, w, rest @ ..] if a == "agent" && w == "watch" => Some(
+                rest.iter()
                     .filter(|a| !a.starts_with("--"))
                     .cloned()
-                    .collect();
-                return Ok(super::opensvc::watch::run(&agent, &only, &mut send));
-            }
-            let mut out = super::opensvc::adapter::call(&agent, &args)?;
-            for l in out.stdout_text().lines() {
-                if !send(l.to_string()) {
-                    break;
+                    .collect(),
+            ),
+            _ => None,
+        };
+        if let (Some(only), Flavor::Opensvc3) = (&watched, self.opts.flavor()) {
+            self.follow_events(only, tx.clone());
+        }
+        let task = tokio::task::spawn_blocking(move || {
+            link.with_agent(Some(Duration::from_secs(3600)), |agent| {
+                let mut send = |l: String| tx.blocking_send(l).is_ok();
+                if let Some(only) = &watched {
+                    return Ok(super::opensvc::watch::run(agent, only, &mut send));
                 }
-            }
-            out.stdout.clear();
-            Ok(out)
+                let mut out = super::opensvc::adapter::call(agent, &args)?;
+                for l in out.stdout_text().lines() {
+                    if !send(l.to_string()) {
+                        break;
+                    }
+                }
+                out.stdout.clear();
+                Ok(out)
+            })
         });
         LineStream::Made(super::lines::MadeLines { rx, task })
     }
 
+    /// This node's OpenSVC agent as the adapter reaches it, its commands bounded by `timeout`.
+    fn with_agent<T>(
+        &self,
+        timeout: Option<Duration>,
+        f: impl FnOnce(&super::opensvc::adapter::Agent) -> T,
+    ) -> T {
+        let run = |argv: &[String]| self.raw_call(argv, timeout);
+        let program = |argv: &[String]| self.raw_program(argv, timeout);
+        f(&super::opensvc::adapter::Agent {
+            node: self.node(),
+            opts: &self.opts,
+            run: &run,
+            program: &program,
+            wake: &self.wake,
+        })
+    }
+
     /// Follows a v3 node's daemon event stream for its watch (`services`: what it watches, all
-    /// when empty, flags left out): each line wakes the poll loop with it, until the watch's
-    /// reader goes (`watch` closed). Without a daemon the command fails at once and the poll
-    /// alone serves.
+    /// when empty): each line wakes the poll loop with it, until the watch's reader goes
+    /// (`watch` closed). Without a daemon the command fails at once and the poll alone serves.
     fn follow_events(&self, services: &[String], watch: tokio::sync::mpsc::Sender<String>) {
         let link = self.clone();
-        let only: Vec<String> = services
-            .iter()
-            .filter(|a| !a.starts_with("--"))
-            .cloned()
-            .collect();
-        let argv = super::opensvc::v3_events::command(&only);
+        let argv = super::opensvc::v3_events::command(services);
         tokio::spawn(async move {
             let Ok(mut events) = link.raw_lines(&argv).await else {
                 return;
@@ -246,16 +253,7 @@ impl Transport for Link {
         timeout: Option<Duration>,
     ) -> Result<CallOutput> {
         if self.opts.flavor() != Flavor::Drpilot {
-            let run = |argv: &[String]| self.raw_call(argv, timeout);
-            let program = |argv: &[String]| self.raw_program(argv, timeout);
-            let agent = super::opensvc::adapter::Agent {
-                node: self.node(),
-                opts: &self.opts,
-                run: &run,
-                program: &program,
-                wake: &self.wake,
-            };
-            return super::opensvc::adapter::call(&agent, args);
+            return self.with_agent(timeout, |agent| super::opensvc::adapter::call(agent, args));
         }
         match &self.kind {
             Kind::Local(l) => l.call(args, input, timeout),
