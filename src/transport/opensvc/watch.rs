@@ -20,6 +20,9 @@ use crate::transport::CallOutput;
 
 /// How often an OpenSVC node's services are polled.
 pub const POLL_EVERY: Duration = Duration::from_secs(10);
+/// How often the node's services and their nodes are listed again (three agent calls and more
+/// per service: not on every poll), and at once after a status call failed.
+pub const DISCOVER_EVERY: Duration = Duration::from_secs(60);
 /// How often the stream says it is alive.
 const BEAT_EVERY: Duration = Duration::from_secs(2);
 
@@ -35,13 +38,24 @@ pub fn run(
     let mut last_ok: Option<Instant> = None;
     let mut error: Option<String> = None;
     let mut next_poll = Instant::now();
+    let mut discovered: Option<Instant> = None;
     // The replica ages of the last poll: an event's status carries none of its own.
     let mut syncs: HashMap<String, Vec<SyncInfo>> = HashMap::new();
     loop {
         if Instant::now() >= next_poll {
             next_poll = Instant::now() + POLL_EVERY;
             let mut records = Vec::new();
-            match poll(agent, only) {
+            let known = hello
+                .clone()
+                .filter(|_| discovered.is_some_and(|t| t.elapsed() < DISCOVER_EVERY));
+            let round = match known {
+                Some(services) => statuses(agent, &services).map(|st| (services, st)),
+                None => discover(agent, only).and_then(|services| {
+                    discovered = Some(Instant::now());
+                    statuses(agent, &services).map(|st| (services, st))
+                }),
+            };
+            match round {
                 Ok((services, statuses)) => {
                     if hello.as_ref() != Some(&services) {
                         records.push(WatchRecord::Hello {
@@ -60,7 +74,11 @@ pub fn run(
                     last_ok = Some(Instant::now());
                     error = None;
                 }
-                Err(why) => error = Some(why),
+                Err(why) => {
+                    // A service gone, renamed or broken: list them again next time.
+                    discovered = None;
+                    error = Some(why);
+                }
             }
             for r in records {
                 if !emit(send, &r) {
@@ -120,23 +138,27 @@ fn ended() -> CallOutput {
     }
 }
 
-/// One round: the services, then each one's status (its answer's own words on failure).
-fn poll(
-    agent: &adapter::Agent,
-    only: &[String],
-) -> Result<(Vec<ServiceNodes>, Vec<ServiceStatus>), String> {
+/// The node's services (those of `only`, all when empty) with their nodes.
+fn discover(agent: &adapter::Agent, only: &[String]) -> Result<Vec<ServiceNodes>, String> {
     let out = adapter::call(agent, &["agent".to_string(), "services".to_string()])
         .map_err(|e| format!("{e:#}"))?;
     if !out.success {
         return Err(format!("listing services: {}", out.failure_reason()));
     }
-    let services: Vec<ServiceNodes> = serde_json::from_slice::<Vec<ServiceNodes>>(&out.stdout)
+    Ok(serde_json::from_slice::<Vec<ServiceNodes>>(&out.stdout)
         .map_err(|e| format!("listing services: {e}"))?
         .into_iter()
         .filter(|s| only.is_empty() || only.contains(&s.name))
-        .collect();
+        .collect())
+}
+
+/// Each service's status (its answer's own words on failure).
+fn statuses(
+    agent: &adapter::Agent,
+    services: &[ServiceNodes],
+) -> Result<Vec<ServiceStatus>, String> {
     let mut statuses = Vec::new();
-    for s in &services {
+    for s in services {
         let args: Vec<String> = ["svc", &s.name, "print", "status", "--format", "json"]
             .iter()
             .map(|a| a.to_string())
@@ -150,7 +172,7 @@ fn poll(
                 .map_err(|e| format!("{}: {e}", s.name))?,
         );
     }
-    Ok((services, statuses))
+    Ok(statuses)
 }
 
 #[cfg(test)]
@@ -160,16 +182,16 @@ mod tests {
 
     #[test]
     fn an_action_through_the_link_makes_the_poll_read_the_node_at_once() {
-        // A fake v2 agent: one service, its status; every status call counted.
-        let calls = std::sync::atomic::AtomicUsize::new(0);
+        // A fake v2 agent: one service, its status; every listing of the services counted.
+        let listings = std::sync::atomic::AtomicUsize::new(0);
         let om = |argv: &[String]| -> color_eyre::eyre::Result<CallOutput> {
             let text = match argv.get(1).map(String::as_str) {
-                Some("ls") => "demo".to_string(),
-                Some("get") => "deb1".to_string(),
-                _ => {
-                    calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    r#"{"avail":"up","overall":"up","resources":{}}"#.to_string()
+                Some("ls") => {
+                    listings.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    "demo".to_string()
                 }
+                Some("get") => "deb1".to_string(),
+                _ => r#"{"avail":"up","overall":"up","resources":{}}"#.to_string(),
             };
             Ok(CallOutput {
                 success: true,
@@ -209,5 +231,7 @@ mod tests {
             "the second poll came at the poke, not {}s later",
             POLL_EVERY.as_secs()
         );
+        // The second poll read the status only: the services were listed once.
+        assert_eq!(listings.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 }
