@@ -38,7 +38,7 @@ fn mark(node: &str, silent: bool) {
 }
 
 /// Whether the node map says `node`'s agent holds no run lease or journal.
-pub fn keeps_no_run_state(pool: &Pool, node: &str) -> bool {
+fn keeps_no_run_state(pool: &Pool, node: &str) -> bool {
     pool.map()
         .options_of(node)
         .lacks()
