@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::words::{comment, flags, service_status, Row};
+use super::words::{comment, service_status, Marks, Row};
 use crate::status::{Reported, ServiceStatus, Status};
 
 /// One resource as v2 prints it.
@@ -22,16 +22,9 @@ struct V2Resource {
     type_name: String,
     #[serde(default)]
     log: Vec<String>,
-    #[serde(default)]
-    optional: bool,
-    #[serde(default)]
-    disable: bool,
-    #[serde(default)]
-    monitor: bool,
-    #[serde(default)]
-    encap: bool,
-    #[serde(default)]
-    standby: bool,
+    /// The resource's booleans, the same in both agents.
+    #[serde(flatten)]
+    marks: Marks,
     #[serde(default)]
     provisioned: Option<serde_json::Value>,
 }
@@ -78,8 +71,8 @@ pub fn map(text: &str, service: &str, node: &str) -> Result<ServiceStatus, Strin
             status: r.status.clone(),
             type_name: r.type_name.clone(),
             label: r.label.clone(),
-            flags: flags(r.monitor, r.disable, r.optional, r.encap),
-            standby: r.standby,
+            flags: r.marks.flags(),
+            standby: r.marks.standby,
             comments: r.log.iter().map(|l| comment(l)).collect(),
             provisioned: r.provisioned.as_ref().and_then(provisioned),
         })

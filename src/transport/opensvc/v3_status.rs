@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::words::{flags, service_status, Row};
+use super::words::{service_status, Marks, Row};
 use crate::status::{Reported, ServiceStatus, Status};
 
 /// A resource's log entry.
@@ -38,16 +38,9 @@ struct V3Resource {
     log: Vec<V3Log>,
     #[serde(default)]
     provisioned: Option<V3Provisioned>,
-    #[serde(default)]
-    optional: bool,
-    #[serde(default)]
-    disable: bool,
-    #[serde(default)]
-    monitor: bool,
-    #[serde(default)]
-    encap: bool,
-    #[serde(default)]
-    standby: bool,
+    /// The resource's booleans, the same in both agents.
+    #[serde(flatten)]
+    marks: Marks,
 }
 
 /// An instance's status.
@@ -145,8 +138,8 @@ fn map_status(
             status: r.status.clone(),
             type_name: r.type_name.clone(),
             label: r.label.clone(),
-            flags: flags(r.monitor, r.disable, r.optional, r.encap),
-            standby: r.standby,
+            flags: r.marks.flags(),
+            standby: r.marks.standby,
             comments: r.log.iter().map(|l| l.message.trim().to_string()).collect(),
             provisioned: r.provisioned.as_ref().and_then(|p| p.state.clone()),
         })

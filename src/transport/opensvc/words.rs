@@ -1,6 +1,8 @@
 //! What the OpenSVC agents (v2 and v3) share with drpilot's status model: the seven status
 //! words, a resource's log entry as a comment without its level, and the tree's row order.
 
+use serde::Deserialize;
+
 use crate::status::{Flags, Reported, ResourceStatus, ServiceStatus, Status, SCHEMA_REPORTED};
 
 /// A status word of the agent's (the same seven as drpilot's), or what it was when it is none.
@@ -37,14 +39,31 @@ pub fn order_key(rid: &str) -> (usize, String, u64, String) {
     }
 }
 
-/// The `MDOE` flags from the four booleans both agents give a resource (`monitor`, `disable`,
-/// `optional`, `encap`).
-pub fn flags(monitor: bool, disable: bool, optional: bool, encap: bool) -> Flags {
-    Flags {
-        monitored: monitor,
-        disabled: disable,
-        optional,
-        encap,
+/// A resource's booleans as both agents write them (left out, or false, when not set).
+#[derive(Debug, Default, Deserialize)]
+pub struct Marks {
+    #[serde(default)]
+    optional: bool,
+    #[serde(default)]
+    disable: bool,
+    #[serde(default)]
+    monitor: bool,
+    #[serde(default)]
+    encap: bool,
+    /// A standby resource (it also says so with a `stdby` status).
+    #[serde(default)]
+    pub standby: bool,
+}
+
+impl Marks {
+    /// drpilot's `MDOE` flags.
+    pub fn flags(&self) -> Flags {
+        Flags {
+            monitored: self.monitor,
+            disabled: self.disable,
+            optional: self.optional,
+            encap: self.encap,
+        }
     }
 }
 
