@@ -53,27 +53,27 @@ fn probe_with(svc: &Service, ctx: &Ctx) -> ServiceStatus {
     let env = ctx.env;
     let mut rows = Vec::new();
     let mut syncs = Vec::new();
-    // Apps last: whether they are evaluated depends on how the rest of the instance is.
-    let (apps, others): (Vec<_>, Vec<_>) = svc
+    // Apps and the system files last: their status depends on how the rest of the instance is.
+    let (late, others): (Vec<_>, Vec<_>) = svc
         .resources
         .iter()
-        .partition(|r| group_of(r.driver.rid()) == "app");
+        .partition(|r| r.driver.judged_after_instance());
     let mut instance = Status::Undef;
     let mut instance_len = 0;
-    for r in others.into_iter().chain(apps) {
-        let is_app = group_of(r.driver.rid()) == "app";
+    for r in others.into_iter().chain(late) {
+        let is_late = r.driver.judged_after_instance();
         let instance_up = instance_len == 0
             || matches!(
                 instance.displayed(),
                 Status::Up | Status::NotApplicable | Status::Undef
             );
-        let p = if is_app && !instance_up {
+        let p = if is_late && !instance_up {
             r.driver.probe_instance_down(ctx)
         } else {
             r.driver.probe(ctx)
         };
         let (status, comments) = r.common.effective(p.status, p.comments);
-        if !is_app && !matches!(group_of(r.driver.rid()), "sync" | "hb") {
+        if !matches!(group_of(r.driver.rid()), "app" | "sync" | "hb") {
             instance = instance.merge(status);
             instance_len += 1;
         }

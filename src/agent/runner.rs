@@ -13,7 +13,7 @@ use super::plan_run::{Direction, PlanRun};
 use super::{lock, peer, probe, selector, Service};
 use crate::action_log::{ActionLog, Format, ACTIONS_LOG};
 use crate::config::parallel::Declared;
-use crate::drivers::{sync_config, sync_state, Ctx, Loaded, SyncMode};
+use crate::drivers::{sync_config, sync_state, Ctx, DataSync, Loaded, SyncMode};
 use crate::paths::NodeEnv;
 use crate::status::{group_of, render_json, render_text, Status};
 use crate::text::clean_lines;
@@ -117,6 +117,7 @@ fn run_one(
             return Ok(());
         }
         Action::BubbleEnter => return super::bubble::enter(env, svc),
+        Action::PrintDrift => return print_drift(env, svc, opts.format),
         _ => {}
     }
     check_rids(svc, &opts.rids)?;
@@ -165,8 +166,7 @@ fn run_one(
             } else {
                 SyncMode::Update
             };
-            require_up_here(&ctx, svc)?;
-            data_syncs(&ctx, svc, mode, None, opts, &links(ctx.peers))
+            syncs_here(&ctx, svc, mode, None, opts, &links(ctx.peers))
         }
         Action::StartStandby => start_standby(&ctx, svc, opts),
         Action::StopStandby => stop_standby(&ctx, svc, opts),
@@ -257,6 +257,36 @@ fn app_check(ctx: &Ctx, svc: &Service) -> Result<()> {
     }
     crate::drivers::run_logged(ctx, "", &argv, Duration::from_secs(120))?;
     ctx.log.info("", "application check passed");
+    Ok(())
+}
+
+/// `print drift`: production's ids against this DRP node's, for each production node.
+fn print_drift(env: &NodeEnv, svc: &Service, format: Format) -> Result<()> {
+    use crate::drivers::system_files::drift;
+    if !svc.cfg.drpnodes.iter().any(|n| n == &env.nodename) {
+        bail!(
+            "{}: {} is not a DRP node of the service: print drift runs on a DRP node, where \
+             production's users and groups are compared with the node's own",
+            svc.name,
+            env.nodename
+        );
+    }
+    let mut drifts = Vec::new();
+    for prod in svc.cfg.nodes.iter().filter(|n| **n != env.nodename) {
+        let r = drift::report(env, &svc.name, prod)?;
+        match format {
+            Format::Text => print!("{}", clean_lines(&drift::render(&r))),
+            Format::Json => println!("{}", serde_json::to_string(&r)?),
+        }
+        drifts.extend(r.drifts().map(|c| format!("{} on {prod}", c.what())));
+    }
+    if !drifts.is_empty() {
+        bail!(
+            "{} user or group id(s) of production are not the same here: {}",
+            drifts.len(),
+            drifts.join(", ")
+        );
+    }
     Ok(())
 }
 
@@ -515,8 +545,22 @@ fn links(peers: &NodeMap) -> Pool {
     Pool::new(peers.clone())
 }
 
-/// Runs the data syncs (the caller has checked that the service is up here).
-fn data_syncs(
+/// The syncs an action runs: enabled, and among `--rid` when given.
+fn selected_syncs<'a>(
+    svc: &'a Service,
+    opts: &'a Options,
+) -> impl Iterator<Item = (&'a str, &'a dyn DataSync)> {
+    svc.resources.iter().filter_map(|r| {
+        let sync = r.driver.as_sync()?;
+        let rid = r.driver.rid();
+        let chosen = opts.rids.is_empty() || opts.rids.iter().any(|x| x == rid);
+        (!r.common.disabled && chosen).then_some((rid, sync))
+    })
+}
+
+/// Runs the syncs from this node: all of them where the service is up; elsewhere only those
+/// that run whatever the state (the system files), and the data syncs are refused.
+fn syncs_here(
     ctx: &Ctx,
     svc: &Service,
     mode: SyncMode,
@@ -524,16 +568,54 @@ fn data_syncs(
     opts: &Options,
     links: &Pool,
 ) -> Result<()> {
+    let Err(refusal) = require_up_here(ctx, svc) else {
+        return data_syncs(ctx, svc, mode, only, opts, links, false);
+    };
+    let whatever: Vec<&str> = selected_syncs(svc, opts)
+        .filter(|(_, s)| s.runs_whatever_the_state())
+        .map(|(rid, _)| rid)
+        .collect();
+    if whatever.is_empty() {
+        return Err(refusal);
+    }
+    ctx.log.info(
+        "",
+        &format!(
+            "{} runs whatever the service's state: syncing it",
+            whatever.join(", ")
+        ),
+    );
+    data_syncs(ctx, svc, mode, only, opts, links, true)?;
+    if selected_syncs(svc, opts).any(|(_, s)| !s.runs_whatever_the_state()) {
+        return Err(refusal);
+    }
+    Ok(())
+}
+
+/// Runs the syncs (the caller has checked that the service is up here, or asks with
+/// `state_free_only` for those that run whatever the state).
+fn data_syncs(
+    ctx: &Ctx,
+    svc: &Service,
+    mode: SyncMode,
+    only: Option<&[String]>,
+    opts: &Options,
+    links: &Pool,
+    state_free_only: bool,
+) -> Result<()> {
     let mut any = false;
-    for r in &svc.resources {
-        let Some(sync) = r.driver.as_sync() else {
-            continue;
-        };
-        let rid = r.driver.rid();
-        if r.common.disabled || (!opts.rids.is_empty() && !opts.rids.iter().any(|x| x == rid)) {
+    for (rid, sync) in selected_syncs(svc, opts) {
+        if state_free_only && !sync.runs_whatever_the_state() {
             continue;
         }
         any = true;
+        if mode == SyncMode::Full && !sync.in_full_sync() {
+            ctx.log.info(
+                rid,
+                "skip: it syncs with syncupdate and syncdrp, not syncfullsync",
+            );
+            continue;
+        }
         // A full sync is an operator's explicit request (the seed runs it outside the period
         // without --force); the period only holds back the scheduled incremental ones.
         let (inside, period) = sync_state::in_period(ctx, rid)?;
@@ -576,14 +658,17 @@ fn push_config(ctx: &Ctx, nodes: &[String], links: &Pool) -> Result<()> {
 }
 
 fn sync_drp(ctx: &Ctx, svc: &Service, opts: &Options) -> Result<()> {
-    require_up_here(ctx, svc)?;
     let drp = svc.cfg.drpnodes.clone();
     if drp.is_empty() {
         bail!("{}: no drpnodes configured", svc.name);
     }
     let links = links(ctx.peers);
+    if require_up_here(ctx, svc).is_err() {
+        // The config push and the postsync go with the data, from where the service runs.
+        return syncs_here(ctx, svc, SyncMode::Update, Some(&drp), opts, &links);
+    }
     push_config(ctx, &drp, &links)?;
-    data_syncs(ctx, svc, SyncMode::Update, Some(&drp), opts, &links)?;
+    data_syncs(ctx, svc, SyncMode::Update, Some(&drp), opts, &links, false)?;
     for node in &drp {
         links.with(node, |t| remote_postsync(ctx, svc, t))?;
     }

@@ -112,6 +112,10 @@ pub enum PrintWhat {
         #[arg(long)]
         exit_code: bool,
     },
+    /// On a DRP node: whether the users and groups that own the service's files and run its
+    /// processes on production have the same ids here (from the copy of production's system
+    /// files, sync#i1); exits 1 when one differs.
+    Drift,
     /// Every keyword resolved for a node, with the scope that won.
     Config {
         /// The node to resolve for (default: this node).
@@ -130,6 +134,9 @@ pub(super) fn action_of(verb: Verb) -> Option<Action> {
         Verb::Print {
             what: PrintWhat::Config { node },
         } => Action::PrintConfig { node },
+        Verb::Print {
+            what: PrintWhat::Drift,
+        } => Action::PrintDrift,
         Verb::Start => Action::Start(None),
         Verb::Stop => Action::Stop(None),
         Verb::Startip => Action::Start(Some(Group::Ip)),

@@ -195,6 +195,16 @@ const DEFAULT_KEYWORDS: &[KeywordSpec] = &[
          check runs while the filesystems mount; later groups wait for every lane",
     ),
     KeywordSpec::opt(
+        "system_files",
+        "files and directories sync#i1 copies to the DRP nodes' cache, replacing the default \
+         Linux list (users and groups, hosts, sudoers, ssh, pam, crontabs, application homes); \
+         empty: no sync#i1",
+    ),
+    KeywordSpec::opt(
+        "system_files_add",
+        "more files and directories sync#i1 copies, beside its default list",
+    ),
+    KeywordSpec::opt(
         "drp_cut_access",
         "command that cuts user access before a DRP switch",
     ),

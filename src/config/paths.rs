@@ -192,6 +192,26 @@ pub(crate) fn check(cfg: &ServiceConfig, out: &mut Vec<Diagnostic>) {
             }
         }
     }
+    // sync#i1's list: files to read on production, each an absolute path without `..`.
+    for key in ["system_files", "system_files_add"] {
+        for node in cfg.all_nodes() {
+            let Some(found) = cfg.get("DEFAULT", key, &node) else {
+                continue;
+            };
+            if found.section != "DEFAULT" || !seen.insert((found.line, key)) {
+                continue;
+            }
+            for word in found.value.split_whitespace() {
+                if let Err(message) = normalise(word) {
+                    out.push(
+                        Diagnostic::error(&cfg.raw.path, found.line, message)
+                            .in_section("DEFAULT".to_string())
+                            .for_key(key.to_string()),
+                    );
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

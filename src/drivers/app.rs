@@ -162,6 +162,10 @@ impl Resource for App {
         }
     }
 
+    fn judged_after_instance(&self) -> bool {
+        true
+    }
+
     fn probe_instance_down(&self, ctx: &Ctx) -> Probe {
         // Its check would only see what runs elsewhere (a production URL answers on the DRP
         // node too); the process this node started is the one thing known to run here.

@@ -18,6 +18,7 @@ pub mod sync_dds;
 pub mod sync_dir;
 pub mod sync_rsync;
 pub mod sync_state;
+pub mod system_files;
 pub mod transfer;
 mod vg;
 
@@ -177,6 +178,12 @@ pub trait Resource: Send + Sync {
     fn probe_instance_down(&self, ctx: &Ctx) -> Probe {
         self.probe(ctx)
     }
+    /// Whether its status depends on how the rest of the instance is (an app, the system files
+    /// sync): it is probed after the others, with [`Resource::probe_instance_down`] when they are
+    /// not up.
+    fn judged_after_instance(&self) -> bool {
+        false
+    }
     /// Brings the resource up.
     fn start(&self, ctx: &Ctx) -> Result<()>;
     /// Brings the resource down.
@@ -215,6 +222,15 @@ pub trait DataSync {
     fn target_words(&self, ctx: &Ctx) -> Vec<String> {
         ctx.cfg
             .get_list(self.rid_for_state(), "target", &ctx.env.nodename)
+    }
+    /// Whether it syncs from a node where the service is not up (the system files: the DRP node
+    /// needs them most when production is stopped); data syncs do not.
+    fn runs_whatever_the_state(&self) -> bool {
+        false
+    }
+    /// Whether `syncfullsync` runs it (the system files go with `syncupdate` and `syncdrp`).
+    fn in_full_sync(&self) -> bool {
+        true
     }
     /// When this node last completed (or received) a sync.
     fn last_sync(&self, ctx: &Ctx) -> Option<sync_state::SyncState> {
@@ -286,5 +302,6 @@ pub fn build(cfg: &ServiceConfig, env: &NodeEnv) -> Result<Vec<Loaded>> {
             driver,
         });
     }
+    out.extend(system_files::implicit(cfg, env));
     Ok(out)
 }

@@ -4,6 +4,7 @@
 //! docs/protocol.md documents each stream; its JSON examples are parsed by a test.
 
 pub mod bubble;
+pub mod drift;
 pub mod journal;
 pub mod log;
 pub mod names;

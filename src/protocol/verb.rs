@@ -40,6 +40,9 @@ pub enum Action {
     PrintStatus,
     /// `print config [--node N]`.
     PrintConfig { node: Option<String> },
+    /// `print drift`: on a DRP node, the users and groups production's service uses, compared
+    /// with this node's (`protocol::drift`).
+    PrintDrift,
     /// `validate`.
     Validate,
     /// `start`, or `start<group>` when a group is given.
@@ -137,6 +140,7 @@ impl Action {
         match self {
             Action::PrintStatus => "print status".into(),
             Action::PrintConfig { .. } => "print config".into(),
+            Action::PrintDrift => "print drift".into(),
             Action::AppCheck => "appcheck".into(),
             Action::Start(Some(g)) => format!("start{}", g.suffix()),
             Action::Stop(Some(g)) => format!("stop{}", g.suffix()),
@@ -151,6 +155,7 @@ impl Action {
     pub fn to_args(&self) -> Vec<String> {
         match self {
             Action::PrintStatus => vec!["print".into(), "status".into()],
+            Action::PrintDrift => vec!["print".into(), "drift".into()],
             Action::PrintConfig { node } => {
                 let mut v = vec!["print".to_string(), "config".to_string()];
                 if let Some(n) = node {
@@ -166,6 +171,7 @@ impl Action {
     pub fn parse(words: &[&str]) -> Option<Action> {
         match words {
             ["print", "status"] => Some(Action::PrintStatus),
+            ["print", "drift"] => Some(Action::PrintDrift),
             ["print", "config"] => Some(Action::PrintConfig { node: None }),
             ["print", "config", "--node", n] => Some(Action::PrintConfig {
                 node: Some(n.to_string()),
@@ -204,6 +210,7 @@ impl Action {
             self,
             Action::PrintStatus
                 | Action::PrintConfig { .. }
+                | Action::PrintDrift
                 | Action::Validate
                 | Action::BubbleStatus
                 | Action::BubbleEnter
@@ -214,6 +221,7 @@ impl Action {
     pub fn all() -> Vec<Action> {
         let mut v = vec![
             Action::PrintStatus,
+            Action::PrintDrift,
             Action::PrintConfig { node: None },
             Action::PrintConfig {
                 node: Some("deb2".into()),

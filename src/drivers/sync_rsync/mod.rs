@@ -167,19 +167,7 @@ fn send_batch(
 impl DataSync for SyncRsync {
     fn sync_to(&self, ctx: &Ctx, _mode: SyncMode, target: &dyn Transport) -> Result<()> {
         let rid = &self.rid;
-        let node = &ctx.env.nodename;
-        if !crate::paths::on_path("rsync") {
-            bail!("{rid}: rsync is not installed on {node}");
-        }
         let src = ctx.require(rid, "src")?;
-        let dst = ctx.dst_for(rid, target.node())?;
-        let srcs = sources(ctx, &src);
-        if let Some(missing) = srcs
-            .iter()
-            .find(|s| std::fs::symlink_metadata(s.trim_end_matches('/')).is_err())
-        {
-            bail!("{rid}: source {missing} not found on {node}");
-        }
         let bwlimit = match ctx.get(rid, "bwlimit") {
             Some(v) => Some(
                 v.trim()
@@ -188,33 +176,18 @@ impl DataSync for SyncRsync {
             ),
             None => None,
         };
-        let state = SyncState::now();
-        // The batch is written beside the service's state, never in a shared temp directory.
-        let work: PathBuf = ctx.env.state_dir(ctx.svc).join(format!(".{rid}.rsync"));
-        if work.exists() {
-            std::fs::remove_dir_all(&work)
-                .wrap_err_with(|| format!("removing {}", work.display()))?;
-        }
-        std::fs::create_dir_all(&work).wrap_err_with(|| format!("creating {}", work.display()))?;
-        let batch = work.join("batch");
-        let mut argv = vec!["rsync".to_string()];
-        argv.extend(config_options(|k| ctx.get(rid, k), rid)?);
-        argv.push(format!("--only-write-batch={}", batch.display()));
-        argv.extend(srcs);
-        // An empty copy that does not exist: the batch holds everything (rsync does not create it).
-        argv.push(format!("{}/", work.join("empty").display()));
-        let made = crate::drivers::run_logged(ctx, rid, &argv, Duration::from_secs(3600));
-        let result = made.and_then(|out| {
-            if !out.success {
-                bail!(
-                    "{rid}: rsync could not read the sources: {}",
-                    out.failure_reason()
-                );
-            }
-            self.send(ctx, target, &dst, &state, &batch, bwlimit)
-        });
-        let _ = std::fs::remove_dir_all(&work);
-        result
+        push(
+            ctx,
+            target,
+            &Push {
+                rid,
+                dst: ctx.dst_for(rid, target.node())?,
+                options: config_options(|k| ctx.get(rid, k), rid)?,
+                sources: sources(ctx, &src),
+                extra: Vec::new(),
+                bwlimit,
+            },
+        )
     }
 
     fn rid_for_state(&self) -> &str {
@@ -222,74 +195,137 @@ impl DataSync for SyncRsync {
     }
 }
 
-impl SyncRsync {
-    /// Streams the batch to the target's `rsync-receive`, then records the sync.
-    fn send(
-        &self,
-        ctx: &Ctx,
-        target: &dyn Transport,
-        dst: &str,
-        state: &SyncState,
-        batch: &Path,
-        bwlimit: Option<u64>,
-    ) -> Result<()> {
-        let rid = &self.rid;
-        let when = state
-            .when
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        ctx.log.info(
-            rid,
-            &format!(
-                "rsync batch to {}:{dst} (sync id {})",
-                target.node(),
-                state.id
-            ),
-        );
-        let (bytes, sha256) = digest(batch)?;
-        let args = client::peer(&PeerVerb::RsyncReceive {
-            transfer: Transfer::new(
-                SyncTarget::new(ctx.svc, rid, dst)?,
-                &ctx.env.nodename,
-                &state.id,
-                &when,
-            )?,
-            bytes,
-            sha256,
-        });
-        let log = ctx.log;
-        let began = Instant::now();
-        let (sent, out) = stream_to(target, &args, |w| {
-            let mut pace = Throttle::default();
-            let mut report = |sent: u64, total: u64, elapsed: Duration| {
-                if pace.due(sent == total) {
-                    log.progress(rid, SyncProgress::measure(sent, Some(total), None, elapsed));
-                }
-            };
-            send_batch(batch, w, bwlimit, &mut report)
-        })?;
-        if !out.success {
-            return Err(refused(rid, target, sent, &out, "the transfer"));
-        }
-        let sent = sent.wrap_err_with(|| format!("{rid}: sending to {}", target.node()))?;
-        let received: receive::Received = serde_json::from_slice(&out.stdout)
-            .wrap_err_with(|| format!("{rid}: bad transfer report from {}", target.node()))?;
-        if received.bytes != sent {
-            bail!(
-                "{rid}: {} received {} bytes but {sent} were sent",
-                target.node(),
-                received.bytes
-            );
-        }
-        ctx.log.info(
-            rid,
-            &format!("sent a {sent}-byte batch, applied on {}", target.node()),
-        );
-        write_state(ctx.env, ctx.svc, rid, state)?;
-        ctx.log
-            .info(rid, &format!("update state file with sync id {}", state.id));
-        if let Err(e) = record_transfer(ctx.env, ctx.svc, rid, sent, began) {
-            ctx.log.warn(rid, &format!("{e:#}"));
-        }
-        Ok(())
+/// One rsync replication to one target: what a configured rsync sync and `sync#i1` both send.
+pub(crate) struct Push<'a> {
+    /// The sync's rid: its state file, its log lines, the receiver's section.
+    pub rid: &'a str,
+    /// The copy's place as the target resolves it (the target checks it against its own).
+    pub dst: String,
+    /// rsync's options, the same ones the target applies the batch with.
+    pub options: Vec<String>,
+    /// What rsync reads on this node, each as rsync takes it.
+    pub sources: Vec<String>,
+    /// Files made for the transfer (name, content), sent beside the sources at the copy's top.
+    pub extra: Vec<(&'a str, Vec<u8>)>,
+    /// KiB/s, when limited.
+    pub bwlimit: Option<u64>,
+}
+
+/// Has rsync write the batch of `p` beside the service's state, then streams it to `target`.
+pub(crate) fn push(ctx: &Ctx, target: &dyn Transport, p: &Push) -> Result<()> {
+    let rid = p.rid;
+    let node = &ctx.env.nodename;
+    if !crate::paths::on_path("rsync") {
+        bail!("{rid}: rsync is not installed on {node}");
     }
+    if let Some(missing) = p
+        .sources
+        .iter()
+        .find(|s| std::fs::symlink_metadata(s.trim_end_matches('/')).is_err())
+    {
+        bail!("{rid}: source {missing} not found on {node}");
+    }
+    let state = SyncState::now();
+    // The batch is written beside the service's state, never in a shared temp directory.
+    let work: PathBuf = ctx.env.state_dir(ctx.svc).join(format!(".{rid}.rsync"));
+    if work.exists() {
+        std::fs::remove_dir_all(&work).wrap_err_with(|| format!("removing {}", work.display()))?;
+    }
+    let made = std::fs::create_dir_all(work.join("extra"))
+        .wrap_err_with(|| format!("creating {}", work.display()))
+        .and_then(|()| {
+            let mut argv = vec!["rsync".to_string()];
+            argv.extend(p.options.iter().cloned());
+            let batch = work.join("batch");
+            argv.push(format!("--only-write-batch={}", batch.display()));
+            argv.extend(p.sources.iter().cloned());
+            for (name, bytes) in &p.extra {
+                let file = work.join("extra").join(name);
+                std::fs::write(&file, bytes)
+                    .wrap_err_with(|| format!("writing {}", file.display()))?;
+                // `/./`: rsync's relative mode keeps only what follows it.
+                argv.push(format!("{}/./{name}", work.join("extra").display()));
+            }
+            // An empty copy that does not exist: the batch holds everything (rsync does not
+            // create it).
+            argv.push(format!("{}/", work.join("empty").display()));
+            let out = crate::drivers::run_logged(ctx, rid, &argv, Duration::from_secs(3600))?;
+            if !out.success {
+                bail!(
+                    "{rid}: rsync could not read the sources: {}",
+                    out.failure_reason()
+                );
+            }
+            send(ctx, target, p, &state, &batch)
+        });
+    let _ = std::fs::remove_dir_all(&work);
+    made
+}
+
+/// Streams the batch to the target's `rsync-receive`, then records the sync.
+fn send(
+    ctx: &Ctx,
+    target: &dyn Transport,
+    p: &Push,
+    state: &SyncState,
+    batch: &Path,
+) -> Result<()> {
+    let (rid, dst, bwlimit) = (p.rid, p.dst.as_str(), p.bwlimit);
+    let when = state
+        .when
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    ctx.log.info(
+        rid,
+        &format!(
+            "rsync batch to {}:{dst} (sync id {})",
+            target.node(),
+            state.id
+        ),
+    );
+    let (bytes, sha256) = digest(batch)?;
+    let args = client::peer(&PeerVerb::RsyncReceive {
+        transfer: Transfer::new(
+            SyncTarget::new(ctx.svc, rid, dst)?,
+            &ctx.env.nodename,
+            &state.id,
+            &when,
+        )?,
+        bytes,
+        sha256,
+    });
+    let log = ctx.log;
+    let began = Instant::now();
+    let (sent, out) = stream_to(target, &args, |w| {
+        let mut pace = Throttle::default();
+        let mut report = |sent: u64, total: u64, elapsed: Duration| {
+            if pace.due(sent == total) {
+                log.progress(rid, SyncProgress::measure(sent, Some(total), None, elapsed));
+            }
+        };
+        send_batch(batch, w, bwlimit, &mut report)
+    })?;
+    if !out.success {
+        return Err(refused(rid, target, sent, &out, "the transfer"));
+    }
+    let sent = sent.wrap_err_with(|| format!("{rid}: sending to {}", target.node()))?;
+    let received: receive::Received = serde_json::from_slice(&out.stdout)
+        .wrap_err_with(|| format!("{rid}: bad transfer report from {}", target.node()))?;
+    if received.bytes != sent {
+        bail!(
+            "{rid}: {} received {} bytes but {sent} were sent",
+            target.node(),
+            received.bytes
+        );
+    }
+    ctx.log.info(
+        rid,
+        &format!("sent a {sent}-byte batch, applied on {}", target.node()),
+    );
+    write_state(ctx.env, ctx.svc, rid, state)?;
+    ctx.log
+        .info(rid, &format!("update state file with sync id {}", state.id));
+    if let Err(e) = record_transfer(ctx.env, ctx.svc, rid, sent, began) {
+        ctx.log.warn(rid, &format!("{e:#}"));
+    }
+    Ok(())
 }

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256 as Hasher};
 
 use crate::drivers::receive::{local_sync, receive_lock, Incoming, LiveCheck, SyncType};
 use crate::drivers::replace_copy::replace_copy;
+use crate::drivers::system_files;
 use crate::paths::NodeEnv;
 use crate::protocol::names::Sha256;
 
@@ -47,28 +48,44 @@ pub fn rsync_receive(
     input: &mut impl BufRead,
     out: &mut impl Write,
 ) -> Result<()> {
-    let local = local_sync(
-        env,
-        inc.svc,
-        inc.rid,
-        SyncType::Rsync,
-        inc.dst,
-        Some(inc.from),
-    )?;
+    let system = inc.rid.as_ref() == system_files::RID;
+    let (dst, mut argv) = if system {
+        (
+            system_files::receive::local_cache(env, inc)?,
+            system_files::options(),
+        )
+    } else {
+        let local = local_sync(
+            env,
+            inc.svc,
+            inc.rid,
+            SyncType::Rsync,
+            inc.dst,
+            Some(inc.from),
+        )?;
+        let node = env.nodename.as_str();
+        let get = |k: &str| {
+            local
+                .config
+                .get(inc.rid.as_ref(), k, node)
+                .map(|r| r.value.to_string())
+        };
+        let argv = super::config_options(get, inc.rid.as_ref())?;
+        (local.dst, argv)
+    };
     let _lock = receive_lock(env, inc.svc, inc.rid, inc.from)?;
-    refuse_if_running(env, inc.svc)?;
+    // The system files' copy is the DRP node's own business, not the service's data: it may
+    // be refreshed while the service runs here.
+    let live_check: LiveCheck = if system {
+        &|_, _| Ok(())
+    } else {
+        refuse_if_running
+    };
+    live_check(env, inc.svc)?;
     if !crate::paths::on_path("rsync") {
         bail!("{}: rsync is not installed on {}", inc.rid, env.nodename);
     }
-    let node = env.nodename.as_str();
-    let get = |k: &str| {
-        local
-            .config
-            .get(inc.rid.as_ref(), k, node)
-            .map(|r| r.value.to_string())
-    };
-    let mut argv = super::config_options(get, inc.rid.as_ref())?;
-    let bytes = replace_copy(env, inc, &local.dst, refuse_if_running, |_, staging| {
+    let bytes = replace_copy(env, inc, &dst, live_check, |_, staging| {
         std::fs::create_dir_all(staging)
             .wrap_err_with(|| format!("creating {}", staging.display()))?;
         let file = staging.with_extension("batch");
