@@ -3,6 +3,7 @@
 //! and a resume that re-verifies the nodes and never re-runs a completed destructive step.
 
 mod around;
+mod drift;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -732,6 +733,10 @@ impl<'a> Engine<'a> {
                 }
             }
         }
+        // The ids the service's files and processes need on the DRP node (not on a failback:
+        // production's own ids are the reference).
+        let drift = (self.spec.mode != Mode::Failback && matches!(d, PeerAnswer::Status(_)))
+            .then(|| self.check_drift(&mut problems));
         if !problems.is_empty() {
             self.op.preflight_failed(&problems);
             let text: Vec<String> = problems.iter().map(Problem::to_string).collect();
@@ -742,6 +747,9 @@ impl<'a> Engine<'a> {
             other => json!(other.to_string()),
         };
         let mut detail = json!({"production": avail(&p), "drp": avail(&d)});
+        if let Some(drift) = drift {
+            detail["drift"] = drift;
+        }
         let gaps = self.gaps();
         for g in &gaps {
             self.op.say(&format!("preflight: {g}"));

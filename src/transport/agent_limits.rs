@@ -19,6 +19,8 @@ pub enum Lack {
     AppCheck,
     /// A sync's progress is not reported while it runs: its log comes at its end.
     SyncProgress,
+    /// No copy of production's users and groups for drpilot to compare: no drift check.
+    DriftCheck,
 }
 
 impl Lack {
@@ -42,6 +44,10 @@ impl Lack {
                  status tree is the only check"
             }
             Lack::SyncProgress => "no sync progress is reported; a sync's log shows at its end",
+            Lack::DriftCheck => {
+                "no user and group drift check; compare the ids of the service's users in \
+                 /etc/passwd and /etc/group of both nodes by hand"
+            }
         };
         format!("{nodes} ({agent}): {what}")
     }
@@ -61,6 +67,7 @@ impl NodeOptions {
             out.push(Lack::AppCheck);
         }
         out.push(Lack::SyncProgress);
+        out.push(Lack::DriftCheck);
         out
     }
 }
@@ -83,7 +90,8 @@ mod tests {
                 Lack::StartGuard,
                 Lack::CutAccess,
                 Lack::AppCheck,
-                Lack::SyncProgress
+                Lack::SyncProgress,
+                Lack::DriftCheck
             ]
         );
         let configured = NodeOptions {
@@ -93,7 +101,12 @@ mod tests {
         };
         assert_eq!(
             configured.lacks(),
-            [Lack::RunState, Lack::StartGuard, Lack::SyncProgress]
+            [
+                Lack::RunState,
+                Lack::StartGuard,
+                Lack::SyncProgress,
+                Lack::DriftCheck
+            ]
         );
     }
 }

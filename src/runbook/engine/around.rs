@@ -15,7 +15,7 @@ use crate::transport::agent_limits::Lack;
 
 impl Engine<'_> {
     /// Whether `node`'s agent lacks `what`.
-    fn lacks(&self, node: &str, what: Lack) -> bool {
+    pub(super) fn lacks(&self, node: &str, what: Lack) -> bool {
         self.ops.options(node).lacks().contains(&what)
     }
 
@@ -41,6 +41,9 @@ impl Engine<'_> {
         for what in [Lack::RunState, Lack::StartGuard] {
             wanted.push((what, prod.clone()));
             wanted.push((what, drp.clone()));
+        }
+        if !failback {
+            wanted.push((Lack::DriftCheck, drp.clone()));
         }
         let by_step = [
             (
