@@ -2,7 +2,8 @@
 //! address, btrfs filesystems, private docker and btrfs replication. Start on deb1,
 //! syncfullsync, syncdrp, syncupdate --force, stop on deb1, start on deb2: the same container
 //! runs on deb2 and its log continues deb1's; the DRP address answers there; the trees are the
-//! seed's. Along the way: the split-brain guard, and a sync cut by a dropped link.
+//! seed's, and the sync#i1 row is the tutorial's at every stage. Along the way: the split-brain
+//! guard, and a sync cut by a dropped link.
 
 mod support;
 
@@ -23,6 +24,31 @@ fn container_log(tb: &Testbed, node: &str) -> Vec<String> {
         return Vec::new();
     }
     r.stdout.lines().map(String::from).collect()
+}
+
+/// The sync#i1 row of a tree with its comment lines: the last row of the sync group, up to the
+/// hb row.
+fn system_files_rows(tree: &str) -> String {
+    let lines: Vec<&str> = tree.lines().collect();
+    let from = lines.iter().position(|l| l.contains("- sync#i1 "));
+    let to = lines.iter().position(|l| l.starts_with("'- hb"));
+    match (from, to) {
+        (Some(a), Some(b)) if a < b => lines[a..b].join("\n"),
+        _ => format!("no sync#i1 row in:\n{tree}"),
+    }
+}
+
+/// Compares `node`'s sync#i1 row, from its real status, with the OpenSVC tutorial's at `stage`
+/// (a tree of tests/golden).
+fn assert_system_files_row(tb: &Testbed, node: &str, golden: &str, stage: &str) {
+    let tree = svc(tb, node, SERVICE, &["print", "status"])
+        .expect_ok("print status")
+        .stdout;
+    assert_eq!(
+        system_files_rows(&tree),
+        system_files_rows(golden),
+        "{node}'s sync#i1 row at {stage}:\n{tree}"
+    );
 }
 
 fn label(st: &serde_json::Value, rid: &str) -> String {
@@ -80,6 +106,12 @@ fn the_seed_scenario_moves_the_container_and_its_data_to_the_drp_node() {
     svc(&tb, PROD, SERVICE, &["start"]).expect_ok("start on deb1");
     let st = status(&tb, PROD, SERVICE);
     assert_eq!(st["avail"], "up", "{st}");
+    assert_system_files_row(
+        &tb,
+        PROD,
+        include_str!("golden/deb1_4_after_drp_config.txt"),
+        "the first start",
+    );
     let container = label(&st, "container#1");
     let (id, image) = container.split_once('@').expect("id@image label");
     assert_eq!(id.len(), 12, "{container}");
@@ -95,9 +127,27 @@ fn the_seed_scenario_moves_the_container_and_its_data_to_the_drp_node() {
     .expect_ok("the production address answers");
 
     svc(&tb, PROD, SERVICE, &["syncfullsync"]).expect_ok("syncfullsync");
+    assert_system_files_row(
+        &tb,
+        PROD,
+        include_str!("golden/deb1_5_after_syncfullsync.txt"),
+        "syncfullsync",
+    );
     svc(&tb, PROD, SERVICE, &["syncdrp", "--force"]).expect_ok("syncdrp");
     let st = status(&tb, PROD, SERVICE);
     assert_eq!(st["overall"], "up", "{st}");
+    assert_system_files_row(
+        &tb,
+        PROD,
+        include_str!("golden/deb1_6_after_syncdrp.txt"),
+        "syncdrp",
+    );
+    assert_system_files_row(
+        &tb,
+        DRP,
+        include_str!("golden/deb2_1_standby.txt"),
+        "deb2 standing by",
+    );
 
     // The split-brain guard: deb2 may not start while deb1 runs the service.
     let refused = svc(&tb, DRP, SERVICE, &["start"]).expect_err("start on deb2 while up on deb1");
@@ -192,6 +242,12 @@ fn the_seed_scenario_moves_the_container_and_its_data_to_the_drp_node() {
     on(&tb, PROD, &["rm", "-f", blob]).expect_ok("rm blob");
 
     // The seed's switch: syncupdate, stop on production, start on DRP.
+    assert_system_files_row(
+        &tb,
+        PROD,
+        include_str!("golden/deb1_7_before_syncupdate.txt"),
+        "the switch",
+    );
     svc(&tb, PROD, SERVICE, &["syncupdate", "--force"]).expect_ok("syncupdate --force");
     let written_on_prod = container_log(&tb, PROD);
     assert!(written_on_prod.len() >= 3, "{written_on_prod:?}");
@@ -199,6 +255,12 @@ fn the_seed_scenario_moves_the_container_and_its_data_to_the_drp_node() {
     let st1 = status(&tb, PROD, SERVICE);
     assert_eq!(st1["overall"], "down", "{st1}");
     assert_stop_order(&stopped.stdout, &prod_ip);
+    assert_system_files_row(
+        &tb,
+        PROD,
+        include_str!("golden/deb1_8_stopped.txt"),
+        "the stop",
+    );
     let started = svc(&tb, DRP, SERVICE, &["start"]).expect_ok("start on deb2");
     assert_start_order(&started.stdout, &drp_ip);
 
@@ -252,6 +314,11 @@ fn the_seed_scenario_moves_the_container_and_its_data_to_the_drp_node() {
         .to_string_lossy()
         .into_owned();
     assert_eq!(tree1, expected_prod_tree(&dev1), "deb1's final tree");
+    assert_eq!(
+        system_files_rows(&tree2),
+        system_files_rows(include_str!("golden/deb2_2_up.txt")),
+        "deb2's sync#i1 row once it runs the service"
+    );
     assert_eq!(
         tree2,
         expected_drp_tree(&dev2, &container),
@@ -335,7 +402,10 @@ overall                   down
 |- sync                   up
 |  |- sync#1         .... up       btrfs of {dev}:root to ['drpnodes']
 |  |- sync#2         .... up       btrfs of {dev}:appdata to ['drpnodes']
-|  '- sync#i0        .... up       push svc config to drpnodes, nodes
+|  |- sync#i0        .... up       push svc config to drpnodes, nodes
+|  '- sync#i1        .... n/a      rsync system files to drpnodes
+|                                  # passive node not in sync destination
+|                                  nodes
 '- hb                     n/a
 "
     )
@@ -354,8 +424,10 @@ overall                   up
 |- sync                   up
 |  |- sync#1         .... up       btrfs of {dev}:root to ['drpnodes']
 |  |- sync#2         .... up       btrfs of {dev}:appdata to ['drpnodes']
-|  '- sync#i0        .... n/a      push svc config to drpnodes, nodes
-|                                  # service up on drp node, sync disabled
+|  |- sync#i0        .... n/a      push svc config to drpnodes, nodes
+|  |                               # service up on drp node, sync disabled
+|  '- sync#i1        .... n/a      rsync system files to drpnodes
+|                                  # no destination nodes
 '- hb                     n/a
 "
     )

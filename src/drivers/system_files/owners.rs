@@ -56,12 +56,8 @@ fn roots(ctx: &Ctx) -> Vec<String> {
         .collect();
     v.sort();
     v.dedup();
-    // A mount point inside another is walked with it.
-    let all = v.clone();
-    v.retain(|r| {
-        !all.iter()
-            .any(|o| o != r && Path::new(r).starts_with(Path::new(o)))
-    });
+    // A mount point inside another is walked from its own root: the walk of the outer one
+    // stops at the filesystem's edge.
     v
 }
 

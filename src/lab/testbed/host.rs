@@ -1,7 +1,7 @@
 //! One testbed host: a process tree in its own pid, net, uts and mount namespaces, whose init is
 //! docker-init (so SIGKILL of that one process ends everything the host ran), with private
-//! `/run`, `/tmp`, `/root`, `/opt`, `/srv`, `/etc/hosts` and drpilot directories, a veth on the
-//! testbed bridge, and an sshd.
+//! `/run`, `/tmp`, `/root`, `/opt`, `/srv`, `/etc/hosts`, users and groups and drpilot
+//! directories, a veth on the testbed bridge, and an sshd.
 
 use std::net::Ipv4Addr;
 use std::os::unix::process::CommandExt;
@@ -16,6 +16,9 @@ use super::net::run;
 
 /// Directories each host sees as its own (bind-mounted from its directory, or a tmpfs).
 const PRIVATE_DIRS: &[&str] = &["/root", "/opt", "/srv", "/etc/drpilot", "/var/lib/drpilot"];
+
+/// The id files each host has a copy of (`/etc/passwd` and its kin).
+pub const ID_FILES: &[&str] = &["passwd", "group", "shadow", "gshadow"];
 
 /// What the testbed records of a host, enough to tear it down after a crash.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -192,8 +195,26 @@ impl Host {
             let own = own.to_string_lossy().into_owned();
             self.run(&["mount", "--bind", &own, &format!("/etc/{file}")])?;
         }
+        // Users and groups of its own, starting as the machine's: a test adds a user on one
+        // host without touching the machine or the other host.
+        for file in ID_FILES {
+            let machine = Path::new("/etc").join(file);
+            if !machine.exists() {
+                continue;
+            }
+            let own = self.dir.join(file);
+            std::fs::copy(&machine, &own)
+                .wrap_err_with(|| format!("copying {} for the host", machine.display()))?;
+            let own = own.to_string_lossy().into_owned();
+            self.run(&["mount", "--bind", &own, &machine.to_string_lossy()])?;
+        }
         self.run(&["ip", "link", "set", "lo", "up"])?;
         Ok(())
+    }
+
+    /// The host's own copy of an `/etc` file of [`ID_FILES`] (bind-mounted over it there).
+    pub fn etc_file(&self, file: &str) -> PathBuf {
+        self.dir.join(file)
     }
 
     /// Gives the host's `eth0` (plugged by the switch) address `addr`/24 and a default route
