@@ -34,9 +34,17 @@ fn row(st: &serde_json::Value) -> (String, Vec<String>) {
     let r = resource(st, "sync#i1");
     let comments = r["comments"]
         .as_array()
-        .map(|a| a.iter().filter_map(|c| c.as_str()).map(String::from).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| c.as_str())
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default();
-    (r["status"].as_str().unwrap_or_default().to_string(), comments)
+    (
+        r["status"].as_str().unwrap_or_default().to_string(),
+        comments,
+    )
 }
 
 fn drift(lab: &TestLab) -> Run {
@@ -105,7 +113,9 @@ fn system_files_reach_the_drp_cache_and_a_moved_uid_is_a_drift_naming_its_files(
     );
     let before = drift(&lab).expect_ok("drift before any copy");
     assert!(
-        before.stdout.contains("not checked: no copy of deb1's system files"),
+        before
+            .stdout
+            .contains("not checked: no copy of deb1's system files"),
         "{}",
         before.stdout
     );
@@ -122,7 +132,9 @@ fn system_files_reach_the_drp_cache_and_a_moved_uid_is_a_drift_naming_its_files(
         std::fs::read_to_string(lab.root("deb1").join("etc/passwd")).unwrap()
     );
     assert!(
-        !lab.root("deb2").join("etc/passwd.drpilot-incoming").exists()
+        !lab.root("deb2")
+            .join("etc/passwd.drpilot-incoming")
+            .exists()
             && std::fs::read_to_string(lab.root("deb2").join("etc/passwd"))
                 .unwrap()
                 .contains(&format!(":{uid}:")),
@@ -132,11 +144,14 @@ fn system_files_reach_the_drp_cache_and_a_moved_uid_is_a_drift_naming_its_files(
     // Equal ids pass.
     let same = drift(&lab).expect_ok("drift with equal ids");
     assert!(
-        same.stdout.contains(&format!("✓ same   user svcuser: {uid} on both")),
+        same.stdout
+            .contains(&format!("✓ same   user svcuser: {uid} on both")),
         "{}",
         same.stdout
     );
-    assert!(same.stdout.contains(&format!("✓ same   group svcgroup: {gid} on both")));
+    assert!(same
+        .stdout
+        .contains(&format!("✓ same   group svcgroup: {gid} on both")));
 
     // svcuser has another uid on deb2: the drift names both ids, the files and the fix.
     users(&lab, "deb2", uid + 1, gid);
@@ -155,7 +170,11 @@ fn system_files_reach_the_drp_cache_and_a_moved_uid_is_a_drift_naming_its_files(
         "{}",
         moved.stdout
     );
-    assert!(moved.stderr.contains("user svcuser (uid"), "{}", moved.stderr);
+    assert!(
+        moved.stderr.contains("user svcuser (uid"),
+        "{}",
+        moved.stderr
+    );
     let json: serde_json::Value = serde_json::from_str(
         lab.svc("deb2", &["print", "drift", "--format", "json"])
             .stdout
@@ -168,7 +187,8 @@ fn system_files_reach_the_drp_cache_and_a_moved_uid_is_a_drift_naming_its_files(
 
     // The rehearsal's preflight stops on it, before anything is touched.
     let state = tempfile::tempdir().unwrap();
-    lab.svc("deb1", &["syncdrp", "--force"]).expect_ok("syncdrp");
+    lab.svc("deb1", &["syncdrp", "--force"])
+        .expect_ok("syncdrp");
     let nodes = lab.dir.join("nodes.toml");
     let rehearse: Run = bin()
         .args(["drp", "rehearse", "busybox", "--nodes"])
@@ -181,7 +201,10 @@ fn system_files_reach_the_drp_cache_and_a_moved_uid_is_a_drift_naming_its_files(
     let refused = rehearse.expect_err("a rehearsal with a drift");
     let all = format!("{}{}", refused.stdout, refused.stderr);
     assert!(
-        all.contains(&format!("user svcuser (uid {uid}) on deb1, {} on deb2", uid + 1)),
+        all.contains(&format!(
+            "user svcuser (uid {uid}) on deb1, {} on deb2",
+            uid + 1
+        )),
         "{all}"
     );
     assert_eq!(lab.status("deb1")["avail"], "up", "production untouched");
@@ -208,7 +231,8 @@ fn system_files_reach_the_drp_cache_and_a_moved_uid_is_a_drift_naming_its_files(
         .svc("deb1", &["syncupdate", "--force"])
         .expect_err("data syncs from a stopped node");
     assert!(
-        both.stderr.contains("syncs run from the node where the service is up"),
+        both.stderr
+            .contains("syncs run from the node where the service is up"),
         "{}",
         both.stderr
     );
@@ -227,7 +251,11 @@ fn a_receiving_node_keeps_the_cache_its_own_config_names() {
     users(&lab, "deb1", uid, gid);
     // deb2 refuses a sender naming another place, and a sender that is not production.
     for (from, dst, why) in [
-        ("deb1", "/etc", "go to /var/lib/drpilot/busybox/cache/deb1 here"),
+        (
+            "deb1",
+            "/etc",
+            "go to /var/lib/drpilot/busybox/cache/deb1 here",
+        ),
         (
             "deb2",
             "/var/lib/drpilot/busybox/cache/deb2",
@@ -236,7 +264,14 @@ fn a_receiving_node_keeps_the_cache_its_own_config_names() {
     ] {
         let out: Run = lab
             .node_cmd("deb2")
-            .args(["peer", "rsync-receive", "--svc", "busybox", "--rid", "sync#i1"])
+            .args([
+                "peer",
+                "rsync-receive",
+                "--svc",
+                "busybox",
+                "--rid",
+                "sync#i1",
+            ])
             .args(["--dst", dst, "--from", from, "--id", "abc"])
             .args(["--when", "2026-01-01T00:00:00Z", "--bytes", "0"])
             .args(["--sha256", &"0".repeat(64)])
@@ -246,5 +281,8 @@ fn a_receiving_node_keeps_the_cache_its_own_config_names() {
         let e = out.expect_err("a receive naming another place");
         assert!(e.stderr.contains(why), "{}", e.stderr);
     }
-    assert!(!lab.root("deb2").join("var/lib/drpilot/busybox/cache").exists());
+    assert!(!lab
+        .root("deb2")
+        .join("var/lib/drpilot/busybox/cache")
+        .exists());
 }

@@ -87,7 +87,8 @@ fn probe_with(svc: &Service, ctx: &Ctx) -> ServiceStatus {
             standby: r.common.standby,
             comments: with_reason(comments, status),
         });
-        if let Some(s) = r.driver.as_sync() {
+        // The replicas' ages, whose oldest is the RPO: the service's data only.
+        if let Some(s) = r.driver.as_sync().filter(|s| s.is_service_data()) {
             syncs.push(SyncInfo {
                 rid: r.driver.rid().to_string(),
                 last_sync: s

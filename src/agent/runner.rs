@@ -572,7 +572,7 @@ fn syncs_here(
         return data_syncs(ctx, svc, mode, only, opts, links, false);
     };
     let whatever: Vec<&str> = selected_syncs(svc, opts)
-        .filter(|(_, s)| s.runs_whatever_the_state())
+        .filter(|(_, s)| !s.is_service_data())
         .map(|(rid, _)| rid)
         .collect();
     if whatever.is_empty() {
@@ -586,7 +586,7 @@ fn syncs_here(
         ),
     );
     data_syncs(ctx, svc, mode, only, opts, links, true)?;
-    if selected_syncs(svc, opts).any(|(_, s)| !s.runs_whatever_the_state()) {
+    if selected_syncs(svc, opts).any(|(_, s)| s.is_service_data()) {
         return Err(refusal);
     }
     Ok(())
@@ -605,11 +605,11 @@ fn data_syncs(
 ) -> Result<()> {
     let mut any = false;
     for (rid, sync) in selected_syncs(svc, opts) {
-        if state_free_only && !sync.runs_whatever_the_state() {
+        if state_free_only && sync.is_service_data() {
             continue;
         }
         any = true;
-        if mode == SyncMode::Full && !sync.in_full_sync() {
+        if mode == SyncMode::Full && !sync.is_service_data() {
             ctx.log.info(
                 rid,
                 "skip: it syncs with syncupdate and syncdrp, not syncfullsync",

@@ -223,13 +223,11 @@ pub trait DataSync {
         ctx.cfg
             .get_list(self.rid_for_state(), "target", &ctx.env.nodename)
     }
-    /// Whether it syncs from a node where the service is not up (the system files: the DRP node
-    /// needs them most when production is stopped); data syncs do not.
-    fn runs_whatever_the_state(&self) -> bool {
-        false
-    }
-    /// Whether `syncfullsync` runs it (the system files go with `syncupdate` and `syncdrp`).
-    fn in_full_sync(&self) -> bool {
+    /// Whether it replicates the service's data (most syncs). The system files are not: they
+    /// sync from a node where the service is not up (the DRP node needs them most when
+    /// production is stopped), `syncfullsync` leaves them to `syncupdate` and `syncdrp`, a
+    /// test bubble does not clone them and their age is no RPO.
+    fn is_service_data(&self) -> bool {
         true
     }
     /// When this node last completed (or received) a sync.

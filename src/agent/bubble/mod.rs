@@ -112,6 +112,7 @@ pub fn status(env: &NodeEnv, svc: &Service) -> BubbleState {
         .resources
         .iter()
         .filter_map(|r| r.driver.as_sync())
+        .filter(|s| s.is_service_data())
         .filter_map(|s| {
             svc.cfg
                 .get(s.rid_for_state(), "dst", &env.nodename)
@@ -177,7 +178,7 @@ fn clone(ctx: &Ctx, svc: &Service) -> Result<()> {
     let cloned_at = Utc::now();
     let mut clones = Vec::new();
     for r in &svc.resources {
-        let Some(sync) = r.driver.as_sync() else {
+        let Some(sync) = r.driver.as_sync().filter(|s| s.is_service_data()) else {
             continue;
         };
         if r.common.disabled {

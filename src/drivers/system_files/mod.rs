@@ -195,11 +195,7 @@ impl DataSync for SystemFiles {
         vec!["drpnodes".to_string()]
     }
 
-    fn runs_whatever_the_state(&self) -> bool {
-        true
-    }
-
-    fn in_full_sync(&self) -> bool {
+    fn is_service_data(&self) -> bool {
         false
     }
 

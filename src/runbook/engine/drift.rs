@@ -45,8 +45,9 @@ impl Engine<'_> {
             return json!("failed");
         };
         if let Some(why) = &report.not_checked {
-            self.op
-                .say(&format!("preflight: user and group drift not checked: {why}"));
+            self.op.say(&format!(
+                "preflight: user and group drift not checked: {why}"
+            ));
             return json!(format!("not checked: {why}"));
         }
         for c in report.drifts() {
@@ -76,5 +77,4 @@ impl Engine<'_> {
             "checked": report.checks.len(),
         })
     }
-
 }
