@@ -2,6 +2,7 @@
 //! and every command line in it is one the real argument parser accepts.
 
 use clap::Parser;
+use drpilot::protocol::drift::{DriftReport, ServiceOwners};
 use drpilot::protocol::journal::Record;
 use drpilot::protocol::log::LogRecord;
 use drpilot::protocol::run::{AppendAnswer, LeaseAnswer, LeaseView};
@@ -47,6 +48,8 @@ fn every_example_of_the_protocol_document_parses() {
             "json lease" => parses::<LeaseView>(&body, "lease"),
             "json lease-answer" => parses::<LeaseAnswer>(&body, "lease answer"),
             "json append-answer" => parses::<AppendAnswer>(&body, "append answer"),
+            "json drift" => parses::<DriftReport>(&body, "drift report"),
+            "json owners" => parses::<ServiceOwners>(&body, "service owners"),
             "text command" => {
                 for line in body.lines().filter(|l| !l.trim().is_empty()) {
                     let argv = line.split_whitespace();
@@ -68,6 +71,8 @@ fn every_example_of_the_protocol_document_parses() {
         "json lease",
         "json lease-answer",
         "json append-answer",
+        "json drift",
+        "json owners",
         "text command",
     ] {
         assert!(seen.contains_key(kind), "no '{kind}' example: {seen:?}");

@@ -242,6 +242,29 @@ fn system_files_reach_the_drp_cache_and_a_moved_uid_is_a_drift_naming_its_files(
     );
     lab.svc("deb1", &["syncupdate", "--force", "--rid", "sync#i1"])
         .expect_ok("the system files alone");
+
+    // After a failover, the failback's reverse sync from deb2 sends the data to deb1, never the
+    // DRP node's system files.
+    lab.svc("deb2", &["start"]).expect_ok("start on deb2");
+    assert_eq!(
+        row(&lab.status("deb2")),
+        ("n/a".into(), vec!["no destination nodes".into()])
+    );
+    let back = lab
+        .svc("deb2", &["syncupdate", "--force", "--target", "deb1"])
+        .expect_ok("the reverse sync");
+    assert!(
+        back.stdout
+            .lines()
+            .any(|l| l.contains("SYNC#I1") && l.contains("no destination nodes")),
+        "{}",
+        back.stdout
+    );
+    assert!(!lab
+        .root("deb1")
+        .join("var/lib/drpilot/busybox/cache")
+        .exists());
+    lab.svc("deb2", &["stop"]).expect_ok("stop on deb2");
 }
 
 #[test]

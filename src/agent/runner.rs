@@ -630,7 +630,16 @@ fn data_syncs(
             Some(t) if t == &ctx.env.nodename => {
                 bail!("--target {t}: this is the node the sync runs from")
             }
-            Some(t) if ctx.cfg.all_nodes().contains(t) => vec![t.clone()],
+            // A data sync goes where it is told (the failback's reverse sync to production);
+            // the system files go to their own targets only.
+            Some(t) if ctx.cfg.all_nodes().contains(t) && sync.is_service_data() => {
+                vec![t.clone()]
+            }
+            Some(t) if ctx.cfg.all_nodes().contains(t) => {
+                let mut own = target_nodes(ctx, &sync.target_words(ctx));
+                own.retain(|n| n == t);
+                own
+            }
             Some(t) => bail!("--target {t}: not a node of {}", svc.name),
             None => target_nodes(ctx, &sync.target_words(ctx)),
         };

@@ -299,3 +299,23 @@ fn config_parsing_is_linear_in_the_number_of_sections() {
         Some("/bin/true")
     );
 }
+
+#[test]
+fn system_files_must_be_absolute_paths_without_dot_dot() {
+    let e = errors(&format!(
+        "{HEAD}system_files_add = /srv/appusers etc/app.conf\nsystem_files@d1 = /../x\n"
+    ));
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(
+        e.iter().any(
+            |m| m.contains("svc.env:4") && m.contains("'etc/app.conf' is not an absolute path")
+        ),
+        "{e:?}"
+    );
+    assert!(
+        e.iter()
+            .any(|m| m.contains("svc.env:5") && m.contains("'..'")),
+        "{e:?}"
+    );
+    assert!(warnings(&format!("{HEAD}system_files_add = /srv/appusers\n")).is_empty());
+}
