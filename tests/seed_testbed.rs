@@ -7,12 +7,11 @@
 
 mod support;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use drpilot::lab::testbed::seed_service::{DRP, PROD, SERVICE};
 use drpilot::lab::testbed::Testbed;
-use support::testbed::{host_bin, on, seed_testbed, status, svc, with_volume_top};
+use support::testbed::{on, seed_testbed, status, svc, sync_cut_by_the_link, with_volume_top};
 use support::{assert_order, resource, wait_until};
 
 const T: Duration = Duration::from_secs(60);
@@ -175,60 +174,8 @@ fn the_seed_scenario_moves_the_container_and_its_data_to_the_drp_node() {
     .expect_ok("writing a blob");
     let (before, _) = snapshots(&tb, DRP, "appdata", "blob");
     assert!(!before.is_empty(), "syncdrp left a snapshot on deb2");
-    let mut cut = tb
-        .ssh_command(
-            PROD,
-            &[
-                host_bin(&tb).to_str().expect("utf-8"),
-                "svc",
-                SERVICE,
-                "syncupdate",
-                "--force",
-                "--rid",
-                "sync#2",
-            ],
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("syncupdate");
-    // Cut the link once bytes are flowing (a progress line), not after a guessed delay.
-    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let reader = {
-        let lines = lines.clone();
-        let out = cut.stdout.take().expect("stdout");
-        std::thread::spawn(move || {
-            for l in std::io::BufRead::lines(std::io::BufReader::new(out)).map_while(Result::ok) {
-                lines.lock().expect("lines").push(l);
-            }
-        })
-    };
-    wait_until(T, "the sync's bytes to flow", || {
-        lines
-            .lock()
-            .expect("lines")
-            .iter()
-            .any(|l| l.contains("progress bytes="))
-    });
-    let veth = tb.host(DRP).expect("deb2").record.veth.clone();
-    let link = |state: &str| {
-        let ok = tb
-            .operator_command("ip")
-            .args(["link", "set", &veth, state])
-            .status()
-            .expect("ip")
-            .success();
-        assert!(ok, "ip link set {veth} {state}");
-    };
-    link("down");
-    let cut_out = cut.wait_with_output().expect("syncupdate ends");
-    link("up");
-    reader.join().expect("reader");
-    assert!(
-        !cut_out.status.success(),
-        "the cut sync must fail: {:?}",
-        lines.lock().expect("lines")
-    );
+    let (cut, lines) = sync_cut_by_the_link(&tb, PROD, SERVICE, "sync#2", DRP);
+    assert!(!cut.success(), "the cut sync must fail: {lines:?}");
     let (after_cut, _) = snapshots(&tb, DRP, "appdata", "blob");
     assert_eq!(after_cut, before, "deb2 keeps its last consistent snapshot");
     svc(&tb, PROD, SERVICE, &["syncupdate", "--force"]).expect_ok("the next syncupdate");

@@ -8,15 +8,11 @@ mod support;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::PathBuf;
-use std::process::Stdio;
-use std::time::Duration;
 
 use drpilot::lab::testbed::seed_service::{DRP, PROD, SERVICE};
 use drpilot::lab::testbed::Testbed;
-use support::testbed::{host_bin, on, seed_testbed, svc};
-use support::wait_until;
+use support::testbed::{on, seed_testbed, svc, sync_cut_by_the_link};
 
-const T: Duration = Duration::from_secs(60);
 const UID: u32 = 4711;
 
 /// A path of `node`'s private directory `private` (`srv`, `var-lib-drpilot`) on this machine.
@@ -118,59 +114,8 @@ fn a_user_added_on_production_reaches_the_drp_cache_and_a_cut_transfer_keeps_the
     )
     .expect_ok("writing a big file");
     std::fs::write(&profile, "export APP=2\n").expect("profile v2");
-    let mut cut = tb
-        .ssh_command(
-            PROD,
-            &[
-                host_bin(&tb).to_str().expect("utf-8"),
-                "svc",
-                SERVICE,
-                "syncupdate",
-                "--force",
-                "--rid",
-                "sync#i1",
-            ],
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("syncupdate");
-    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let reader = {
-        let lines = lines.clone();
-        let out = cut.stdout.take().expect("stdout");
-        std::thread::spawn(move || {
-            for l in std::io::BufRead::lines(std::io::BufReader::new(out)).map_while(Result::ok) {
-                lines.lock().expect("lines").push(l);
-            }
-        })
-    };
-    wait_until(T, "the batch's bytes to flow", || {
-        lines
-            .lock()
-            .expect("lines")
-            .iter()
-            .any(|l| l.contains("progress bytes="))
-    });
-    let veth = host(DRP).record.veth.clone();
-    let link = |state: &str| {
-        let ok = tb
-            .operator_command("ip")
-            .args(["link", "set", &veth, state])
-            .status()
-            .expect("ip")
-            .success();
-        assert!(ok, "ip link set {veth} {state}");
-    };
-    link("down");
-    let out = cut.wait_with_output().expect("syncupdate ends");
-    link("up");
-    reader.join().expect("reader");
-    assert!(
-        !out.status.success(),
-        "the cut sync must fail: {:?}",
-        lines.lock().expect("lines")
-    );
+    let (cut, lines) = sync_cut_by_the_link(&tb, PROD, SERVICE, "sync#i1", DRP);
+    assert!(!cut.success(), "the cut sync must fail: {lines:?}");
     assert_eq!(
         std::fs::read_to_string(&copy).expect("the previous profile"),
         "export APP=1\n",

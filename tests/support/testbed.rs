@@ -110,3 +110,70 @@ pub fn with_volume_top<T>(tb: &Testbed, node: &str, f: impl FnOnce(&str) -> T) -
     on(tb, node, &["umount", top]).expect_ok("umount top");
     out
 }
+
+/// Runs `syncupdate --force --rid RID` of `service` on `node` over SSH and drops `receiver`'s
+/// link once the sync's bytes flow (its first progress line, not a guessed delay), then brings
+/// the link back; the sync's exit status and its output lines.
+pub fn sync_cut_by_the_link(
+    tb: &Testbed,
+    node: &str,
+    service: &str,
+    rid: &str,
+    receiver: &str,
+) -> (std::process::ExitStatus, Vec<String>) {
+    use std::process::Stdio;
+    let mut cut = tb
+        .ssh_command(
+            node,
+            &[
+                host_bin(tb).to_str().expect("utf-8"),
+                "svc",
+                service,
+                "syncupdate",
+                "--force",
+                "--rid",
+                rid,
+            ],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("syncupdate");
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let reader = {
+        let lines = lines.clone();
+        let out = cut.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            for l in std::io::BufRead::lines(std::io::BufReader::new(out)).map_while(Result::ok) {
+                lines.lock().expect("lines").push(l);
+            }
+        })
+    };
+    super::wait_until(
+        std::time::Duration::from_secs(60),
+        "the sync's bytes to flow",
+        || {
+            lines
+                .lock()
+                .expect("lines")
+                .iter()
+                .any(|l| l.contains("progress bytes="))
+        },
+    );
+    let veth = tb.host(receiver).expect("receiver").record.veth.clone();
+    let link = |state: &str| {
+        let ok = tb
+            .operator_command("ip")
+            .args(["link", "set", &veth, state])
+            .status()
+            .expect("ip")
+            .success();
+        assert!(ok, "ip link set {veth} {state}");
+    };
+    link("down");
+    let out = cut.wait_with_output().expect("syncupdate ends");
+    link("up");
+    reader.join().expect("reader");
+    let lines = lines.lock().expect("lines").clone();
+    (out.status, lines)
+}
