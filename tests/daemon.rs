@@ -549,6 +549,38 @@ fn a_scheduled_sync_on_an_idle_drp_node_is_skipped_with_its_reason() {
 }
 
 #[test]
+fn a_stopped_production_node_still_sends_its_system_files_in_the_daily_slot() {
+    let lab = TestLab::new();
+    let etc = lab.root("deb1").join("etc");
+    std::fs::write(etc.join("passwd"), "svcuser:x:1500:1500::/:/bin/sh\n").unwrap();
+    set_period(&lab, &window(-5, 5));
+    let daemon = Daemon::start(&lab, "deb1");
+    wait_until(
+        Duration::from_secs(60),
+        "the daily job on a stopped node",
+        || job(&lab, "deb1", "syncdrp")["runs"] == 1,
+    );
+    let j = job(&lab, "deb1", "syncdrp");
+    assert_eq!(j["failures"], 0, "{j}\n{}", daemon.output());
+    let cached = lab
+        .root("deb2")
+        .join("var/lib/drpilot/busybox/cache/deb1/etc/passwd");
+    let log = std::fs::read_to_string(env(&lab, "deb1").state_dir("busybox").join("actions.log"))
+        .unwrap_or_default();
+    assert_eq!(
+        std::fs::read_to_string(cached).ok().as_deref(),
+        Some("svcuser:x:1500:1500::/:/bin/sh\n"),
+        "{log}\n{}",
+        daemon.output()
+    );
+    assert_eq!(
+        lab.status("deb1")["avail"],
+        "down",
+        "the service stays down"
+    );
+}
+
+#[test]
 fn an_rpo_breach_fires_the_hook_once() {
     let lab = TestLab::replicated();
     set_period(&lab, &window(120, 180));

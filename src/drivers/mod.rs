@@ -53,11 +53,16 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// Resolves `key` of `section` for this node.
+    /// Resolves `key` of `section` for this node, with `[DEFAULT]`'s value as the fallback, also
+    /// for a section the config does not write (the agent's own sync#i1 reads `sync_period`,
+    /// `sync_max_delay` and `sync_interval` there).
     pub fn get(&self, section: &str, key: &str) -> Option<String> {
-        self.cfg
-            .get(section, key, &self.env.nodename)
-            .map(|r| r.value.to_string())
+        let node = &self.env.nodename;
+        let found = match self.cfg.raw.section(section) {
+            Some(_) => self.cfg.get(section, key, node),
+            None => self.cfg.get("DEFAULT", key, node),
+        };
+        found.map(|r| r.value.to_string())
     }
 
     /// Resolves a required keyword; config validation guarantees it, so a miss is reported.

@@ -18,11 +18,22 @@ use crate::action_log::{ActionLog, Format};
 use crate::agent::{probe, selector, Service};
 use crate::config::Role;
 use crate::drivers::sync_state::{self, Period, DEFAULT_PERIOD};
-use crate::drivers::Ctx;
+use crate::drivers::{system_files, Ctx};
 use crate::paths::NodeEnv;
 
 /// The job name of the daily sync.
 pub const SYNCDRP: &str = "syncdrp";
+
+/// What the daily job of one service does on this node.
+struct Daily {
+    /// The service runs here: the whole `syncdrp`.
+    here: bool,
+    /// Why it does not run here, for the skip.
+    not_here: String,
+    /// This production node sends its system files (sync#i1) whatever the service's state:
+    /// where the service is not up, the daily job is `syncupdate --rid sync#i1`.
+    system_files: bool,
+}
 /// The job name of the boot's standby start.
 pub const STARTSTANDBY: &str = "startstandby";
 
@@ -137,7 +148,18 @@ impl<'a> Scheduler<'a> {
         let now = Local::now().naive_local();
         // The daily syncdrp inside the service's sync_period (a service with DRP nodes).
         if !svc.cfg.drpnodes.is_empty() {
-            self.daily_syncdrp(ctx, here, &not_here(), now);
+            // Where the service is not up, production's system files still go (sync#i1).
+            let system_files = svc
+                .resources
+                .iter()
+                .any(|r| r.driver.rid() == system_files::RID && !r.common.disabled)
+                && !system_files::destinations(&svc.cfg, &env.nodename).is_empty();
+            let daily = Daily {
+                here,
+                not_here: not_here(),
+                system_files,
+            };
+            self.daily_syncdrp(ctx, &daily, now);
         }
         // Each sync resource's sync_interval, and its RPO.
         for r in &svc.resources {
@@ -178,7 +200,7 @@ impl<'a> Scheduler<'a> {
     }
 
     /// The daily `syncdrp` inside the service's `sync_period`.
-    fn daily_syncdrp(&mut self, ctx: &Ctx, here: bool, not_here: &str, now: NaiveDateTime) {
+    fn daily_syncdrp(&mut self, ctx: &Ctx, daily: &Daily, now: NaiveDateTime) {
         let svc = ctx.svc;
         let text = ctx
             .get("DEFAULT", "sync_period")
@@ -190,7 +212,15 @@ impl<'a> Scheduler<'a> {
         let last = self.turns.get(&(svc.to_string(), SYNCDRP.to_string()));
         match schedule::daily(now, &period, last.copied()) {
             Due::Later(t) => self.next_due(svc, SYNCDRP, t),
-            Due::Now if !here => self.skip(svc, SYNCDRP, not_here, true),
+            Due::Now if !daily.here && daily.system_files => {
+                let verb = vec![
+                    "syncupdate".into(),
+                    "--rid".into(),
+                    system_files::RID.into(),
+                ];
+                self.run_job(svc, SYNCDRP, verb);
+            }
+            Due::Now if !daily.here => self.skip(svc, SYNCDRP, &daily.not_here, true),
             Due::Now => {
                 self.run_job(svc, SYNCDRP, vec![SYNCDRP.into()]);
             }
