@@ -163,7 +163,8 @@ pub fn report(env: &NodeEnv, svc: &str, prod: &str) -> Result<DriftReport> {
         Ok(t) => t,
         Err(_) => {
             r.not_checked = Some(format!(
-                "no copy of {prod}'s system files here yet ({} missing): run syncdrp on {prod}",
+                "no copy of {prod}'s system files here yet ({} missing): sync#i1 sends them from \
+                 {prod} (syncupdate or syncdrp there) when one of its listed files exists there",
                 owners_path.display()
             ));
             return Ok(r);
