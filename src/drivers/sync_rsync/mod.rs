@@ -42,7 +42,7 @@ pub(crate) const KEYWORDS: &[KeywordSpec] = &[
 /// What every rsync of this driver is told, at both ends: archive mode with ACLs, xattrs and
 /// hard links, ids kept as numbers (the target's names may differ: that is the drift check's
 /// business, not the copy's).
-const BASE: [&str; 2] = ["-aAXH", "--numeric-ids"];
+pub(crate) const BASE: [&str; 2] = ["-aAXH", "--numeric-ids"];
 
 /// The rsync options a sync's config gives, shared by the sender and the receiver (each reads
 /// them from its own config).

@@ -104,7 +104,10 @@ pub fn cache_dir(svc: &str, from: &str) -> String {
 /// The rsync options of `sync#i1`, the same at both ends: archive mode with ACLs, xattrs and
 /// hard links, numeric ids, relative paths (`/etc/passwd` lands at `CACHE/etc/passwd`).
 pub fn options() -> Vec<String> {
-    let mut argv = super::sync_rsync::config_options(|_| None, RID).unwrap_or_default();
+    let mut argv: Vec<String> = super::sync_rsync::BASE
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     argv.push("--relative".to_string());
     argv.extend(EXCLUDES.iter().map(|p| format!("--exclude={p}")));
     argv
