@@ -185,29 +185,49 @@ fn system_files_reach_the_drp_cache_and_a_moved_uid_is_a_drift_naming_its_files(
     .unwrap();
     assert_eq!(json["checks"][0]["verdict"]["differs"]["here"], uid + 1);
 
-    // The rehearsal's preflight stops on it, before anything is touched.
+    // Every runbook's preflight stops on it, before anything is touched: the rehearsal, the
+    // DRP test, and the disaster (production lost).
     let state = tempfile::tempdir().unwrap();
     lab.svc("deb1", &["syncdrp", "--force"])
         .expect_ok("syncdrp");
     let nodes = lab.dir.join("nodes.toml");
-    let rehearse: Run = bin()
-        .args(["drp", "rehearse", "busybox", "--nodes"])
-        .arg(&nodes)
-        .arg("--yes")
-        .env("XDG_STATE_HOME", state.path())
-        .output()
-        .unwrap()
-        .into();
-    let refused = rehearse.expect_err("a rehearsal with a drift");
-    let all = format!("{}{}", refused.stdout, refused.stderr);
+    let runbook = |which: &str| -> String {
+        let out: Run = bin()
+            .args(["drp", which, "busybox", "--nodes"])
+            .arg(&nodes)
+            .arg("--yes")
+            .env("XDG_STATE_HOME", state.path())
+            .output()
+            .unwrap()
+            .into();
+        let refused = out.expect_err(&format!("drp {which} with a drift"));
+        format!("{}{}", refused.stdout, refused.stderr)
+    };
+    let named = format!("user svcuser (uid {uid}) on deb1, {} on deb2", uid + 1);
+    for which in ["rehearse", "test"] {
+        let all = runbook(which);
+        assert!(all.contains(&named), "drp {which}: {all}");
+        assert!(all.contains("fix on deb2: usermod"), "drp {which}: {all}");
+        assert_eq!(lab.status("deb1")["avail"], "up", "production untouched");
+    }
     assert!(
-        all.contains(&format!(
-            "user svcuser (uid {uid}) on deb1, {} on deb2",
-            uid + 1
-        )),
-        "{all}"
+        !lab.root("deb2")
+            .join("var/lib/drpilot/busybox/bubble")
+            .exists(),
+        "no bubble was made"
     );
-    assert_eq!(lab.status("deb1")["avail"], "up", "production untouched");
+    lab.svc("deb1", &["stop"])
+        .expect_ok("stop deb1 before losing it");
+    let lost = lab.dir.join("deb1-lost");
+    std::fs::rename(lab.root("deb1"), &lost).unwrap();
+    let all = runbook("disaster");
+    std::fs::rename(&lost, lab.root("deb1")).unwrap();
+    assert!(all.contains(&named), "drp disaster: {all}");
+    assert_eq!(
+        lab.status("deb2")["avail"],
+        "down",
+        "nothing started on deb2"
+    );
 
     // Fixed on deb2, the check passes.
     users(&lab, "deb2", uid, gid);
