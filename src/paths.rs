@@ -66,8 +66,17 @@ impl NodeEnv {
 
     /// State of a service: sync state files, pid files, the lock, action logs.
     pub fn state_dir(&self, svc: &str) -> PathBuf {
-        self.path("/var/lib/drpilot").join(svc)
+        self.path(state_dir_of(svc))
     }
+}
+
+/// Where drpilot keeps its state on a node, as a configured path (under the node's root).
+pub const STATE_ROOT: &str = "/var/lib/drpilot";
+
+/// A service's state directory as a configured path, `/var/lib/drpilot/<svc>` (what
+/// [`NodeEnv::state_dir`] maps under the node's root).
+pub fn state_dir_of(svc: &str) -> String {
+    format!("{STATE_ROOT}/{svc}")
 }
 
 /// Writes a file atomically: a temporary file in the same directory, fsync, rename, fsync of

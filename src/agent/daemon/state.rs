@@ -12,7 +12,7 @@ pub use crate::protocol::node_state::{DaemonState, ScheduledJob, DAEMON_STATE};
 
 /// The state file's path on this node.
 pub fn path(env: &NodeEnv) -> PathBuf {
-    env.path("/var/lib/drpilot")
+    env.path(crate::paths::STATE_ROOT)
         .join(DAEMON_STATE.0)
         .join(DAEMON_STATE.1)
 }

@@ -58,7 +58,7 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, S
 
 /// The daemon's state file on this node.
 pub fn daemon_state_path(env: &NodeEnv) -> std::path::PathBuf {
-    env.path("/var/lib/drpilot")
+    env.path(crate::paths::STATE_ROOT)
         .join(DAEMON_STATE.0)
         .join(DAEMON_STATE.1)
 }

@@ -72,7 +72,8 @@ pub fn listed(cfg: &ServiceConfig, node: &str) -> Vec<String> {
     if let Some(r) = cfg.get("DEFAULT", KEY_ADD, node) {
         files.extend(r.value.split_whitespace().map(String::from));
     }
-    files.dedup();
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|f| seen.insert(f.clone()));
     files
 }
 
@@ -98,7 +99,7 @@ pub fn implicit(cfg: &ServiceConfig, env: &NodeEnv) -> Option<Loaded> {
 /// Where the copy of `from`'s system files lies on a DRP node, as a configured path (under
 /// the node's root): the service's state directory, `cache/<from>`.
 pub fn cache_dir(svc: &str, from: &str) -> String {
-    format!("/var/lib/drpilot/{svc}/cache/{from}")
+    format!("{}/cache/{from}", crate::paths::state_dir_of(svc))
 }
 
 /// The rsync options of `sync#i1`, the same at both ends: archive mode with ACLs, xattrs and
@@ -251,5 +252,42 @@ impl DataSync for SystemFiles {
 
     fn max_delay(&self, ctx: &Ctx) -> std::time::Duration {
         max_delay(ctx, RID)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(default: &str) -> ServiceConfig {
+        let text = format!("[DEFAULT]\nnodes = n1\ndrpnodes = d1\n{default}");
+        ServiceConfig::parse(
+            "svc",
+            std::path::Path::new("svc.env"),
+            &text,
+            crate::drivers::catalogue(),
+        )
+        .expect("config")
+        .config
+    }
+
+    #[test]
+    fn the_list_is_the_default_extended_or_replaced_without_repeats() {
+        assert_eq!(listed(&cfg(""), "n1"), DEFAULT_FILES);
+        let added = listed(&cfg("system_files_add = /srv/app /etc/passwd\n"), "n1");
+        assert_eq!(added.len(), DEFAULT_FILES.len() + 1);
+        assert_eq!(added.last().map(String::as_str), Some("/srv/app"));
+        let replaced = cfg("system_files = /etc/passwd\nsystem_files@n1 = /etc/group\n");
+        assert_eq!(listed(&replaced, "n1"), ["/etc/group"]);
+        assert_eq!(listed(&replaced, "n2"), ["/etc/passwd"]);
+        assert!(listed(&cfg("system_files =\n"), "n1").is_empty());
+    }
+
+    #[test]
+    fn the_cache_lies_in_the_service_s_state_directory() {
+        assert_eq!(
+            cache_dir("busybox", "deb1"),
+            "/var/lib/drpilot/busybox/cache/deb1"
+        );
     }
 }
