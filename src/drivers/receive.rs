@@ -102,16 +102,13 @@ fn push_first(from: Option<&NodeName>) -> String {
     }
 }
 
-/// Loads `svc`'s config on this node, finds sync `rid` of type `ty` and resolves its `dst` for
-/// this node; refuses when the sender's `sent` names another replica.
-pub fn local_sync(
+/// Loads `svc`'s config on this node, the one a receive goes by (and its path), or says that
+/// `from` must push it first.
+pub fn local_config(
     env: &NodeEnv,
     svc: &ServiceName,
-    rid: &Rid,
-    ty: SyncType,
-    sent: &str,
     from: Option<&NodeName>,
-) -> Result<LocalSync> {
+) -> Result<(ServiceConfig, std::path::PathBuf)> {
     let node = &env.nodename;
     let path = env.config_path(svc);
     if !path.exists() {
@@ -126,6 +123,21 @@ pub fn local_sync(
             eyre!("{svc} on {node}: its config does not load here, nothing received:\n{e}")
         })?
         .config;
+    Ok((config, path))
+}
+
+/// Loads `svc`'s config on this node, finds sync `rid` of type `ty` and resolves its `dst` for
+/// this node; refuses when the sender's `sent` names another replica.
+pub fn local_sync(
+    env: &NodeEnv,
+    svc: &ServiceName,
+    rid: &Rid,
+    ty: SyncType,
+    sent: &str,
+    from: Option<&NodeName>,
+) -> Result<LocalSync> {
+    let node = &env.nodename;
+    let (config, path) = local_config(env, svc, from)?;
     let shown = path.display();
     if config.raw.section(rid).is_none() {
         bail!(

@@ -3,28 +3,16 @@
 //! service and this node one of its DRP nodes; the copy goes to `cache/<sender>` under the
 //! service's state directory, which the sender's `--dst` must name.
 
-use color_eyre::eyre::{bail, eyre, Result};
+use color_eyre::eyre::{bail, Result};
 
 use super::cache_dir;
-use crate::config::ServiceConfig;
-use crate::drivers::receive::Incoming;
+use crate::drivers::receive::{local_config, Incoming};
 use crate::paths::NodeEnv;
 
 /// The cache directory (as a configured path) a transfer of `sync#i1` lands in on this node.
 pub fn local_cache(env: &NodeEnv, inc: &Incoming) -> Result<String> {
     let (svc, from, node) = (inc.svc.as_ref(), inc.from.as_ref(), &env.nodename);
-    let path = env.config_path(svc);
-    if !path.exists() {
-        bail!(
-            "{svc} has no config on {node} (no {}): push the config first: syncnodes on {from}",
-            path.display()
-        );
-    }
-    let cfg = ServiceConfig::load(&path, crate::drivers::catalogue())
-        .map_err(|e| {
-            eyre!("{svc} on {node}: its config does not load here, nothing received:\n{e}")
-        })?
-        .config;
+    let (cfg, path) = local_config(env, inc.svc, Some(inc.from))?;
     if !cfg.drpnodes.iter().any(|n| n == node) {
         bail!(
             "{}: {node} is not a DRP node of {svc} in {}: refusing {from}'s system files",
