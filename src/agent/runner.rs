@@ -166,7 +166,7 @@ fn run_one(
             } else {
                 SyncMode::Update
             };
-            syncs_here(&ctx, svc, mode, None, opts, &links(ctx.peers))
+            syncs_here(&ctx, svc, mode, opts, &links(ctx.peers))
         }
         Action::StartStandby => start_standby(&ctx, svc, opts),
         Action::StopStandby => stop_standby(&ctx, svc, opts),
@@ -558,19 +558,32 @@ fn selected_syncs<'a>(
     })
 }
 
-/// Runs the syncs from this node: all of them where the service is up; elsewhere only those
-/// that run whatever the state (the system files), and the data syncs are refused.
+/// Runs the syncs from this node: all of them where the service is up; elsewhere see
+/// [`syncs_while_down`].
 fn syncs_here(
+    ctx: &Ctx,
+    svc: &Service,
+    mode: SyncMode,
+    opts: &Options,
+    links: &Pool,
+) -> Result<()> {
+    match require_up_here(ctx, svc) {
+        Ok(()) => data_syncs(ctx, svc, mode, None, opts, links, false),
+        Err(refusal) => syncs_while_down(ctx, svc, mode, None, opts, links, refusal),
+    }
+}
+
+/// Where the service is not up: runs the syncs that run whatever the state (the system files),
+/// then refuses the data syncs with `refusal`, when any is selected.
+fn syncs_while_down(
     ctx: &Ctx,
     svc: &Service,
     mode: SyncMode,
     only: Option<&[String]>,
     opts: &Options,
     links: &Pool,
+    refusal: color_eyre::Report,
 ) -> Result<()> {
-    let Err(refusal) = require_up_here(ctx, svc) else {
-        return data_syncs(ctx, svc, mode, only, opts, links, false);
-    };
     let whatever: Vec<&str> = selected_syncs(svc, opts)
         .filter(|(_, s)| !s.is_service_data())
         .map(|(rid, _)| rid)
@@ -672,9 +685,17 @@ fn sync_drp(ctx: &Ctx, svc: &Service, opts: &Options) -> Result<()> {
         bail!("{}: no drpnodes configured", svc.name);
     }
     let links = links(ctx.peers);
-    if require_up_here(ctx, svc).is_err() {
+    if let Err(refusal) = require_up_here(ctx, svc) {
         // The config push and the postsync go with the data, from where the service runs.
-        return syncs_here(ctx, svc, SyncMode::Update, Some(&drp), opts, &links);
+        return syncs_while_down(
+            ctx,
+            svc,
+            SyncMode::Update,
+            Some(&drp),
+            opts,
+            &links,
+            refusal,
+        );
     }
     push_config(ctx, &drp, &links)?;
     data_syncs(ctx, svc, SyncMode::Update, Some(&drp), opts, &links, false)?;
