@@ -72,6 +72,11 @@ impl SyncState {
         Self { when, id }
     }
 
+    /// How long ago the sync completed (zero for a time in the future: a clock set back).
+    pub fn age(&self) -> Duration {
+        (Utc::now() - self.when).to_std().unwrap_or_default()
+    }
+
     /// The file form, `datetime;id`.
     pub fn to_line(&self) -> String {
         format!(
@@ -251,8 +256,7 @@ pub fn probe_state(ctx: &Ctx, rid: &str, driver: &str) -> Probe {
         Err(e) => Probe::warn(format!("{driver} state file unreadable: {e}")),
         Ok(Some(s)) => {
             let limit = max_delay(ctx, rid);
-            let age = (Utc::now() - s.when).to_std().unwrap_or_default();
-            if age > limit {
+            if s.age() > limit {
                 Probe::warn(format!(
                     "last sync on {} is older than sync_max_delay ({} min)",
                     s.when.format("%Y-%m-%d %H:%M:%S UTC"),

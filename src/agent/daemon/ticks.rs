@@ -233,7 +233,7 @@ impl<'a> Scheduler<'a> {
             return;
         };
         let limit = sync_state::max_delay(ctx, rid);
-        let age = (Utc::now() - last.when).to_std().unwrap_or_default();
+        let age = last.age();
         let key = (ctx.svc.to_string(), rid.to_string());
         if age <= limit {
             self.breached.remove(&key);

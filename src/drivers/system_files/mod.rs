@@ -147,10 +147,9 @@ impl Resource for SystemFiles {
         if !crate::paths::on_path("rsync") {
             return Probe::down(format!("rsync is not installed on {}", ctx.env.nodename));
         }
-        let fresh = self.last_sync(ctx).is_some_and(|s| {
-            let age = (chrono::Utc::now() - s.when).to_std().unwrap_or_default();
-            age <= self.max_delay(ctx)
-        });
+        let fresh = self
+            .last_sync(ctx)
+            .is_some_and(|s| s.age() <= self.max_delay(ctx));
         if fresh {
             return Probe::up();
         }
