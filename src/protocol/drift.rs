@@ -49,6 +49,24 @@ pub enum IdKind {
     Group,
 }
 
+impl IdKind {
+    /// `user` or `group`.
+    pub fn word(self) -> &'static str {
+        match self {
+            IdKind::User => "user",
+            IdKind::Group => "group",
+        }
+    }
+
+    /// `uid` or `gid`.
+    pub fn id_word(self) -> &'static str {
+        match self {
+            IdKind::User => "uid",
+            IdKind::Group => "gid",
+        }
+    }
+}
+
 /// How one id of production fares on this node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -92,10 +110,39 @@ pub struct IdCheck {
 impl IdCheck {
     /// `user app (uid 1500)`, as messages name it.
     pub fn what(&self) -> String {
-        match self.kind {
-            IdKind::User => format!("user {} (uid {})", self.name, self.prod_id),
-            IdKind::Group => format!("group {} (gid {})", self.name, self.prod_id),
+        format!(
+            "{} {} ({} {})",
+            self.kind.word(),
+            self.name,
+            self.kind.id_word(),
+            self.prod_id
+        )
+    }
+
+    /// How the id stands on `node` for a drift: `1501 on deb2`, `missing on deb2`.
+    pub fn here_on(&self, node: &str) -> String {
+        match &self.verdict {
+            Verdict::Differs { here } => format!("{here} on {node}"),
+            _ => format!("missing on {node}"),
         }
+    }
+
+    /// The service's files it concerns, when production's files use it: `3 of the service's
+    /// files would not be app's: /a, /b, ...`.
+    pub fn files_sentence(&self) -> Option<String> {
+        (self.files > 0).then(|| {
+            let more = if self.files > self.examples.len() as u64 {
+                ", ..."
+            } else {
+                ""
+            };
+            format!(
+                "{} of the service's files would not be {}'s: {}{more}",
+                self.files,
+                self.name,
+                self.examples.join(", ")
+            )
+        })
     }
 
     /// Whether this row is a drift (the service would not run here as on production).

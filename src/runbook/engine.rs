@@ -619,12 +619,10 @@ impl<'a> Engine<'a> {
         if !r.ok {
             bail!("bubblestatus on {node} failed: {}", r.output.trim());
         }
-        let line = r
-            .output
-            .lines()
-            .find(|l| l.trim_start().starts_with('{'))
-            .unwrap_or_default();
-        serde_json::from_str(line).map_err(|e| {
+        let state = json_lines(&r.output)
+            .next()
+            .unwrap_or_else(|| serde_json::from_str(""));
+        state.map_err(|e| {
             color_eyre::eyre::eyre!("{node} answered bubblestatus with something else: {e}")
         })
     }
@@ -964,6 +962,17 @@ fn verdict(
     Ok(
         json!({"node": node, "command": command, "output_digest": digest(&r.output), "output": kept_output(&r.output)}),
     )
+}
+
+/// The JSON lines of a verb's output (`bubblestatus`, `print drift --format json`), each read
+/// as a `T`; the other lines (a log line, a warning) are passed over.
+fn json_lines<'a, T: serde::de::DeserializeOwned + 'a>(
+    output: &'a str,
+) -> impl Iterator<Item = serde_json::Result<T>> + 'a {
+    output
+        .lines()
+        .filter(|l| l.trim_start().starts_with('{'))
+        .map(serde_json::from_str)
 }
 
 /// The RPO a start on the DRP node would give: the age of its oldest last sync.

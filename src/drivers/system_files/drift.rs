@@ -87,7 +87,7 @@ fn fix(kind: IdKind, name: &str, prod_id: u32, verdict: &Verdict, node: &str) ->
         Verdict::Differs { here } => Some(format!(
             "on {node}: {change} {flag} {prod_id} {name} (then chown the files it owns there, \
              still {here}: find / -xdev -{} {here})",
-            if kind == IdKind::User { "uid" } else { "gid" }
+            kind.id_word()
         )),
         Verdict::Missing => Some(format!("on {node}: {add} {flag} {prod_id} {name}")),
         Verdict::Same | Verdict::Unnamed => None,
@@ -197,31 +197,20 @@ pub fn render(r: &DriftReport) -> String {
         return out;
     }
     for c in r.checks.iter().filter(|c| c.is_drift()) {
-        let what = kind_word(c.kind);
-        let here = match &c.verdict {
-            Verdict::Differs { here } => format!("{here} on {}", r.node),
-            _ => format!("missing on {}", r.node),
-        };
+        let what = c.kind.word();
         let holder = match &c.holder_here {
             Some(h) => format!("{} owns {} there", h, c.prod_id),
             None => format!("no {what} has {} there", c.prod_id),
         };
         out.push_str(&format!(
-            "✗ drift  {what} {}: {} on {}, {here}; {holder}\n",
-            c.name, c.prod_id, r.prod
+            "✗ drift  {what} {}: {} on {}, {}; {holder}\n",
+            c.name,
+            c.prod_id,
+            r.prod,
+            c.here_on(&r.node)
         ));
-        if c.files > 0 {
-            out.push_str(&format!(
-                "         {} of the service's files would not be {}'s: {}{}\n",
-                c.files,
-                c.name,
-                c.examples.join(", "),
-                if c.files > c.examples.len() as u64 {
-                    ", ..."
-                } else {
-                    ""
-                }
-            ));
+        if let Some(files) = c.files_sentence() {
+            out.push_str(&format!("         {files}\n"));
         }
         if !c.processes.is_empty() {
             out.push_str(&format!(
@@ -235,7 +224,7 @@ pub fn render(r: &DriftReport) -> String {
         }
     }
     for c in r.checks.iter().filter(|c| !c.is_drift()) {
-        let what = kind_word(c.kind);
+        let what = c.kind.word();
         match c.verdict {
             Verdict::Unnamed => out.push_str(&format!(
                 "- n/a    {what} id {}: no name on {}, the files keep the number\n",
@@ -254,13 +243,6 @@ pub fn render(r: &DriftReport) -> String {
         ));
     }
     out
-}
-
-fn kind_word(k: IdKind) -> &'static str {
-    match k {
-        IdKind::User => "user",
-        IdKind::Group => "group",
-    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::Engine;
-use crate::protocol::drift::{DriftReport, Verdict};
+use crate::protocol::drift::DriftReport;
 use crate::protocol::verb::{Action, SvcFlags};
 use crate::runbook::preflight::Problem;
 use crate::transport::agent_limits::Lack;
@@ -31,11 +31,8 @@ impl Engine<'_> {
                 return json!("failed");
             }
         };
-        let report = r
-            .output
-            .lines()
-            .filter(|l| l.trim_start().starts_with('{'))
-            .filter_map(|l| serde_json::from_str::<DriftReport>(l).ok())
+        let report = super::json_lines::<DriftReport>(&r.output)
+            .filter_map(Result::ok)
             .find(|d| d.prod == prod);
         let Some(report) = report else {
             problems.push(Problem::new(format!(
@@ -51,23 +48,14 @@ impl Engine<'_> {
             return json!(format!("not checked: {why}"));
         }
         for c in report.drifts() {
-            let here = match c.verdict {
-                Verdict::Differs { here } => format!("{here} on {drp}"),
-                _ => format!("missing on {drp}"),
-            };
-            let files = if c.examples.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "; {} of the service's files would not be {}'s there ({})",
-                    c.files,
-                    c.name,
-                    c.examples.join(", ")
-                )
-            };
+            let files = c
+                .files_sentence()
+                .map(|f| format!("; {f}"))
+                .unwrap_or_default();
             problems.push(Problem::new(format!(
-                "{} on {prod}, {here}{files}; fix {}",
+                "{} on {prod}, {}{files}; fix {}",
                 c.what(),
+                c.here_on(&drp),
                 c.fix.clone().unwrap_or_default()
             )));
         }
