@@ -6,14 +6,12 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use drpilot::action_log::ActionLog;
-use drpilot::config::ServiceConfig;
+use drpilot::agent::probe::with_local_ctx;
+use drpilot::agent::Service;
 use drpilot::drivers::system_files::drift::{compare, IdTable, Ids};
 use drpilot::drivers::system_files::owners;
-use drpilot::drivers::Ctx;
 use drpilot::paths::NodeEnv;
 use drpilot::protocol::drift::{OwnerUse, ServiceOwners};
-use drpilot::transport::NodeMap;
 
 const SIZES: [usize; 3] = [10_000, 100_000, 400_000];
 const RUNS: usize = 5;
@@ -38,30 +36,22 @@ fn files(root: &Path, n: usize) {
     }
 }
 
+/// The owners scan of a service whose one fs is mounted at `root/data`, timed.
 fn scan(root: &Path) -> (Duration, ServiceOwners) {
-    let text = "[DEFAULT]\nnodes = n1\ndrpnodes = d1\n[fs#1]\ntype = directory\ndev = /srv/x\nmnt = /data\n";
-    let cfg = ServiceConfig::parse(
-        "svc",
-        Path::new("svc.env"),
-        text,
-        drpilot::drivers::catalogue(),
-    )
-    .expect("config")
-    .config;
     let env = NodeEnv::new(root, "n1");
-    let log = ActionLog::silent("svc");
-    let peers = NodeMap::default();
-    let ctx = Ctx {
-        env: &env,
-        cfg: &cfg,
-        svc: "svc",
-        log: &log,
-        force: false,
-        peers: &peers,
-    };
-    let t = Instant::now();
-    let found = owners::scan(&ctx);
-    (t.elapsed(), found)
+    let config = env.config_path("svc");
+    std::fs::create_dir_all(config.parent().expect("etc")).expect("mkdir");
+    std::fs::write(
+        &config,
+        "[DEFAULT]\nnodes = n1\ndrpnodes = d1\n[fs#1]\ntype = directory\ndev = /srv/x\nmnt = /data\n",
+    )
+    .expect("config");
+    let svc = Service::load(&env, "svc").expect("service");
+    with_local_ctx(&env, &svc, false, |ctx| {
+        let t = Instant::now();
+        let found = owners::scan(ctx);
+        (t.elapsed(), found)
+    })
 }
 
 fn main() {
